@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""The catalog of fixes: the single source of truth for ods-fix.
+
+One entry per fix: its CLI name, role, manual section, options, whether it
+changes things and needs --yes, and the diagnose findings it fixes
+(``symptoms``, ``code:service`` patterns). The CLI subcommands, ``ods-fix
+list``, the README table, the test matrix and diagnose's triage all read it.
+Plain data and the standard library only: pyrunner loads this file directly,
+and Ansible ships it to targets with the diagnose module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+
+READY = "ready"
+PLANNED = "planned"
+
+# What each service needs in order to work; diagnose uses it to tell a root
+# cause (mysql stopped) from its consequences (the APIs answering 500).
+DEPENDS_ON = {
+    "alldata-api": ["mysql", "redis", "milvus-standalone"],
+    "bisheng-api": ["mysql", "redis", "milvus-standalone"],
+    "milvus-standalone": ["milvus-etcd", "milvus-minio"],
+    "web": ["alldata-api"],
+}
+
+FIXES = [
+    {
+        "name": "diagnose",
+        "role": "diagnose",
+        "section": "诊断流程 (diagnosis)",
+        "summary": "Report service status, resources, error logs, reachability and DB connectivity; name the fix.",
+        "changes": False,
+        "needs_yes": False,
+        "status": READY,
+        "issue": 2,
+        "symptoms": [],
+        "manual_remedy": "docker-compose ps; docker stats; docker-compose logs --tail=100 | grep -i error",
+        "options": [
+            {"flag": "log-lines", "var": "diagnose_log_lines", "type": "int", "default": 100,
+             "help": "Lines of each service's log to scan for errors (the manual's --tail=100)."},
+        ],
+    },
+    {
+        "name": "mysql-connect",
+        "role": "mysql_connect",
+        "section": "数据库连接失败 (database connection failure)",
+        "summary": "Start MySQL, reconnect it to the compose network, diagnose Access denied.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 4,
+        "symptoms": ["stopped:mysql", "missing:mysql", "unhealthy:mysql", "unreachable:mysql", "db_auth:*"],
+        "manual_remedy": "docker-compose restart mysql",
+        "options": [],
+    },
+    {
+        "name": "api-slow",
+        "role": "api_latency",
+        "section": "API 响应缓慢 (slow API)",
+        "summary": "List slow queries (kill only with --kill-after), start Redis, check health latency.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 4,
+        "symptoms": ["stopped:redis", "missing:redis", "unhealthy:redis", "unreachable:redis", "slow_query:*"],
+        "manual_remedy": "docker-compose exec redis redis-cli ping; SHOW PROCESSLIST",
+        "options": [],
+    },
+    {
+        "name": "milvus-restart",
+        "role": "milvus_restart",
+        "section": "Milvus 连接失败 (Milvus connection failure)",
+        "summary": "Bring etcd and minio up first, then restart milvus-standalone only if it is unhealthy.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 5,
+        "symptoms": ["*:milvus-etcd", "*:milvus-minio", "stopped:milvus-standalone", "missing:milvus-standalone",
+                     "unhealthy:milvus-standalone", "unreachable:milvus-standalone", "milvus_config:*"],
+        "manual_remedy": "docker-compose restart milvus-standalone",
+        "options": [],
+    },
+    {
+        "name": "mysql-disk",
+        "role": "mysql_disk",
+        "section": "数据库磁盘空间不足 (ERROR 1114, disk full)",
+        "summary": "Report disk and schema sizes; purge old binlogs or archive old rows, by policy.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 4,
+        "symptoms": ["disk_full:*"],
+        "manual_remedy": "docker-compose exec mysql df -h",
+        "options": [],
+    },
+    {
+        "name": "api-500",
+        "role": "api_recover",
+        "section": "API 返回 500 错误 (API returns 500)",
+        "summary": "Fix what makes an API answer 500: its database, its container, its settings.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 4,
+        "symptoms": ["stopped:alldata-api", "stopped:bisheng-api", "missing:*-api", "unhealthy:*-api",
+                     "restarting:*-api", "api_error:*", "db_unreachable:*", "config_missing:*"],
+        "manual_remedy": "docker-compose restart alldata-api",
+        "options": [],
+    },
+    {
+        "name": "web-recover",
+        "role": "web_recover",
+        "section": "页面加载失败 (page fails to load)",
+        "summary": "Check nginx -t and /app/dist; restore the last good config or rebuild web.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 5,
+        "symptoms": ["*:web"],
+        "manual_remedy": "docker-compose build web && docker-compose restart web",
+        "options": [],
+    },
+    {
+        "name": "cors",
+        "role": "cors_check",
+        "section": "API 跨域错误 (CORS error)",
+        "summary": "Send the manual's preflight; allow the origin in .env and restart the API if needed.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 5,
+        "symptoms": ["cors:*"],
+        "manual_remedy": "curl -X OPTIONS -H 'Origin: http://localhost:3000' http://localhost:8080/api/v1/health -v",
+        "options": [],
+    },
+    {
+        "name": "perf",
+        "role": "perf_triage",
+        "section": "性能问题 (high CPU / memory / disk I/O)",
+        "summary": "Name the container and process using CPU, memory or I/O, with the manual's likely causes.",
+        "changes": True,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 4,
+        "symptoms": ["high_cpu:*", "high_memory:*"],
+        "manual_remedy": "docker stats --no-stream | sort -k3 -hr",
+        "options": [],
+    },
+    {
+        "name": "mysql-backup",
+        "role": "mysql_backup",
+        "section": "数据恢复 (MySQL backup)",
+        "summary": "A consistent, compressed dump with a manifest, fetched to the controller.",
+        "changes": False,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 3,
+        "symptoms": [],
+        "manual_remedy": "mysqldump --single-transaction",
+        "options": [],
+    },
+    {
+        "name": "mysql-restore",
+        "role": "mysql_recover",
+        "section": "MySQL 数据恢复 (MySQL restore)",
+        "summary": "Validate a dump, restore it atomically, keep what it replaced, verify.",
+        "changes": True,
+        "needs_yes": True,
+        "status": PLANNED,
+        "issue": 3,
+        "symptoms": [],
+        "manual_remedy": "docker-compose exec -T mysql mysql -u root -p < backup.sql",
+        "options": [],
+    },
+    {
+        "name": "milvus-backup",
+        "role": "milvus_backup",
+        "section": "向量数据恢复 (vector data backup)",
+        "summary": "Export collections: schema, rows, manifest with counts and checksums.",
+        "changes": False,
+        "needs_yes": False,
+        "status": PLANNED,
+        "issue": 5,
+        "symptoms": [],
+        "manual_remedy": "",
+        "options": [],
+    },
+    {
+        "name": "milvus-restore",
+        "role": "milvus_recover",
+        "section": "向量数据恢复 (vector data restore)",
+        "summary": "Recreate collections and indexes from a backup, in batches, verified.",
+        "changes": True,
+        "needs_yes": True,
+        "status": PLANNED,
+        "issue": 5,
+        "symptoms": [],
+        "manual_remedy": "vs.insert('collection_name', texts, embeddings, metadata_list)",
+        "options": [],
+    },
+    {
+        "name": "rotate-keys",
+        "role": "key_rotation",
+        "section": "密钥轮换 (key rotation)",
+        "summary": "Rotate secrets in deploy/.env (and the DB password), verify, roll back on failure.",
+        "changes": True,
+        "needs_yes": True,
+        "status": PLANNED,
+        "issue": 6,
+        "symptoms": [],
+        "manual_remedy": "",
+        "options": [],
+    },
+    {
+        "name": "incident",
+        "role": "incident_response",
+        "section": "疑似入侵 (suspected intrusion)",
+        "summary": "Capture volatile state and logs into a verified evidence bundle, then isolate.",
+        "changes": True,
+        "needs_yes": True,
+        "status": PLANNED,
+        "issue": 6,
+        "symptoms": [],
+        "manual_remedy": "docker-compose stop; docker-compose logs > incident.log",
+        "options": [],
+    },
+    {
+        "name": "data-leak",
+        "role": "data_leak",
+        "section": "数据泄露 (data leak)",
+        "summary": "Pause services, rotate keys, audit access logs, fill the notification checklist.",
+        "changes": True,
+        "needs_yes": True,
+        "status": PLANNED,
+        "issue": 6,
+        "symptoms": [],
+        "manual_remedy": "",
+        "options": [],
+    },
+]
+
+
+def by_name(name):
+    for fix in FIXES:
+        if fix["name"] == name:
+            return fix
+    return None
+
+
+def fix_for(code, service):
+    """The catalog entry that fixes finding ``code:service`` (first match in catalog order), or None."""
+    key = "%s:%s" % (code, service)
+    for fix in FIXES:
+        for pattern in fix["symptoms"]:
+            if fnmatch.fnmatchcase(key, pattern):
+                return fix
+    return None

@@ -1,0 +1,3 @@
+from pyrunner.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Which Docker Compose a machine has: the v2 plugin (`docker compose`) or v1 (`docker-compose`).
+
+Both are supported; a project created by one must be managed by the same one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyrunner.errors import OdsFixError
+
+FLAVORS = ("v1", "v2")
+
+
+@dataclass(frozen=True)
+class ComposeCli:
+    flavor: str
+    argv: tuple[str, ...]
+    version: str
+
+    def command(self, project_dir: Path, *args: str) -> list[str]:
+        return [*self.argv, "--project-directory", str(project_dir),
+                "-f", str(project_dir / "docker-compose.yml"), *args]
+
+    def run(self, project_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(project_dir, *args), cwd=project_dir, text=True, check=False,
+            capture_output=capture,
+        )
+
+
+def _version(argv: list[str]) -> str | None:
+    if shutil.which(argv[0]) is None:
+        return None
+    try:
+        result = subprocess.run([*argv, "version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"version v?(\d+\.\d+\.\d+)", result.stdout)
+    return match.group(1) if result.returncode == 0 and match else None
+
+
+def available() -> dict[str, ComposeCli]:
+    found: dict[str, ComposeCli] = {}
+    if (v2 := _version(["docker", "compose"])) is not None:
+        found["v2"] = ComposeCli("v2", ("docker", "compose"), v2)
+    if (v1 := _version(["docker-compose"])) is not None:
+        flavor = "v1" if v1.startswith("1.") else "v2"
+        found.setdefault(flavor, ComposeCli(flavor, ("docker-compose",), v1))
+    return found
+
+
+def detect(preferred: str | None = None) -> ComposeCli:
+    """The Compose to use: `preferred` (v1, v2 or auto), else $ODS_FIX_COMPOSE, else v2 before v1."""
+    choice = (preferred or os.environ.get("ODS_FIX_COMPOSE") or "auto").lower()
+    if choice not in (*FLAVORS, "auto"):
+        raise OdsFixError(f"unknown Compose flavor {choice!r}: use v1, v2 or auto")
+    found = available()
+    if choice == "auto":
+        for flavor in ("v2", "v1"):
+            if flavor in found:
+                return found[flavor]
+        raise OdsFixError("no Docker Compose found: install docker-compose (v1) or the docker compose plugin (v2)")
+    if choice not in found:
+        hint = "apt-get install docker-compose" if choice == "v1" else "the docker compose CLI plugin"
+        raise OdsFixError(f"Compose {choice} is not installed ({hint})")
+    return found[choice]
