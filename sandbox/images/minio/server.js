@@ -30,6 +30,15 @@ const server = new S3rver({
   configureBuckets: [{ name: process.env.MINIO_BUCKET || 'a-bucket' }],
 });
 
+// MinIO's liveness endpoint, answered before s3rver's logger and router.
+server.middleware.unshift(async (ctx, next) => {
+  if (ctx.path === '/minio/health/live') {
+    ctx.status = 200;
+    return;
+  }
+  await next();
+});
+
 server.run().then(() => console.log('milvus-minio listening on 0.0.0.0:9000'));
 
 for (const signal of ['SIGTERM', 'SIGINT']) {

@@ -41,6 +41,7 @@ FIXES = [
         "issue": 2,
         "symptoms": [],
         "manual_remedy": "docker-compose ps; docker stats; docker-compose logs --tail=100 | grep -i error",
+        "report_var": "diagnose_report_dir",
         "options": [
             {"flag": "log-lines", "var": "diagnose_log_lines", "type": "int", "default": 100,
              "help": "Lines of each service's log to scan for errors (the manual's --tail=100)."},
@@ -56,7 +57,7 @@ FIXES = [
         "status": PLANNED,
         "issue": 4,
         "symptoms": ["stopped:mysql", "missing:mysql", "unhealthy:mysql", "unreachable:mysql", "db_auth:*"],
-        "manual_remedy": "docker-compose restart mysql",
+        "manual_remedy": "docker-compose start mysql (or restart mysql)",
         "options": [],
     },
     {
@@ -69,7 +70,7 @@ FIXES = [
         "status": PLANNED,
         "issue": 4,
         "symptoms": ["stopped:redis", "missing:redis", "unhealthy:redis", "unreachable:redis", "slow_query:*"],
-        "manual_remedy": "docker-compose exec redis redis-cli ping; SHOW PROCESSLIST",
+        "manual_remedy": "docker-compose start redis; KILL the slow query from SHOW PROCESSLIST",
         "options": [],
     },
     {
@@ -96,7 +97,7 @@ FIXES = [
         "status": PLANNED,
         "issue": 4,
         "symptoms": ["disk_full:*"],
-        "manual_remedy": "docker-compose exec mysql df -h",
+        "manual_remedy": "清理旧数据 / 扩容磁盘 (clean old data or grow the disk)",
         "options": [],
     },
     {
@@ -136,7 +137,7 @@ FIXES = [
         "status": PLANNED,
         "issue": 5,
         "symptoms": ["cors:*"],
-        "manual_remedy": "curl -X OPTIONS -H 'Origin: http://localhost:3000' http://localhost:8080/api/v1/health -v",
+        "manual_remedy": "add the origin to CORS_ALLOWED_ORIGINS in deploy/.env; docker-compose restart alldata-api",
         "options": [],
     },
     {
@@ -149,7 +150,7 @@ FIXES = [
         "status": PLANNED,
         "issue": 4,
         "symptoms": ["high_cpu:*", "high_memory:*"],
-        "manual_remedy": "docker stats --no-stream | sort -k3 -hr",
+        "manual_remedy": "lower LOG_LEVEL; docker-compose restart the container",
         "options": [],
     },
     {

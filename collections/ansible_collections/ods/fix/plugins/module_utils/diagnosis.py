@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Turn what diagnose saw into findings and a triage (pure functions, unit-tested).
+
+A finding is ``{code, service, severity, summary}``. Root causes are
+findings on a service itself (stopped, unhealthy, ...); findings that follow
+from a root cause on a service it depends on (the APIs answering 500 while
+mysql is stopped) are kept, marked ``caused_by``, and left out of the triage.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.ods.fix.plugins.module_utils import catalog
+
+DOWN_CODES = ("missing", "stopped", "restarting", "unhealthy")
+ERROR_WORD = re.compile(r"error", re.IGNORECASE)
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CONFIG_MISSING = re.compile(r"required setting (\w+) is missing from (\S+)")
+TABLE_FULL = re.compile(r"ERROR 1114|The table '?[^']*'? is full", re.IGNORECASE)
+ACCESS_DENIED = re.compile(r"Access denied for user '([^']*)'@'([^']*)'")
+
+
+def finding(code, service, summary, severity="error", **evidence):
+    item = {"code": code, "service": service, "severity": severity, "summary": summary}
+    if evidence:
+        item["evidence"] = evidence
+    return item
+
+
+def cpu_percent(stats):
+    """docker stats' CPU %: the container's share of the host over the sampling interval."""
+    cpu, pre = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
+    if cpu_delta <= 0 or system_delta <= 0:
+        return 0.0
+    return round(cpu_delta / float(system_delta) * online * 100.0, 1)
+
+
+def memory(stats):
+    """docker stats' MEM USAGE (minus page cache, as the CLI does) and %."""
+    mem = stats.get("memory_stats") or {}
+    usage = mem.get("usage", 0)
+    detail = mem.get("stats") or {}
+    cache = detail.get("inactive_file", detail.get("total_inactive_file", detail.get("cache", 0)))
+    used = max(usage - cache, 0)
+    limit = mem.get("limit") or 0
+    return {
+        "mem_mb": round(used / 1048576.0, 1),
+        "mem_limit_mb": round(limit / 1048576.0, 1),
+        "mem_percent": round(used * 100.0 / limit, 1) if limit else 0.0,
+    }
+
+
+def error_lines(text, keep=20):
+    """The manual's `grep -i error` over a log tail: (count, last `keep` matching lines)."""
+    matches = [ANSI_ESCAPE.sub("", line).rstrip() for line in text.splitlines() if ERROR_WORD.search(line)]
+    return len(matches), matches[-keep:]
+
+
+def _depends_on(service, other, seen=None):
+    seen = seen or set()
+    for dep in catalog.DEPENDS_ON.get(service, []):
+        if dep == other:
+            return True
+        if dep not in seen:
+            seen.add(dep)
+            if _depends_on(dep, other, seen):
+                return True
+    return False
+
+
+def service_findings(expected, services):
+    found = []
+    for name in expected:
+        info = services.get(name)
+        if info is None:
+            found.append(finding("missing", name, "%s has no container (never started or removed)" % name))
+            continue
+        status = info.get("status")
+        if status in ("exited", "dead", "created"):
+            detail = "exit code %s" % info.get("exit_code")
+            if info.get("oom_killed"):
+                detail += ", killed for lack of memory (OOM)"
+            found.append(finding("stopped", name, "%s is not running (%s, %s)" % (name, status, detail)))
+        elif status == "restarting":
+            found.append(finding("restarting", name, "%s keeps restarting (%s restarts)" % (name, info.get("restart_count"))))
+        elif status == "paused":
+            found.append(finding("stopped", name, "%s is paused" % name))
+        elif info.get("health") == "unhealthy":
+            found.append(finding("unhealthy", name, "%s is running but its health check fails" % name))
+    return found
+
+
+def probe_findings(probes, cpu_threshold, memory_threshold):
+    found = []
+    for api, targets in sorted((probes.get("network") or {}).items()):
+        for target, result in sorted(targets.items()):
+            if not result.get("ok"):
+                found.append(finding("unreachable", target, "%s cannot reach %s: %s" % (api, target, result.get("error")),
+                                     severity="warning", source=api))
+    for api, result in sorted((probes.get("health") or {}).items()):
+        code = result.get("code")
+        if code is not None and code >= 500:
+            failing = [name for name, check in sorted((result.get("checks") or {}).items()) if not check.get("ok")]
+            found.append(finding("api_error", api, "%s /api/v1/health answers %s (failing: %s)"
+                                 % (api, code, ", ".join(failing) or "unknown"), severity="warning"))
+    via_api = (probes.get("database") or {}).get("via_api")
+    if via_api and not via_api.get("ok"):
+        error = via_api.get("error", "")
+        denied = ACCESS_DENIED.search(error)
+        if denied:
+            found.append(finding("db_auth", "mysql", "MySQL refuses %s's credentials: Access denied for '%s'@'%s' "
+                                 "(the password in deploy/.env differs from the server's)"
+                                 % (via_api.get("service"), denied.group(1), denied.group(2))))
+        else:
+            found.append(finding("db_unreachable", via_api.get("service", "alldata-api"),
+                                 "the manual's SELECT 1 through `from database import engine` fails: %s" % error,
+                                 severity="warning"))
+    direct = (probes.get("database") or {}).get("direct")
+    if direct and not direct.get("ok"):
+        found.append(finding("unhealthy", "mysql", "mysql is running but does not answer SELECT 1: %s" % direct.get("error")))
+    web = probes.get("web") or {}
+    if web.get("config") and not web["config"].get("ok"):
+        found.append(finding("nginx_config", "web", "nginx -t fails: %s" % web["config"].get("output", "")))
+    if web.get("dist") and not web["dist"].get("ok"):
+        found.append(finding("dist_missing", "web", "/app/dist has no index.html (%s)" % web["dist"].get("error", "empty")))
+    for service, res in sorted((probes.get("resources") or {}).items()):
+        if res.get("cpu_percent", 0) >= cpu_threshold:
+            found.append(finding("high_cpu", service, "%s uses %s%% CPU" % (service, res["cpu_percent"]), severity="warning"))
+        if res.get("mem_percent", 0) >= memory_threshold:
+            found.append(finding("high_memory", service, "%s uses %s%% of its memory limit (%s MB)"
+                                 % (service, res["mem_percent"], res.get("mem_mb")), severity="warning"))
+    for service, log in sorted((probes.get("logs") or {}).items()):
+        lines = log.get("errors") or []
+        for line in lines:
+            missing = CONFIG_MISSING.search(line)
+            if missing:
+                found.append(finding("config_missing", service, "%s: required setting %s is missing from %s"
+                                     % (service, missing.group(1), missing.group(2))))
+                break
+        if any(TABLE_FULL.search(line) for line in lines):
+            found.append(finding("disk_full", "mysql", "%s logs ERROR 1114 (The table is full): the disk is full" % service))
+        if log.get("error_count"):
+            found.append(finding("error_logs", service, "%s: %d error lines in the last %d"
+                                 % (service, log["error_count"], log.get("scanned", 0)), severity="info"))
+    return found
+
+
+def link_causes(findings):
+    """Mark findings that follow from a root cause on a service they depend on."""
+    roots = [f for f in findings if f["code"] in DOWN_CODES]
+    for item in findings:
+        if item["code"] in ("missing", "stopped"):
+            continue  # a container that is not running is its own problem
+        for root in roots:
+            if root is item or "caused_by" in item:
+                continue
+            same_target = item["code"] == "unreachable" and item["service"] == root["service"]
+            if same_target or _depends_on(item["service"], root["service"]):
+                item["caused_by"] = "%s:%s" % (root["code"], root["service"])
+    return findings
+
+
+def _dedupe(findings):
+    seen, unique = set(), []
+    for item in findings:
+        key = (item["code"], item["service"], item.get("evidence", {}).get("source"))
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique
+
+
+def triage(findings):
+    """Root findings mapped to the catalog's fix: what to run next."""
+    plan = []
+    for item in findings:
+        if item["severity"] == "info" or "caused_by" in item:
+            continue
+        fix = catalog.fix_for(item["code"], item["service"])
+        entry = {"finding": "%s:%s" % (item["code"], item["service"]), "summary": item["summary"]}
+        if fix is None:
+            entry.update(fix=None, command=None, note="no automated fix: see the manual")
+        else:
+            entry.update(fix=fix["name"], command="ods-fix %s" % fix["name"], status=fix["status"],
+                         section=fix["section"], manual_remedy=fix["manual_remedy"])
+        plan.append(entry)
+    return plan
+
+
+def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.0):
+    findings = service_findings(expected, services) + probe_findings(probes, cpu_threshold, memory_threshold)
+    findings = link_causes(_dedupe(findings))
+    return findings, triage(findings)
+
+
+def render_text(details, log_lines):
+    """The human report (diagnosis-YYYYMMDD-HHMMSS.log), in the manual's five parts."""
+    d = details
+    out = ["ONE-DATA-STUDIO diagnosis report (诊断报告)",
+           "project: %s (%s)" % (d["project"], d["project_dir"]),
+           "generated: %s    compose: %s    engine: %s" % (d["generated_at"], d["compose_flavor"], d["engine_version"]),
+           "", "== 服务状态 (service status) =="]
+    for name in d["expected_services"]:
+        s = d["services"].get(name) or {"status": "absent"}
+        health = s.get("health") if s["status"] == "running" else ""
+        line = "%-20s %-10s %s" % (name, s["status"], health or "")
+        if s["status"] not in ("running", "absent"):
+            line += " (exit %s)" % s.get("exit_code")
+        out.append(line.rstrip())
+    out += ["", "== 资源使用 (resource use) =="]
+    for name, r in sorted(d["resources"].items()):
+        out.append("%-20s CPU %6.1f%%   MEM %8.1f MB / %.0f MB (%s%%)"
+                   % (name, r["cpu_percent"], r["mem_mb"], r["mem_limit_mb"], r["mem_percent"]))
+    out += ["", "== 最近错误日志 (recent error logs, last %d lines each) ==" % log_lines]
+    for name, log in sorted(d["logs"].items()):
+        if log["error_count"]:
+            out.append("-- %s: %d error lines" % (name, log["error_count"]))
+            out += ["   " + line for line in log["errors"]]
+    out += ["", "== 网络连接状态 (network reachability) =="]
+    for api, targets in sorted(d["network"].items()):
+        for target, r in sorted(targets.items()):
+            out.append("%s -> %s: %s" % (api, target, "ok (%s ms)" % r["ms"] if r["ok"] else "FAILED: %s" % r["error"]))
+    for api, h in sorted(d["health"].items()):
+        answer = h["code"] if h.get("code") is not None else h.get("error")
+        out.append("%s /api/v1/health: %s%s" % (api, answer, " (%s)" % h["status"] if h.get("status") else ""))
+    out += ["", "== 数据库连接状态 (database connectivity) =="]
+    for name, r in sorted(d["database"].items()):
+        out.append("%s: %s" % (name, "ok" if r["ok"] else "FAILED: %s" % r.get("error")))
+    if d["web"]:
+        out += ["", "== 前端 (web) =="]
+        for name, r in sorted(d["web"].items()):
+            out.append("%s: %s" % (name, "ok" if r["ok"] else "FAILED: %s" % (r.get("error") or r.get("output"))))
+    out += ["", "== 诊断结论 (triage) =="]
+    if d["healthy"]:
+        out.append("No problem found.")
+    for t in d["triage"]:
+        out.append("* %s" % t["summary"])
+        if t["command"]:
+            planned = " (not built yet; meanwhile: %s)" % t["manual_remedy"] if t.get("status") == "planned" else ""
+            out.append("  fix: %s%s" % (t["command"], planned))
+        else:
+            out.append("  fix: %s" % t["note"])
+    consequences = [f for f in d["findings"] if "caused_by" in f]
+    if consequences:
+        out.append("Consequences of the above:")
+        out += ["  - %s (caused by %s)" % (f["summary"], f["caused_by"]) for f in consequences]
+    return "\n".join(out) + "\n"

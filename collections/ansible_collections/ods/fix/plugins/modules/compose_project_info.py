@@ -1,0 +1,93 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: compose_project_info
+short_description: Inspect a ONE-DATA-STUDIO compose project, whichever Compose created it
+version_added: 0.1.0
+description:
+  - Reports the Docker engine, the compose project name, which Compose (v1 or v2) created its
+    containers, which Compose CLIs the target has, and the state of every service container.
+  - Every ods.fix role runs it first (the C(ods) role's preflight), so a missing engine, a wrong
+    project directory or a stack that is not running is reported in one line before anything changes.
+  - community.docker's C(docker_compose_v2) only knows v2 projects and C(docker_container_info) one
+    container at a time; this module covers both Compose versions through the labels they share.
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  require_running:
+    description: Fail when the project has no containers at all (the stack was never started or was removed).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Inspect the compose project
+  ods.fix.compose_project_info:
+    project_dir: /home/dev/one-data-studio
+    require_running: true
+  register: ods_project
+"""
+
+RETURN = r"""
+project:
+  description: The project as the engine sees it.
+  returned: success
+  type: dict
+  contains:
+    project_dir: {description: The project directory., type: str}
+    project_name: {description: The compose project name., type: str}
+    engine_version: {description: The Docker engine version., type: str}
+    api_version: {description: The Docker engine API version., type: str}
+    compose_flavor: {description: V(v1) or V(v2), from the containers' labels; null without containers., type: str}
+    compose_cli:
+      description: The argv of the Compose CLI to use for this project (same flavor), or null if none is installed.
+      type: list
+      elements: str
+    compose_clis: {description: 'Compose CLIs on the target, C({v1: argv, v2: argv}).', type: dict}
+    declared_services: {description: Services in the compose file (null if it cannot be read)., type: list}
+    services: {description: 'Service name to C({container, status, health, exit_code, ...}).', type: dict}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose
+
+
+def main():
+    argument_spec = dict(require_running=dict(type="bool", default=False))
+    argument_spec.update(compose.PROJECT_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR)
+    params = module.params
+    try:
+        _api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc))
+    if params["require_running"] and not project["services"]:
+        module.fail_json(msg="compose project %s in %s has no containers: the stack is not running; start it with "
+                             "`docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
+                             % (project["project_name"], params["project_dir"]))
+    clis = compose.compose_clis()
+    flavor = project["compose_flavor"]
+    project["compose_clis"] = clis
+    project["compose_cli"] = clis.get(flavor) if flavor else (clis.get("v2") or clis.get("v1"))
+    module.exit_json(changed=False, project=project)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The fix catalog, typed: read from the collection's module_utils/catalog.py (the single source)."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from pyrunner import paths
+
+
+@dataclass(frozen=True)
+class FixOption:
+    flag: str  # CLI flag without dashes, e.g. "log-lines"
+    var: str  # the role variable it sets
+    type: str  # "int", "float", "str", "path", "bool", "choice"
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Fix:
+    name: str
+    role: str
+    section: str
+    summary: str
+    changes: bool
+    needs_yes: bool
+    status: str
+    issue: int
+    symptoms: tuple[str, ...]
+    manual_remedy: str
+    options: tuple[FixOption, ...]
+    report_var: str | None = None  # role variable naming the controller directory for its report files
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+
+def _load_module() -> ModuleType:
+    path = paths.collection_dir() / "plugins" / "module_utils" / "catalog.py"
+    spec = importlib.util.spec_from_file_location("ods_fix_catalog", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
+        raise RuntimeError(f"cannot load the fix catalog from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fix(entry: dict[str, Any]) -> Fix:
+    options = tuple(
+        FixOption(
+            flag=o["flag"], var=o["var"], type=o["type"], help=o["help"], default=o.get("default"),
+            choices=tuple(o.get("choices", ())), required=bool(o.get("required", False)),
+        )
+        for o in entry["options"]
+    )
+    return Fix(
+        name=entry["name"], role=entry["role"], section=entry["section"], summary=entry["summary"],
+        changes=entry["changes"], needs_yes=entry["needs_yes"], status=entry["status"], issue=entry["issue"],
+        symptoms=tuple(entry["symptoms"]), manual_remedy=entry["manual_remedy"], options=options,
+        report_var=entry.get("report_var"),
+    )
+
+
+@cache
+def fixes() -> tuple[Fix, ...]:
+    return tuple(_fix(entry) for entry in _load_module().FIXES)
+
+
+def get(name: str) -> Fix | None:
+    return next((fix for fix in fixes() if fix.name == name), None)
+
+
+def fix_for(code: str, service: str) -> Fix | None:
+    """The fix for a diagnose finding, by the same rule the diagnose module uses."""
+    entry = _load_module().fix_for(code, service)
+    return get(entry["name"]) if entry else None
+
+
+def markdown_table() -> str:
+    """The README's table of fixes."""
+    rows = ["| Command | Manual section | What it does | Changes things | Status |", "|---|---|---|---|---|"]
+    for fix in fixes():
+        changes = "yes, needs `--yes`" if fix.needs_yes else ("yes" if fix.changes else "no")
+        status = "ready" if fix.ready else f"planned (issue #{fix.issue})"
+        rows.append(f"| `ods-fix {fix.name}` | {fix.section} | {fix.summary} | {changes} | {status} |")
+    return "\n".join(rows)

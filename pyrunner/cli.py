@@ -1,0 +1,314 @@
+"""`ods-fix`: the troubleshooting manual's fixes, run through ansible-runner.
+
+Thin click commands over plain functions; one exception boundary in main()
+maps errors to the exit codes documented in the README.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pyrunner import __version__, catalog, paths, render
+from pyrunner.catalog import Fix, FixOption
+from pyrunner.errors import ExitCode, OdsFixError
+from pyrunner.inventory import resolve_hosts
+from pyrunner.runner import RunResult, new_run_dir, run_playbook
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 bad input or configuration (nothing changed); 2 usage error; 3 internal error "
+    "(traceback logged); 4 a host unreachable; 5 a fix failed on a host; 6 --check found something to "
+    "change; 130 interrupted. When hosts end differently the first that applies of 130, 5, 4, 1, 6, 0 wins."
+)
+CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+@click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "--version", prog_name="ods-fix")
+def cli() -> None:
+    """Fix a ONE-DATA-STUDIO Docker Compose stack the way its troubleshooting manual says, safely.
+
+    Every fix is an idempotent Ansible role run through ansible-runner on one
+    dev machine or many (-i INVENTORY, --limit). Without -i, the target is the
+    local sandbox (`ods-fix sandbox up`). Start with `ods-fix diagnose`: it
+    names the fix for what it finds.
+    """
+
+
+# --- running a fix ----------------------------------------------------------------------------------
+
+
+def run_fix(
+    fix: Fix,
+    *,
+    inventory: Path | None,
+    limit: str | None,
+    forks: int | None,
+    check: bool,
+    diff: bool,
+    verbose: int,
+    as_json: bool,
+    yes: bool,
+    role_vars: dict[str, Any],
+) -> int:
+    """Validate the input, run the fix's playbook, render the result; returns the exit code."""
+    if not fix.ready:
+        raise OdsFixError(f"`ods-fix {fix.name}` is planned (issue #{fix.issue}) but not built yet")
+    if fix.needs_yes and not yes and not check:
+        raise OdsFixError(f"`ods-fix {fix.name}` changes data: add --yes to go ahead, or --check to see what it "
+                          "would do", ExitCode.USAGE)
+    if inventory is None:
+        inventory = paths.default_inventory()
+        from pyrunner.sandbox.stack import require_instance  # noqa: PLC0415
+
+        require_instance()
+    resolve_hosts(inventory, limit)
+    run_dir = new_run_dir(fix.name)
+    extravars = {k: v for k, v in role_vars.items() if v is not None}
+    if fix.report_var:
+        extravars[fix.report_var] = str(run_dir / "reports")
+    title = f"ods-fix {fix.name}" + (" --check" if check else "")
+    with render.LiveProgress(title, verbose=verbose > 0) as live:
+        result = run_playbook(
+            fix.name, paths.playbook(fix.name), inventory, limit=limit, forks=forks, check=check, diff=diff,
+            extravars=extravars, verbosity=max(verbose - 1, 0), run_dir=run_dir, on_event=live.update,
+        )
+    if result.rc != 0 and not result.hosts:
+        raise OdsFixError(f"ansible-playbook failed before reaching any host: {last_line(result.stdout_tail)}")
+    reports = report_files(result)
+    if as_json:
+        render.print_json(render.result_document(result, reports))
+    else:
+        render.print_result(result, report_paths=reports)
+    return int(result.exit_code)
+
+
+def report_files(result: RunResult) -> dict[str, list[str]]:
+    root = result.run_dir / "reports"
+    if not root.is_dir():
+        return {}
+    return {d.name: sorted(str(p) for p in d.iterdir()) for d in sorted(root.iterdir()) if d.is_dir()}
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
+                     help="Ansible inventory of dev machines. Default: the local sandbox."),
+        click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
+        click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once."),
+        click.option("--check", is_flag=True, help="Dry run: show what would change, change nothing (exit 6 if "
+                     "something would)."),
+        click.option("--diff", is_flag=True, help="Show the changes made (or, with --check, that would be)."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables."),
+        click.option("-v", "--verbose", count=True, help="More detail: -v lists every task, -vv and up is Ansible's."),
+    ]
+    for option in options:
+        func = option(func)
+    return func
+
+
+def _click_option(option: FixOption) -> Callable[..., Any]:
+    kind: Any = click.Choice(option.choices) if option.choices else CLICK_TYPES.get(option.type, str)
+    if option.type == "path":
+        kind = click.Path(path_type=Path)
+    help_text = option.help + ("" if option.default is None else f" [default: {option.default}]")
+    if option.type == "bool":
+        return click.option(f"--{option.flag}", option.var, is_flag=True, default=None, help=help_text)
+    return click.option(f"--{option.flag}", option.var, type=kind, default=None, required=option.required,
+                        help=help_text)
+
+
+def make_fix_command(fix: Fix) -> click.Command:
+    def callback(**kwargs: Any) -> int:
+        common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
+        yes = bool(kwargs.pop("yes", False))
+        role_vars = {k: (str(v) if isinstance(v, Path) else v) for k, v in kwargs.items()}
+        return run_fix(fix, yes=yes, role_vars=role_vars, **common)
+
+    changes = "Changes things: yes." if fix.changes else "Read-only: changes nothing, works in --check."
+    help_text = f"{fix.summary}\n\nManual: {fix.section}. {changes}"
+    command = click.Command(fix.name, callback=callback, help=help_text, short_help=fix.summary,
+                            epilog=EXIT_CODES_HELP, context_settings=CONTEXT)
+    # Applied to a Command (not a function), click appends each option: this is their --help order.
+    common_options(command)
+    for option in fix.options:
+        _click_option(option)(command)
+    if fix.needs_yes:
+        click.option("--yes", is_flag=True, help="Go ahead with a change to data.")(command)
+    return command
+
+
+for _fix in catalog.fixes():
+    if _fix.ready:
+        cli.add_command(make_fix_command(_fix))
+
+
+@cli.command("list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@click.option("--markdown", is_flag=True, help="As the README's Markdown table.")
+def list_fixes(as_json: bool, markdown: bool) -> int:
+    """List the fixes in the catalog: ready ones and planned ones."""
+    fixes = catalog.fixes()
+    if markdown:
+        click.echo(catalog.markdown_table())
+    elif as_json:
+        render.print_json([fix.__dict__ for fix in fixes])
+    else:
+        width = max(len(fix.name) for fix in fixes)
+        for fix in fixes:
+            state = "" if fix.ready else f"  [planned, #{fix.issue}]"
+            click.echo(f"{fix.name:<{width}}  {fix.summary}{state}")
+    return 0
+
+
+# --- the sandbox ------------------------------------------------------------------------------------
+
+
+def _progress_line(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+@cli.group(context_settings=CONTEXT)
+def sandbox() -> None:
+    """The disposable ONE-DATA-STUDIO stack on this machine: the default target, and what the tests break."""
+
+
+@sandbox.command("up", context_settings=CONTEXT)
+@click.option("--services", metavar="S1,S2", help="Only these services (and what they need). Default: all.")
+@click.option("--compose", type=click.Choice(["auto", "v1", "v2"]), default=None,
+              help="Compose to create the stack with. Default: $ODS_FIX_COMPOSE, else v2 if installed, else v1.")
+@click.option("--port-offset", type=int, default=None, help="Add this to every published port (default 0: the "
+              "manual's 8080, 3306, ...).")
+@click.option("--project", default=None, help="Compose project name (default ods-sandbox).")
+def sandbox_up(services: str | None, compose: str | None, port_offset: int | None, project: str | None) -> int:
+    """Build the images (cached), create the sandbox directory and start the stack; waits until healthy."""
+    from pyrunner.sandbox import stack  # noqa: PLC0415
+
+    started = time.monotonic()
+    wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
+    instance = stack.up(wanted, compose=compose, port_offset=port_offset, project=project, log=_progress_line)
+    click.echo(f"sandbox up in {time.monotonic() - started:.0f}s: project {instance.project} (Compose "
+               f"{instance.compose}) in {instance.directory}")
+    click.echo(f"  alldata-api http://127.0.0.1:{instance.port('ODS_PORT_ALLDATA_API')}/api/v1/health   "
+               f"web http://127.0.0.1:{instance.port('ODS_PORT_WEB')}/")
+    return 0
+
+
+@sandbox.command("down", context_settings=CONTEXT)
+def sandbox_down() -> int:
+    """Remove the stack, its volumes and the sandbox directory."""
+    from pyrunner.sandbox import stack  # noqa: PLC0415
+
+    removed = stack.down(log=_progress_line)
+    click.echo(f"sandbox removed ({removed})" if removed else "no sandbox to remove")
+    return 0
+
+
+@sandbox.command("status", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def sandbox_status(as_json: bool) -> int:
+    """Show the sandbox's services and their state."""
+    from pyrunner.sandbox import stack  # noqa: PLC0415
+
+    state = stack.status()
+    if as_json:
+        render.print_json(state)
+        return 0
+    click.echo(f"project {state['project']} (Compose {state['compose']}) in {state['directory']}")
+    for service, info in state["services"].items():
+        health = f" ({info['health']})" if info.get("health") else ""
+        click.echo(f"  {service:<18} {info['status']}{health}")
+    return 0
+
+
+@sandbox.command("faults", context_settings=CONTEXT)
+def sandbox_faults() -> int:
+    """List the faults `sandbox break` can inject."""
+    from pyrunner.sandbox import faults  # noqa: PLC0415
+
+    for fault in faults.FAULTS:
+        click.echo(f"{fault.name:<22} {fault.section}: {fault.description}")
+    return 0
+
+
+@sandbox.command("break", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True, metavar="FAULT...")
+def sandbox_break(names: tuple[str, ...]) -> int:
+    """Inject one or more of the manual's faults (see `ods-fix sandbox faults`)."""
+    from pyrunner.sandbox import faults  # noqa: PLC0415
+
+    for line in faults.inject(list(names)):
+        click.echo(line)
+    return 0
+
+
+@sandbox.command("heal", context_settings=CONTEXT)
+def sandbox_heal() -> int:
+    """Undo every injected fault: restore deploy/.env, recreate the services (data volumes kept)."""
+    from pyrunner.sandbox import faults  # noqa: PLC0415
+
+    for line in faults.heal(log=_progress_line):
+        click.echo(line)
+    return 0
+
+
+@sandbox.command("build", context_settings=CONTEXT)
+@click.option("--services", metavar="S1,S2", help="Only the images these services need. Default: all.")
+def sandbox_build(services: str | None) -> int:
+    """Build the sandbox images (cached: only what changed is rebuilt)."""
+    from pyrunner.sandbox import images, stack  # noqa: PLC0415
+
+    wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
+    for result in images.build(stack.docker_client(), wanted, _progress_line):
+        click.echo(f"{result.image:<32} {'built' if result.built else 'cached'} ({result.seconds:.0f}s)")
+    return 0
+
+
+# --- the exception boundary -------------------------------------------------------------------------
+
+
+def _log_traceback() -> Path:
+    logs = paths.state_home() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / f"error-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path.write_text(traceback.format_exc())
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="ods-fix", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        return int(ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.BAD_INPUT)
+    except OdsFixError as exc:
+        click.echo(f"ods-fix: {exc.message}", err=True)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("ods-fix: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # the boundary: anything else is a bug, logged with its traceback
+        path = _log_traceback()
+        click.echo(f"ods-fix: internal error: {type(exc).__name__}: {exc} (traceback in {path})", err=True)
+        return 3
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Check an inventory and a --limit before anything runs, with Ansible's own parser."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+from pyrunner import paths
+from pyrunner.errors import OdsFixError
+
+
+def resolve_hosts(inventory: Path, limit: str | None) -> list[str]:
+    """The hosts a run would target; OdsFixError for a missing or malformed inventory or an unknown --limit."""
+    if not inventory.exists():
+        raise OdsFixError(f"inventory {inventory} does not exist")
+    os.environ.setdefault("ANSIBLE_CONFIG", str(paths.ansible_cfg()))
+    os.environ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "True"
+    from ansible.errors import AnsibleError  # noqa: PLC0415  (slow import, only when running)
+    from ansible.inventory.manager import InventoryManager  # noqa: PLC0415
+    from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415
+
+    noise = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
+            manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
+    except AnsibleError as exc:
+        reason = " ".join(str(exc).split())
+        raise OdsFixError(f"inventory {inventory} cannot be parsed: {reason[:300]}") from exc
+    hosts = [host.name for host in manager.get_hosts("all")]
+    if not hosts:
+        raise OdsFixError(f"inventory {inventory} has no hosts")
+    if limit:
+        manager.subset(limit)
+        selected = [host.name for host in manager.get_hosts("all")]
+        if not selected:
+            raise OdsFixError(f"--limit {limit} matches no host in {inventory} (hosts: {', '.join(sorted(hosts))})")
+        return selected
+    return hosts

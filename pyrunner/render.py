@@ -1,0 +1,150 @@
+"""The one place that writes to the terminal: live progress, the per-host table, the summary, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from pyrunner.errors import ExitCode
+from pyrunner.progress import HostProgress, Progress
+from pyrunner.runner import RunResult
+
+EXIT_MEANING = {
+    ExitCode.OK: "ok",
+    ExitCode.BAD_INPUT: "bad input or configuration",
+    ExitCode.USAGE: "usage error",
+    ExitCode.UNREACHABLE: "a host was unreachable",
+    ExitCode.FIX_FAILED: "a fix failed on a host",
+    ExitCode.CHECK_CHANGES: "--check found something to change",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red", "bad input": "red"}
+
+
+class LiveProgress:
+    """Per host: the task running now and the tasks done. Rich Live on a terminal, one line per result otherwise."""
+
+    def __init__(self, title: str, stream: TextIO = sys.stderr, verbose: bool = False) -> None:
+        self.title = title
+        self.console = Console(file=stream, highlight=False)
+        self.verbose = verbose
+        self.live: Live | None = None
+
+    def __enter__(self) -> LiveProgress:
+        if self.console.is_terminal:
+            self.live = Live(self._table(Progress()), console=self.console, refresh_per_second=8, transient=True)
+            self.live.__enter__()
+        else:
+            self.console.print(f"{self.title} …")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def _table(self, progress: Progress) -> Table:
+        table = Table(title=self.title, title_justify="left", show_edge=False, box=None)
+        for column in ("host", "done", "now"):
+            table.add_column(column)
+        for host in progress.hosts.values():
+            table.add_row(host.host, str(host.tasks_done), host.task if host.finished is None else host.status)
+        if not progress.hosts and progress.current_task:
+            table.add_row("…", "0", progress.current_task)
+        return table
+
+    def update(self, progress: Progress, event: dict[str, Any]) -> None:
+        if self.live is not None:
+            self.live.update(self._table(progress))
+            return
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind in ("runner_on_failed", "runner_on_unreachable") or (
+            self.verbose and kind in ("runner_on_ok", "runner_on_skipped")
+        ):
+            outcome = kind.removeprefix("runner_on_")
+            self.console.print(f"  {data.get('host')}: {outcome:<11} {data.get('task', '')}")
+
+
+def _host_row(host: HostProgress) -> list[str]:
+    report = host.report or {}
+    found = len(report.get("found") or [])
+    done = len(report.get("done") or [])
+    style = STATUS_STYLE.get(host.status, "")
+    return [
+        host.host, f"[{style}]{host.status}[/{style}]" if style else host.status,
+        str(host.ok), str(host.changed), str(host.failed), str(host.unreachable),
+        str(found), str(done), f"{host.duration:.1f}s",
+    ]
+
+
+def result_table(result: RunResult) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("host", "status", "ok", "changed", "failed", "unreachable", "found", "done", "time"):
+        table.add_column(column, justify="left" if column in ("host", "status") else "right")
+    for host in sorted(result.hosts.values(), key=lambda h: h.host):
+        table.add_row(*_host_row(host))
+    return table
+
+
+def print_result(result: RunResult, stream: TextIO = sys.stdout, report_paths: dict[str, list[str]] | None = None) -> None:
+    console = Console(file=stream, highlight=False, soft_wrap=True)
+    mode = " (check mode: nothing was changed)" if result.check else ""
+    console.print(f"[bold]ods-fix {result.fix}[/bold]{mode}: {len(result.hosts)} host(s) in {result.seconds:.1f}s")
+    console.print(result_table(result))
+    for host in sorted(result.hosts.values(), key=lambda h: h.host):
+        _print_host_summary(console, host, (report_paths or {}).get(host.host, []))
+    code = result.exit_code
+    console.print(f"exit {int(code)}: {EXIT_MEANING[code]}    run directory: {result.run_dir}")
+
+
+def _print_host_summary(console: Console, host: HostProgress, files: list[str]) -> None:
+    report = host.report or {}
+    console.print(f"\n[bold]{host.host}[/bold]")
+    if host.error:
+        where = f" (task: {host.error_task})" if host.error_task else ""
+        console.print(f"  [red]{host.status}[/red]: {host.error}{where}")
+    for heading, key in (("found", "found"), ("done", "done"), ("next", "left")):
+        items = report.get(key) or []
+        for item in items:
+            console.print(f"  {heading:<5} {item}")
+    if report and not any(report.get(k) for k in ("found", "done", "left")):
+        console.print("  [green]no problem found[/green]")
+    for path in files:
+        console.print(f"  report {path}")
+
+
+def result_document(result: RunResult, report_paths: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    code = result.exit_code
+    return {
+        "fix": result.fix,
+        "check": result.check,
+        "exit_code": int(code),
+        "exit_meaning": EXIT_MEANING[code],
+        "run_dir": str(result.run_dir),
+        "seconds": round(result.seconds, 2),
+        "hosts": {
+            name: {
+                "status": host.status,
+                "ok": host.ok,
+                "changed": host.changed,
+                "failed": host.failed,
+                "unreachable": host.unreachable,
+                "skipped": host.skipped,
+                "seconds": round(host.duration, 2),
+                "error": host.error,
+                "error_task": host.error_task,
+                "report": host.report,
+                "report_files": (report_paths or {}).get(name, []),
+            }
+            for name, host in sorted(result.hosts.items())
+        },
+    }
+
+
+def print_json(document: Any, stream: TextIO = sys.stdout) -> None:
+    stream.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
