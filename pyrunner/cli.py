@@ -87,6 +87,9 @@ def run_fix(
         render.print_json(render.result_document(result, reports))
     else:
         render.print_result(result, report_paths=reports)
+    for host in result.hosts.values():
+        if host.error and host.status in ("bad input", "unreachable"):
+            click.echo(f"ods-fix: {host.host}: {host.error}", err=True)
     return int(result.exit_code)
 
 

@@ -111,7 +111,9 @@ class Progress:
             progress.failed += 1
             progress.error = progress.error or failure_message(res)
             progress.error_task = progress.error_task or task
-            progress.preflight_failed = progress.preflight_failed or task.startswith(PREFLIGHT_PREFIXES)
+            progress.preflight_failed = (
+                progress.preflight_failed or task.startswith(PREFLIGHT_PREFIXES) or res.get("ods_failure") == "input"
+            )
             progress.finished = time.monotonic()
         elif outcome == "unreachable":
             progress.unreachable += 1

@@ -31,7 +31,7 @@ class LiveProgress:
 
     def __init__(self, title: str, stream: TextIO = sys.stderr, verbose: bool = False) -> None:
         self.title = title
-        self.console = Console(file=stream, highlight=False)
+        self.console = Console(file=stream, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self.live: Live | None = None
 

@@ -18,6 +18,7 @@ import re
 from ansible_collections.ods.fix.plugins.module_utils import catalog
 
 DOWN_CODES = ("missing", "stopped", "restarting", "unhealthy")
+CONSEQUENCE_CODES = ("unreachable", "api_error", "db_unreachable", "unhealthy", "restarting", "error_logs")
 ERROR_WORD = re.compile(r"error", re.IGNORECASE)
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CONFIG_MISSING = re.compile(r"required setting (\w+) is missing from (\S+)")
@@ -154,16 +155,23 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
 
 
 def link_causes(findings):
-    """Mark findings that follow from a root cause on a service they depend on."""
+    """Mark findings that follow from a root cause: a dependency down, or the very service unreachable.
+
+    Only symptoms of a missing dependency can be consequences; a deleted dist
+    or a missing setting is a problem of its own whatever else is down.
+    """
     roots = [f for f in findings if f["code"] in DOWN_CODES]
     for item in findings:
-        if item["code"] in ("missing", "stopped"):
-            continue  # a container that is not running is its own problem
+        if item["code"] not in CONSEQUENCE_CODES:
+            continue
         for root in roots:
             if root is item or "caused_by" in item:
                 continue
-            same_target = item["code"] == "unreachable" and item["service"] == root["service"]
-            if same_target or _depends_on(item["service"], root["service"]):
+            if item["code"] == "unreachable":
+                linked = item["service"] == root["service"]
+            else:
+                linked = _depends_on(item["service"], root["service"])
+            if linked:
                 item["caused_by"] = "%s:%s" % (root["code"], root["service"])
     return findings
 

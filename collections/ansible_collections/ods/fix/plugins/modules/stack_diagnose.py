@@ -318,17 +318,18 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR,
+                         ods_failure="input")
     started = time.time()
     try:
         api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
     except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), ods_failure="input")
     containers = compose.project_containers(api, project["project_name"])
     if not containers:
         module.fail_json(msg="compose project %s in %s has no containers: the stack is not running; start it "
                              "with `docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
-                             % (project["project_name"], params["project_dir"]))
+                             % (project["project_name"], params["project_dir"]), ods_failure="input")
     expected = params["services"] or project["declared_services"] or sorted(containers)
     probes = assemble(gather(api, containers, params), params)
     findings, plan = diagnosis.analyse(expected, project["services"], probes,
