@@ -55,15 +55,28 @@ def _load_module() -> ModuleType:
 def _fix(entry: dict[str, Any]) -> Fix:
     options = tuple(
         FixOption(
-            flag=o["flag"], var=o["var"], type=o["type"], help=o["help"], default=o.get("default"),
-            choices=tuple(o.get("choices", ())), required=bool(o.get("required", False)),
+            flag=o["flag"],
+            var=o["var"],
+            type=o["type"],
+            help=o["help"],
+            default=o.get("default"),
+            choices=tuple(o.get("choices", ())),
+            required=bool(o.get("required", False)),
         )
         for o in entry["options"]
     )
     return Fix(
-        name=entry["name"], role=entry["role"], section=entry["section"], summary=entry["summary"],
-        changes=entry["changes"], needs_yes=entry["needs_yes"], status=entry["status"], issue=entry["issue"],
-        symptoms=tuple(entry["symptoms"]), manual_remedy=entry["manual_remedy"], options=options,
+        name=entry["name"],
+        role=entry["role"],
+        section=entry["section"],
+        summary=entry["summary"],
+        changes=entry["changes"],
+        needs_yes=entry["needs_yes"],
+        status=entry["status"],
+        issue=entry["issue"],
+        symptoms=tuple(entry["symptoms"]),
+        manual_remedy=entry["manual_remedy"],
+        options=options,
         report_var=entry.get("report_var"),
     )
 

@@ -62,8 +62,10 @@ def run_fix(
     if not fix.ready:
         raise OdsFixError(f"`ods-fix {fix.name}` is planned (issue #{fix.issue}) but not built yet")
     if fix.needs_yes and not yes and not check:
-        raise OdsFixError(f"`ods-fix {fix.name}` changes data: add --yes to go ahead, or --check to see what it "
-                          "would do", ExitCode.USAGE)
+        raise OdsFixError(
+            f"`ods-fix {fix.name}` changes data: add --yes to go ahead, or --check to see what it would do",
+            ExitCode.USAGE,
+        )
     if inventory is None:
         inventory = paths.default_inventory()
         from pyrunner.sandbox.stack import require_instance  # noqa: PLC0415
@@ -77,8 +79,17 @@ def run_fix(
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
     with render.LiveProgress(title, verbose=verbose > 0) as live:
         result = run_playbook(
-            fix.name, paths.playbook(fix.name), inventory, limit=limit, forks=forks, check=check, diff=diff,
-            extravars=extravars, verbosity=max(verbose - 1, 0), run_dir=run_dir, on_event=live.update,
+            fix.name,
+            paths.playbook(fix.name),
+            inventory,
+            limit=limit,
+            forks=forks,
+            check=check,
+            diff=diff,
+            extravars=extravars,
+            verbosity=max(verbose - 1, 0),
+            run_dir=run_dir,
+            on_event=live.update,
         )
     if result.rc != 0 and not result.hosts:
         raise OdsFixError(f"ansible-playbook failed before reaching any host: {last_line(result.stdout_tail)}")
@@ -107,12 +118,18 @@ def last_line(text: str) -> str:
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
-                     help="Ansible inventory of dev machines. Default: the local sandbox."),
+        click.option(
+            "-i",
+            "--inventory",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Ansible inventory of dev machines. Default: the local sandbox.",
+        ),
         click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
         click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once."),
-        click.option("--check", is_flag=True, help="Dry run: show what would change, change nothing (exit 6 if "
-                     "something would)."),
+        click.option(
+            "--check", is_flag=True, help="Dry run: show what would change, change nothing (exit 6 if something would)."
+        ),
         click.option("--diff", is_flag=True, help="Show the changes made (or, with --check, that would be)."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables."),
         click.option("-v", "--verbose", count=True, help="More detail: -v lists every task, -vv and up is Ansible's."),
@@ -129,8 +146,9 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     help_text = option.help + ("" if option.default is None else f" [default: {option.default}]")
     if option.type == "bool":
         return click.option(f"--{option.flag}", option.var, is_flag=True, default=None, help=help_text)
-    return click.option(f"--{option.flag}", option.var, type=kind, default=None, required=option.required,
-                        help=help_text)
+    return click.option(
+        f"--{option.flag}", option.var, type=kind, default=None, required=option.required, help=help_text
+    )
 
 
 def make_fix_command(fix: Fix) -> click.Command:
@@ -142,8 +160,14 @@ def make_fix_command(fix: Fix) -> click.Command:
 
     changes = "Changes things: yes." if fix.changes else "Read-only: changes nothing, works in --check."
     help_text = f"{fix.summary}\n\nManual: {fix.section}. {changes}"
-    command = click.Command(fix.name, callback=callback, help=help_text, short_help=fix.summary,
-                            epilog=EXIT_CODES_HELP, context_settings=CONTEXT)
+    command = click.Command(
+        fix.name,
+        callback=callback,
+        help=help_text,
+        short_help=fix.summary,
+        epilog=EXIT_CODES_HELP,
+        context_settings=CONTEXT,
+    )
     # Applied to a Command (not a function), click appends each option: this is their --help order.
     common_options(command)
     for option in fix.options:
@@ -190,10 +214,18 @@ def sandbox() -> None:
 
 @sandbox.command("up", context_settings=CONTEXT)
 @click.option("--services", metavar="S1,S2", help="Only these services (and what they need). Default: all.")
-@click.option("--compose", type=click.Choice(["auto", "v1", "v2"]), default=None,
-              help="Compose to create the stack with. Default: $ODS_FIX_COMPOSE, else v2 if installed, else v1.")
-@click.option("--port-offset", type=int, default=None, help="Add this to every published port (default 0: the "
-              "manual's 8080, 3306, ...).")
+@click.option(
+    "--compose",
+    type=click.Choice(["auto", "v1", "v2"]),
+    default=None,
+    help="Compose to create the stack with. Default: $ODS_FIX_COMPOSE, else v2 if installed, else v1.",
+)
+@click.option(
+    "--port-offset",
+    type=int,
+    default=None,
+    help="Add this to every published port (default 0: the manual's 8080, 3306, ...).",
+)
 @click.option("--project", default=None, help="Compose project name (default ods-sandbox).")
 def sandbox_up(services: str | None, compose: str | None, port_offset: int | None, project: str | None) -> int:
     """Build the images (cached), create the sandbox directory and start the stack; waits until healthy."""
@@ -202,10 +234,14 @@ def sandbox_up(services: str | None, compose: str | None, port_offset: int | Non
     started = time.monotonic()
     wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
     instance = stack.up(wanted, compose=compose, port_offset=port_offset, project=project, log=_progress_line)
-    click.echo(f"sandbox up in {time.monotonic() - started:.0f}s: project {instance.project} (Compose "
-               f"{instance.compose}) in {instance.directory}")
-    click.echo(f"  alldata-api http://127.0.0.1:{instance.port('ODS_PORT_ALLDATA_API')}/api/v1/health   "
-               f"web http://127.0.0.1:{instance.port('ODS_PORT_WEB')}/")
+    click.echo(
+        f"sandbox up in {time.monotonic() - started:.0f}s: project {instance.project} (Compose "
+        f"{instance.compose}) in {instance.directory}"
+    )
+    click.echo(
+        f"  alldata-api http://127.0.0.1:{instance.port('ODS_PORT_ALLDATA_API')}/api/v1/health   "
+        f"web http://127.0.0.1:{instance.port('ODS_PORT_WEB')}/"
+    )
     return 0
 
 

@@ -26,7 +26,9 @@ def resolve_hosts(inventory: Path, limit: str | None) -> list[str]:
         with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
             manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
     except AnsibleError as exc:
-        raise OdsFixError(f"inventory {inventory} cannot be parsed: {parse_reason(noise.getvalue(), str(exc))}") from exc
+        raise OdsFixError(
+            f"inventory {inventory} cannot be parsed: {parse_reason(noise.getvalue(), str(exc))}"
+        ) from exc
     hosts = [host.name for host in manager.get_hosts("all")]
     if not hosts:
         raise OdsFixError(f"inventory {inventory} has no hosts")
@@ -42,9 +44,21 @@ def resolve_hosts(inventory: Path, limit: str | None) -> list[str]:
 
 def parse_reason(warnings: str, fallback: str) -> str:
     """The first parser's complaint and where, from Ansible's warnings: one line."""
-    reason = next((line.split(":", 2)[-1].strip() for line in warnings.splitlines()
-                   if line.startswith("[WARNING]: Failed to parse")), "")
-    origin = next((line.removeprefix("Origin:").strip() for line in warnings.splitlines()
-                   if line.startswith("Origin:") and ":" in line.removeprefix("Origin:")), "")
+    reason = next(
+        (
+            line.split(":", 2)[-1].strip()
+            for line in warnings.splitlines()
+            if line.startswith("[WARNING]: Failed to parse")
+        ),
+        "",
+    )
+    origin = next(
+        (
+            line.removeprefix("Origin:").strip()
+            for line in warnings.splitlines()
+            if line.startswith("Origin:") and ":" in line.removeprefix("Origin:")
+        ),
+        "",
+    )
     text = " ".join(f"{reason} (at {origin})".split()) if reason and origin else " ".join((reason or fallback).split())
     return text[:300]

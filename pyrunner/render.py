@@ -29,9 +29,9 @@ STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachabl
 class LiveProgress:
     """Per host: the task running now and the tasks done. Rich Live on a terminal, one line per result otherwise."""
 
-    def __init__(self, title: str, stream: TextIO = sys.stderr, verbose: bool = False) -> None:
+    def __init__(self, title: str, stream: TextIO | None = None, verbose: bool = False) -> None:
         self.title = title
-        self.console = Console(file=stream, highlight=False, soft_wrap=True)
+        self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self.live: Live | None = None
 
@@ -76,9 +76,15 @@ def _host_row(host: HostProgress) -> list[str]:
     done = len(report.get("done") or [])
     style = STATUS_STYLE.get(host.status, "")
     return [
-        host.host, f"[{style}]{host.status}[/{style}]" if style else host.status,
-        str(host.ok), str(host.changed), str(host.failed), str(host.unreachable),
-        str(found), str(done), f"{host.duration:.1f}s",
+        host.host,
+        f"[{style}]{host.status}[/{style}]" if style else host.status,
+        str(host.ok),
+        str(host.changed),
+        str(host.failed),
+        str(host.unreachable),
+        str(found),
+        str(done),
+        f"{host.duration:.1f}s",
     ]
 
 
@@ -91,8 +97,10 @@ def result_table(result: RunResult) -> Table:
     return table
 
 
-def print_result(result: RunResult, stream: TextIO = sys.stdout, report_paths: dict[str, list[str]] | None = None) -> None:
-    console = Console(file=stream, highlight=False, soft_wrap=True)
+def print_result(
+    result: RunResult, stream: TextIO | None = None, report_paths: dict[str, list[str]] | None = None
+) -> None:
+    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
     mode = " (check mode: nothing was changed)" if result.check else ""
     console.print(f"[bold]ods-fix {result.fix}[/bold]{mode}: {len(result.hosts)} host(s) in {result.seconds:.1f}s")
     console.print(result_table(result))
@@ -146,5 +154,5 @@ def result_document(result: RunResult, report_paths: dict[str, list[str]] | None
     }
 
 
-def print_json(document: Any, stream: TextIO = sys.stdout) -> None:
-    stream.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+def print_json(document: Any, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -25,10 +25,31 @@ from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.progress import HostProgress, Progress
 
 ENV_ALLOW = {
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TERM", "TMPDIR", "TZ",
-    "SSH_AUTH_SOCK", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
-    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-    "http_proxy", "https_proxy", "no_proxy", "VIRTUAL_ENV",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "SSH_AUTH_SOCK",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_CERT_PATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "VIRTUAL_ENV",
 }
 ENV_ALLOW_PREFIXES = ("ODS_FIX_", "ANSIBLE_", "AWX_", "RUNNER_", "JOB_", "PYTHON")
 KEEP_RUNS = int(os.environ.get("ODS_FIX_KEEP_RUNS", "20"))
@@ -155,6 +176,12 @@ def run_playbook(
         stdout_tail = "\n".join(stdout_file.read_text(errors="replace").splitlines()[-20:])
     status = "canceled" if interrupted.is_set() else str(runner.status)
     return RunResult(
-        fix=fix, check=check, run_dir=run_dir, status=status, rc=int(runner.rc or 0),
-        hosts=progress.hosts, stdout_tail=stdout_tail, seconds=time.monotonic() - started,
+        fix=fix,
+        check=check,
+        run_dir=run_dir,
+        status=status,
+        rc=int(runner.rc or 0),
+        hosts=progress.hosts,
+        stdout_tail=stdout_tail,
+        seconds=time.monotonic() - started,
     )

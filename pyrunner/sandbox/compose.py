@@ -24,12 +24,21 @@ class ComposeCli:
     version: str
 
     def command(self, project_dir: Path, *args: str) -> list[str]:
-        return [*self.argv, "--project-directory", str(project_dir),
-                "-f", str(project_dir / "docker-compose.yml"), *args]
+        return [
+            *self.argv,
+            "--project-directory",
+            str(project_dir),
+            "-f",
+            str(project_dir / "docker-compose.yml"),
+            *args,
+        ]
 
     def run(self, project_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            self.command(project_dir, *args), cwd=project_dir, text=True, check=False,
+            self.command(project_dir, *args),
+            cwd=project_dir,
+            text=True,
+            check=False,
             capture_output=capture,
         )
 

@@ -70,8 +70,10 @@ def inject(names: list[str], log: Log = lambda _: None) -> list[str]:
     for fault in faults:
         container = containers.get(fault.service)
         if container is None:
-            raise OdsFixError(f"{fault.name}: the sandbox has no {fault.service} container (start it with "
-                              f"`ods-fix sandbox up --services {fault.service}`)")
+            raise OdsFixError(
+                f"{fault.name}: the sandbox has no {fault.service} container (start it with "
+                f"`ods-fix sandbox up --services {fault.service}`)"
+            )
         done.append(f"{fault.name}: {fault.inject(container)}")
         log(done[-1])
     return done

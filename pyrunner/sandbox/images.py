@@ -72,11 +72,31 @@ def images_for(services: Iterable[str] | None) -> list[ImageSpec]:
 def _pip_download(args: list[str], dest: Path, log: Log) -> None:
     machine = platform.machine()
     cmd = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(dest),
-        "--python-version", "3.11", "--implementation", "cp",
-        "--abi", "cp311", "--abi", "abi3", "--abi", "none",
-        "--platform", f"manylinux_2_28_{machine}", "--platform", f"manylinux2014_{machine}",
-        "--platform", "any", *args,
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--dest",
+        str(dest),
+        "--python-version",
+        "3.11",
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        "--platform",
+        f"manylinux_2_28_{machine}",
+        "--platform",
+        f"manylinux2014_{machine}",
+        "--platform",
+        "any",
+        *args,
     ]
     log(f"downloading wheels: {' '.join(args)}")
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -155,7 +175,9 @@ def ensure_base(client: Any, log: Log) -> BuildResult:
         log(f"debootstrap --variant=minbase bookworm ({DEBIAN_MIRROR}), about 30 s")
         result = subprocess.run(
             ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             last = (result.stdout + result.stderr).strip().splitlines()[-1:]
@@ -193,8 +215,14 @@ def build_image(client: Any, spec: ImageSpec, log: Log) -> BuildResult:
                 tar.add(path, arcname=arcname)
         context.seek(0)
         stream = client.api.build(
-            fileobj=context, custom_context=True, tag=spec.tag, rm=True, forcerm=True,
-            labels={HASH_LABEL: context_hash}, decode=True, pull=False,
+            fileobj=context,
+            custom_context=True,
+            tag=spec.tag,
+            rm=True,
+            forcerm=True,
+            labels={HASH_LABEL: context_hash},
+            decode=True,
+            pull=False,
         )
         for chunk in stream:
             if "error" in chunk:

@@ -26,8 +26,14 @@ from pyrunner.sandbox import images
 Log = Callable[[str], None]
 
 SERVICES = (
-    "mysql", "redis", "milvus-etcd", "milvus-minio", "milvus-standalone",
-    "alldata-api", "bisheng-api", "web",
+    "mysql",
+    "redis",
+    "milvus-etcd",
+    "milvus-minio",
+    "milvus-standalone",
+    "alldata-api",
+    "bisheng-api",
+    "web",
 )
 # Services a service cannot work without: `up` starts them too.
 NEEDS = {
@@ -182,8 +188,10 @@ def wait_healthy(client: Any, project: str, services: Iterable[str], timeout: fl
                 pending.discard(service)
                 log(f"{service}: healthy")
             elif state["status"] in ("exited", "dead"):
-                raise OdsFixError(f"sandbox service {service} exited (code {state['exit_code']}) while starting; "
-                                  f"see `docker logs {container.name}`")
+                raise OdsFixError(
+                    f"sandbox service {service} exited (code {state['exit_code']}) while starting; "
+                    f"see `docker logs {container.name}`"
+                )
         if pending and time.monotonic() > deadline:
             raise OdsFixError(f"sandbox services not healthy after {timeout:.0f} s: {', '.join(sorted(pending))}")
         if pending:
@@ -192,6 +200,7 @@ def wait_healthy(client: Any, project: str, services: Iterable[str], timeout: fl
 
 def up(
     services: Iterable[str] | None = None,
+    *,
     compose: str | None = None,
     port_offset: int | None = None,
     project: str | None = None,
@@ -214,9 +223,9 @@ def up(
     if port_offset is not None:
         instance.port_offset = port_offset
     instance.services = sorted(set(instance.services) | set(wanted), key=SERVICES.index)
-    for result in images.build(client, wanted, log):
-        if result.built:
-            log(f"built {result.image} in {result.seconds:.0f} s")
+    for build in images.build(client, wanted, log):
+        if build.built:
+            log(f"built {build.image} in {build.seconds:.0f} s")
     render_instance(instance)
     log(f"starting {', '.join(wanted)} with Compose {cli.flavor} ({cli.version}), project {instance.project}")
     result = cli.run(instance.directory, "up", "-d", "--no-build", *wanted)
@@ -246,8 +255,12 @@ def status() -> dict[str, Any]:
     for service in SERVICES:
         container = containers.get(service)
         services[service] = container_state(container) if container else {"status": "absent"}
-    return {"directory": str(instance.directory), "project": instance.project,
-            "compose": instance.compose, "services": services}
+    return {
+        "directory": str(instance.directory),
+        "project": instance.project,
+        "compose": instance.compose,
+        "services": services,
+    }
 
 
 def _last_line(text: str) -> str:

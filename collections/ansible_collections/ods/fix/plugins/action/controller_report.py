@@ -37,6 +37,6 @@ class ActionModule(ActionBase):
                     handle.write(to_bytes(content if isinstance(content, str) else str(content)))
                 written.append(path)
         except OSError as exc:
-            raise AnsibleActionFail("cannot write the report in %s: %s" % (dest, exc))
+            raise AnsibleActionFail("cannot write the report in %s: %s" % (dest, exc)) from exc
         result.update(changed=False, files=written)
         return result

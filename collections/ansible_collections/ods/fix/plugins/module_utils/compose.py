@@ -39,6 +39,7 @@ except ImportError:
     class NotFound(Exception):
         pass
 
+
 try:
     import yaml
 
@@ -103,14 +104,11 @@ def client(docker_host=""):
     if not HAS_DOCKER:
         raise ProjectError("the Python 'docker' library is missing on the target (apt-get install python3-docker)")
     try:
-        if docker_host:
-            api = docker.DockerClient(base_url=docker_host, timeout=60)
-        else:
-            api = docker.from_env(timeout=60)
+        api = docker.DockerClient(base_url=docker_host, timeout=60) if docker_host else docker.from_env(timeout=60)
         api.ping()
     except (DockerException, OSError) as exc:
         where = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        raise ProjectError("cannot reach the Docker engine at %s (%s): is dockerd running?" % (where, exc))
+        raise ProjectError("cannot reach the Docker engine at %s (%s): is dockerd running?" % (where, exc)) from exc
     return api
 
 
@@ -143,7 +141,7 @@ def compose_clis():
         if shutil.which(argv[0]) is None:
             continue
         try:
-            out = subprocess.run(argv + ["version", "--short"], capture_output=True, text=True, timeout=20)
+            out = subprocess.run([*argv, "version", "--short"], check=False, capture_output=True, text=True, timeout=20)
         except (OSError, subprocess.TimeoutExpired):
             continue
         version = out.stdout.strip().lstrip("v")

@@ -91,7 +91,9 @@ def service_findings(expected, services):
                 detail += ", killed for lack of memory (OOM)"
             found.append(finding("stopped", name, "%s is not running (%s, %s)" % (name, status, detail)))
         elif status == "restarting":
-            found.append(finding("restarting", name, "%s keeps restarting (%s restarts)" % (name, info.get("restart_count"))))
+            found.append(
+                finding("restarting", name, "%s keeps restarting (%s restarts)" % (name, info.get("restart_count")))
+            )
         elif status == "paused":
             found.append(finding("stopped", name, "%s is paused" % name))
         elif info.get("health") == "unhealthy":
@@ -104,53 +106,102 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
     for api, targets in sorted((probes.get("network") or {}).items()):
         for target, result in sorted(targets.items()):
             if not result.get("ok"):
-                found.append(finding("unreachable", target, "%s cannot reach %s: %s" % (api, target, result.get("error")),
-                                     severity="warning", source=api))
+                found.append(
+                    finding(
+                        "unreachable",
+                        target,
+                        "%s cannot reach %s: %s" % (api, target, result.get("error")),
+                        severity="warning",
+                        source=api,
+                    )
+                )
     for api, result in sorted((probes.get("health") or {}).items()):
         code = result.get("code")
         if code is not None and code >= 500:
             failing = [name for name, check in sorted((result.get("checks") or {}).items()) if not check.get("ok")]
-            found.append(finding("api_error", api, "%s /api/v1/health answers %s (failing: %s)"
-                                 % (api, code, ", ".join(failing) or "unknown"), severity="warning"))
+            found.append(
+                finding(
+                    "api_error",
+                    api,
+                    "%s /api/v1/health answers %s (failing: %s)" % (api, code, ", ".join(failing) or "unknown"),
+                    severity="warning",
+                )
+            )
     via_api = (probes.get("database") or {}).get("via_api")
     if via_api and not via_api.get("ok"):
         error = via_api.get("error", "")
         denied = ACCESS_DENIED.search(error)
         if denied:
-            found.append(finding("db_auth", "mysql", "MySQL refuses %s's credentials: Access denied for '%s'@'%s' "
-                                 "(the password in deploy/.env differs from the server's)"
-                                 % (via_api.get("service"), denied.group(1), denied.group(2))))
+            found.append(
+                finding(
+                    "db_auth",
+                    "mysql",
+                    "MySQL refuses %s's credentials: Access denied for '%s'@'%s' "
+                    "(the password in deploy/.env differs from the server's)"
+                    % (via_api.get("service"), denied.group(1), denied.group(2)),
+                )
+            )
         else:
-            found.append(finding("db_unreachable", via_api.get("service", "alldata-api"),
-                                 "the manual's SELECT 1 through `from database import engine` fails: %s" % error,
-                                 severity="warning"))
+            found.append(
+                finding(
+                    "db_unreachable",
+                    via_api.get("service", "alldata-api"),
+                    "the manual's SELECT 1 through `from database import engine` fails: %s" % error,
+                    severity="warning",
+                )
+            )
     direct = (probes.get("database") or {}).get("direct")
     if direct and not direct.get("ok"):
-        found.append(finding("unhealthy", "mysql", "mysql is running but does not answer SELECT 1: %s" % direct.get("error")))
+        found.append(
+            finding("unhealthy", "mysql", "mysql is running but does not answer SELECT 1: %s" % direct.get("error"))
+        )
     web = probes.get("web") or {}
     if web.get("config") and not web["config"].get("ok"):
         found.append(finding("nginx_config", "web", "nginx -t fails: %s" % web["config"].get("output", "")))
     if web.get("dist") and not web["dist"].get("ok"):
-        found.append(finding("dist_missing", "web", "/app/dist has no index.html (%s)" % web["dist"].get("error", "empty")))
+        found.append(
+            finding("dist_missing", "web", "/app/dist has no index.html (%s)" % web["dist"].get("error", "empty"))
+        )
     for service, res in sorted((probes.get("resources") or {}).items()):
         if res.get("cpu_percent", 0) >= cpu_threshold:
-            found.append(finding("high_cpu", service, "%s uses %s%% CPU" % (service, res["cpu_percent"]), severity="warning"))
+            found.append(
+                finding("high_cpu", service, "%s uses %s%% CPU" % (service, res["cpu_percent"]), severity="warning")
+            )
         if res.get("mem_percent", 0) >= memory_threshold:
-            found.append(finding("high_memory", service, "%s uses %s%% of its memory limit (%s MB)"
-                                 % (service, res["mem_percent"], res.get("mem_mb")), severity="warning"))
+            found.append(
+                finding(
+                    "high_memory",
+                    service,
+                    "%s uses %s%% of its memory limit (%s MB)" % (service, res["mem_percent"], res.get("mem_mb")),
+                    severity="warning",
+                )
+            )
     for service, log in sorted((probes.get("logs") or {}).items()):
         lines = log.get("errors") or []
         for line in lines:
             missing = CONFIG_MISSING.search(line)
             if missing:
-                found.append(finding("config_missing", service, "%s: required setting %s is missing from %s"
-                                     % (service, missing.group(1), missing.group(2))))
+                found.append(
+                    finding(
+                        "config_missing",
+                        service,
+                        "%s: required setting %s is missing from %s" % (service, missing.group(1), missing.group(2)),
+                    )
+                )
                 break
         if any(TABLE_FULL.search(line) for line in lines):
-            found.append(finding("disk_full", "mysql", "%s logs ERROR 1114 (The table is full): the disk is full" % service))
+            found.append(
+                finding("disk_full", "mysql", "%s logs ERROR 1114 (The table is full): the disk is full" % service)
+            )
         if log.get("error_count"):
-            found.append(finding("error_logs", service, "%s: %d error lines in the last %d"
-                                 % (service, log["error_count"], log.get("scanned", 0)), severity="info"))
+            found.append(
+                finding(
+                    "error_logs",
+                    service,
+                    "%s: %d error lines in the last %d" % (service, log["error_count"], log.get("scanned", 0)),
+                    severity="info",
+                )
+            )
     return found
 
 
@@ -197,8 +248,13 @@ def triage(findings):
         if fix is None:
             entry.update(fix=None, command=None, note="no automated fix: see the manual")
         else:
-            entry.update(fix=fix["name"], command="ods-fix %s" % fix["name"], status=fix["status"],
-                         section=fix["section"], manual_remedy=fix["manual_remedy"])
+            entry.update(
+                fix=fix["name"],
+                command="ods-fix %s" % fix["name"],
+                status=fix["status"],
+                section=fix["section"],
+                manual_remedy=fix["manual_remedy"],
+            )
         plan.append(entry)
     return plan
 
@@ -212,10 +268,13 @@ def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.
 def render_text(details, log_lines):
     """The human report (diagnosis-YYYYMMDD-HHMMSS.log), in the manual's five parts."""
     d = details
-    out = ["ONE-DATA-STUDIO diagnosis report (诊断报告)",
-           "project: %s (%s)" % (d["project"], d["project_dir"]),
-           "generated: %s    compose: %s    engine: %s" % (d["generated_at"], d["compose_flavor"], d["engine_version"]),
-           "", "== 服务状态 (service status) =="]
+    out = [
+        "ONE-DATA-STUDIO diagnosis report (诊断报告)",
+        "project: %s (%s)" % (d["project"], d["project_dir"]),
+        "generated: %s    compose: %s    engine: %s" % (d["generated_at"], d["compose_flavor"], d["engine_version"]),
+        "",
+        "== 服务状态 (service status) ==",
+    ]
     for name in d["expected_services"]:
         s = d["services"].get(name) or {"status": "absent"}
         health = s.get("health") if s["status"] == "running" else ""
@@ -225,8 +284,10 @@ def render_text(details, log_lines):
         out.append(line.rstrip())
     out += ["", "== 资源使用 (resource use) =="]
     for name, r in sorted(d["resources"].items()):
-        out.append("%-20s CPU %6.1f%%   MEM %8.1f MB / %.0f MB (%s%%)"
-                   % (name, r["cpu_percent"], r["mem_mb"], r["mem_limit_mb"], r["mem_percent"]))
+        out.append(
+            "%-20s CPU %6.1f%%   MEM %8.1f MB / %.0f MB (%s%%)"
+            % (name, r["cpu_percent"], r["mem_mb"], r["mem_limit_mb"], r["mem_percent"])
+        )
     out += ["", "== 最近错误日志 (recent error logs, last %d lines each) ==" % log_lines]
     for name, log in sorted(d["logs"].items()):
         if log["error_count"]:

@@ -18,7 +18,7 @@ def parse_line(line):
     key, _, value = text.partition("=")
     key = key.strip()
     if key.startswith("export "):
-        key = key[len("export "):].strip()
+        key = key[len("export ") :].strip()
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1]

@@ -16,8 +16,9 @@ import re
 
 SECRET_NAME = re.compile(r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH", re.IGNORECASE)
 URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.I)
-PASSWORD_PAIR = re.compile(r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*)(?P<value>[^\s,;&'\"]+)",
-                           re.IGNORECASE)
+PASSWORD_PAIR = re.compile(
+    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*)(?P<value>[^\s,;&'\"]+)", re.IGNORECASE
+)
 MIN_LENGTH = 4
 
 
@@ -51,8 +52,10 @@ class Redactor:
             if value in text:
                 text = text.replace(value, "[REDACTED:%s]" % self._secrets[value])
         text = URL_CREDENTIALS.sub(lambda m: "%s%s:[REDACTED]@" % (m.group("scheme"), m.group("user")), text)
-        return PASSWORD_PAIR.sub(lambda m: m.group("key") + "[REDACTED]"
-                                 if not m.group("value").startswith("[REDACTED") else m.group(0), text)
+        return PASSWORD_PAIR.sub(
+            lambda m: m.group("key") + "[REDACTED]" if not m.group("value").startswith("[REDACTED") else m.group(0),
+            text,
+        )
 
     def redact_obj(self, obj):
         if isinstance(obj, dict):

@@ -72,17 +72,19 @@ def main():
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR,
-                         ods_failure="input")
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     params = module.params
     try:
         _api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
     except compose.ProjectError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     if params["require_running"] and not project["services"]:
-        module.fail_json(msg="compose project %s in %s has no containers: the stack is not running; start it with "
-                             "`docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
-                             % (project["project_name"], params["project_dir"]), ods_failure="input")
+        module.fail_json(
+            msg="compose project %s in %s has no containers: the stack is not running; start it with "
+            "`docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
+            % (project["project_name"], params["project_dir"]),
+            ods_failure="input",
+        )
     clis = compose.compose_clis()
     flavor = project["compose_flavor"]
     project["compose_clis"] = clis

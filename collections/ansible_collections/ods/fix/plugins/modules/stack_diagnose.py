@@ -58,7 +58,7 @@ options:
     type: str
     default: web
   probe_targets:
-    description: What the APIs must reach, service name to port.
+    description: What the APIs must reach, service name to port; services not in O(services) are left out.
     type: dict
     default: {mysql: 3306, redis: 6379, milvus-standalone: 19530}
   log_lines:
@@ -170,8 +170,10 @@ print(json.dumps({"network": network, "code": code, "body": body}))
 # The manual's check (诊断命令: 检查数据库连接), plus engine.dispose(): without it the
 # pooled connection is dropped at exit and MySQL logs "Aborted connection",
 # an error line the next diagnosis would count.
-MANUAL_DB_CHECK = ("from database import engine\nwith engine.connect() as conn:\n    print(conn.execute('SELECT 1').scalar())\n"
-                   "engine.dispose()\n")
+MANUAL_DB_CHECK = (
+    "from database import engine\nwith engine.connect() as conn:\n    print(conn.execute('SELECT 1').scalar())\n"
+    "engine.dispose()\n"
+)
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")
 
 
@@ -224,8 +226,9 @@ def probe_dist(container):
     return {"ok": False, "error": last_line(output) or "no index.html"}
 
 
-def gather(api, containers, params):
+def gather(api, containers, params, expected):
     tasks = {}
+    targets = dict((name, port) for name, port in params["probe_targets"].items() if name in expected)
     running = dict((s, c) for s, c in containers.items() if c.status == "running")
     for service, container in containers.items():
         tasks["logs:" + service] = lambda c=container: c.logs(tail=params["log_lines"]).decode("utf-8", "replace")
@@ -233,8 +236,7 @@ def gather(api, containers, params):
         tasks["stats:" + service] = lambda c=container: c.stats(stream=False)
     for service in params["api_services"]:
         if service in running:
-            tasks["api:" + service] = lambda c=running[service]: probe_api(c, params["probe_targets"],
-                                                                         params["api_health_url"])
+            tasks["api:" + service] = lambda c=running[service]: probe_api(c, targets, params["api_health_url"])
     if params["db_check_service"] in running:
         tasks["db:via_api"] = lambda c=running[params["db_check_service"]]: probe_manual_db_check(c)
     if params["db_service"] in running:
@@ -267,8 +269,11 @@ def assemble(results, params):
                 body = json.loads(value["body"])
             except ValueError:
                 body = {}
-            probes["health"][name] = {"code": value["code"], "status": body.get("status"),
-                                      "checks": body.get("checks", {})}
+            probes["health"][name] = {
+                "code": value["code"],
+                "status": body.get("status"),
+                "checks": body.get("checks", {}),
+            }
         elif kind == "db":
             entry = value if ok else {"ok": False, "error": value}
             if name == "via_api":
@@ -318,8 +323,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR,
-                         ods_failure="input")
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     started = time.time()
     try:
         api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
@@ -327,13 +331,17 @@ def main():
         module.fail_json(msg=str(exc), ods_failure="input")
     containers = compose.project_containers(api, project["project_name"])
     if not containers:
-        module.fail_json(msg="compose project %s in %s has no containers: the stack is not running; start it "
-                             "with `docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
-                             % (project["project_name"], params["project_dir"]), ods_failure="input")
+        module.fail_json(
+            msg="compose project %s in %s has no containers: the stack is not running; start it "
+            "with `docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
+            % (project["project_name"], params["project_dir"]),
+            ods_failure="input",
+        )
     expected = params["services"] or project["declared_services"] or sorted(containers)
-    probes = assemble(gather(api, containers, params), params)
-    findings, plan = diagnosis.analyse(expected, project["services"], probes,
-                                       params["cpu_threshold"], params["memory_threshold"])
+    probes = assemble(gather(api, containers, params, expected), params)
+    findings, plan = diagnosis.analyse(
+        expected, project["services"], probes, params["cpu_threshold"], params["memory_threshold"]
+    )
     roots = [f for f in findings if f["severity"] != "info" and "caused_by" not in f]
     broken = sorted(set(f["service"] for f in roots))
     details = dict(probes)

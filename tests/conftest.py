@@ -1,0 +1,31 @@
+"""Shared fixtures: module_utils importable, a private state home per test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "collections"))  # ansible_collections.ods.fix.plugins.module_utils
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own ODS_FIX_HOME and no sandbox, so nothing touches the user's."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ODS_FIX_HOME", str(home))
+    monkeypatch.setenv("ODS_FIX_SANDBOX_DIR", str(tmp_path / "no-sandbox"))
+    return home
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    return _write

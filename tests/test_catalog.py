@@ -1,0 +1,85 @@
+"""The catalog is the single source: every ready fix has its role, playbook, specs and scenario."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from pyrunner import catalog, paths
+from pyrunner.cli import cli
+
+ROOT = paths.asset_root()
+READY = [fix for fix in catalog.fixes() if fix.ready]
+
+
+def test_names_and_roles_are_unique() -> None:
+    names = [fix.name for fix in catalog.fixes()]
+    roles = [fix.role for fix in catalog.fixes()]
+    assert len(names) == len(set(names))
+    assert len(roles) == len(set(roles))
+
+
+@pytest.mark.parametrize("fix", READY, ids=lambda f: f.name)
+def test_ready_fix_is_complete(fix: catalog.Fix) -> None:
+    role = ROOT / "roles" / fix.role
+    assert (role / "tasks" / "main.yml").is_file()
+    assert paths.playbook(fix.name).is_file()
+    assert (ROOT / "molecule" / fix.role / "molecule.yml").is_file(), "each role has a Molecule scenario"
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    for option in fix.options:
+        assert option.var in specs, f"--{option.flag} sets {option.var}, which the role does not declare"
+        assert option.var in defaults
+    playbook = paths.playbook(fix.name).read_text()
+    assert f"role: {fix.role}" in playbook
+
+
+@pytest.mark.parametrize("fix", READY, ids=lambda f: f.name)
+def test_ready_fix_is_a_subcommand(fix: catalog.Fix) -> None:
+    assert fix.name in cli.commands  # type: ignore[attr-defined]
+
+
+def test_every_role_variable_is_documented_and_prefixed() -> None:
+    for role in sorted((ROOT / "roles").iterdir()):
+        defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+        specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
+        for name in defaults:
+            assert name.startswith(f"{role.name}_"), f"{role.name}: {name} lacks the role prefix"
+            assert name in specs["options"], f"{role.name}: {name} missing from argument_specs"
+            assert specs["options"][name].get("description"), f"{role.name}: {name} has no description"
+
+
+def test_readme_table_is_generated_from_the_catalog() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert catalog.markdown_table() in readme, "regenerate with `ods-fix list --markdown`"
+
+
+@pytest.mark.parametrize(
+    ("code", "service", "expected"),
+    [
+        ("stopped", "mysql", "mysql-connect"),
+        ("db_auth", "mysql", "mysql-connect"),
+        ("stopped", "redis", "api-slow"),
+        ("stopped", "milvus-etcd", "milvus-restart"),
+        ("unhealthy", "milvus-standalone", "milvus-restart"),
+        ("stopped", "alldata-api", "api-500"),
+        ("config_missing", "bisheng-api", "api-500"),
+        ("dist_missing", "web", "web-recover"),
+        ("disk_full", "mysql", "mysql-disk"),
+        ("high_cpu", "alldata-api", "perf"),
+    ],
+)
+def test_triage_maps_findings_to_fixes(code: str, service: str, expected: str) -> None:
+    fix = catalog.fix_for(code, service)
+    assert fix is not None and fix.name == expected
+
+
+def test_no_fix_for_unknown_finding() -> None:
+    assert catalog.fix_for("error_logs", "nothing-here") is None
+
+
+def test_every_fix_names_its_manual_section() -> None:
+    for fix in catalog.fixes():
+        assert re.search(r"[\u4e00-\u9fff]", fix.section), f"{fix.name}: section should quote the manual"

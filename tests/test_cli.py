@@ -1,0 +1,92 @@
+"""The CLI through main([...]): exit codes and one-line errors for bad input (no Docker needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyrunner import __version__, catalog, cli
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_help_explains_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["diagnose", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--check" in out and "4 a host unreachable" in out and "诊断流程" in out
+
+
+def test_list_shows_ready_and_planned(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "diagnose" in out and "[planned, #3]" in out
+
+
+def test_list_markdown_is_the_catalog_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list", "--markdown"]) == 0
+    assert capsys.readouterr().out.strip() == catalog.markdown_table()
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["no-such-fix"]) == 2
+    assert "No such command" in capsys.readouterr().err
+
+
+def test_bad_option_value_is_a_usage_error() -> None:
+    assert cli.main(["diagnose", "--log-lines", "many"]) == 2
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_missing_inventory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert cli.main(["diagnose", "-i", str(tmp_path / "nope.yml")]) == 1
+    assert one_error_line(capsys) == f"ods-fix: inventory {tmp_path / 'nope.yml'} does not exist"
+
+
+def test_malformed_inventory(capsys: pytest.CaptureFixture[str], write) -> None:  # type: ignore[no-untyped-def]
+    bad = write("bad.yml", "all:\n  hosts: [oops\n")
+    assert cli.main(["diagnose", "-i", str(bad)]) == 1
+    line = one_error_line(capsys)
+    assert "cannot be parsed" in line and "bad.yml:3" in line
+
+
+def test_unknown_limit_host(capsys: pytest.CaptureFixture[str], write) -> None:  # type: ignore[no-untyped-def]
+    inventory = write("hosts.yml", "ods_dev:\n  hosts:\n    dev-01:\n      ansible_connection: local\n")
+    assert cli.main(["diagnose", "-i", str(inventory), "--limit", "dev-99"]) == 1
+    assert "--limit dev-99 matches no host" in one_error_line(capsys)
+
+
+def test_sandbox_not_built(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["diagnose"]) == 1
+    line = one_error_line(capsys)
+    assert "no sandbox at" in line and "ods-fix sandbox up" in line
+
+
+def test_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["sandbox", "break", "mysql-on-fire"]) == 1
+    assert "unknown fault 'mysql-on-fire'" in one_error_line(capsys)
+
+
+def test_unexpected_error_logs_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, state_home: Path
+) -> None:
+    def boom(*_args: object, **_kwargs: object) -> list[str]:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr("pyrunner.inventory.resolve_hosts", boom)
+    monkeypatch.setattr(cli, "resolve_hosts", boom)
+    inventory = state_home.parent / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    h: {}\n")
+    assert cli.main(["diagnose", "-i", str(inventory)]) == 3
+    line = one_error_line(capsys)
+    assert "internal error: ZeroDivisionError: bug" in line
+    log = Path(line.split("traceback in ")[1].rstrip(")"))
+    assert "ZeroDivisionError" in log.read_text()
