@@ -53,16 +53,19 @@ make_venv() {
   local extras=${ODS_FIX_EXTRAS:-}
   local spec="$ROOT"
   [ -n "$extras" ] && spec="$ROOT[$extras]"
-  local stamp="$VENV/.ods-fix-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-${extras:-runtime}"
+  local hash stamp
+  hash=$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
+  stamp="$VENV/.ods-fix-$hash-${extras:-runtime}"
   if [ ! -x "$VENV/bin/python" ]; then
     step "creating $VENV"
     python3 -m venv "$VENV"
   fi
-  if [ ! -e "$stamp" ]; then
+  # An install with the test extras also serves the runtime-only demo.
+  if [ ! -e "$stamp" ] && { [ -n "$extras" ] || [ ! -e "$VENV/.ods-fix-$hash-test" ]; }; then
     step "pip install -e ${spec#"$ROOT"}."
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -e "$spec"
-    rm -f "$VENV"/.ods-fix-*
+    find "$VENV" -maxdepth 1 -name '.ods-fix-*' ! -name ".ods-fix-$hash-*" -delete
     touch "$stamp"
   fi
 }
