@@ -35,7 +35,6 @@ class Fix:
     symptoms: tuple[str, ...]
     manual_remedy: str
     options: tuple[FixOption, ...]
-    report_var: str | None = None  # role variable naming the controller directory for its report files
 
     @property
     def ready(self) -> bool:
@@ -77,7 +76,6 @@ def _fix(entry: dict[str, Any]) -> Fix:
         symptoms=tuple(entry["symptoms"]),
         manual_remedy=entry["manual_remedy"],
         options=options,
-        report_var=entry.get("report_var"),
     )
 
 

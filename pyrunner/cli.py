@@ -74,8 +74,7 @@ def run_fix(
     resolve_hosts(inventory, limit)
     run_dir = new_run_dir(fix.name)
     extravars = {k: v for k, v in role_vars.items() if v is not None}
-    if fix.report_var:
-        extravars[fix.report_var] = str(run_dir / "reports")
+    extravars["ods_report_dir"] = str(run_dir / "reports")
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
     with render.LiveProgress(title, verbose=verbose > 0) as live:
         result = run_playbook(

@@ -106,6 +106,8 @@ class Progress:
         elif outcome == "skipped":
             progress.skipped += 1
         elif outcome == "failed":
+            if isinstance(res.get("ods_report"), dict):
+                progress.report = res["ods_report"]
             if data.get("ignore_errors"):
                 return
             progress.failed += 1

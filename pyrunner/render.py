@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from pyrunner.errors import ExitCode
@@ -52,7 +53,8 @@ class LiveProgress:
         for column in ("host", "done", "now"):
             table.add_column(column)
         for host in progress.hosts.values():
-            table.add_row(host.host, str(host.tasks_done), host.task if host.finished is None else host.status)
+            table.add_row(escape(host.host), str(host.tasks_done),
+                          escape(host.task if host.finished is None else host.status))
         if not progress.hosts and progress.current_task:
             table.add_row("…", "0", progress.current_task)
         return table
@@ -67,7 +69,7 @@ class LiveProgress:
             self.verbose and kind in ("runner_on_ok", "runner_on_skipped")
         ):
             outcome = kind.removeprefix("runner_on_")
-            self.console.print(f"  {data.get('host')}: {outcome:<11} {data.get('task', '')}")
+            self.console.print(escape(f"  {data.get('host')}: {outcome:<11} {data.get('task', '')}"))
 
 
 def _host_row(host: HostProgress) -> list[str]:
@@ -102,28 +104,30 @@ def print_result(
 ) -> None:
     console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
     mode = " (check mode: nothing was changed)" if result.check else ""
-    console.print(f"[bold]ods-fix {result.fix}[/bold]{mode}: {len(result.hosts)} host(s) in {result.seconds:.1f}s")
+    console.print(f"[bold]ods-fix {escape(result.fix)}[/bold]{mode}: {len(result.hosts)} host(s) in {result.seconds:.1f}s")
     console.print(result_table(result))
     for host in sorted(result.hosts.values(), key=lambda h: h.host):
         _print_host_summary(console, host, (report_paths or {}).get(host.host, []))
     code = result.exit_code
-    console.print(f"exit {int(code)}: {EXIT_MEANING[code]}    run directory: {result.run_dir}")
+    console.print(escape(f"exit {int(code)}: {EXIT_MEANING[code]}    run directory: {result.run_dir}"))
 
 
 def _print_host_summary(console: Console, host: HostProgress, files: list[str]) -> None:
     report = host.report or {}
-    console.print(f"\n[bold]{host.host}[/bold]")
-    if host.error:
-        where = f" (task: {host.error_task})" if host.error_task else ""
-        console.print(f"  [red]{host.status}[/red]: {host.error}{where}")
+    console.print(f"\n[bold]{escape(host.host)}[/bold]")
+    if host.error and host.error not in (report.get("left") or []):
+        where = f" (task: {host.error_task})" if host.error_task and not report else ""
+        console.print(f"  [red]{host.status}[/red]: {escape(host.error + where)}")
+    elif host.error:
+        console.print(f"  [red]{host.status}[/red]: the fix did not reach its goal, see next")
     for heading, key in (("found", "found"), ("done", "done"), ("next", "left")):
         items = report.get(key) or []
         for item in items:
-            console.print(f"  {heading:<5} {item}")
+            console.print(f"  {heading:<5} {escape(str(item))}")
     if report and not any(report.get(k) for k in ("found", "done", "left")):
         console.print("  [green]no problem found[/green]")
     for path in files:
-        console.print(f"  report {path}")
+        console.print(f"  report {escape(path)}")
 
 
 def result_document(result: RunResult, report_paths: dict[str, list[str]] | None = None) -> dict[str, Any]:

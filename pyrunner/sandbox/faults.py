@@ -7,7 +7,10 @@ itself in the instance, and `heal` puts the sandbox back as it was made.
 
 from __future__ import annotations
 
+import io
+import secrets
 import shutil
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,12 +48,42 @@ def _remove_dist(container: Any) -> str:
     return f"emptied /app/dist in {container.name}"
 
 
+def _disconnect(container: Any) -> str:
+    networks = list((container.attrs.get("NetworkSettings") or {}).get("Networks") or {})
+    for name in networks:
+        container.client.networks.get(name).disconnect(container)
+    return f"disconnected {container.name} from {', '.join(networks)}"
+
+
+def run_sql_file(container: Any, sql: str) -> None:
+    """Run SQL as root in the mysql container from a file, so no value is on a command line."""
+    data = sql.encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("ods-fix-sandbox.sql")
+        info.size, info.mode = len(data), 0o600
+        tar.addfile(info, io.BytesIO(data))
+    container.put_archive("/tmp", archive.getvalue())
+    code, output = container.exec_run(["sh", "-c", "mysql < /tmp/ods-fix-sandbox.sql; s=$?; "
+                                       "rm -f /tmp/ods-fix-sandbox.sql; exit $s"])
+    if code != 0:
+        raise OdsFixError(f"SQL in {container.name} failed: {output.decode(errors='replace').strip()}")
+
+
+def _change_db_password(container: Any) -> str:
+    run_sql_file(container, f"ALTER USER 'ods'@'%' IDENTIFIED BY '{secrets.token_hex(12)}';\n")
+    return f"changed the server's password for 'ods'@'%' in {container.name}; deploy/.env keeps the old one"
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("mysql-stopped", "mysql", "数据库连接失败", "mysql is stopped: the APIs answer 500", _stop),
     Fault("redis-stopped", "redis", "API 响应缓慢", "redis is stopped: no cache", _stop),
     Fault("milvus-etcd-stopped", "milvus-etcd", "Milvus 连接失败", "milvus-etcd is stopped", _stop),
     Fault("api-exited", "alldata-api", "API 返回 500 错误", "alldata-api crashed (killed, exit 137)", _kill),
     Fault("web-dist-removed", "web", "页面加载失败", "the built front end in /app/dist is gone", _remove_dist),
+    Fault("mysql-disconnected", "mysql", "数据库连接失败", "mysql is cut off its compose network", _disconnect),
+    Fault("db-password-mismatch", "mysql", "数据库连接失败",
+          "the server's password for the app user differs from deploy/.env", _change_db_password),
 )
 
 
@@ -91,5 +124,13 @@ def heal(log: Log = lambda _: None) -> list[str]:
     result = cli.run(instance.directory, "up", "-d", "--no-build", "--force-recreate", *instance.services)
     if result.returncode != 0:
         raise OdsFixError(f"compose up failed: {result.stderr.strip().splitlines()[-1:]}")
-    stack.wait_healthy(stack.docker_client(), instance.project, instance.services, 240, log)
-    return [f"recreated {', '.join(instance.services)}"]
+    client = stack.docker_client()
+    stack.wait_healthy(client, instance.project, instance.services, 240, log)
+    done = [f"recreated {', '.join(instance.services)}"]
+    mysql = stack.project_containers(client, instance.project).get("mysql")
+    if mysql is not None:  # the data volume outlives the container: put the app's password back too
+        env = dict(line.split("=", 1) for line in instance.env_file.read_text().splitlines() if "=" in line)
+        password = env["MYSQL_PASSWORD"].replace("\\", "\\\\").replace("'", "''")
+        run_sql_file(mysql, f"ALTER USER 'ods'@'%' IDENTIFIED BY '{password}';\n")
+        done.append("reset the app user's password to the one in deploy/.env")
+    return done

@@ -41,7 +41,6 @@ FIXES = [
         "issue": 2,
         "symptoms": [],
         "manual_remedy": "docker-compose ps; docker stats; docker-compose logs --tail=100 | grep -i error",
-        "report_var": "diagnose_report_dir",
         "options": [
             {
                 "flag": "log-lines",
@@ -59,11 +58,14 @@ FIXES = [
         "summary": "Start MySQL, reconnect it to the compose network, diagnose Access denied.",
         "changes": True,
         "needs_yes": False,
-        "status": PLANNED,
+        "status": READY,
         "issue": 4,
         "symptoms": ["stopped:mysql", "missing:mysql", "unhealthy:mysql", "unreachable:mysql", "db_auth:*"],
         "manual_remedy": "docker-compose start mysql (or restart mysql)",
-        "options": [],
+        "options": [
+            {"flag": "reset-db-password", "var": "mysql_connect_reset_db_password", "type": "bool", "default": False,
+             "help": "On Access denied, set the server's password for the app user to the one in deploy/.env."},
+        ],
     },
     {
         "name": "api-slow",

@@ -86,8 +86,8 @@ def compose_file(project_dir):
     return None
 
 
-def declared_services(project_dir):
-    """Service names in the compose file, or None when it cannot be read here."""
+def load_compose_file(project_dir):
+    """The compose file's data, or None when it cannot be read here (no PyYAML, no file)."""
     path = compose_file(project_dir)
     if path is None or not HAS_YAML:
         return None
@@ -96,8 +96,33 @@ def declared_services(project_dir):
             data = yaml.safe_load(handle) or {}
     except (IOError, OSError, yaml.YAMLError):
         return None
-    services = data.get("services")
+    return data if isinstance(data, dict) else None
+
+
+def declared_services(project_dir):
+    """Service names in the compose file, or None when it cannot be read here."""
+    data = load_compose_file(project_dir)
+    services = (data or {}).get("services")
     return sorted(services) if isinstance(services, dict) else None
+
+
+def declared_networks(project_dir, project, service):
+    """Full names of the networks a service should be on (compose's own naming), or None if unknown."""
+    data = load_compose_file(project_dir)
+    if not data or service not in (data.get("services") or {}):
+        return None
+    spec = data["services"][service] or {}
+    if spec.get("network_mode"):
+        return []
+    names = spec.get("networks") or ["default"]
+    if isinstance(names, dict):
+        names = list(names)
+    top = data.get("networks") or {}
+    full = []
+    for name in names:
+        custom = (top.get(name) or {}).get("name") if isinstance(top.get(name), dict) else None
+        full.append(custom or "%s_%s" % (project, name))
+    return full
 
 
 def client(docker_host=""):

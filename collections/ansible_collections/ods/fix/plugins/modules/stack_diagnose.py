@@ -133,98 +133,11 @@ ods_report:
 
 import json
 import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv
+from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv, probes
 from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
-
-API_PROBE = r"""
-import json, socket, sys, time, urllib.error, urllib.request
-from concurrent.futures import ThreadPoolExecutor
-targets, url = json.loads(sys.argv[1]), sys.argv[2]
-def reach(item):
-    name, port = item
-    start = time.monotonic()
-    try:
-        with socket.create_connection((name, int(port)), timeout=3):
-            return name, {"ok": True, "ms": round((time.monotonic() - start) * 1000, 1)}
-    except OSError as exc:
-        return name, {"ok": False, "error": "%s:%s %s" % (name, port, exc)}
-def health():
-    try:
-        with urllib.request.urlopen(url, timeout=8) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except Exception as exc:
-        return None, str(exc)
-with ThreadPoolExecutor(8) as pool:
-    pending = pool.submit(health)
-    network = dict(pool.map(reach, targets.items()))
-code, body = pending.result()
-print(json.dumps({"network": network, "code": code, "body": body}))
-"""
-
-# The manual's check (诊断命令: 检查数据库连接), plus engine.dispose(): without it the
-# pooled connection is dropped at exit and MySQL logs "Aborted connection",
-# an error line the next diagnosis would count.
-MANUAL_DB_CHECK = (
-    "from database import engine\nwith engine.connect() as conn:\n    print(conn.execute('SELECT 1').scalar())\n"
-    "engine.dispose()\n"
-)
-EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")
-
-
-def exec_in(container, cmd, environment=None):
-    code, output = container.exec_run(cmd, environment=environment or {})
-    return code, output.decode("utf-8", "replace").strip()
-
-
-def last_line(text):
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def exception_line(text):
-    """The exception a Python traceback ended with (SQLAlchemy adds a "Background" line after it)."""
-    matches = [line.strip() for line in text.splitlines() if EXCEPTION_LINE.match(line.strip())]
-    return matches[-1] if matches else last_line(text)
-
-
-def probe_api(container, targets, url):
-    code, output = exec_in(container, ["python", "-c", API_PROBE, json.dumps(targets), url])
-    if code != 0:
-        raise RuntimeError(last_line(output) or "probe exited %s" % code)
-    return json.loads(last_line(output))
-
-
-def probe_manual_db_check(container):
-    code, output = exec_in(container, ["python", "-c", MANUAL_DB_CHECK], {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    if code == 0 and last_line(output) == "1":
-        return {"ok": True, "output": "1"}
-    return {"ok": False, "error": exception_line(output) or "exit code %s" % code}
-
-
-def probe_mysql(container):
-    code, output = exec_in(container, ["mysql", "-N", "-e", "SELECT 1"])
-    if code == 0 and last_line(output) == "1":
-        return {"ok": True, "output": "1"}
-    return {"ok": False, "error": last_line(output) or "exit code %s" % code}
-
-
-def probe_nginx(container):
-    code, output = exec_in(container, ["nginx", "-t"])
-    return {"ok": code == 0, "output": output.splitlines()[-1] if output else ""}
-
-
-def probe_dist(container):
-    code, output = exec_in(container, ["sh", "-c", "ls -A /app/dist && test -f /app/dist/index.html"])
-    if code == 0:
-        return {"ok": True, "files": output.split()}
-    return {"ok": False, "error": last_line(output) or "no index.html"}
-
 
 def gather(api, containers, params, expected):
     tasks = {}
@@ -236,52 +149,44 @@ def gather(api, containers, params, expected):
         tasks["stats:" + service] = lambda c=container: c.stats(stream=False)
     for service in params["api_services"]:
         if service in running:
-            tasks["api:" + service] = lambda c=running[service]: probe_api(c, targets, params["api_health_url"])
+            tasks["api:" + service] = lambda c=running[service]: probes.probe_api(c, targets, params["api_health_url"])
     if params["db_check_service"] in running:
-        tasks["db:via_api"] = lambda c=running[params["db_check_service"]]: probe_manual_db_check(c)
+        tasks["db:via_api"] = lambda c=running[params["db_check_service"]]: probes.probe_manual_db_check(c)
     if params["db_service"] in running:
-        tasks["db:direct"] = lambda c=running[params["db_service"]]: probe_mysql(c)
+        tasks["db:direct"] = lambda c=running[params["db_service"]]: probes.probe_mysql(c)
     if params["web_service"] in running:
         web = running[params["web_service"]]
-        tasks["web:config"] = lambda c=web: probe_nginx(c)
-        tasks["web:dist"] = lambda c=web: probe_dist(c)
+        tasks["web:config"] = lambda c=web: probes.probe_nginx(c)
+        tasks["web:dist"] = lambda c=web: probes.probe_dist(c)
     return compose.run_parallel(tasks, params["timeout"])
 
 
 def assemble(results, params):
-    probes = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}}
+    seen = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}}
     for key, (ok, value) in sorted(results.items()):
         kind, _, name = key.partition(":")
         if kind == "logs":
             lines = value.splitlines() if ok else []
             count, errors = diagnosis.error_lines(value if ok else "")
-            probes["logs"][name] = {"scanned": len(lines), "error_count": count, "errors": errors}
+            seen["logs"][name] = {"scanned": len(lines), "error_count": count, "errors": errors}
         elif kind == "stats" and ok:
             usage = {"cpu_percent": diagnosis.cpu_percent(value)}
             usage.update(diagnosis.memory(value))
-            probes["resources"][name] = usage
+            seen["resources"][name] = usage
         elif kind == "api":
             if not ok:
-                probes["health"][name] = {"code": None, "error": value}
+                seen["health"][name] = {"code": None, "error": value}
                 continue
-            probes["network"][name] = value["network"]
-            try:
-                body = json.loads(value["body"])
-            except ValueError:
-                body = {}
-            probes["health"][name] = {
-                "code": value["code"],
-                "status": body.get("status"),
-                "checks": body.get("checks", {}),
-            }
+            seen["network"][name] = value["network"]
+            seen["health"][name] = probes.health_summary(value)
         elif kind == "db":
             entry = value if ok else {"ok": False, "error": value}
             if name == "via_api":
                 entry["service"] = params["db_check_service"]
-            probes["database"][name] = entry
+            seen["database"][name] = entry
         elif kind == "web":
-            probes["web"][name] = value if ok else {"ok": False, "error": value}
-    return probes
+            seen["web"][name] = value if ok else {"ok": False, "error": value}
+    return seen
 
 
 def next_step(entry):
@@ -338,13 +243,13 @@ def main():
             ods_failure="input",
         )
     expected = params["services"] or project["declared_services"] or sorted(containers)
-    probes = assemble(gather(api, containers, params, expected), params)
+    seen = assemble(gather(api, containers, params, expected), params)
     findings, plan = diagnosis.analyse(
-        expected, project["services"], probes, params["cpu_threshold"], params["memory_threshold"]
+        expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"]
     )
     roots = [f for f in findings if f["severity"] != "info" and "caused_by" not in f]
     broken = sorted(set(f["service"] for f in roots))
-    details = dict(probes)
+    details = dict(seen)
     details.update(
         project=project["project_name"],
         project_dir=params["project_dir"],

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Assemble a fix's report (see modules/fix_report.py for the documentation)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.ods.fix.plugins.module_utils.reportfiles import write_files
+
+LISTS = ("found", "done", "left")
+
+
+def as_list(value):
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("fix", "found", "done", "left", "details", "failed", "msg", "dest"))
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        fix = args.get("fix")
+        if not fix:
+            raise AnsibleActionFail("fix (the catalog name) is required")
+        report = {"fix": fix, "check_mode": bool(self._task.check_mode)}
+        report.update((key, as_list(args.get(key))) for key in LISTS)
+        report["details"] = args.get("details") or {}
+        failed = bool(args.get("failed"))
+        if args.get("dest"):
+            host = (task_vars or {}).get("inventory_hostname", "host")
+            name = "%s-%s.json" % (fix, time.strftime("%Y%m%d-%H%M%S"))
+            try:
+                result["files"] = write_files("%s/%s" % (args["dest"], host),
+                                              [(name, json.dumps(report, indent=2, ensure_ascii=False, default=str))])
+            except (OSError, ValueError) as exc:
+                raise AnsibleActionFail("cannot write the report: %s" % exc) from exc
+        result.update(changed=False, ods_report=report)
+        if failed:
+            result["failed"] = True
+            result["msg"] = args.get("msg") or (report["left"][0] if report["left"] else "%s failed" % fix)
+        return result

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Run a command in a container with data on its stdin, as `docker exec -i` does.
+
+Secrets (SQL with a password, a dump) go through stdin, never through a
+command line that `ps` or an audit log could show.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+import struct
+
+STDOUT, STDERR = 1, 2
+
+
+class ExecResult(object):
+    def __init__(self, code, stdout, stderr):
+        self.code = code
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def text(self):
+        return (self.stdout + self.stderr).decode("utf-8", "replace")
+
+
+def _read_frames(raw):
+    """Demultiplex docker's attach stream (8-byte headers: stream, 0, 0, 0, big-endian size)."""
+    out, err = bytearray(), bytearray()
+    buffer = b""
+    while True:
+        chunk = raw.recv(65536)
+        if not chunk:
+            break
+        buffer += chunk
+        while len(buffer) >= 8:
+            stream, size = struct.unpack(">BxxxL", buffer[:8])
+            if len(buffer) < 8 + size:
+                break
+            (err if stream == STDERR else out).extend(buffer[8:8 + size])
+            buffer = buffer[8 + size:]
+    return bytes(out), bytes(err)
+
+
+def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, user=""):
+    """ExecResult of cmd run in container with data on stdin."""
+    low = api.api
+    exec_id = low.exec_create(container.id, cmd, stdin=True, stdout=True, stderr=True,
+                              environment=environment or {}, user=user)["Id"]
+    sock = low.exec_start(exec_id, socket=True)
+    raw = getattr(sock, "_sock", sock)
+    raw.settimeout(timeout)
+    try:
+        if data:
+            raw.sendall(data)
+        raw.shutdown(socket.SHUT_WR)
+        out, err = _read_frames(raw)
+    finally:
+        raw.close()
+    return ExecResult(low.exec_inspect(exec_id).get("ExitCode"), out, err)

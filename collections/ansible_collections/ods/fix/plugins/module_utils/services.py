@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Bring compose services to a wanted state, touching only what needs it.
+
+"Ensure healthy" starts what is stopped, restarts what is unhealthy, waits
+for what is starting, reconnects what lost its networks, and leaves healthy
+services alone, so a second run is a no-op. Works through the Docker engine
+and the compose labels; only a service with no container at all needs the
+Compose CLI (of the flavor that created the project).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import subprocess
+import time
+
+from ansible_collections.ods.fix.plugins.module_utils import compose
+
+STATES = ("healthy", "started", "restarted", "stopped")
+
+
+def condition(container):
+    """One word for a container: healthy, unhealthy, starting, running (no healthcheck), exited, ..."""
+    if container is None:
+        return "missing"
+    container.reload()
+    state = container.attrs.get("State", {})
+    status = state.get("Status", container.status)
+    if status != "running":
+        return status  # exited, created, paused, restarting, dead
+    health = (state.get("Health") or {}).get("Status")
+    return health or "running"
+
+
+def plan(current, wanted):
+    """(action, reason) to get from condition `current` to state `wanted`; action None when nothing to do."""
+    if wanted == "stopped":
+        if current in ("missing", "exited", "created", "dead"):
+            return None, "not running"
+        return "stop", "it is %s" % current
+    if current == "missing":
+        return "create", "it has no container"
+    if wanted == "restarted":
+        return "restart", "a restart was asked for"
+    if current in ("exited", "created", "dead"):
+        return "start", "it is %s" % current
+    if current == "paused":
+        return "unpause", "it is paused"
+    if wanted == "healthy" and current in ("unhealthy", "restarting"):
+        return "restart", "it is %s" % current
+    if current == "starting":
+        return "wait", "its health check is still starting"
+    return None, "it is %s" % current
+
+
+def missing_networks(api, container, project_dir, project, service):
+    wanted = compose.declared_networks(project_dir, project, service)
+    if not wanted:
+        return []
+    attached = set(((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).keys())
+    existing = set(n.name for n in api.networks.list(names=wanted))
+    return [name for name in wanted if name not in attached and name in existing]
+
+
+def stop_timeout(container):
+    return (container.attrs.get("Config") or {}).get("StopTimeout") or 10
+
+
+def create_with_cli(project_dir, project, service, cli):
+    if not cli:
+        raise compose.ProjectError("%s has no container and no Compose CLI is installed to create it" % service)
+    argv = [*cli, "-p", project, "--project-directory", project_dir, "-f", compose.compose_file(project_dir),
+            "up", "-d", "--no-deps", "--no-build", service]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
+
+
+def wait_healthy(container, timeout):
+    """(ok, condition) once running and healthy (or running without a health check), or at the timeout."""
+    deadline = time.monotonic() + timeout
+    current = condition(container)
+    while current not in ("healthy", "running") and time.monotonic() < deadline:
+        if current in ("exited", "dead"):
+            break
+        time.sleep(1)
+        current = condition(container)
+    return current in ("healthy", "running"), current
+
+
+def log_tail(container, lines=5):
+    try:
+        text = container.logs(tail=lines).decode("utf-8", "replace")
+    except Exception:  # the container may be gone; the tail is only a hint
+        return ""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, wait=120, networks=True):
+    """Bring one service to `wanted`; returns {service, before, after, actions: [str], ok, changed}."""
+    containers = compose.project_containers(api, project)
+    container = containers.get(service)
+    before = condition(container)
+    result = {"service": service, "before": before, "after": before, "actions": [], "ok": True, "changed": False}
+    action, reason = plan(before, wanted)
+    lost = []
+    if container is not None and wanted != "stopped" and networks:
+        lost = missing_networks(api, container, project_dir, project, service)
+    if action in (None, "wait") and not lost:
+        if action == "wait" and not check_mode:
+            result["ok"], result["after"] = wait_healthy(container, wait)
+        result["note"] = "%s: nothing to do (%s)" % (service, reason)
+        return result
+    verb = "would " if check_mode else ""
+    for network in lost:
+        result["actions"].append("%sreconnect %s to network %s (alias %s)" % (verb, service, network, service))
+        if not check_mode:
+            api.networks.get(network).connect(container, aliases=[service])
+    if action and action != "wait":
+        result["actions"].append("%s%s %s (%s)" % (verb, action, service, reason))
+        if not check_mode:
+            if action == "create":
+                create_with_cli(project_dir, project, service, cli)
+                container = compose.project_containers(api, project).get(service)
+            elif action == "start":
+                container.start()
+            elif action == "unpause":
+                container.unpause()
+            elif action == "restart":
+                container.restart(timeout=stop_timeout(container))
+            elif action == "stop":
+                container.stop(timeout=stop_timeout(container))
+    result["changed"] = True
+    if check_mode:
+        return result
+    if wanted == "stopped":
+        result["after"] = condition(container)
+        return result
+    if lost and action in (None, "wait"):
+        # Reconnected to its network: its own health is what it was.
+        result["after"] = condition(container)
+        return result
+    result["ok"], result["after"] = wait_healthy(container, wait)
+    if not result["ok"]:
+        result["error"] = "%s is %s after %s; last log lines: %s" % (
+            service, result["after"], action, log_tail(container))
+    return result

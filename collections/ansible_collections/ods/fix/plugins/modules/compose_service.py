@@ -1,0 +1,129 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: compose_service
+short_description: Bring ONE-DATA-STUDIO compose services to a state, touching only what needs it
+version_added: 0.1.0
+description:
+  - C(state=healthy) is the manual's "确认服务正在运行 / 重启服务", made convergent, start what is stopped,
+    restart what is unhealthy, wait for what is starting, reconnect a container to the compose networks
+    it lost, leave healthy services alone, then wait until each is healthy.
+  - Services are handled in the order given, so dependencies can come first (milvus-etcd before
+    milvus-standalone, mysql before the APIs).
+  - Works for projects created by Compose v1 and v2 alike, through the labels both set. Only a service
+    with no container at all needs the Compose CLI; the module then uses the flavor that created the project.
+  - community.docker's C(docker_compose_v2) manages v2 projects only, and restarts on request rather than
+    on condition; C(docker_container) would recreate containers whose configuration it cannot see.
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  services:
+    description: The services, in the order to handle them.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(healthy) starts, restarts or reconnects only what is not healthy.
+      - V(started) starts what is not running.
+      - V(restarted) restarts every service given (a change by nature).
+      - V(stopped) stops what is running.
+    type: str
+    choices: [healthy, started, restarted, stopped]
+    default: healthy
+  wait_timeout:
+    description: Seconds to wait for each service to become healthy.
+    type: int
+    default: 120
+  reconnect_networks:
+    description: Reconnect a running container to compose networks it was disconnected from.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reports what it would do (C(would restart mysql ...)) and does nothing.
+  idempotent:
+    support: full
+    details: Except for O(state=restarted), a second run changes nothing.
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Make sure mysql runs and is healthy | 确认 MySQL 正在运行
+  ods.fix.compose_service:
+    project_dir: /home/dev/one-data-studio
+    services: [mysql]
+    state: healthy
+  register: mysql_state
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, what would be), one line each.
+  returned: always
+  type: list
+  elements: str
+services:
+  description: Per service, C(before) and C(after) conditions, C(ok), C(actions), C(error).
+  returned: always
+  type: dict
+ods_failure:
+  description: V(input) when the failure is the target's configuration (no engine, no project).
+  returned: on such failures
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, services
+
+
+def main():
+    argument_spec = dict(
+        services=dict(type="list", elements="str", required=True),
+        state=dict(type="str", default="healthy", choices=list(services.STATES)),
+        wait_timeout=dict(type="int", default=120),
+        reconnect_networks=dict(type="bool", default=True),
+    )
+    argument_spec.update(compose.PROJECT_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    params = module.params
+    try:
+        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    declared = project["declared_services"]
+    unknown = [s for s in params["services"] if declared is not None and s not in declared]
+    if unknown:
+        module.fail_json(msg="unknown service(s) %s: the compose file in %s has %s"
+                         % (", ".join(unknown), params["project_dir"], ", ".join(declared)), ods_failure="input")
+    clis = compose.compose_clis() if any(s not in project["services"] for s in params["services"]) else {}
+    cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
+    results, actions = {}, []
+    for service in params["services"]:
+        try:
+            outcome = services.ensure(api, project["project_dir"], project["project_name"], service, params["state"],
+                                      check_mode=module.check_mode, cli=cli, wait=params["wait_timeout"],
+                                      networks=params["reconnect_networks"])
+        except compose.ProjectError as exc:
+            outcome = {"service": service, "ok": False, "changed": False, "actions": [], "error": str(exc)}
+        results[service] = outcome
+        actions.extend(outcome["actions"])
+        if not outcome["ok"]:
+            module.fail_json(msg=outcome.get("error") or "%s is %s" % (service, outcome.get("after")),
+                             changed=any(r["changed"] for r in results.values()), actions=actions, services=results)
+    module.exit_json(changed=any(r["changed"] for r in results.values()), actions=actions, services=results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: fix_report
+short_description: The last task of every ods-fix role, what was found, what was done, what is left
+version_added: 0.1.0
+description:
+  - Returns C(ods_report), which the ods-fix CLI shows per host and puts in C(--json), and writes it as
+    C(<fix>-YYYYMMDD-HHMMSS.json) under O(dest)/<host> on the controller when O(dest) is set.
+  - With O(failed=true) the task fails with O(msg), after the report is assembled, so the person on
+    call sees both what went wrong and what was done before.
+  - An action plugin, run on the controller without connecting to the target.
+options:
+  fix:
+    description: The fix's catalog name, for example V(mysql-connect).
+    type: str
+    required: true
+  found:
+    description: What was wrong, one line each.
+    type: list
+    elements: str
+  done:
+    description: What was changed (in check mode, what would be), one line each.
+    type: list
+    elements: str
+  left:
+    description: What still needs a human, or the next command, one line each.
+    type: list
+    elements: str
+  details:
+    description: Fix-specific data for C(--json). Must hold no secret.
+    type: dict
+  failed:
+    description: Fail the task after reporting (the fix did not reach its goal).
+    type: bool
+    default: false
+  msg:
+    description: The one-line failure message; defaults to the first O(left) line.
+    type: str
+  dest:
+    description: Controller directory for the JSON report; empty writes none.
+    type: path
+attributes:
+  check_mode:
+    support: full
+    details: Reports in check mode too, with C(check_mode=true) in the report.
+  action:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Report | What was wrong, what was done, what is left
+  ods.fix.fix_report:
+    fix: mysql-connect
+    found: "{{ mysql_connect_found }}"
+    done: "{{ mysql_connect_service.actions }}"
+    left: []
+    failed: "{{ not mysql_connect_verified }}"
+"""
+
+RETURN = r"""
+ods_report:
+  description: C(fix), C(check_mode), C(found), C(done), C(left), C(details).
+  returned: always
+  type: dict
+files:
+  description: The report file written, when O(dest) is set.
+  returned: when O(dest) is set
+  type: list
+  elements: str
+"""
