@@ -75,6 +75,15 @@ def _change_db_password(container: Any) -> str:
     return f"changed the server's password for 'ods'@'%' in {container.name}; deploy/.env keeps the old one"
 
 
+def _drop_setting(container: Any) -> str:
+    """Remove a required setting from deploy/.env (as a careless edit would), then restart the API."""
+    instance = stack.require_instance()
+    lines = instance.env_file.read_text().splitlines(keepends=True)
+    instance.env_file.write_text("".join(line for line in lines if not line.startswith("ALLDATA_SECRET_KEY=")))
+    container.restart(timeout=10)
+    return f"removed ALLDATA_SECRET_KEY from {instance.env_file} and restarted {container.name}: it cannot start"
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("mysql-stopped", "mysql", "数据库连接失败", "mysql is stopped: the APIs answer 500", _stop),
     Fault("redis-stopped", "redis", "API 响应缓慢", "redis is stopped: no cache", _stop),
@@ -84,6 +93,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault("mysql-disconnected", "mysql", "数据库连接失败", "mysql is cut off its compose network", _disconnect),
     Fault("db-password-mismatch", "mysql", "数据库连接失败",
           "the server's password for the app user differs from deploy/.env", _change_db_password),
+    Fault("api-setting-missing", "alldata-api", "API 返回 500 错误",
+          "ALLDATA_SECRET_KEY removed from deploy/.env; alldata-api restarted and crashed", _drop_setting),
 )
 
 

@@ -19,11 +19,7 @@ from urllib.request import urlopen
 
 from settings import SERVICE, settings
 
-logging.basicConfig(
-    level=getattr(logging, settings.log_level, logging.INFO),
-    format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
-    stream=sys.stdout,
-)
+logging.getLogger().setLevel(getattr(logging, settings.log_level, logging.INFO))
 log = logging.getLogger(SERVICE)
 access = logging.getLogger(f"{SERVICE}.access")
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote_plus
 
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
+
 ENV_FILE = Path(os.environ.get("ODS_ENV_FILE", "/app/deploy/.env"))
 SERVICE = os.environ.get("ODS_SERVICE", "alldata-api")
 

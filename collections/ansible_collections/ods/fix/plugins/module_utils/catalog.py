@@ -121,7 +121,7 @@ FIXES = [
         "summary": "Fix what makes an API answer 500: its database, its container, its settings.",
         "changes": True,
         "needs_yes": False,
-        "status": PLANNED,
+        "status": READY,
         "issue": 4,
         "symptoms": [
             "stopped:alldata-api",

@@ -17,13 +17,19 @@ __metaclass__ = type
 import subprocess
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import compose
+from ansible_collections.ods.fix.plugins.module_utils import compose, probes
 
 STATES = ("healthy", "started", "restarted", "stopped")
 
 
-def condition(container):
-    """One word for a container: healthy, unhealthy, starting, running (no healthcheck), exited, ..."""
+def condition(container, probe_url=None):
+    """One word for a container: healthy, unhealthy, starting, running (no healthcheck), exited, ...
+
+    With probe_url (an HTTP URL as seen inside the container) a running
+    container's health is what that URL answers now (below 500: healthy),
+    not Docker's health status, which lags a dependency's recovery by up to
+    interval x retries.
+    """
     if container is None:
         return "missing"
     container.reload()
@@ -31,6 +37,12 @@ def condition(container):
     status = state.get("Status", container.status)
     if status != "running":
         return status  # exited, created, paused, restarting, dead
+    if probe_url:
+        try:
+            code = probes.probe_api(container, {}, probe_url).get("code")
+        except (RuntimeError, ValueError):
+            code = None
+        return "healthy" if code and code < 500 else "unhealthy"
     health = (state.get("Health") or {}).get("Status")
     return health or "running"
 
@@ -80,15 +92,15 @@ def create_with_cli(project_dir, project, service, cli):
         raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
 
 
-def wait_healthy(container, timeout):
+def wait_healthy(container, timeout, probe_url=None):
     """(ok, condition) once running and healthy (or running without a health check), or at the timeout."""
     deadline = time.monotonic() + timeout
-    current = condition(container)
+    current = condition(container, probe_url)
     while current not in ("healthy", "running") and time.monotonic() < deadline:
         if current in ("exited", "dead"):
             break
         time.sleep(1)
-        current = condition(container)
+        current = condition(container, probe_url)
     return current in ("healthy", "running"), current
 
 
@@ -100,11 +112,12 @@ def log_tail(container, lines=5):
     return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, wait=120, networks=True):
+def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, wait=120, networks=True,
+           probe_url=None):
     """Bring one service to `wanted`; returns {service, before, after, actions: [str], ok, changed}."""
     containers = compose.project_containers(api, project)
     container = containers.get(service)
-    before = condition(container)
+    before = condition(container, probe_url)
     result = {"service": service, "before": before, "after": before, "actions": [], "ok": True, "changed": False}
     action, reason = plan(before, wanted)
     lost = []
@@ -112,7 +125,7 @@ def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, 
         lost = missing_networks(api, container, project_dir, project, service)
     if action in (None, "wait") and not lost:
         if action == "wait" and not check_mode:
-            result["ok"], result["after"] = wait_healthy(container, wait)
+            result["ok"], result["after"] = wait_healthy(container, wait, probe_url)
         result["note"] = "%s: nothing to do (%s)" % (service, reason)
         return result
     verb = "would " if check_mode else ""
@@ -144,7 +157,7 @@ def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, 
         # Reconnected to its network: its own health is what it was.
         result["after"] = condition(container)
         return result
-    result["ok"], result["after"] = wait_healthy(container, wait)
+    result["ok"], result["after"] = wait_healthy(container, wait, probe_url)
     if not result["ok"]:
         result["error"] = "%s is %s after %s; last log lines: %s" % (
             service, result["after"], action, log_tail(container))

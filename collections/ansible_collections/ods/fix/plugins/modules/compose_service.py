@@ -46,6 +46,13 @@ options:
     description: Reconnect a running container to compose networks it was disconnected from.
     type: bool
     default: true
+  probe_urls:
+    description:
+      - Per service, an HTTP URL as seen inside its container (for example the API's C(/api/v1/health)).
+      - For these services, healthy means the URL answers below 500 now, rather than Docker's health
+        status, which lags a dependency's recovery; an API whose database just came back is then left alone.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -92,6 +99,7 @@ def main():
         state=dict(type="str", default="healthy", choices=list(services.STATES)),
         wait_timeout=dict(type="int", default=120),
         reconnect_networks=dict(type="bool", default=True),
+        probe_urls=dict(type="dict", default={}),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -114,7 +122,8 @@ def main():
         try:
             outcome = services.ensure(api, project["project_dir"], project["project_name"], service, params["state"],
                                       check_mode=module.check_mode, cli=cli, wait=params["wait_timeout"],
-                                      networks=params["reconnect_networks"])
+                                      networks=params["reconnect_networks"],
+                                      probe_url=params["probe_urls"].get(service))
         except compose.ProjectError as exc:
             outcome = {"service": service, "ok": False, "changed": False, "actions": [], "error": str(exc)}
         results[service] = outcome
