@@ -84,6 +84,22 @@ def _drop_setting(container: Any) -> str:
     return f"removed ALLDATA_SECRET_KEY from {instance.env_file} and restarted {container.name}: it cannot start"
 
 
+def _slow_query(container: Any) -> str:
+    """A long read-only query from the app's own connection, as a missing index would cause."""
+    script = ("from database import engine\nwith engine.connect() as c:\n"
+              "    c.exec_driver_sql('SELECT SLEEP(600) AS slow_report')\n")
+    container.exec_run(["python", "-c", script], detach=True)
+    return f"started SELECT SLEEP(600) from {container.name} (user ods)"
+
+
+def _slow_write(container: Any) -> str:
+    """A long write holding a row lock: busy for long, but not read-only, so not to be killed blindly."""
+    script = ("from database import engine\nwith engine.begin() as c:\n"
+              "    c.exec_driver_sql('UPDATE job_log SET status = status WHERE id = 1 AND SLEEP(600) = 0')\n")
+    container.exec_run(["python", "-c", script], detach=True)
+    return f"started a 600 s UPDATE on job_log from {container.name} (user ods)"
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("mysql-stopped", "mysql", "数据库连接失败", "mysql is stopped: the APIs answer 500", _stop),
     Fault("redis-stopped", "redis", "API 响应缓慢", "redis is stopped: no cache", _stop),
@@ -93,6 +109,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault("mysql-disconnected", "mysql", "数据库连接失败", "mysql is cut off its compose network", _disconnect),
     Fault("db-password-mismatch", "mysql", "数据库连接失败",
           "the server's password for the app user differs from deploy/.env", _change_db_password),
+    Fault("slow-query", "alldata-api", "API 响应缓慢", "a 600 s SELECT from the app's connection", _slow_query),
+    Fault("slow-write", "alldata-api", "API 响应缓慢", "a 600 s UPDATE holding a row lock", _slow_write),
     Fault("api-setting-missing", "alldata-api", "API 返回 500 错误",
           "ALLDATA_SECRET_KEY removed from deploy/.env; alldata-api restarted and crashed", _drop_setting),
 )

@@ -41,6 +41,10 @@ options:
     description: The service in which the manual's C(from database import engine) check runs; empty skips it.
     type: str
     default: alldata-api
+  latency_threshold_ms:
+    description: Report an API whose /api/v1/health takes longer than this (milliseconds); 0 does not check.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -138,6 +142,9 @@ def inspect(api, project, params, env):
         except (RuntimeError, ValueError) as exc:
             health = {"code": None, "error": str(exc)}
         entry["health"] = health
+        threshold = params["latency_threshold_ms"]
+        if threshold and health.get("ms") is not None and health["ms"] > threshold:
+            problems.append("%s /api/v1/health took %s ms (more than %s ms)" % (service, health["ms"], threshold))
         if health.get("code") != 200:
             bad = sorted(name for name, check in (health.get("checks") or {}).items() if not check.get("ok"))
             failing.update(bad)
@@ -165,6 +172,7 @@ def main():
         required_settings=dict(type="dict", default={}),
         health_url=dict(type="str", default="http://127.0.0.1:8080/api/v1/health"),
         db_check_service=dict(type="str", default="alldata-api"),
+        latency_threshold_ms=dict(type="int", default=0),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

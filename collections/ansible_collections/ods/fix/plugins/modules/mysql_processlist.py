@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mysql_processlist
+short_description: The manual's SHOW PROCESSLIST without Sleep, and killing slow read-only queries on request
+version_added: 0.1.0
+description:
+  - Lists what MySQL is busy with (the manual's C(SHOW PROCESSLIST | grep -v Sleep)), from
+    C(information_schema.PROCESSLIST), run as root inside the mysql container, with each query's id, user,
+    host, database, time, state and statement (secrets redacted, long statements cut).
+  - Flags a query as slow when it has been busy for at least O(slow_after) seconds.
+  - Kills nothing unless O(kill_after) is set. Then it kills (C(KILL QUERY), the connection stays) only
+    queries busy for at least O(kill_after) seconds B(and) read-only (SELECT, SHOW, EXPLAIN, DESCRIBE,
+    WITH ... SELECT, without FOR UPDATE, LOCK IN SHARE MODE or INTO). The criteria combine with AND, unlike
+    pt-kill's, which combine with OR and so kill a fast write that matches one of them.
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  env_file:
+    description: The env file, for root's password when root cannot log in through the socket, and for redaction.
+    type: path
+    default: ""
+  db_service:
+    description: The MySQL service.
+    type: str
+    default: mysql
+  slow_after:
+    description: Seconds after which a running query is reported as slow.
+    type: int
+    default: 10
+  kill_after:
+    description: Kill read-only queries busy for at least this many seconds; 0 kills nothing.
+    type: int
+    default: 0
+  root_password_key:
+    description: The env file key of root's password.
+    type: str
+    default: MYSQL_ROOT_PASSWORD
+attributes:
+  check_mode:
+    support: full
+    details: Reports the queries it would kill, and kills none.
+  idempotent:
+    support: full
+    details: A killed query is gone, so a second run finds nothing to kill.
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: List slow queries and kill read-only ones busy for 60 s or more
+  ods.fix.mysql_processlist:
+    project_dir: /home/dev/one-data-studio
+    env_file: /home/dev/one-data-studio/deploy/.env
+    kill_after: 60
+"""
+
+RETURN = r"""
+queries:
+  description: Non-idle threads, C(id), C(user), C(host), C(db), C(command), C(time), C(state), C(info), C(read_only), C(slow).
+  returned: always
+  type: list
+  elements: dict
+slow:
+  description: The slow queries, one line each.
+  returned: always
+  type: list
+  elements: str
+killed:
+  description: The queries killed (in check mode, that would be), one line each.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+
+PROCESSLIST = (
+    "SELECT ID, USER, HOST, IFNULL(DB, ''), COMMAND, TIME, IFNULL(STATE, ''), "
+    "IFNULL(REPLACE(REPLACE(LEFT(INFO, 400), '\\n', ' '), '\\t', ' '), '') "
+    "FROM information_schema.PROCESSLIST "
+    "WHERE COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump', 'Slave_IO', 'Slave_SQL') "
+    "AND ID <> CONNECTION_ID() AND USER <> 'system user' ORDER BY TIME DESC;"
+)
+READ_ONLY = re.compile(r"^\s*(\(\s*)*(SELECT|SHOW|EXPLAIN|DESCRIBE|DESC|WITH)\b", re.IGNORECASE)
+NOT_READ_ONLY = re.compile(r"\bFOR\s+UPDATE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b|\bINTO\s+(OUTFILE|DUMPFILE|@)|"
+                           r"\b(INSERT|UPDATE|DELETE|REPLACE|ALTER|DROP|CREATE|TRUNCATE)\b", re.IGNORECASE)
+
+
+def is_read_only(statement):
+    return bool(statement) and bool(READ_ONLY.match(statement)) and not NOT_READ_ONLY.search(statement)
+
+
+def describe(query):
+    return "id %s, %ss, user %s@%s, db %s, %s: %s" % (
+        query["id"], query["time"], query["user"], query["host"].split(":")[0], query["db"] or "-",
+        query["state"] or query["command"], query["info"][:160] or "(no statement)")
+
+
+def main():
+    argument_spec = dict(
+        env_file=dict(type="path", default=""),
+        db_service=dict(type="str", default="mysql"),
+        slow_after=dict(type="int", default=10),
+        kill_after=dict(type="int", default=0),
+        root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
+    )
+    argument_spec.update(compose.PROJECT_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    params = module.params
+    if params["kill_after"] < 0 or params["slow_after"] < 0:
+        module.fail_json(msg="slow_after and kill_after are seconds, 0 or more", ods_failure="input")
+    try:
+        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    env = dotenv.read(params["env_file"]) if params["env_file"] else {}
+    redactor = Redactor()
+    redactor.add_env(env)
+    db = compose.project_containers(api, project["project_name"]).get(params["db_service"])
+    if db is None or db.status != "running":
+        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % params["db_service"])
+    root_password = env.get(params["root_password_key"])
+    try:
+        rows = mysqlexec.run_sql(api, db, PROCESSLIST, root_password=root_password)
+    except mysqlexec.MysqlError as exc:
+        module.fail_json(msg="cannot read the process list: %s" % exc)
+    queries = []
+    for row in rows:
+        query = dict(zip(("id", "user", "host", "db", "command", "time", "state", "info"), row))
+        query["id"], query["time"] = int(query["id"]), int(query["time"])
+        query["info"] = redactor.redact(query["info"] or "")
+        query["read_only"] = is_read_only(query["info"])
+        query["slow"] = query["time"] >= params["slow_after"]
+        queries.append(query)
+    victims = [q for q in queries if params["kill_after"] and q["time"] >= params["kill_after"] and q["read_only"]]
+    verb = "would kill" if module.check_mode else "killed"
+    killed = ["%s query %s" % (verb, describe(q)) for q in victims]
+    if victims and not module.check_mode:
+        try:
+            mysqlexec.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims),
+                              root_password=root_password)
+        except mysqlexec.MysqlError as exc:
+            if exc.code != 1094:  # 1094: the query ended by itself meanwhile
+                module.fail_json(msg="KILL QUERY failed: %s" % exc, queries=queries)
+    module.exit_json(changed=bool(victims), queries=queries, killed=killed,
+                     slow=[describe(q) for q in queries if q["slow"]])
+
+
+if __name__ == "__main__":
+    main()
