@@ -73,7 +73,7 @@ def run_fix(
         require_instance()
     resolve_hosts(inventory, limit)
     run_dir = new_run_dir(fix.name)
-    extravars = {k: v for k, v in role_vars.items() if v is not None}
+    extravars = {k: v for k, v in role_vars.items() if v not in (None, [])}
     extravars["ods_report_dir"] = str(run_dir / "reports")
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
     with render.LiveProgress(title, verbose=verbose > 0) as live:
@@ -142,9 +142,12 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     kind: Any = click.Choice(option.choices) if option.choices else CLICK_TYPES.get(option.type, str)
     if option.type == "path":
         kind = click.Path(path_type=Path)
-    help_text = option.help + ("" if option.default is None else f" [default: {option.default}]")
+    shown = option.default not in (None, [], "")
+    help_text = option.help + (f" [default: {option.default}]" if shown else "")
     if option.type == "bool":
         return click.option(f"--{option.flag}", option.var, is_flag=True, default=None, help=help_text)
+    if option.type == "list":
+        return click.option(f"--{option.flag}", option.var, multiple=True, default=None, help=help_text)
     return click.option(
         f"--{option.flag}", option.var, type=kind, default=None, required=option.required, help=help_text
     )
@@ -154,7 +157,8 @@ def make_fix_command(fix: Fix) -> click.Command:
     def callback(**kwargs: Any) -> int:
         common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
         yes = bool(kwargs.pop("yes", False))
-        role_vars = {k: (str(v) if isinstance(v, Path) else v) for k, v in kwargs.items()}
+        role_vars = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                     for k, v in kwargs.items()}
         return run_fix(fix, yes=yes, role_vars=role_vars, **common)
 
     changes = "Changes things: yes." if fix.changes else "Read-only: changes nothing, works in --check."
@@ -226,13 +230,20 @@ def sandbox() -> None:
     help="Add this to every published port (default 0: the manual's 8080, 3306, ...).",
 )
 @click.option("--project", default=None, help="Compose project name (default ods-sandbox).")
-def sandbox_up(services: str | None, compose: str | None, port_offset: int | None, project: str | None) -> int:
+@click.option("--mysql-disk-mb", type=click.IntRange(0), default=None,
+              help="Put mysql's data on a filesystem of this size (tmpfs), so that it can fill up (0: normal volume).")
+def sandbox_up(
+    services: str | None, compose: str | None, port_offset: int | None, project: str | None, mysql_disk_mb: int | None
+) -> int:
     """Build the images (cached), create the sandbox directory and start the stack; waits until healthy."""
     from pyrunner.sandbox import stack  # noqa: PLC0415
 
     started = time.monotonic()
     wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
-    instance = stack.up(wanted, compose=compose, port_offset=port_offset, project=project, log=_progress_line)
+    instance = stack.up(
+        wanted, compose=compose, port_offset=port_offset, project=project, mysql_disk_mb=mysql_disk_mb,
+        log=_progress_line,
+    )
     click.echo(
         f"sandbox up in {time.monotonic() - started:.0f}s: project {instance.project} (Compose "
         f"{instance.compose}) in {instance.directory}"

@@ -24,14 +24,8 @@ class ComposeCli:
     version: str
 
     def command(self, project_dir: Path, *args: str) -> list[str]:
-        return [
-            *self.argv,
-            "--project-directory",
-            str(project_dir),
-            "-f",
-            str(project_dir / "docker-compose.yml"),
-            *args,
-        ]
+        # No -f: both versions then read docker-compose.yml and docker-compose.override.yml.
+        return [*self.argv, "--project-directory", str(project_dir), *args]
 
     def run(self, project_dir: Path, *args: str, capture: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

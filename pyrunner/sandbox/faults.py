@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from docker import errors as docker_errors
+
 from pyrunner.errors import OdsFixError
 from pyrunner.sandbox import compose as compose_mod
 from pyrunner.sandbox import stack
@@ -100,6 +102,20 @@ def _slow_write(container: Any) -> str:
     return f"started a 600 s UPDATE on job_log from {container.name} (user ods)"
 
 
+def _fill_disk(container: Any) -> str:
+    """Insert year-old rows into job_log until MySQL answers ERROR 1114 (The table is full)."""
+    insert = ("INSERT INTO one_data_alldata.job_log (job, status, detail, create_time) "
+              "SELECT 'backfill', 'success', REPEAT(MD5(seq), 250), NOW() - INTERVAL 400 DAY FROM seq_1_to_500")
+    for batch in range(1, 400):
+        code, output = container.exec_run(["mysql", "-D", "one_data_alldata", "-e", insert])
+        text = output.decode(errors="replace")
+        if code != 0:
+            if "1114" in text or "is full" in text:
+                return f"filled mysql's disk: ERROR 1114 after {batch - 1} batches of 500 year-old job_log rows"
+            raise OdsFixError(f"filling the disk failed: {text.strip()}")
+    raise OdsFixError("the disk never filled up: start the sandbox with --mysql-disk-mb")
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("mysql-stopped", "mysql", "数据库连接失败", "mysql is stopped: the APIs answer 500", _stop),
     Fault("redis-stopped", "redis", "API 响应缓慢", "redis is stopped: no cache", _stop),
@@ -111,6 +127,7 @@ FAULTS: tuple[Fault, ...] = (
           "the server's password for the app user differs from deploy/.env", _change_db_password),
     Fault("slow-query", "alldata-api", "API 响应缓慢", "a 600 s SELECT from the app's connection", _slow_query),
     Fault("slow-write", "alldata-api", "API 响应缓慢", "a 600 s UPDATE holding a row lock", _slow_write),
+    Fault("mysql-disk-full", "mysql", "数据库磁盘空间不足", "job_log filled until ERROR 1114", _fill_disk),
     Fault("api-setting-missing", "alldata-api", "API 返回 500 错误",
           "ALLDATA_SECRET_KEY removed from deploy/.env; alldata-api restarted and crashed", _drop_setting),
 )
@@ -136,7 +153,10 @@ def inject(names: list[str], log: Log = lambda _: None) -> list[str]:
                 f"{fault.name}: the sandbox has no {fault.service} container (start it with "
                 f"`ods-fix sandbox up --services {fault.service}`)"
             )
-        done.append(f"{fault.name}: {fault.inject(container)}")
+        try:
+            done.append(f"{fault.name}: {fault.inject(container)}")
+        except docker_errors.APIError as exc:
+            raise OdsFixError(f"{fault.name}: {exc.explanation or exc}") from exc
         log(done[-1])
     return done
 

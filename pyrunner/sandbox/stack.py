@@ -49,6 +49,17 @@ PORTS = {
     "ODS_PORT_WEB": 3000,
 }
 DEFAULT_PROJECT = "ods-sandbox"
+# Compose reads docker-compose.override.yml beside the main file (v1 and v2):
+# mysql's data volume becomes a size-limited tmpfs, so it can really fill up.
+SMALL_DISK_OVERRIDE = """# Written by `ods-fix sandbox up --mysql-disk-mb {mb}`: mysql's datadir on a {mb} MB filesystem.
+volumes:
+  mysql-data:
+    driver: local
+    driver_opts:
+      type: tmpfs
+      device: tmpfs
+      o: "size={mb}m"
+"""
 META_FILE = "sandbox.json"
 PRISTINE_ENV = ".sandbox-env.orig"  # the generated deploy/.env, for `sandbox heal`
 
@@ -59,6 +70,7 @@ class Instance:
     project: str = DEFAULT_PROJECT
     compose: str = "v2"
     port_offset: int = 0
+    mysql_disk_mb: int = 0  # > 0: mysql's data on a tmpfs of this size (the 磁盘空间不足 fault)
     services: list[str] = field(default_factory=list)
 
     @property
@@ -138,6 +150,11 @@ def render_instance(instance: Instance) -> None:
     project_env = [f"COMPOSE_PROJECT_NAME={instance.project}"]
     project_env += [f"{name}={instance.port(name)}" for name in PORTS]
     (instance.directory / ".env").write_text("\n".join(project_env) + "\n")
+    override = instance.directory / "docker-compose.override.yml"
+    if instance.mysql_disk_mb > 0:
+        override.write_text(SMALL_DISK_OVERRIDE.format(mb=instance.mysql_disk_mb))
+    else:
+        override.unlink(missing_ok=True)
     if not instance.env_file.exists():
         template = string.Template((source / "deploy" / "env.template").read_text())
         text = template.substitute(
@@ -204,6 +221,7 @@ def up(
     compose: str | None = None,
     port_offset: int | None = None,
     project: str | None = None,
+    mysql_disk_mb: int | None = None,
     wait: float = 240,
     log: Log = lambda _: None,
 ) -> Instance:
@@ -222,6 +240,8 @@ def up(
         instance.project = project
     if port_offset is not None:
         instance.port_offset = port_offset
+    if mysql_disk_mb is not None:
+        instance.mysql_disk_mb = mysql_disk_mb
     instance.services = sorted(set(instance.services) | set(wanted), key=SERVICES.index)
     for build in images.build(client, wanted, log):
         if build.built:

@@ -115,11 +115,19 @@ FIXES = [
         "summary": "Report disk and schema sizes; purge old binlogs or archive old rows, by policy.",
         "changes": True,
         "needs_yes": False,
-        "status": PLANNED,
+        "status": READY,
         "issue": 4,
         "symptoms": ["disk_full:*"],
         "manual_remedy": "清理旧数据 / 扩容磁盘 (clean old data or grow the disk)",
-        "options": [],
+        "options": [
+            {"flag": "purge-binlogs-days", "var": "mysql_disk_purge_binlogs_days", "type": "int", "default": -1,
+             "help": "Purge binary logs older than N days (0: all but the current one); -1 purges none."},
+            {"flag": "archive", "var": "mysql_disk_archive", "type": "list", "default": [],
+             "help": "SCHEMA.TABLE:DATE_COLUMN:DAYS: archive rows older than DAYS to a verified gzip file on "
+                     "the target, then delete them. Repeatable."},
+            {"flag": "archive-dir", "var": "mysql_disk_archive_dir", "type": "str", "default": None,
+             "help": "Where the archives go on the target [default: <project>/deploy/archive]."},
+        ],
     },
     {
         "name": "api-500",

@@ -28,26 +28,40 @@ class ExecResult(object):
         return (self.stdout + self.stderr).decode("utf-8", "replace")
 
 
-def _read_frames(raw):
+def _frames(raw):
     """Demultiplex docker's attach stream (8-byte headers: stream, 0, 0, 0, big-endian size)."""
-    out, err = bytearray(), bytearray()
     buffer = b""
     while True:
-        chunk = raw.recv(65536)
+        chunk = raw.recv(1 << 20)
         if not chunk:
-            break
+            return
         buffer += chunk
         while len(buffer) >= 8:
             stream, size = struct.unpack(">BxxxL", buffer[:8])
             if len(buffer) < 8 + size:
                 break
-            (err if stream == STDERR else out).extend(buffer[8:8 + size])
+            yield stream, buffer[8:8 + size]
             buffer = buffer[8 + size:]
+
+
+def _read_frames(raw, sink=None):
+    out, err = bytearray(), bytearray()
+    for stream, data in _frames(raw):
+        if stream == STDERR:
+            err.extend(data)
+        elif sink is not None:
+            sink(data)
+        else:
+            out.extend(data)
     return bytes(out), bytes(err)
 
 
-def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, user=""):
-    """ExecResult of cmd run in container with data on stdin."""
+def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, user="", sink=None):
+    """ExecResult of cmd run in container with data on stdin.
+
+    With sink (a callable taking bytes), standard output is streamed to it
+    instead of being collected, for output too large to hold in memory.
+    """
     low = api.api
     exec_id = low.exec_create(container.id, cmd, stdin=True, stdout=True, stderr=True,
                               environment=environment or {}, user=user)["Id"]
@@ -58,7 +72,7 @@ def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, 
         if data:
             raw.sendall(data)
         raw.shutdown(socket.SHUT_WR)
-        out, err = _read_frames(raw)
+        out, err = _read_frames(raw, sink)
     finally:
         raw.close()
     return ExecResult(low.exec_inspect(exec_id).get("ExitCode"), out, err)

@@ -84,9 +84,9 @@ def stop_timeout(container):
 def create_with_cli(project_dir, project, service, cli):
     if not cli:
         raise compose.ProjectError("%s has no container and no Compose CLI is installed to create it" % service)
-    argv = [*cli, "-p", project, "--project-directory", project_dir, "-f", compose.compose_file(project_dir),
-            "up", "-d", "--no-deps", "--no-build", service]
-    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+    # No -f: Compose then reads the project's override file too, as the user's own commands do.
+    argv = [*cli, "-p", project, "--project-directory", project_dir, "up", "-d", "--no-deps", "--no-build", service]
+    result = subprocess.run(argv, cwd=project_dir, capture_output=True, text=True, check=False, timeout=600)
     if result.returncode != 0:
         lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))

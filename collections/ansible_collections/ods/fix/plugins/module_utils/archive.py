@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Archive old rows before deleting them: dump, compress, checksum, verify, then delete.
+
+Nothing is deleted unless the archive on disk holds exactly the rows to be
+deleted. The archive is a plain mysqldump (one INSERT per row), so restoring
+is `gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import time
+
+from ansible_collections.ods.fix.plugins.module_utils import mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+
+SPEC = re.compile(r"^(?P<schema>\w+)\.(?P<table>\w+):(?P<column>\w+):(?P<days>\d+)$")
+IDENT = re.compile(r"^\w+$")
+
+
+class ArchiveError(Exception):
+    pass
+
+
+def parse_spec(spec):
+    """'schema.table:column:days' -> dict; ArchiveError with the expected form otherwise."""
+    match = SPEC.match(spec.strip())
+    if not match:
+        raise ArchiveError("archive rule %r: expected SCHEMA.TABLE:DATE_COLUMN:DAYS, e.g. "
+                           "one_data_alldata.job_log:create_time:90" % spec)
+    rule = match.groupdict()
+    rule["days"] = int(rule["days"])
+    return rule
+
+
+def count_inserts(path):
+    """Rows in a --skip-extended-insert dump, and whether it ends with mysqldump's trailer."""
+    rows, complete = 0, False
+    with gzip.open(path, "rt", encoding="utf-8", errors="replace") as dump:
+        for line in dump:
+            if line.startswith("INSERT INTO "):
+                rows += 1
+            elif line.startswith("-- Dump completed"):
+                complete = True
+    return rows, complete
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Archiver(object):
+    def __init__(self, api, container, root_password, archive_dir):
+        self.api, self.container, self.root_password, self.archive_dir = api, container, root_password, archive_dir
+
+    def sql(self, statement):
+        return mysqlexec.run_sql(self.api, self.container, statement, root_password=self.root_password)
+
+    def plan(self, rule):
+        """Rows to archive: the cutoff, the primary key, their count and the highest key."""
+        schema, table, column = rule["schema"], rule["table"], rule["column"]
+        keys = self.sql("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE JOIN "
+                        "information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) "
+                        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY';"
+                        % (mysqlexec.quote(schema), mysqlexec.quote(table)))
+        if len(keys) != 1 or "int" not in keys[0][1]:
+            raise ArchiveError("%s.%s: archiving needs a single integer primary key" % (schema, table))
+        key = keys[0][0]
+        cutoff = self.sql("SELECT DATE_FORMAT(NOW() - INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:%%s');" % rule["days"])[0][0]
+        count, highest = self.sql("SELECT COUNT(*), IFNULL(MAX(`%s`), 0) FROM `%s`.`%s` WHERE `%s` < %s;"
+                                  % (key, schema, table, column, mysqlexec.quote(cutoff)))[0]
+        where = "`%s` < '%s' AND `%s` <= %s" % (column, cutoff, key, highest)
+        return dict(rule, key=key, cutoff=cutoff, rows=int(count), where=where, highest=int(highest))
+
+    def dump(self, plan):
+        """Write the rows to a gzip file on the target; returns its manifest (verified)."""
+        if not os.path.isdir(self.archive_dir):
+            os.makedirs(self.archive_dir, mode=0o700)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = os.path.join(self.archive_dir, "%s.%s-%s" % (plan["schema"], plan["table"], stamp))
+        path = base + ".sql.gz"
+        cmd = ["mysqldump", "-u", "root", "--single-transaction", "--no-create-info", "--skip-extended-insert",
+               "--complete-insert", "--skip-triggers", "--where", plan["where"], plan["schema"], plan["table"]]
+        env = {"MYSQL_PWD": self.root_password} if self.root_password else {}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
+            result = exec_stdin(self.api, self.container, cmd, environment=env, timeout=3600, sink=out.write)
+        if result.code != 0:
+            os.unlink(path)
+            raise ArchiveError("mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
+        rows, complete = count_inserts(path)
+        if rows != plan["rows"] or not complete:
+            raise ArchiveError("the archive %s holds %d rows (expected %d, complete: %s); nothing was deleted"
+                               % (path, rows, plan["rows"], complete))
+        manifest = {
+            "table": "%s.%s" % (plan["schema"], plan["table"]), "where": plan["where"], "rows": rows,
+            "file": path, "sha256": sha256(path), "bytes": os.path.getsize(path),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "restore": "gunzip -c %s | docker-compose exec -T mysql mysql %s" % (path, plan["schema"]),
+        }
+        fd = os.open(base + ".manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(manifest, handle, indent=2)
+        return manifest
+
+    def delete(self, plan, batch=1000):
+        """Delete the archived rows in batches, without writing them to the binary log.
+
+        Under ROW binlog format a DELETE logs every deleted row: on a full disk
+        the server then waits for space forever. The rows are in the verified
+        archive, which is what restores them.
+        """
+        deleted = 0
+        while True:
+            rows = self.sql("SET SESSION sql_log_bin = 0; DELETE FROM `%s`.`%s` WHERE %s LIMIT %d; SELECT ROW_COUNT();"
+                            % (plan["schema"], plan["table"], plan["where"], batch))
+            count = int(rows[-1][0])
+            deleted += count
+            if count < batch:
+                return deleted
