@@ -139,7 +139,9 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _click_option(option: FixOption) -> Callable[..., Any]:
-    kind: Any = click.Choice(option.choices) if option.choices else CLICK_TYPES.get(option.type, str)
+    kind: Any = (
+        click.Choice(option.choices) if option.choices and option.type != "list" else CLICK_TYPES.get(option.type, str)
+    )
     if option.type == "path":
         kind = click.Path(path_type=Path)
     shown = option.default not in (None, [], "")
@@ -147,7 +149,8 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     if option.type == "bool":
         return click.option(f"--{option.flag}", option.var, is_flag=True, default=None, help=help_text)
     if option.type == "list":
-        return click.option(f"--{option.flag}", option.var, multiple=True, default=None, help=help_text)
+        choices = click.Choice(option.choices) if option.choices else str
+        return click.option(f"--{option.flag}", option.var, type=choices, multiple=True, default=None, help=help_text)
     return click.option(
         f"--{option.flag}", option.var, type=kind, default=None, required=option.required, help=help_text
     )
@@ -157,8 +160,9 @@ def make_fix_command(fix: Fix) -> click.Command:
     def callback(**kwargs: Any) -> int:
         common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
         yes = bool(kwargs.pop("yes", False))
-        role_vars = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-                     for k, v in kwargs.items()}
+        role_vars = {
+            k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()
+        }
         return run_fix(fix, yes=yes, role_vars=role_vars, **common)
 
     changes = "Changes things: yes." if fix.changes else "Read-only: changes nothing, works in --check."
@@ -230,8 +234,12 @@ def sandbox() -> None:
     help="Add this to every published port (default 0: the manual's 8080, 3306, ...).",
 )
 @click.option("--project", default=None, help="Compose project name (default ods-sandbox).")
-@click.option("--mysql-disk-mb", type=click.IntRange(0), default=None,
-              help="Put mysql's data on a filesystem of this size (tmpfs), so that it can fill up (0: normal volume).")
+@click.option(
+    "--mysql-disk-mb",
+    type=click.IntRange(0),
+    default=None,
+    help="Put mysql's data on a filesystem of this size (tmpfs), so that it can fill up (0: normal volume).",
+)
 def sandbox_up(
     services: str | None, compose: str | None, port_offset: int | None, project: str | None, mysql_disk_mb: int | None
 ) -> int:
@@ -241,7 +249,11 @@ def sandbox_up(
     started = time.monotonic()
     wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
     instance = stack.up(
-        wanted, compose=compose, port_offset=port_offset, project=project, mysql_disk_mb=mysql_disk_mb,
+        wanted,
+        compose=compose,
+        port_offset=port_offset,
+        project=project,
+        mysql_disk_mb=mysql_disk_mb,
         log=_progress_line,
     )
     click.echo(

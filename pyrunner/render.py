@@ -53,8 +53,9 @@ class LiveProgress:
         for column in ("host", "done", "now"):
             table.add_column(column)
         for host in progress.hosts.values():
-            table.add_row(escape(host.host), str(host.tasks_done),
-                          escape(host.task if host.finished is None else host.status))
+            table.add_row(
+                escape(host.host), str(host.tasks_done), escape(host.task if host.finished is None else host.status)
+            )
         if not progress.hosts and progress.current_task:
             table.add_row("…", "0", progress.current_task)
         return table
@@ -104,7 +105,9 @@ def print_result(
 ) -> None:
     console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
     mode = " (check mode: nothing was changed)" if result.check else ""
-    console.print(f"[bold]ods-fix {escape(result.fix)}[/bold]{mode}: {len(result.hosts)} host(s) in {result.seconds:.1f}s")
+    console.print(
+        f"[bold]ods-fix {escape(result.fix)}[/bold]{mode}: {len(result.hosts)} host(s) in {result.seconds:.1f}s"
+    )
     console.print(result_table(result))
     for host in sorted(result.hosts.values(), key=lambda h: h.host):
         _print_host_summary(console, host, (report_paths or {}).get(host.host, []))

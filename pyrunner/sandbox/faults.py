@@ -66,8 +66,9 @@ def run_sql_file(container: Any, sql: str) -> None:
         info.size, info.mode = len(data), 0o600
         tar.addfile(info, io.BytesIO(data))
     container.put_archive("/tmp", archive.getvalue())
-    code, output = container.exec_run(["sh", "-c", "mysql < /tmp/ods-fix-sandbox.sql; s=$?; "
-                                       "rm -f /tmp/ods-fix-sandbox.sql; exit $s"])
+    code, output = container.exec_run(
+        ["sh", "-c", "mysql < /tmp/ods-fix-sandbox.sql; s=$?; rm -f /tmp/ods-fix-sandbox.sql; exit $s"]
+    )
     if code != 0:
         raise OdsFixError(f"SQL in {container.name} failed: {output.decode(errors='replace').strip()}")
 
@@ -88,24 +89,30 @@ def _drop_setting(container: Any) -> str:
 
 def _slow_query(container: Any) -> str:
     """A long read-only query from the app's own connection, as a missing index would cause."""
-    script = ("from database import engine\nwith engine.connect() as c:\n"
-              "    c.exec_driver_sql('SELECT SLEEP(600) AS slow_report')\n")
+    script = (
+        "from database import engine\nwith engine.connect() as c:\n"
+        "    c.exec_driver_sql('SELECT SLEEP(600) AS slow_report')\n"
+    )
     container.exec_run(["python", "-c", script], detach=True)
     return f"started SELECT SLEEP(600) from {container.name} (user ods)"
 
 
 def _slow_write(container: Any) -> str:
     """A long write holding a row lock: busy for long, but not read-only, so not to be killed blindly."""
-    script = ("from database import engine\nwith engine.begin() as c:\n"
-              "    c.exec_driver_sql('UPDATE job_log SET status = status WHERE id = 1 AND SLEEP(600) = 0')\n")
+    script = (
+        "from database import engine\nwith engine.begin() as c:\n"
+        "    c.exec_driver_sql('UPDATE job_log SET status = status WHERE id = 1 AND SLEEP(600) = 0')\n"
+    )
     container.exec_run(["python", "-c", script], detach=True)
     return f"started a 600 s UPDATE on job_log from {container.name} (user ods)"
 
 
 def _fill_disk(container: Any) -> str:
     """Insert year-old rows into job_log until MySQL answers ERROR 1114 (The table is full)."""
-    insert = ("INSERT INTO one_data_alldata.job_log (job, status, detail, create_time) "
-              "SELECT 'backfill', 'success', REPEAT(MD5(seq), 250), NOW() - INTERVAL 400 DAY FROM seq_1_to_500")
+    insert = (
+        "INSERT INTO one_data_alldata.job_log (job, status, detail, create_time) "
+        "SELECT 'backfill', 'success', REPEAT(MD5(seq), 250), NOW() - INTERVAL 400 DAY FROM seq_1_to_500"
+    )
     for batch in range(1, 400):
         code, output = container.exec_run(["mysql", "-D", "one_data_alldata", "-e", insert])
         text = output.decode(errors="replace")
@@ -116,6 +123,37 @@ def _fill_disk(container: Any) -> str:
     raise OdsFixError("the disk never filled up: start the sandbox with --mysql-disk-mb")
 
 
+def _cpu_burner(container: Any) -> str:
+    container.exec_run(["python", "-c", "while True: pass  # ods-fix sandbox cpu-burner"], detach=True)
+    return f"started a busy loop in {container.name}"
+
+
+def _memory_hog(container: Any) -> str:
+    script = "import time\nhog = b'x' * (450 * 1024 * 1024)  # ods-fix sandbox memory-hog\ntime.sleep(3600)\n"
+    container.exec_run(["python", "-c", script], detach=True)
+    return f"started a process holding 450 MB in {container.name}"
+
+
+def _write_load(container: Any) -> str:
+    """Single-row autocommit inserts for two minutes: with innodb_flush_log_at_trx_commit=1, one fsync each."""
+    script = r"""end=$((SECONDS + 120)); while [ $SECONDS -lt $end ]; do
+  echo "INSERT INTO one_data_alldata.job_log (job, status) VALUES ('load', 'ok');"
+done | mysql >/dev/null 2>&1"""
+    container.exec_run(["bash", "-c", script], detach=True)
+    return f"started 120 s of single-row autocommit inserts in {container.name}"
+
+
+def _debug_logging(container: Any) -> str:
+    instance = stack.require_instance()
+    text = instance.env_file.read_text()
+    instance.env_file.write_text(text.replace("LOG_LEVEL=INFO", "LOG_LEVEL=DEBUG"))
+    for api in ("alldata-api", "bisheng-api"):
+        found = stack.project_containers(container.client, instance.project).get(api)
+        if found is not None:
+            found.restart(timeout=10)
+    return f"set LOG_LEVEL=DEBUG in {instance.env_file} and restarted the APIs"
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("mysql-stopped", "mysql", "数据库连接失败", "mysql is stopped: the APIs answer 500", _stop),
     Fault("redis-stopped", "redis", "API 响应缓慢", "redis is stopped: no cache", _stop),
@@ -123,13 +161,27 @@ FAULTS: tuple[Fault, ...] = (
     Fault("api-exited", "alldata-api", "API 返回 500 错误", "alldata-api crashed (killed, exit 137)", _kill),
     Fault("web-dist-removed", "web", "页面加载失败", "the built front end in /app/dist is gone", _remove_dist),
     Fault("mysql-disconnected", "mysql", "数据库连接失败", "mysql is cut off its compose network", _disconnect),
-    Fault("db-password-mismatch", "mysql", "数据库连接失败",
-          "the server's password for the app user differs from deploy/.env", _change_db_password),
+    Fault(
+        "db-password-mismatch",
+        "mysql",
+        "数据库连接失败",
+        "the server's password for the app user differs from deploy/.env",
+        _change_db_password,
+    ),
     Fault("slow-query", "alldata-api", "API 响应缓慢", "a 600 s SELECT from the app's connection", _slow_query),
     Fault("slow-write", "alldata-api", "API 响应缓慢", "a 600 s UPDATE holding a row lock", _slow_write),
     Fault("mysql-disk-full", "mysql", "数据库磁盘空间不足", "job_log filled until ERROR 1114", _fill_disk),
-    Fault("api-setting-missing", "alldata-api", "API 返回 500 错误",
-          "ALLDATA_SECRET_KEY removed from deploy/.env; alldata-api restarted and crashed", _drop_setting),
+    Fault("cpu-burner", "alldata-api", "高 CPU 使用", "a busy loop in alldata-api", _cpu_burner),
+    Fault("memory-hog", "bisheng-api", "高内存使用", "a process holding 450 MB in bisheng-api", _memory_hog),
+    Fault("write-load", "mysql", "磁盘 I/O 高", "120 s of single-row autocommit inserts", _write_load),
+    Fault("debug-logging", "alldata-api", "高 CPU 使用 (日志处理)", "LOG_LEVEL=DEBUG in deploy/.env", _debug_logging),
+    Fault(
+        "api-setting-missing",
+        "alldata-api",
+        "API 返回 500 错误",
+        "ALLDATA_SECRET_KEY removed from deploy/.env; alldata-api restarted and crashed",
+        _drop_setting,
+    ),
 )
 
 

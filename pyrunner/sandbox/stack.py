@@ -51,7 +51,7 @@ PORTS = {
 DEFAULT_PROJECT = "ods-sandbox"
 # Compose reads docker-compose.override.yml beside the main file (v1 and v2):
 # mysql's data volume becomes a size-limited tmpfs, so it can really fill up.
-SMALL_DISK_OVERRIDE = """# Written by `ods-fix sandbox up --mysql-disk-mb {mb}`: mysql's datadir on a {mb} MB filesystem.
+SMALL_DISK_OVERRIDE = """# Written by `ods-fix sandbox up --mysql-disk-mb {mb}`: mysql's data on a {mb} MB filesystem.
 volumes:
   mysql-data:
     driver: local

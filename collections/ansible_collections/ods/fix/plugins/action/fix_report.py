@@ -42,8 +42,10 @@ class ActionModule(ActionBase):
             host = (task_vars or {}).get("inventory_hostname", "host")
             name = "%s-%s.json" % (fix, time.strftime("%Y%m%d-%H%M%S"))
             try:
-                result["files"] = write_files("%s/%s" % (args["dest"], host),
-                                              [(name, json.dumps(report, indent=2, ensure_ascii=False, default=str))])
+                result["files"] = write_files(
+                    "%s/%s" % (args["dest"], host),
+                    [(name, json.dumps(report, indent=2, ensure_ascii=False, default=str))],
+                )
             except (OSError, ValueError) as exc:
                 raise AnsibleActionFail("cannot write the report: %s" % exc) from exc
         result.update(changed=False, ods_report=report)

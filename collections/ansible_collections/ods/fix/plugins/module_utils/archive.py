@@ -34,8 +34,10 @@ def parse_spec(spec):
     """'schema.table:column:days' -> dict; ArchiveError with the expected form otherwise."""
     match = SPEC.match(spec.strip())
     if not match:
-        raise ArchiveError("archive rule %r: expected SCHEMA.TABLE:DATE_COLUMN:DAYS, e.g. "
-                           "one_data_alldata.job_log:create_time:90" % spec)
+        raise ArchiveError(
+            "archive rule %r: expected SCHEMA.TABLE:DATE_COLUMN:DAYS, e.g. "
+            "one_data_alldata.job_log:create_time:90" % spec
+        )
     rule = match.groupdict()
     rule["days"] = int(rule["days"])
     return rule
@@ -71,16 +73,22 @@ class Archiver(object):
     def plan(self, rule):
         """Rows to archive: the cutoff, the primary key, their count and the highest key."""
         schema, table, column = rule["schema"], rule["table"], rule["column"]
-        keys = self.sql("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE JOIN "
-                        "information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) "
-                        "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY';"
-                        % (mysqlexec.quote(schema), mysqlexec.quote(table)))
+        keys = self.sql(
+            "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE JOIN "
+            "information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY';"
+            % (mysqlexec.quote(schema), mysqlexec.quote(table))
+        )
         if len(keys) != 1 or "int" not in keys[0][1]:
             raise ArchiveError("%s.%s: archiving needs a single integer primary key" % (schema, table))
         key = keys[0][0]
-        cutoff = self.sql("SELECT DATE_FORMAT(NOW() - INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:%%s');" % rule["days"])[0][0]
-        count, highest = self.sql("SELECT COUNT(*), IFNULL(MAX(`%s`), 0) FROM `%s`.`%s` WHERE `%s` < %s;"
-                                  % (key, schema, table, column, mysqlexec.quote(cutoff)))[0]
+        cutoff = self.sql("SELECT DATE_FORMAT(NOW() - INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:%%s');" % rule["days"])[0][
+            0
+        ]
+        count, highest = self.sql(
+            "SELECT COUNT(*), IFNULL(MAX(`%s`), 0) FROM `%s`.`%s` WHERE `%s` < %s;"
+            % (key, schema, table, column, mysqlexec.quote(cutoff))
+        )[0]
         where = "`%s` < '%s' AND `%s` <= %s" % (column, cutoff, key, highest)
         return dict(rule, key=key, cutoff=cutoff, rows=int(count), where=where, highest=int(highest))
 
@@ -91,8 +99,20 @@ class Archiver(object):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = os.path.join(self.archive_dir, "%s.%s-%s" % (plan["schema"], plan["table"], stamp))
         path = base + ".sql.gz"
-        cmd = ["mysqldump", "-u", "root", "--single-transaction", "--no-create-info", "--skip-extended-insert",
-               "--complete-insert", "--skip-triggers", "--where", plan["where"], plan["schema"], plan["table"]]
+        cmd = [
+            "mysqldump",
+            "-u",
+            "root",
+            "--single-transaction",
+            "--no-create-info",
+            "--skip-extended-insert",
+            "--complete-insert",
+            "--skip-triggers",
+            "--where",
+            plan["where"],
+            plan["schema"],
+            plan["table"],
+        ]
         env = {"MYSQL_PWD": self.root_password} if self.root_password else {}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
@@ -102,11 +122,17 @@ class Archiver(object):
             raise ArchiveError("mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
         rows, complete = count_inserts(path)
         if rows != plan["rows"] or not complete:
-            raise ArchiveError("the archive %s holds %d rows (expected %d, complete: %s); nothing was deleted"
-                               % (path, rows, plan["rows"], complete))
+            raise ArchiveError(
+                "the archive %s holds %d rows (expected %d, complete: %s); nothing was deleted"
+                % (path, rows, plan["rows"], complete)
+            )
         manifest = {
-            "table": "%s.%s" % (plan["schema"], plan["table"]), "where": plan["where"], "rows": rows,
-            "file": path, "sha256": sha256(path), "bytes": os.path.getsize(path),
+            "table": "%s.%s" % (plan["schema"], plan["table"]),
+            "where": plan["where"],
+            "rows": rows,
+            "file": path,
+            "sha256": sha256(path),
+            "bytes": os.path.getsize(path),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "restore": "gunzip -c %s | docker-compose exec -T mysql mysql %s" % (path, plan["schema"]),
         }
@@ -124,8 +150,10 @@ class Archiver(object):
         """
         deleted = 0
         while True:
-            rows = self.sql("SET SESSION sql_log_bin = 0; DELETE FROM `%s`.`%s` WHERE %s LIMIT %d; SELECT ROW_COUNT();"
-                            % (plan["schema"], plan["table"], plan["where"], batch))
+            rows = self.sql(
+                "SET SESSION sql_log_bin = 0; DELETE FROM `%s`.`%s` WHERE %s LIMIT %d; SELECT ROW_COUNT();"
+                % (plan["schema"], plan["table"], plan["where"], batch)
+            )
             count = int(rows[-1][0])
             deleted += count
             if count < batch:

@@ -40,8 +40,8 @@ def _frames(raw):
             stream, size = struct.unpack(">BxxxL", buffer[:8])
             if len(buffer) < 8 + size:
                 break
-            yield stream, buffer[8:8 + size]
-            buffer = buffer[8 + size:]
+            yield stream, buffer[8 : 8 + size]
+            buffer = buffer[8 + size :]
 
 
 def _read_frames(raw, sink=None):
@@ -63,8 +63,9 @@ def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, 
     instead of being collected, for output too large to hold in memory.
     """
     low = api.api
-    exec_id = low.exec_create(container.id, cmd, stdin=True, stdout=True, stderr=True,
-                              environment=environment or {}, user=user)["Id"]
+    exec_id = low.exec_create(
+        container.id, cmd, stdin=True, stdout=True, stderr=True, environment=environment or {}, user=user
+    )["Id"]
     sock = low.exec_start(exec_id, socket=True)
     raw = getattr(sock, "_sock", sock)
     raw.settimeout(timeout)

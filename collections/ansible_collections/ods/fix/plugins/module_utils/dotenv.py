@@ -45,3 +45,37 @@ def read(path):
             return parse(handle.read())
     except (IOError, OSError):
         return {}
+
+
+def set_values(text, values):
+    """(new_text, changed_keys): text with each KEY=value set in place, comments and order kept.
+
+    A key that is not there yet is appended at the end. Values are written
+    unquoted unless they hold a space, a quote or a #.
+    """
+    lines = text.splitlines(True)
+    changed, seen = [], set()
+    for index, line in enumerate(lines):
+        pair = parse_line(line)
+        if pair is None or pair[0] not in values:
+            continue
+        key = pair[0]
+        seen.add(key)
+        if pair[1] != values[key]:
+            ending = "\n" if line.endswith("\n") else ""
+            prefix = "export " if line.lstrip().startswith("export ") else ""
+            lines[index] = "%s%s=%s%s" % (prefix, key, render_value(values[key]), ending)
+            changed.append(key)
+    missing = [key for key in values if key not in seen]
+    if missing:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.extend("%s=%s\n" % (key, render_value(values[key])) for key in missing)
+        changed.extend(missing)
+    return "".join(lines), changed
+
+
+def render_value(value):
+    if any(c in value for c in " \t#'\""):
+        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+    return value

@@ -44,8 +44,9 @@ def run_sql(api, container, sql, root_password=None, timeout=120):
     """Rows (lists of str; NULL as None) of the last result set of `sql`."""
     result = exec_stdin(api, container, CLIENT, sql.encode("utf-8"), timeout=timeout)
     if result.code != 0 and root_password and b"Access denied" in result.stderr:
-        result = exec_stdin(api, container, CLIENT, sql.encode("utf-8"), environment={"MYSQL_PWD": root_password},
-                            timeout=timeout)
+        result = exec_stdin(
+            api, container, CLIENT, sql.encode("utf-8"), environment={"MYSQL_PWD": root_password}, timeout=timeout
+        )
     if result.code != 0:
         raise _parse_error(result.stderr.decode("utf-8", "replace") or result.stdout.decode("utf-8", "replace"))
     rows = []

@@ -93,8 +93,12 @@ def health_summary(result):
         body = json.loads(result["body"])
     except (TypeError, ValueError):
         body = {}
-    return {"code": result["code"], "status": body.get("status"), "checks": body.get("checks", {}),
-            "ms": result.get("ms")}
+    return {
+        "code": result["code"],
+        "status": body.get("status"),
+        "checks": body.get("checks", {}),
+        "ms": result.get("ms"),
+    }
 
 
 def probe_manual_db_check(container):
@@ -121,5 +125,3 @@ def probe_dist(container):
     if code == 0:
         return {"ok": True, "files": output.split()}
     return {"ok": False, "error": last_line(output) or "no index.html"}
-
-

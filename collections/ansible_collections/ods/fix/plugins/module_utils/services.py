@@ -112,8 +112,9 @@ def log_tail(container, lines=5):
     return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, wait=120, networks=True,
-           probe_url=None):
+def ensure(
+    api, project_dir, project, service, wanted, *, check_mode, cli=None, wait=120, networks=True, probe_url=None
+):
     """Bring one service to `wanted`; returns {service, before, after, actions: [str], ok, changed}."""
     containers = compose.project_containers(api, project)
     container = containers.get(service)
@@ -160,5 +161,9 @@ def ensure(api, project_dir, project, service, wanted, *, check_mode, cli=None, 
     result["ok"], result["after"] = wait_healthy(container, wait, probe_url)
     if not result["ok"]:
         result["error"] = "%s is %s after %s; last log lines: %s" % (
-            service, result["after"], action, log_tail(container))
+            service,
+            result["after"],
+            action,
+            log_tail(container),
+        )
     return result

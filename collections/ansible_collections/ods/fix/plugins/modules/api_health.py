@@ -84,7 +84,7 @@ failing_dependencies:
   type: list
   elements: str
 missing_settings:
-  description: C(service: [keys]) for the settings missing from the env file.
+  description: "Service to the list of settings missing from the env file."
   returned: always
   type: dict
 problems:
@@ -126,15 +126,26 @@ def inspect(api, project, params, env):
         if missing:
             entry["missing_settings"] = missing
             result["missing_settings"][service] = missing
-            problems.extend("%s: required setting %s is missing from %s (检查环境变量配置)"
-                            % (service, key, params["env_file"]) for key in missing)
+            problems.extend(
+                "%s: required setting %s is missing from %s (检查环境变量配置)" % (service, key, params["env_file"])
+                for key in missing
+            )
         if container is None or container.status != "running":
             if container is not None:
-                entry["crash"] = {"exit_code": container.attrs["State"].get("ExitCode"),
-                                  "reason": crash_reason(container)}
-            problems.append("%s is %s%s" % (service, entry["condition"],
-                                            " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"])
-                                            if "crash" in entry else ""))
+                entry["crash"] = {
+                    "exit_code": container.attrs["State"].get("ExitCode"),
+                    "reason": crash_reason(container),
+                }
+            problems.append(
+                "%s is %s%s"
+                % (
+                    service,
+                    entry["condition"],
+                    " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"])
+                    if "crash" in entry
+                    else "",
+                )
+            )
             result["apis"][service] = entry
             continue
         try:
@@ -148,8 +159,10 @@ def inspect(api, project, params, env):
         if health.get("code") != 200:
             bad = sorted(name for name, check in (health.get("checks") or {}).items() if not check.get("ok"))
             failing.update(bad)
-            problems.append("%s /api/v1/health answers %s%s" % (service, health.get("code") or health.get("error"),
-                                                                 " (failing: %s)" % ", ".join(bad) if bad else ""))
+            problems.append(
+                "%s /api/v1/health answers %s%s"
+                % (service, health.get("code") or health.get("error"), " (failing: %s)" % ", ".join(bad) if bad else "")
+            )
         result["apis"][service] = entry
     db_check = params["db_check_service"]
     if db_check and db_check in params["services"]:
@@ -185,8 +198,9 @@ def main():
         module.fail_json(msg=str(exc), ods_failure="input")
     unknown = [s for s in params["services"] if project["declared_services"] and s not in project["declared_services"]]
     if unknown:
-        module.fail_json(msg="unknown service(s) %s in %s" % (", ".join(unknown), params["project_dir"]),
-                         ods_failure="input")
+        module.fail_json(
+            msg="unknown service(s) %s in %s" % (", ".join(unknown), params["project_dir"]), ods_failure="input"
+        )
     env = dotenv.read(params["env_file"])
     result = inspect(api, project, params, env)
     redactor = Redactor()

@@ -109,10 +109,16 @@ def main():
         module.fail_json(msg="%s is not running" % params["service"], container=container.name if container else "")
     if module.check_mode and not params["read_only"]:
         module.exit_json(changed=True, skipped=True, container=container.name, msg="would run %s" % params["argv"][0])
-    result = exec_stdin(api, container, params["argv"], (params["stdin"] or "").encode("utf-8"),
-                        timeout=params["timeout"])
-    module.exit_json(changed=not params["read_only"], container=container.name, rc=result.code,
-                     stdout=result.stdout.decode("utf-8", "replace"), stderr=result.stderr.decode("utf-8", "replace"))
+    result = exec_stdin(
+        api, container, params["argv"], (params["stdin"] or "").encode("utf-8"), timeout=params["timeout"]
+    )
+    module.exit_json(
+        changed=not params["read_only"],
+        container=container.name,
+        rc=result.code,
+        stdout=result.stdout.decode("utf-8", "replace"),
+        stderr=result.stderr.decode("utf-8", "replace"),
+    )
 
 
 if __name__ == "__main__":

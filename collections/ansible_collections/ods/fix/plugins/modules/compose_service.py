@@ -113,24 +113,39 @@ def main():
     declared = project["declared_services"]
     unknown = [s for s in params["services"] if declared is not None and s not in declared]
     if unknown:
-        module.fail_json(msg="unknown service(s) %s: the compose file in %s has %s"
-                         % (", ".join(unknown), params["project_dir"], ", ".join(declared)), ods_failure="input")
+        module.fail_json(
+            msg="unknown service(s) %s: the compose file in %s has %s"
+            % (", ".join(unknown), params["project_dir"], ", ".join(declared)),
+            ods_failure="input",
+        )
     clis = compose.compose_clis() if any(s not in project["services"] for s in params["services"]) else {}
     cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
     results, actions = {}, []
     for service in params["services"]:
         try:
-            outcome = services.ensure(api, project["project_dir"], project["project_name"], service, params["state"],
-                                      check_mode=module.check_mode, cli=cli, wait=params["wait_timeout"],
-                                      networks=params["reconnect_networks"],
-                                      probe_url=params["probe_urls"].get(service))
+            outcome = services.ensure(
+                api,
+                project["project_dir"],
+                project["project_name"],
+                service,
+                params["state"],
+                check_mode=module.check_mode,
+                cli=cli,
+                wait=params["wait_timeout"],
+                networks=params["reconnect_networks"],
+                probe_url=params["probe_urls"].get(service),
+            )
         except compose.ProjectError as exc:
             outcome = {"service": service, "ok": False, "changed": False, "actions": [], "error": str(exc)}
         results[service] = outcome
         actions.extend(outcome["actions"])
         if not outcome["ok"]:
-            module.fail_json(msg=outcome.get("error") or "%s is %s" % (service, outcome.get("after")),
-                             changed=any(r["changed"] for r in results.values()), actions=actions, services=results)
+            module.fail_json(
+                msg=outcome.get("error") or "%s is %s" % (service, outcome.get("after")),
+                changed=any(r["changed"] for r in results.values()),
+                actions=actions,
+                services=results,
+            )
     module.exit_json(changed=any(r["changed"] for r in results.values()), actions=actions, services=results)
 
 

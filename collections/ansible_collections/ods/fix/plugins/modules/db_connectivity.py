@@ -123,8 +123,13 @@ def started_at(container):
 def check(api, project, params, env):
     containers = compose.project_containers(api, project["project_name"])
     db = containers.get(params["db_service"])
-    report = {"mysql": {"condition": services.condition(db), "networks_missing": []}, "clients": {},
-              "credentials": {}, "symptoms": {}, "problems": []}
+    report = {
+        "mysql": {"condition": services.condition(db), "networks_missing": []},
+        "clients": {},
+        "credentials": {},
+        "symptoms": {},
+        "problems": [],
+    }
     problems = report["problems"]
     name = params["db_service"]
     if db is None or report["mysql"]["condition"] not in ("healthy", "running", "starting"):
@@ -133,7 +138,9 @@ def check(api, project, params, env):
         lost = services.missing_networks(api, db, project["project_dir"], project["project_name"], name)
         report["mysql"]["networks_missing"] = lost
         if lost:
-            problems.append("%s is not on its compose network(s) %s: the APIs cannot resolve it" % (name, ", ".join(lost)))
+            problems.append(
+                "%s is not on its compose network(s) %s: the APIs cannot resolve it" % (name, ", ".join(lost))
+            )
     for client in params["clients"]:
         container = containers.get(client)
         if container is None or container.status != "running":
@@ -145,7 +152,9 @@ def check(api, project, params, env):
             outcome = {"ok": False, "error": str(exc)}
         report["clients"][client] = outcome
         if not outcome["ok"]:
-            problems.append("%s cannot reach %s:%s (检查网络): %s" % (client, name, params["port"], outcome.get("error")))
+            problems.append(
+                "%s cannot reach %s:%s (检查网络): %s" % (client, name, params["port"], outcome.get("error"))
+            )
         # Only what was logged since mysql last started counts: older lines are history.
         since = started_at(db) if db is not None and db.status == "running" else None
         text = container.logs(tail=params["log_lines"], since=since).decode("utf-8", "replace")
@@ -156,8 +165,10 @@ def check(api, project, params, env):
     password = env.get(params["password_key"], "")
     creds = {"user": user, "ok": None}
     if not user or not password:
-        creds.update(ok=False, error="%s or %s is missing from %s" % (params["user_key"], params["password_key"],
-                                                                       params["env_file"]))
+        creds.update(
+            ok=False,
+            error="%s or %s is missing from %s" % (params["user_key"], params["password_key"], params["env_file"]),
+        )
         problems.append(creds["error"])
     elif db is not None and db.status == "running":
         error = mysqlexec.login_as(api, db, user, password)
@@ -167,7 +178,8 @@ def check(api, project, params, env):
             if error.code == 1045:
                 problems.append(
                     "Access denied for user '%s': the server (%s) rejects the password that %s gives the apps "
-                    "(%s); the two differ (验证密码配置)" % (user, name, params["env_file"], params["password_key"]))
+                    "(%s); the two differ (验证密码配置)" % (user, name, params["env_file"], params["password_key"])
+                )
             else:
                 problems.append("user '%s' cannot log in: %s" % (user, error))
     report["credentials"] = creds

@@ -130,11 +130,15 @@ problems:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.ods.fix.plugins.module_utils import archive, compose, dotenv, mysqlexec
 
-SCHEMA_SIZES = ("SELECT table_schema, ROUND(SUM(data_length + index_length) / 1024 / 1024, 2) "
-                "FROM information_schema.tables GROUP BY table_schema;")
-PROBE = ("CREATE DATABASE IF NOT EXISTS ods_fix; "
-         "CREATE TABLE IF NOT EXISTS ods_fix.write_probe (id INT PRIMARY KEY, pad LONGTEXT) ENGINE=InnoDB; "
-         "REPLACE INTO ods_fix.write_probe VALUES (1, REPEAT('x', 1048576)); DROP TABLE ods_fix.write_probe;")
+SCHEMA_SIZES = (
+    "SELECT table_schema, ROUND(SUM(data_length + index_length) / 1024 / 1024, 2) "
+    "FROM information_schema.tables GROUP BY table_schema;"
+)
+PROBE = (
+    "CREATE DATABASE IF NOT EXISTS ods_fix; "
+    "CREATE TABLE IF NOT EXISTS ods_fix.write_probe (id INT PRIMARY KEY, pad LONGTEXT) ENGINE=InnoDB; "
+    "REPLACE INTO ods_fix.write_probe VALUES (1, REPEAT('x', 1048576)); DROP TABLE ods_fix.write_probe;"
+)
 
 
 def disk_usage(api, container, datadir):
@@ -144,8 +148,13 @@ def disk_usage(api, container, datadir):
     if code != 0 or len(fields) < 5:
         return {"human": human}
     size, used, avail = int(fields[1]), int(fields[2]), int(fields[3])
-    return {"size_mb": size, "used_mb": used, "avail_mb": avail, "use_percent": int(fields[4].rstrip("%")),
-            "human": human}
+    return {
+        "size_mb": size,
+        "used_mb": used,
+        "avail_mb": avail,
+        "use_percent": int(fields[4].rstrip("%")),
+        "human": human,
+    }
 
 
 class Disk(object):
@@ -160,10 +169,12 @@ class Disk(object):
         binlogs = []
         if self.sql("SELECT @@log_bin;")[0][0] == "1":
             binlogs = [{"name": r[0], "mb": round(int(r[1]) / 1048576.0, 2)} for r in self.sql("SHOW BINARY LOGS;")]
-        tables = self.sql("SELECT CONCAT(table_schema, '.', table_name), ROUND((data_length + index_length) / 1048576, 2) "
-                          "FROM information_schema.tables WHERE table_schema NOT IN "
-                          "('mysql', 'information_schema', 'performance_schema', 'sys') "
-                          "ORDER BY data_length + index_length DESC LIMIT 5;")
+        tables = self.sql(
+            "SELECT CONCAT(table_schema, '.', table_name), ROUND((data_length + index_length) / 1048576, 2) "
+            "FROM information_schema.tables WHERE table_schema NOT IN "
+            "('mysql', 'information_schema', 'performance_schema', 'sys') "
+            "ORDER BY data_length + index_length DESC LIMIT 5;"
+        )
         return {
             "datadir": datadir,
             "df": disk_usage(self.api, self.container, datadir),
@@ -180,8 +191,10 @@ class Disk(object):
         cutoff = self.sql("SELECT DATE_FORMAT(NOW() - INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:%%s');" % days)[0][0]
         before = sum(int(r[1]) for r in logs)
         if check_mode:
-            return ["would purge binary logs closed before %s (%d files, %.1f MB now)"
-                    % (cutoff, len(logs) - 1, (before - int(logs[-1][1])) / 1048576.0)]
+            return [
+                "would purge binary logs closed before %s (%d files, %.1f MB now)"
+                % (cutoff, len(logs) - 1, (before - int(logs[-1][1])) / 1048576.0)
+            ]
         self.sql("PURGE BINARY LOGS BEFORE %s;" % mysqlexec.quote(cutoff))
         after = self.sql("SHOW BINARY LOGS;")
         freed = (before - sum(int(r[1]) for r in after)) / 1048576.0
@@ -202,12 +215,16 @@ def found_lines(report, full_percent):
     lines = []
     if df.get("use_percent") is not None:
         state = "full" if df["use_percent"] >= full_percent else "ok"
-        lines.append("MySQL data directory %s: %s%% used, %s MB free of %s MB (%s)"
-                     % (report["datadir"], df["use_percent"], df["avail_mb"], df["size_mb"], state))
+        lines.append(
+            "MySQL data directory %s: %s%% used, %s MB free of %s MB (%s)"
+            % (report["datadir"], df["use_percent"], df["avail_mb"], df["size_mb"], state)
+        )
     schemas = sorted(report["schemas"].items(), key=lambda item: -item[1])[:3]
     lines.append("largest schemas: %s" % ", ".join("%s %.1f MB" % item for item in schemas))
     if report["binlogs"]["files"]:
-        lines.append("binary logs: %d files, %.1f MB" % (len(report["binlogs"]["files"]), report["binlogs"]["total_mb"]))
+        lines.append(
+            "binary logs: %d files, %.1f MB" % (len(report["binlogs"]["files"]), report["binlogs"]["total_mb"])
+        )
     return lines
 
 
@@ -253,18 +270,32 @@ def main():
             if not plan["rows"]:
                 continue
             if module.check_mode:
-                done.append("would archive %d rows of %s.%s older than %s to %s, then delete them"
-                            % (plan["rows"], plan["schema"], plan["table"], plan["cutoff"], params["archive_dir"]))
+                done.append(
+                    "would archive %d rows of %s.%s older than %s to %s, then delete them"
+                    % (plan["rows"], plan["schema"], plan["table"], plan["cutoff"], params["archive_dir"])
+                )
                 continue
             manifest = archiver.dump(plan)
             deleted = archiver.delete(plan)
             archives.append(manifest)
-            done.append("archived %d rows of %s (older than %s) to %s (sha256 %s), then deleted %d"
-                        % (manifest["rows"], manifest["table"], plan["cutoff"], manifest["file"],
-                           manifest["sha256"][:12], deleted))
+            done.append(
+                "archived %d rows of %s (older than %s) to %s (sha256 %s), then deleted %d"
+                % (
+                    manifest["rows"],
+                    manifest["table"],
+                    plan["cutoff"],
+                    manifest["file"],
+                    manifest["sha256"][:12],
+                    deleted,
+                )
+            )
             if deleted != manifest["rows"]:
-                module.fail_json(msg="deleted %d rows but archived %d; the archive %s holds them all"
-                                 % (deleted, manifest["rows"], manifest["file"]), done=done, archives=archives)
+                module.fail_json(
+                    msg="deleted %d rows but archived %d; the archive %s holds them all"
+                    % (deleted, manifest["rows"], manifest["file"]),
+                    done=done,
+                    archives=archives,
+                )
         after = before if module.check_mode else disk.report()
     except (mysqlexec.MysqlError, archive.ArchiveError) as exc:
         module.fail_json(msg=str(exc))
@@ -275,11 +306,27 @@ def main():
         detail = "%s%% used, %s MB free" % (after["df"].get("use_percent"), after["df"].get("avail_mb"))
         if writable is False:
             detail += "; inserts fail: %s" % write_error
-        problems.append("the MySQL data directory is full (%s)%s" % (
-            detail, "" if done else ": nothing is eligible to purge or archive, only growing the disk helps (扩容磁盘)"))
-    module.exit_json(changed=bool(done), found=found_lines(before, params["full_percent"]), before=before, after=after, df=after["df"], schemas=after["schemas"],
-                     binlogs=after["binlogs"], full=full, writable=writable, done=done, archives=archives,
-                     problems=problems)
+        problems.append(
+            "the MySQL data directory is full (%s)%s"
+            % (
+                detail,
+                "" if done else ": nothing is eligible to purge or archive, only growing the disk helps (扩容磁盘)",
+            )
+        )
+    module.exit_json(
+        changed=bool(done),
+        found=found_lines(before, params["full_percent"]),
+        before=before,
+        after=after,
+        df=after["df"],
+        schemas=after["schemas"],
+        binlogs=after["binlogs"],
+        full=full,
+        writable=writable,
+        done=done,
+        archives=archives,
+        problems=problems,
+    )
 
 
 if __name__ == "__main__":

@@ -94,8 +94,11 @@ PROCESSLIST = (
     "AND ID <> CONNECTION_ID() AND USER <> 'system user' ORDER BY TIME DESC;"
 )
 READ_ONLY = re.compile(r"^\s*(\(\s*)*(SELECT|SHOW|EXPLAIN|DESCRIBE|DESC|WITH)\b", re.IGNORECASE)
-NOT_READ_ONLY = re.compile(r"\bFOR\s+UPDATE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b|\bINTO\s+(OUTFILE|DUMPFILE|@)|"
-                           r"\b(INSERT|UPDATE|DELETE|REPLACE|ALTER|DROP|CREATE|TRUNCATE)\b", re.IGNORECASE)
+NOT_READ_ONLY = re.compile(
+    r"\bFOR\s+UPDATE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b|\bINTO\s+(OUTFILE|DUMPFILE|@)|"
+    r"\b(INSERT|UPDATE|DELETE|REPLACE|ALTER|DROP|CREATE|TRUNCATE)\b",
+    re.IGNORECASE,
+)
 
 
 def is_read_only(statement):
@@ -104,8 +107,14 @@ def is_read_only(statement):
 
 def describe(query):
     return "id %s, %ss, user %s@%s, db %s, %s: %s" % (
-        query["id"], query["time"], query["user"], query["host"].split(":")[0], query["db"] or "-",
-        query["state"] or query["command"], query["info"][:160] or "(no statement)")
+        query["id"],
+        query["time"],
+        query["user"],
+        query["host"].split(":")[0],
+        query["db"] or "-",
+        query["state"] or query["command"],
+        query["info"][:160] or "(no statement)",
+    )
 
 
 def main():
@@ -140,7 +149,7 @@ def main():
         module.fail_json(msg="cannot read the process list: %s" % exc)
     queries = []
     for row in rows:
-        query = dict(zip(("id", "user", "host", "db", "command", "time", "state", "info"), row))
+        query = dict(zip(("id", "user", "host", "db", "command", "time", "state", "info"), row, strict=False))
         query["id"], query["time"] = int(query["id"]), int(query["time"])
         query["info"] = redactor.redact(query["info"] or "")
         query["read_only"] = is_read_only(query["info"])
@@ -151,13 +160,15 @@ def main():
     killed = ["%s query %s" % (verb, describe(q)) for q in victims]
     if victims and not module.check_mode:
         try:
-            mysqlexec.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims),
-                              root_password=root_password)
+            mysqlexec.run_sql(
+                api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root_password=root_password
+            )
         except mysqlexec.MysqlError as exc:
             if exc.code != 1094:  # 1094: the query ended by itself meanwhile
                 module.fail_json(msg="KILL QUERY failed: %s" % exc, queries=queries)
-    module.exit_json(changed=bool(victims), queries=queries, killed=killed,
-                     slow=[describe(q) for q in queries if q["slow"]])
+    module.exit_json(
+        changed=bool(victims), queries=queries, killed=killed, slow=[describe(q) for q in queries if q["slow"]]
+    )
 
 
 if __name__ == "__main__":

@@ -96,8 +96,10 @@ def main():
     env = dotenv.read(params["env_file"])
     user, password = env.get(params["user_key"]), env.get(params["password_key"])
     if not user or not password:
-        module.fail_json(msg="%s or %s is missing from %s" % (params["user_key"], params["password_key"],
-                                                              params["env_file"]), ods_failure="input")
+        module.fail_json(
+            msg="%s or %s is missing from %s" % (params["user_key"], params["password_key"], params["env_file"]),
+            ods_failure="input",
+        )
     try:
         api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
     except compose.ProjectError as exc:
@@ -105,29 +107,43 @@ def main():
     db = compose.project_containers(api, project["project_name"]).get(params["db_service"])
     if db is None or db.status != "running":
         if module.check_mode:  # in a dry run the service may only be "would start"
-            module.exit_json(changed=False, user="", action="%s is not running: its password is checked once it runs"
-                             % params["db_service"])
+            module.exit_json(
+                changed=False,
+                user="",
+                action="%s is not running: its password is checked once it runs" % params["db_service"],
+            )
         module.fail_json(msg="%s is not running: start it first (ods-fix mysql-connect)" % params["db_service"])
     account = "'%s'@'%s'" % (user, params["host"])
     error = mysqlexec.login_as(api, db, user, password)
     if error is None:
-        module.exit_json(changed=False, user=account, action="the server already accepts the password in %s"
-                         % params["env_file"])
+        module.exit_json(
+            changed=False, user=account, action="the server already accepts the password in %s" % params["env_file"]
+        )
     if error.code != 1045:
         module.fail_json(msg="cannot check %s's password: %s" % (user, error), user=account)
     if module.check_mode:
-        module.exit_json(changed=True, user=account, action="would set %s's password to the one in %s (%s)"
-                         % (account, params["env_file"], params["password_key"]))
+        module.exit_json(
+            changed=True,
+            user=account,
+            action="would set %s's password to the one in %s (%s)"
+            % (account, params["env_file"], params["password_key"]),
+        )
     sql = "ALTER USER %s@%s IDENTIFIED BY %s;\nFLUSH PRIVILEGES;\n" % (
-        mysqlexec.quote(user), mysqlexec.quote(params["host"]), mysqlexec.quote(password))
+        mysqlexec.quote(user),
+        mysqlexec.quote(params["host"]),
+        mysqlexec.quote(password),
+    )
     try:
         mysqlexec.run_sql(api, db, sql, root_password=env.get(params["root_password_key"]))
     except mysqlexec.MysqlError as exc:
         module.fail_json(msg="ALTER USER %s failed: %s" % (account, exc), user=account)
     if mysqlexec.login_as(api, db, user, password) is not None:
         module.fail_json(msg="the server still rejects %s after ALTER USER" % account, user=account)
-    module.exit_json(changed=True, user=account, action="set %s's password to the one in %s (%s)"
-                     % (account, params["env_file"], params["password_key"]))
+    module.exit_json(
+        changed=True,
+        user=account,
+        action="set %s's password to the one in %s (%s)" % (account, params["env_file"], params["password_key"]),
+    )
 
 
 if __name__ == "__main__":

@@ -131,13 +131,13 @@ ods_report:
       type: dict
 """
 
-import json
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv, probes
 from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+
 
 def gather(api, containers, params, expected):
     tasks = {}

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Replace a file atomically, keeping its owner and mode, after a private backup.
+
+The backup is <file>.ods-fix-backup-YYYYMMDD-HHMMSS, mode 0600, and only the
+newest `keep` backups are kept. The new content goes to a temporary file in
+the same directory, is fsynced, and renamed over the old one, so a reader
+(or a crash) sees the old file or the new one, never half of each.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import glob
+import os
+import shutil
+import tempfile
+import time
+
+BACKUP_SUFFIX = ".ods-fix-backup-"
+
+
+def backup(path, keep=10):
+    stat = os.stat(path)
+    target = "%s%s%s" % (path, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"))
+    counter = 1
+    while os.path.exists(target):
+        target = "%s%s%s-%d" % (path, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"), counter)
+        counter += 1
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
+        shutil.copyfileobj(source, out)
+    with contextlib.suppress(OSError):  # not root: the backup stays the caller's, still 0600
+        os.chown(target, stat.st_uid, stat.st_gid)
+    backups = sorted(glob.glob(path + BACKUP_SUFFIX + "*"))
+    for old in backups[:-keep] if keep > 0 else []:
+        os.unlink(old)
+    return target
+
+
+def replace(path, text):
+    """Write text to path atomically with the old file's owner and mode."""
+    stat = os.stat(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(prefix=".ods-fix-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, stat.st_mode & 0o7777)
+        with contextlib.suppress(OSError):
+            os.chown(temp, stat.st_uid, stat.st_gid)
+        os.rename(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise

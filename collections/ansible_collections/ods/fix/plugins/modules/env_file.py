@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: env_file
+short_description: Set keys in the ODS settings file (deploy/.env) safely
+version_added: 0.1.0
+description:
+  - Sets each KEY=value in place, keeping comments, blank lines and order; a missing key is appended.
+  - Before it writes, it keeps a backup (C(.env.ods-fix-backup-YYYYMMDD-HHMMSS), mode 0600, the newest
+    O(keep_backups) kept); it then writes atomically (a temporary file in the same directory, fsynced,
+    renamed over the old one) with the old file's owner and mode.
+  - Nothing is written when every value is already in place.
+  - Unlike C(ansible.builtin.lineinfile) (one key per task, no backup rotation, a secret in its arguments
+    unless no_log is set on each task) this sets several keys in one atomic write and never returns a
+    value when O(secret=true).
+options:
+  path:
+    description: The env file.
+    type: path
+    required: true
+  values:
+    description: KEY to value.
+    type: dict
+    required: true
+  secret:
+    description: The values are secrets; they are not logged or returned, and the diff shows key names only.
+    type: bool
+    default: false
+  keep_backups:
+    description: How many backups to keep.
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    support: full
+    details: Reports the keys it would change, writes nothing.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Lower the log level | 降低日志级别
+  ods.fix.env_file:
+    path: /home/dev/one-data-studio/deploy/.env
+    values:
+      LOG_LEVEL: INFO
+"""
+
+RETURN = r"""
+changed_keys:
+  description: The keys set (or, in check mode, that would be).
+  returned: always
+  type: list
+  elements: str
+backup:
+  description: The backup written, when the file changed.
+  returned: when changed and not in check mode
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ods.fix.plugins.module_utils import dotenv, safefile
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            values=dict(type="dict", required=True, no_log=False),
+            secret=dict(type="bool", default=False),
+            keep_backups=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["secret"]:
+        module.no_log_values.update(str(v) for v in params["values"].values() if v)
+    path = params["path"]
+    if not os.path.isfile(path):
+        module.fail_json(msg="%s does not exist" % path, ods_failure="input")
+    if not os.access(path, os.W_OK) and not module.check_mode:
+        module.fail_json(msg="%s is not writable" % path, ods_failure="input")
+    values = dict((str(k), str(v)) for k, v in params["values"].items())
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    new_text, changed_keys = dotenv.set_values(text, values)
+    result = {"changed": bool(changed_keys), "changed_keys": changed_keys}
+    if module._diff:
+        shown = dict((k, "[secret]" if params["secret"] else values[k]) for k in changed_keys)
+        result["diff"] = {
+            "before_header": path,
+            "after_header": path,
+            "before": "" if params["secret"] else text,
+            "after": "" if params["secret"] else new_text,
+            "prepared": "" if not params["secret"] else "set %s" % ", ".join(sorted(shown)),
+        }
+    if changed_keys and not module.check_mode:
+        result["backup"] = safefile.backup(path, params["keep_backups"])
+        safefile.replace(path, new_text)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: perf_triage
+short_description: The manual's 性能问题 triage, which container, which process, and the likely cause
+version_added: 0.1.0
+description:
+  - V(cpu), the manual's C(docker stats --no-stream | sort -k3 -hr) and C(top -b -n 1) in the busiest
+    containers; names the container and its busiest processes with their CPU share.
+  - V(memory), C(docker stats) sorted by memory and each big container's largest processes (RSS).
+  - V(io), block writes per container over a sampling interval, the processes writing (from
+    C(/proc/<pid>/io), what C(iotop -o) shows), and MySQL's C(innodb_flush_log_at_trx_commit) (the manual's
+    query) with the fsyncs and commits per second it costs.
+  - Then the manual's likely causes, each with its evidence, vector search (Milvus's CPU), LLM calls without
+    streaming (the streaming setting in the env file), the log level (LOG_LEVEL and the log lines per
+    second), the connection pool and cache sizes, and the flush policy.
+  - Read-only. O(restart_above_mb) only lists the containers above it, for the role to restart.
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  env_file:
+    description: The settings file the APIs read; its values are redacted.
+    type: path
+    default: ""
+  focus:
+    description: What to look at.
+    type: list
+    elements: str
+    choices: [cpu, memory, io]
+    default: [cpu, memory, io]
+  cpu_percent:
+    description: A container is busy from this CPU percentage (of one core) on.
+    type: float
+    default: 50
+  memory_mb:
+    description: A container is big from this many MB on.
+    type: float
+    default: 300
+  restart_above_mb:
+    description: List the containers using more than this many MB in C(over_memory); 0 lists none.
+    type: int
+    default: 0
+  sample_seconds:
+    description: Sampling interval for I/O rates.
+    type: int
+    default: 3
+  write_mb_s:
+    description: A container writes a lot from this many MB/s on.
+    type: float
+    default: 0.5
+  db_service:
+    description: The MySQL service.
+    type: str
+    default: mysql
+  root_password_key:
+    description: The env file key of MySQL root's password, when root cannot log in through the socket.
+    type: str
+    default: MYSQL_ROOT_PASSWORD
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Which container and process use the CPU | 高 CPU 使用
+  ods.fix.perf_triage:
+    project_dir: /home/dev/one-data-studio
+    env_file: /home/dev/one-data-studio/deploy/.env
+    focus: [cpu]
+"""
+
+RETURN = r"""
+stats:
+  description: Per running service, C(cpu_percent), C(mem_mb), C(mem_percent), and C(write_mb_s) for heavy writers.
+  returned: always
+  type: dict
+hot:
+  description: The busy or big containers with their top processes, C({service, kind, figure, processes}).
+  returned: always
+  type: list
+  elements: dict
+causes:
+  description: The manual's likely causes that apply, C({cause, evidence, remedy}).
+  returned: always
+  type: list
+  elements: dict
+found:
+  description: One line per finding, with figures.
+  returned: always
+  type: list
+  elements: str
+log_level:
+  description: LOG_LEVEL in the env file.
+  returned: always
+  type: str
+over_memory:
+  description: Services above O(restart_above_mb).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv, mysqlexec, perf
+from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+
+
+def exec_text(container, cmd):
+    code, output = container.exec_run(cmd)
+    return code, output.decode("utf-8", "replace")
+
+
+def sample_stats(running):
+    """docker stats --no-stream for every running container, in parallel: CPU % and memory."""
+    samples = compose.run_parallel(dict((s, lambda c=c: c.stats(stream=False)) for s, c in running.items()), 30)
+    stats = {}
+    for service, (ok, sample) in samples.items():
+        if ok:
+            entry = {"cpu_percent": diagnosis.cpu_percent(sample)}
+            entry.update(diagnosis.memory(sample))
+            stats[service] = entry
+    return stats
+
+
+def mysql_status(api, db, root_password, seconds):
+    def status():
+        rows = mysqlexec.run_sql(
+            api,
+            db,
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_os_log_fsyncs', "
+            "'Com_commit', 'Com_insert', 'Com_update', 'Com_delete', 'Innodb_data_written', "
+            "'Innodb_log_writes');",
+            root_password=root_password,
+        )
+        return dict((r[0], int(r[1])) for r in rows)
+
+    flush = mysqlexec.run_sql(
+        api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root_password=root_password
+    )[0][1]
+    before = status()
+    time.sleep(seconds)
+    after = status()
+    rate = dict((k, round((after[k] - before.get(k, 0)) / float(seconds), 1)) for k in after)
+    writes = rate.get("Com_insert", 0) + rate.get("Com_update", 0) + rate.get("Com_delete", 0)
+    return {
+        "innodb_flush_log_at_trx_commit": flush,
+        "fsyncs_s": rate.get("Innodb_os_log_fsyncs", 0),
+        "log_writes_s": rate.get("Innodb_log_writes", 0),
+        "writes_s": writes,
+        "written_mb_s": round(rate.get("Innodb_data_written", 0) / 1048576.0, 2),
+    }
+
+
+def log_rate(container, seconds=10):
+    since = int(time.time()) - seconds
+    lines = container.logs(since=since).decode("utf-8", "replace").count("\n")
+    return round(lines / float(seconds), 1)
+
+
+def measure(api, running, env, params, stats):
+    """The slow probes, all at once: top in busy containers, ps in big ones, the I/O and MySQL samples."""
+    focus = params["focus"]
+    busy = [s for s, e in stats.items() if "cpu" in focus and e["cpu_percent"] >= params["cpu_percent"]]
+    big = [s for s, e in stats.items() if "memory" in focus and e["mem_mb"] >= params["memory_mb"]]
+    tasks = {}
+    for service in busy:
+        tasks["top:" + service] = lambda c=running[service]: exec_text(
+            c, ["top", "-b", "-c", "-n", "2", "-d", "1", "-w", "200"]
+        )
+    for service in big:
+        tasks["ps:" + service] = lambda c=running[service]: exec_text(c, ["ps", "-eo", "pid,rss,args", "--sort=-rss"])
+    if "io" in focus:
+
+        def io():
+            pids = {}
+            for service, container in running.items():
+                try:
+                    pids[service] = perf.container_pids(container)
+                except Exception:  # a container that just stopped has no processes to read
+                    pids[service] = []
+            return perf.io_rates(pids, params["sample_seconds"])
+
+        tasks["io"] = io
+        db = running.get(params["db_service"])
+        if db is not None:
+            tasks["db"] = lambda: mysql_status(api, db, env.get(params["root_password_key"]), params["sample_seconds"])
+    return busy, big, compose.run_parallel(tasks, params["sample_seconds"] + 60)
+
+
+def triage(api, running, env, params, stats):
+    hot, causes, found = [], [], []
+    busy_list, big_list, seen = measure(api, running, env, params, stats)
+    for service in sorted(busy_list, key=lambda s: -stats[s]["cpu_percent"]):
+        ok, value = seen["top:" + service]
+        code, text = value if ok else (1, "")
+        procs = perf.parse_top(text) if ok and code == 0 else []
+        hot.append({"service": service, "kind": "cpu", "figure": stats[service]["cpu_percent"], "processes": procs})
+        top = procs[0] if procs else None
+        found.append(
+            "高 CPU: %s uses %.1f%% CPU%s"
+            % (
+                service,
+                stats[service]["cpu_percent"],
+                "; busiest process pid %d (%.1f%%): %s" % (top["pid"], top["cpu"], top["command"]) if top else "",
+            )
+        )
+    for service in sorted(big_list, key=lambda s: -stats[s]["mem_mb"]):
+        ok, value = seen["ps:" + service]
+        code, text = value if ok else (1, "")
+        procs = perf.parse_ps_rss(text) if ok and code == 0 else []
+        entry = stats[service]
+        hot.append({"service": service, "kind": "memory", "figure": entry["mem_mb"], "processes": procs})
+        top = procs[0] if procs else None
+        found.append(
+            "高内存: %s uses %.0f MB (%.1f%% of its limit)%s"
+            % (
+                service,
+                entry["mem_mb"],
+                entry["mem_percent"],
+                "; largest process pid %d (%.0f MB): %s" % (top["pid"], top["rss_mb"], top["command"]) if top else "",
+            )
+        )
+    rates = seen.get("io", (False, {}))[1] if seen.get("io", (False,))[0] else {}
+    for service, rate in sorted(rates.items(), key=lambda item: -(item[1] or {}).get("write_mb_s", 0)):
+        if rate is None or rate["write_mb_s"] < params["write_mb_s"]:
+            continue
+        stats.setdefault(service, {})["write_mb_s"] = rate["write_mb_s"]
+        hot.append({"service": service, "kind": "io", "figure": rate["write_mb_s"], "processes": rate["writers"]})
+        top = rate["writers"][0] if rate["writers"] else None
+        found.append(
+            "磁盘 I/O: %s writes %.2f MB/s%s"
+            % (
+                service,
+                rate["write_mb_s"],
+                "; top writer pid %d (%.2f MB/s): %s" % (top["pid"], top["write_mb_s"], top["command"]) if top else "",
+            )
+        )
+    if rates and all(rate is None for rate in rates.values()):
+        found.append("磁盘 I/O: per-process writes need root on the target (/proc/<pid>/io); not measured")
+    db_io = None
+    if "db" in seen:
+        ok, value = seen["db"]
+        db_io = value if ok else {"error": value}
+        if db_io.get("innodb_flush_log_at_trx_commit") == "1" and db_io.get("writes_s", 0) > 0:
+            causes.append(
+                {
+                    "cause": "数据库刷盘策略 (flush policy)",
+                    "evidence": "innodb_flush_log_at_trx_commit = 1 (the manual's query): %.0f row writes/s, each "
+                    "commit flushed to disk on its own (%.0f redo log writes/s)"
+                    % (db_io["writes_s"], db_io["log_writes_s"]),
+                    "remedy": "调整数据库刷盘策略: SET GLOBAL innodb_flush_log_at_trx_commit = 2 (one fsync a second; "
+                    "up to a second of commits lost if the OS crashes), and in my.cnf to keep it; "
+                    "or batch the writes in transactions; 使用 SSD / 分离日志存储",
+                }
+            )
+    focus = params["focus"]
+    busy = set(h["service"] for h in hot if h["kind"] == "cpu")
+    big = set(h["service"] for h in hot if h["kind"] == "memory")
+    level = env.get("LOG_LEVEL", "")
+    if busy or "io" in focus:
+        rates = dict((s, log_rate(running[s])) for s in running if s.endswith("-api"))
+        if level.upper() == "DEBUG" or any(rate > 20 for rate in rates.values()):
+            causes.append(
+                {
+                    "cause": "日志处理 (log processing)",
+                    "evidence": "LOG_LEVEL=%s in %s; log lines/s: %s"
+                    % (
+                        level or "(unset)",
+                        params["env_file"],
+                        ", ".join("%s %.1f" % item for item in sorted(rates.items())),
+                    ),
+                    "remedy": "降低日志级别: LOG_LEVEL=INFO and restart the APIs (ods-fix perf --lower-log-level)",
+                }
+            )
+    if "milvus-standalone" in busy:
+        causes.append(
+            {
+                "cause": "向量检索 (vector search)",
+                "evidence": "milvus-standalone uses %.1f%% CPU" % stats["milvus-standalone"]["cpu_percent"],
+                "remedy": "调整 Milvus 索引参数: a lower nprobe/ef at search time, or an IVF/HNSW index instead of FLAT",
+            }
+        )
+    if "bisheng-api" in busy:
+        streaming = dict((k, v) for k, v in env.items() if "STREAM" in k.upper())
+        causes.append(
+            {
+                "cause": "LLM 调用 (LLM calls)",
+                "evidence": "bisheng-api uses %.1f%% CPU; streaming setting in %s: %s"
+                % (
+                    stats["bisheng-api"]["cpu_percent"],
+                    params["env_file"],
+                    ", ".join("%s=%s" % item for item in sorted(streaming.items())) or "none",
+                ),
+                "remedy": "启用流式响应 (enable streaming responses)",
+            }
+        )
+    if big:
+        pools = dict((k, v) for k, v in env.items() if "POOL" in k.upper() or "CACHE" in k.upper())
+        causes.append(
+            {
+                "cause": "内存 (memory)",
+                "evidence": "%s above %.0f MB; pool/cache settings in %s: %s"
+                % (
+                    ", ".join(sorted(big)),
+                    params["memory_mb"],
+                    params["env_file"],
+                    ", ".join("%s=%s" % item for item in sorted(pools.items())) or "none",
+                ),
+                "remedy": "调整数据库连接池大小 / 配置适当的缓存大小; 重启服务释放内存 (ods-fix perf --restart-above-mb N)",
+            }
+        )
+    for cause in causes:
+        found.append("likely cause, %s: %s" % (cause["cause"], cause["evidence"]))
+    return hot, causes, found, db_io
+
+
+def main():
+    argument_spec = dict(
+        env_file=dict(type="path", default=""),
+        focus=dict(type="list", elements="str", choices=["cpu", "memory", "io"], default=["cpu", "memory", "io"]),
+        cpu_percent=dict(type="float", default=50.0),
+        memory_mb=dict(type="float", default=300.0),
+        restart_above_mb=dict(type="int", default=0),
+        sample_seconds=dict(type="int", default=3),
+        write_mb_s=dict(type="float", default=0.5),
+        db_service=dict(type="str", default="mysql"),
+        root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
+    )
+    argument_spec.update(compose.PROJECT_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    params = module.params
+    try:
+        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    running = dict(
+        (s, c) for s, c in compose.project_containers(api, project["project_name"]).items() if c.status == "running"
+    )
+    env = dotenv.read(params["env_file"]) if params["env_file"] else {}
+    redactor = Redactor()
+    redactor.add_env(env)
+    stats = sample_stats(running)
+    hot, causes, found, db_io = triage(api, running, env, params, stats)
+    over = sorted(
+        s for s, e in stats.items() if params["restart_above_mb"] and e["mem_mb"] > params["restart_above_mb"]
+    )
+    result = {
+        "stats": stats,
+        "hot": hot,
+        "causes": causes,
+        "found": found,
+        "mysql_io": db_io,
+        "log_level": env.get("LOG_LEVEL", ""),
+        "over_memory": over,
+    }
+    module.exit_json(changed=False, **redactor.redact_obj(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Pure logic of the ods.fix modules: plans, parsers, criteria (no Docker)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from ansible_collections.ods.fix.plugins.module_utils import archive, dotenv, perf, safefile, services
+from ansible_collections.ods.fix.plugins.modules.mysql_processlist import is_read_only
+
+
+@pytest.mark.parametrize(
+    ("current", "wanted", "action"),
+    [
+        ("healthy", "healthy", None),
+        ("running", "healthy", None),  # no health check: running is as good as it gets
+        ("starting", "healthy", "wait"),
+        ("unhealthy", "healthy", "restart"),
+        ("restarting", "healthy", "restart"),
+        ("exited", "healthy", "start"),
+        ("created", "started", "start"),
+        ("paused", "healthy", "unpause"),
+        ("missing", "healthy", "create"),
+        ("unhealthy", "started", None),  # started does not restart a running container
+        ("healthy", "restarted", "restart"),
+        ("healthy", "stopped", "stop"),
+        ("exited", "stopped", None),
+    ],
+)
+def test_ensure_plans_only_what_is_needed(current: str, wanted: str, action: str | None) -> None:
+    assert services.plan(current, wanted)[0] == action
+
+
+@pytest.mark.parametrize(
+    ("statement", "read_only"),
+    [
+        ("SELECT SLEEP(600)", True),
+        ("  select * from flow where id = 1", True),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", True),
+        ("SHOW PROCESSLIST", True),
+        ("(SELECT 1) UNION (SELECT 2)", True),
+        ("SELECT * FROM flow FOR UPDATE", False),
+        ("SELECT * FROM flow LOCK IN SHARE MODE", False),
+        ("SELECT * INTO OUTFILE '/tmp/x' FROM flow", False),
+        ("UPDATE job_log SET status = status WHERE id = 1 AND SLEEP(600) = 0", False),
+        ("INSERT INTO t SELECT * FROM flow", False),
+        ("DO SLEEP(600)", False),
+        ("", False),
+    ],
+)
+def test_only_read_only_statements_may_be_killed(statement: str, read_only: bool) -> None:
+    assert is_read_only(statement) is read_only
+
+
+ENV = "# comment\nA=1\n\nexport B='two words'\n# trailing\n"
+
+
+def test_set_values_keeps_comments_order_and_export() -> None:
+    text, changed = dotenv.set_values(ENV, {"B": "three", "C": "new value", "A": "1"})
+    assert changed == ["B", "C"]
+    assert text == "# comment\nA=1\n\nexport B=three\n# trailing\nC=\"new value\"\n"
+    assert dotenv.parse(text) == {"A": "1", "B": "three", "C": "new value"}
+
+
+def test_set_values_is_idempotent() -> None:
+    assert dotenv.set_values(ENV, {"A": "1"}) == (ENV, [])
+
+
+def test_safefile_replaces_atomically_with_mode_and_a_private_backup(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("A=1\n")
+    env.chmod(0o640)
+    backups = [safefile.backup(str(env), keep=2) for _ in range(3)]
+    safefile.replace(str(env), "A=2\n")
+    assert env.read_text() == "A=2\n"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o640
+    kept = sorted(p for p in os.listdir(tmp_path) if p.startswith(".env.ods-fix-backup-"))
+    assert len(kept) == 2 and os.path.basename(backups[-1]) in kept
+    assert all(stat.S_IMODE((tmp_path / p).stat().st_mode) == 0o600 for p in kept)
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".ods-fix-")], "no temporary file left behind"
+
+
+def test_archive_rule_is_parsed_or_refused_clearly() -> None:
+    assert archive.parse_spec("one_data_alldata.job_log:create_time:90") == {
+        "schema": "one_data_alldata", "table": "job_log", "column": "create_time", "days": 90}
+    with pytest.raises(archive.ArchiveError, match="SCHEMA.TABLE:DATE_COLUMN:DAYS"):
+        archive.parse_spec("job_log:90; DROP TABLE flow")
+
+
+def test_archive_count_checks_rows_and_trailer(tmp_path: Path) -> None:
+    dump = tmp_path / "a.sql.gz"
+    with gzip.open(dump, "wt") as out:
+        out.write("-- MariaDB dump\nINSERT INTO `t` (`id`) VALUES (1);\nINSERT INTO `t` (`id`) VALUES (2);\n"
+                  "-- Dump completed on 2026-11-28\n")
+    assert archive.count_inserts(str(dump)) == (2, True)
+    with gzip.open(dump, "wt") as out:
+        out.write("INSERT INTO `t` (`id`) VALUES (1);\n")
+    assert archive.count_inserts(str(dump)) == (1, False)
+
+
+TOP = """top - 10:00:00 up 1 day
+PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND
+  1 root      20   0   10000   5000   1000 S   0.0   0.1   0:01.00 python server.py
+  7 root      20   0   10000   5000   1000 R  50.0   0.1   0:09.00 python -c while True: pass
+
+top - 10:00:01 up 1 day
+PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND
+  1 root      20   0   10000   5000   1000 S   1.0   0.1   0:01.00 python server.py
+  7 root      20   0   10000   5000   1000 R  99.7   0.1   0:10.00 python -c while True: pass
+"""
+
+
+def test_top_is_read_from_its_last_iteration() -> None:
+    procs = perf.parse_top(TOP)
+    assert procs[0] == {"pid": 7, "cpu": 99.7, "mem": 0.1, "command": "python -c while True: pass"}
+
+
+def test_ps_rss_in_megabytes() -> None:
+    text = "  PID   RSS COMMAND\n    7 460800 python -c hog\n    1 20480 python server.py\n"
+    assert perf.parse_ps_rss(text)[0] == {"pid": 7, "rss_mb": 450.0, "command": "python -c hog"}
+
+
+def test_io_rates_per_service_and_process() -> None:
+    readings = {10: [(0, "mariadbd"), (10 * 1048576, "mariadbd")], 11: [(5, "sh"), (5, "sh")]}
+    reader = lambda pid: readings[pid].pop(0)  # noqa: E731
+    rates = perf.io_rates({"mysql": [10, 11], "web": []}, 2, reader=reader, sleep=lambda _: None)
+    assert rates["mysql"] == {"write_mb_s": 5.0, "writers": [{"pid": 10, "command": "mariadbd", "write_mb_s": 5.0}]}
+    assert rates["web"] is None
