@@ -61,7 +61,7 @@ ENV = "# comment\nA=1\n\nexport B='two words'\n# trailing\n"
 def test_set_values_keeps_comments_order_and_export() -> None:
     text, changed = dotenv.set_values(ENV, {"B": "three", "C": "new value", "A": "1"})
     assert changed == ["B", "C"]
-    assert text == "# comment\nA=1\n\nexport B=three\n# trailing\nC=\"new value\"\n"
+    assert text == '# comment\nA=1\n\nexport B=three\n# trailing\nC="new value"\n'
     assert dotenv.parse(text) == {"A": "1", "B": "three", "C": "new value"}
 
 
@@ -85,16 +85,22 @@ def test_safefile_replaces_atomically_with_mode_and_a_private_backup(tmp_path: P
 
 def test_archive_rule_is_parsed_or_refused_clearly() -> None:
     assert archive.parse_spec("one_data_alldata.job_log:create_time:90") == {
-        "schema": "one_data_alldata", "table": "job_log", "column": "create_time", "days": 90}
-    with pytest.raises(archive.ArchiveError, match="SCHEMA.TABLE:DATE_COLUMN:DAYS"):
+        "schema": "one_data_alldata",
+        "table": "job_log",
+        "column": "create_time",
+        "days": 90,
+    }
+    with pytest.raises(archive.ArchiveError, match=r"SCHEMA\.TABLE:DATE_COLUMN:DAYS"):
         archive.parse_spec("job_log:90; DROP TABLE flow")
 
 
 def test_archive_count_checks_rows_and_trailer(tmp_path: Path) -> None:
     dump = tmp_path / "a.sql.gz"
     with gzip.open(dump, "wt") as out:
-        out.write("-- MariaDB dump\nINSERT INTO `t` (`id`) VALUES (1);\nINSERT INTO `t` (`id`) VALUES (2);\n"
-                  "-- Dump completed on 2026-11-28\n")
+        out.write(
+            "-- MariaDB dump\nINSERT INTO `t` (`id`) VALUES (1);\nINSERT INTO `t` (`id`) VALUES (2);\n"
+            "-- Dump completed on 2026-11-28\n"
+        )
     assert archive.count_inserts(str(dump)) == (2, True)
     with gzip.open(dump, "wt") as out:
         out.write("INSERT INTO `t` (`id`) VALUES (1);\n")

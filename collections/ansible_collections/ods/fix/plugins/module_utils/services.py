@@ -17,18 +17,37 @@ __metaclass__ = type
 import subprocess
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, probes
+from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, probes
 
 STATES = ("healthy", "started", "restarted", "stopped")
+
+
+def own_health_check(container):
+    """Run the container's own HEALTHCHECK command now: True/False, or None when it has none.
+
+    Docker runs it only every `interval` seconds (the first time one interval
+    after the start), so its status lags: a service that just came back, or
+    whose dependency just did, would wait for nothing.
+    """
+    check = (container.attrs.get("Config") or {}).get("Healthcheck") or {}
+    test = check.get("Test") or []
+    if not test or test[0] == "NONE":
+        return None
+    argv = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+    timeout = (check.get("Timeout") or 30 * 10**9) / 10.0**9
+    try:
+        return dockerexec.exec_stdin(container.client, container, argv, timeout=timeout + 2).code == 0
+    except Exception:  # the container stopped meanwhile, or the check hung: not healthy now
+        return False
 
 
 def condition(container, probe_url=None):
     """One word for a container: healthy, unhealthy, starting, running (no healthcheck), exited, ...
 
     With probe_url (an HTTP URL as seen inside the container) a running
-    container's health is what that URL answers now (below 500: healthy),
-    not Docker's health status, which lags a dependency's recovery by up to
-    interval x retries.
+    container's health is what that URL answers now (below 500: healthy).
+    Otherwise, when Docker does not (yet) say healthy, the container's own
+    health check is run now: Docker's status lags by up to interval x retries.
     """
     if container is None:
         return "missing"
@@ -44,6 +63,10 @@ def condition(container, probe_url=None):
             code = None
         return "healthy" if code and code < 500 else "unhealthy"
     health = (state.get("Health") or {}).get("Status")
+    if health in ("starting", "unhealthy"):
+        own = own_health_check(container)
+        if own is not None:
+            return "healthy" if own else health
     return health or "running"
 
 
@@ -99,7 +122,7 @@ def wait_healthy(container, timeout, probe_url=None):
     while current not in ("healthy", "running") and time.monotonic() < deadline:
         if current in ("exited", "dead"):
             break
-        time.sleep(1)
+        time.sleep(0.5)
         current = condition(container, probe_url)
     return current in ("healthy", "running"), current
 
