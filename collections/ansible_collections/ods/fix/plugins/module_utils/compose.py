@@ -192,8 +192,18 @@ def summarize(container):
     }
 
 
-def inspect_project(project_dir, explicit_name="", docker_host=""):
-    """Everything a role needs to know before it acts; raises ProjectError on what blocks it."""
+NOT_RUNNING = (
+    "compose project %s in %s has no containers: the stack is not running; start it with "
+    "`docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
+)
+
+
+def inspect_project(project_dir, explicit_name="", docker_host="", require_running=True):
+    """Everything a role needs to know before it acts; raises ProjectError on what blocks it.
+
+    With require_running, a project with no container at all is an error: a
+    fix must not act on a stack that was never started (bring it up first).
+    """
     if not os.path.isdir(project_dir):
         raise ProjectError("compose project directory %s does not exist on the target" % project_dir)
     if compose_file(project_dir) is None:
@@ -201,6 +211,8 @@ def inspect_project(project_dir, explicit_name="", docker_host=""):
     api = client(docker_host)
     name = project_name(project_dir, explicit_name)
     containers = project_containers(api, name)
+    if require_running and not containers:
+        raise ProjectError(NOT_RUNNING % (name, project_dir))
     version = api.version()
     return api, {
         "project_dir": project_dir,

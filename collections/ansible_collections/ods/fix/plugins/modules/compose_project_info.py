@@ -25,6 +25,12 @@ options:
     description: Fail when the project has no containers at all (the stack was never started or was removed).
     type: bool
     default: false
+  detect_cli:
+    description:
+      - Also find the Compose CLIs installed on the target (C(compose_clis), C(compose_cli)).
+      - Off by default, it costs a run of each CLI (about a second for Compose v1).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -55,10 +61,10 @@ project:
     api_version: {description: The Docker engine API version., type: str}
     compose_flavor: {description: V(v1) or V(v2), from the containers' labels; null without containers., type: str}
     compose_cli:
-      description: The argv of the Compose CLI to use for this project (same flavor), or null if none is installed.
+      description: With O(detect_cli), the argv of the Compose CLI to use for this project (same flavor), or null.
       type: list
       elements: str
-    compose_clis: {description: 'Compose CLIs on the target, C({v1: argv, v2: argv}).', type: dict}
+    compose_clis: {description: 'With O(detect_cli), the Compose CLIs on the target, C({v1: argv, v2: argv}).', type: dict}
     declared_services: {description: Services in the compose file (null if it cannot be read)., type: list}
     services: {description: 'Service name to C({container, status, health, exit_code, ...}).', type: dict}
 """
@@ -68,27 +74,26 @@ from ansible_collections.ods.fix.plugins.module_utils import compose
 
 
 def main():
-    argument_spec = dict(require_running=dict(type="bool", default=False))
+    argument_spec = dict(require_running=dict(type="bool", default=False), detect_cli=dict(type="bool", default=False))
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not compose.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     params = module.params
     try:
-        _api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
+        _api, project = compose.inspect_project(
+            params["project_dir"],
+            params["project_name"],
+            params["docker_host"],
+            require_running=params["require_running"],
+        )
     except compose.ProjectError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
-    if params["require_running"] and not project["services"]:
-        module.fail_json(
-            msg="compose project %s in %s has no containers: the stack is not running; start it with "
-            "`docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
-            % (project["project_name"], params["project_dir"]),
-            ods_failure="input",
-        )
-    clis = compose.compose_clis()
-    flavor = project["compose_flavor"]
-    project["compose_clis"] = clis
-    project["compose_cli"] = clis.get(flavor) if flavor else (clis.get("v2") or clis.get("v1"))
+    if params["detect_cli"]:
+        clis = compose.compose_clis()
+        flavor = project["compose_flavor"]
+        project["compose_clis"] = clis
+        project["compose_cli"] = clis.get(flavor) if flavor else (clis.get("v2") or clis.get("v1"))
     module.exit_json(changed=False, project=project)
 
 

@@ -235,13 +235,6 @@ def main():
     except compose.ProjectError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     containers = compose.project_containers(api, project["project_name"])
-    if not containers:
-        module.fail_json(
-            msg="compose project %s in %s has no containers: the stack is not running; start it "
-            "with `docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
-            % (project["project_name"], params["project_dir"]),
-            ods_failure="input",
-        )
     expected = params["services"] or project["declared_services"] or sorted(containers)
     seen = assemble(gather(api, containers, params, expected), params)
     findings, plan = diagnosis.analyse(
