@@ -69,3 +69,70 @@ def test_run_directory_keeps_artifacts_without_the_shell_environment(
     for path in runs[0].rglob("*"):
         if path.is_file():
             assert canary not in path.read_text(errors="replace"), f"{path} holds the shell's secret"
+
+
+def docker_engine() -> bool:
+    try:
+        import docker  # noqa: PLC0415
+
+        docker.from_env(timeout=5).ping()
+        return True
+    except Exception:
+        return False
+
+
+needs_docker = pytest.mark.skipif(not docker_engine(), reason="needs a Docker engine")
+
+
+@needs_docker
+@pytest.mark.parametrize("fix", ["mysql-connect", "api-500", "api-slow", "mysql-disk", "perf"])
+def test_a_stack_that_is_not_running_points_at_bringing_it_up(
+    fix: str,
+    capsys: pytest.CaptureFixture[str],
+    write,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    project = tmp_path / "never-started"
+    project.mkdir()
+    (project / "docker-compose.yml").write_text("services:\n  mysql:\n    image: x\n")
+    inventory = write(
+        "local.yml",
+        "ods_dev:\n  hosts:\n    dev:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        f"      ods_project_dir: {project}\n",
+    )
+    assert cli.main([fix, "-i", str(inventory)]) == 1
+    err = capsys.readouterr().err
+    assert "the stack is not running" in err and "docker-compose up -d" in err
+
+
+@needs_docker
+def test_an_unknown_service_is_bad_input(capsys: pytest.CaptureFixture[str], write, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A service the compose file does not have: one line, exit 1, nothing run against the stack."""
+    import docker  # noqa: PLC0415
+
+    project = tmp_path / "odsunknown"
+    project.mkdir()
+    (project / "docker-compose.yml").write_text("services:\n  alldata-api:\n    image: x\n")
+    client = docker.from_env()
+    image = next((tag for image in client.images.list() for tag in image.tags), None)
+    if image is None:
+        pytest.skip("needs any local image to stand in for a running stack")
+    labels = {
+        "com.docker.compose.project": "odsunknown",
+        "com.docker.compose.service": "alldata-api",
+        "com.docker.compose.version": "1.29.2",
+        "com.docker.compose.oneoff": "False",
+    }
+    container = client.containers.create(image, command=["true"], labels=labels)
+    try:
+        inventory = write(
+            "local.yml",
+            "ods_dev:\n  hosts:\n    dev:\n      ansible_connection: local\n"
+            "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+            f"      ods_project_dir: {project}\n",
+        )
+        assert cli.main(["api-500", "-i", str(inventory), "--services", "alldata-apii"]) == 1
+        assert "unknown service(s) alldata-apii" in capsys.readouterr().err
+    finally:
+        container.remove(force=True)

@@ -184,7 +184,10 @@ FIXES = [
             "config_missing:*",
         ],
         "manual_remedy": "docker-compose restart alldata-api",
-        "options": [],
+        "options": [
+            {"flag": "services", "var": "api_recover_services", "type": "list", "default": None,
+             "help": "Only these API services (repeatable) [default: alldata-api and bisheng-api]."},
+        ],
     },
     {
         "name": "web-recover",
