@@ -164,7 +164,8 @@ def make_fix_command(fix: Fix) -> click.Command:
         common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
         yes = bool(kwargs.pop("yes", False))
         role_vars = {
-            k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()
+            k: (str(v.expanduser().absolute()) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+            for k, v in kwargs.items()
         }
         return run_fix(fix, yes=yes, role_vars=role_vars, **common)
 

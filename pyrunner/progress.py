@@ -29,6 +29,7 @@ class HostProgress:
     error_task: str | None = None
     preflight_failed: bool = False
     report: dict[str, Any] | None = None
+    job: dict[str, Any] | None = None  # the progress of a long job (a restore), from its polling task
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
@@ -82,6 +83,10 @@ class Progress:
             self.host(data["host"]).task = data.get("task", "")
         elif kind in RESULT_EVENTS:
             self._result(RESULT_EVENTS[kind], data)
+        elif kind == "runner_retry" and data.get("host"):
+            res = data.get("res") or {}
+            if isinstance(res.get("ods_progress"), dict) and res["ods_progress"]:
+                self.host(data["host"]).job = res["ods_progress"]
         elif kind == "playbook_on_stats":
             self.stats = {key: dict(data.get(key) or {}) for key in ("ok", "changed", "failures", "dark", "skipped")}
             now = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -35,6 +36,7 @@ class LiveProgress:
         self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self.live: Live | None = None
+        self.last_job_line = 0.0
 
     def __enter__(self) -> LiveProgress:
         if self.console.is_terminal:
@@ -66,11 +68,34 @@ class LiveProgress:
             return
         kind = event.get("event", "")
         data = event.get("event_data") or {}
+        host = progress.hosts.get(data.get("host", ""))
+        if kind == "runner_retry" and host is not None and host.job:
+            now = time.monotonic()
+            if now - self.last_job_line >= 10:  # a line every 10 s is enough in a log
+                self.last_job_line = now
+                self.console.print(escape(f"  {host.host}: {job_line(host.job)}"))
+            return
         if kind in ("runner_on_failed", "runner_on_unreachable") or (
             self.verbose and kind in ("runner_on_ok", "runner_on_skipped")
         ):
             outcome = kind.removeprefix("runner_on_")
             self.console.print(escape(f"  {data.get('host')}: {outcome:<11} {data.get('task', '')}"))
+
+
+def job_line(job: dict[str, Any]) -> str:
+    """'loading the shadow schema: 45% 450/1000 MB, 1.2M rows, 30 MB/s, ETA 18 s'."""
+    parts = [str(job.get("phase", "working"))]
+    if job.get("percent") is not None:
+        parts.append(f"{job['percent']:.0f}%")
+    if job.get("bytes") is not None and job.get("total"):
+        parts.append(f"{job['bytes'] / 1048576:.0f}/{job['total'] / 1048576:.0f} MB")
+    if job.get("rows"):
+        parts.append(f"{job['rows']:,} rows")
+    if job.get("rate_mb_s") is not None:
+        parts.append(f"{job['rate_mb_s']} MB/s")
+    if job.get("eta_s"):
+        parts.append(f"ETA {job['eta_s']} s")
+    return f"{parts[0]}: " + ", ".join(parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def _host_row(host: HostProgress) -> list[str]:

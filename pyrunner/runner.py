@@ -26,6 +26,7 @@ from pyrunner.progress import HostProgress, Progress
 
 ENV_ALLOW = {
     "PATH",
+    "PWD",  # where ods-fix was started: relative outputs (mysql-backup's ./backups) go there
     "HOME",
     "USER",
     "LOGNAME",

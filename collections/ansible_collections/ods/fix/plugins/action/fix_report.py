@@ -25,7 +25,7 @@ def as_list(value):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("fix", "found", "done", "left", "details", "failed", "msg", "dest"))
+    _VALID_ARGS = frozenset(("fix", "found", "done", "left", "details", "failed", "msg", "dest", "input_error"))
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -52,4 +52,6 @@ class ActionModule(ActionBase):
         if failed:
             result["failed"] = True
             result["msg"] = args.get("msg") or (report["left"][0] if report["left"] else "%s failed" % fix)
+            if args.get("input_error"):
+                result["ods_failure"] = "input"  # bad input or configuration: the CLI exits 1
         return result

@@ -44,6 +44,10 @@ options:
   msg:
     description: The one-line failure message; defaults to the first O(left) line.
     type: str
+  input_error:
+    description: With O(failed), the cause is the input or the configuration (nothing was changed); ods-fix exits 1.
+    type: bool
+    default: false
   dest:
     description: Controller directory for the JSON report; empty writes none.
     type: path

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""A mysql client session inside the mysql container, fed a stream on stdin.
+
+The client handles DELIMITER and stops at the first error; its stderr is
+collected on a thread so that a full pipe never blocks the sender.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import socket
+import threading
+
+from ansible_collections.ods.fix.plugins.module_utils import dockerexec
+
+
+class SessionError(Exception):
+    pass
+
+
+class Session(object):
+    def __init__(self, api, container, database=None, root_password=None, buffer_size=1 << 20, password_only=False):
+        cmd = ["mysql", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "-u", "root"]
+        if password_only:
+            cmd += ["--protocol=tcp", "-h", "127.0.0.1"]
+        if database:
+            cmd.append(database)
+        env = {"MYSQL_PWD": root_password} if root_password else {}
+        low = api.api
+        self._low = low
+        self._exec = low.exec_create(container.id, cmd, stdin=True, stdout=True, stderr=True, environment=env)["Id"]
+        sock = low.exec_start(self._exec, socket=True)
+        self._raw = getattr(sock, "_sock", sock)
+        self._raw.settimeout(None)
+        self._buffer = []
+        self._buffered = 0
+        self._buffer_size = buffer_size
+        self._out, self._err = bytearray(), bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.sent = 0
+        self.broken = False
+
+    def _read(self):
+        try:
+            for stream, data in dockerexec._frames(self._raw):
+                (self._err if stream == dockerexec.STDERR else self._out).extend(data)
+        except OSError:
+            pass
+
+    def send(self, data):
+        if self.broken:
+            return
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= self._buffer_size:
+            self.flush()
+
+    def flush(self):
+        if not self._buffer or self.broken:
+            return
+        payload = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        try:
+            self._raw.sendall(payload)
+            self.sent += len(payload)
+        except OSError:
+            self.broken = True  # the client stopped, on an error; close() reports it
+
+    def close(self):
+        """Finish the stream; SessionError with the client's error when it failed."""
+        self.flush()
+        with contextlib.suppress(OSError):  # the client may have gone already, on an error
+            self._raw.shutdown(socket.SHUT_WR)
+        self._reader.join()
+        self._raw.close()
+        code = self._low.exec_inspect(self._exec).get("ExitCode")
+        if code != 0 or self.broken:
+            lines = [line for line in self._err.decode("utf-8", "replace").splitlines() if line.strip()]
+            raise SessionError(lines[-1] if lines else "mysql exited with %s" % code)
+        return self._out.decode("utf-8", "replace")

@@ -1,0 +1,467 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Restore a dump into a shadow schema, verify it, swap it in atomically, keep what it replaced.
+
+The database the APIs use is only ever touched by the swap: every table of
+it moves to a dated "kept" schema and every shadow table moves in, in one
+RENAME TABLE statement (all or nothing). Views, triggers, routines and events
+cannot move between schemas: the old ones are saved (SHOW CREATE) in the
+state store before they are dropped, and the dump's are created after the
+rename. A journal row in ods_fix.restores records each step, so that an
+interrupted swap is finished or undone by the next run.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+
+from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, sqldump
+from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Session, SessionError
+
+STATE_SCHEMA = "ods_fix"
+STATE_DDL = (
+    "CREATE DATABASE IF NOT EXISTS ods_fix; "
+    "CREATE TABLE IF NOT EXISTS ods_fix.restores ("
+    " id INT AUTO_INCREMENT PRIMARY KEY, target VARCHAR(64) NOT NULL, backup_sha256 CHAR(64) NOT NULL,"
+    " backup_name VARCHAR(255), kept_schema VARCHAR(64), status VARCHAR(16) NOT NULL,"
+    " checksums LONGTEXT, row_counts LONGTEXT, old_objects LONGTEXT, new_objects LONGTEXT,"
+    " started_at DATETIME NOT NULL, finished_at DATETIME, KEY target_status (target, status)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
+)
+LOAD_SETTINGS = b"SET SESSION sql_log_bin = 0;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
+
+
+class RestoreError(Exception):
+    pass
+
+
+def q(name):
+    return "`%s`" % name.replace("`", "``")
+
+
+class Database(object):
+    """Root SQL in the mysql container."""
+
+    def __init__(self, api, container, root_password, password_only=False):
+        self.api, self.container, self.root_password = api, container, root_password
+        self.password_only = password_only
+
+    def sql(self, statement, timeout=3600):
+        return mysqlexec.run_sql(
+            self.api,
+            self.container,
+            statement,
+            root_password=self.root_password,
+            timeout=timeout,
+            password_only=self.password_only,
+        )
+
+    def session(self, database=None):
+        return Session(self.api, self.container, database, self.root_password, password_only=self.password_only)
+
+    def script(self, database, text):
+        """Run a script (DELIMITER-aware) in one session."""
+        session = self.session(database)
+        session.send(text if isinstance(text, bytes) else text.encode("utf-8"))
+        try:
+            return session.close()
+        except SessionError as exc:
+            raise RestoreError("in %s: %s" % (database, exc)) from exc
+
+    def exists(self, schema):
+        return bool(
+            self.sql("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s;" % mysqlexec.quote(schema))
+        )
+
+    def tables(self, schema, kind="BASE TABLE"):
+        rows = self.sql(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+            "AND TABLE_TYPE = %s ORDER BY TABLE_NAME;" % (mysqlexec.quote(schema), mysqlexec.quote(kind))
+        )
+        return [r[0] for r in rows]
+
+    def objects(self, schema):
+        """{views, triggers, routines, events}: names in the schema."""
+        s = mysqlexec.quote(schema)
+        return {
+            "views": self.tables(schema, "VIEW"),
+            "triggers": [
+                r[0]
+                for r in self.sql(
+                    "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s ORDER BY 1;" % s
+                )
+            ],
+            "routines": [
+                "%s %s" % (r[0], r[1])
+                for r in self.sql(
+                    "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
+                    "ORDER BY 1, 2;" % s
+                )
+            ],
+            "events": [
+                r[0]
+                for r in self.sql(
+                    "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s ORDER BY 1;" % s
+                )
+            ],
+        }
+
+    def row_counts(self, schema, tables):
+        if not tables:
+            return {}
+        union = " UNION ALL ".join(
+            "SELECT %s, COUNT(*) FROM %s.%s" % (mysqlexec.quote(t), q(schema), q(t)) for t in tables
+        )
+        return dict((r[0], int(r[1])) for r in self.sql(union + ";"))
+
+    def checksums(self, schema, tables):
+        if not tables:
+            return {}
+        rows = self.sql("CHECKSUM TABLE %s;" % ", ".join("%s.%s" % (q(schema), q(t)) for t in tables))
+        return dict((r[0].split(".", 1)[1], r[1]) for r in rows)
+
+    def datadir_free_mb(self):
+        datadir = self.sql("SELECT @@datadir;")[0][0]
+        code, output = self.container.exec_run(["df", "-P", "-m", datadir])
+        fields = output.decode("utf-8", "replace").strip().splitlines()[-1].split()
+        return int(fields[3]) if code == 0 and len(fields) > 3 and fields[3].isdigit() else None
+
+
+def capture_objects(db, schema):
+    """A script that recreates the schema's views, triggers, routines and events (SHOW CREATE)."""
+    names = db.objects(schema)
+    parts = ["SET NAMES utf8mb4;\n"]
+    for view in names["views"]:
+        create = db.sql("SHOW CREATE VIEW %s.%s;" % (q(schema), q(view)))[0][1]
+        parts.append("DROP VIEW IF EXISTS %s;\n%s;\n" % (q(view), create))
+    for trigger in names["triggers"]:
+        row = db.sql("SHOW CREATE TRIGGER %s.%s;" % (q(schema), q(trigger)))[0]
+        parts.append(
+            "DROP TRIGGER IF EXISTS %s;\nSET sql_mode = %s;\nDELIMITER ;;\n%s;;\nDELIMITER ;\n"
+            % (q(trigger), mysqlexec.quote(row[1]), row[2])
+        )
+    for routine in names["routines"]:
+        kind, name = routine.split(" ", 1)
+        row = db.sql("SHOW CREATE %s %s.%s;" % (kind, q(schema), q(name)))[0]
+        parts.append(
+            "DROP %s IF EXISTS %s;\nSET sql_mode = %s;\nDELIMITER ;;\n%s;;\nDELIMITER ;\n"
+            % (kind, q(name), mysqlexec.quote(row[1]), row[2])
+        )
+    for event in names["events"]:
+        row = db.sql("SHOW CREATE EVENT %s.%s;" % (q(schema), q(event)))[0]
+        parts.append(
+            "DROP EVENT IF EXISTS %s;\nSET sql_mode = %s;\nDELIMITER ;;\n%s;;\nDELIMITER ;\n"
+            % (q(event), mysqlexec.quote(row[1]), row[3])
+        )
+    return "".join(parts), names
+
+
+def drop_objects(db, schema, names):
+    statements = ["DROP VIEW IF EXISTS %s.%s;" % (q(schema), q(v)) for v in names["views"]]
+    statements += ["DROP TRIGGER IF EXISTS %s.%s;" % (q(schema), q(t)) for t in names["triggers"]]
+    statements += [
+        "DROP %s IF EXISTS %s.%s;" % (r.split(" ", 1)[0], q(schema), q(r.split(" ", 1)[1])) for r in names["routines"]
+    ]
+    statements += ["DROP EVENT IF EXISTS %s.%s;" % (q(schema), q(e)) for e in names["events"]]
+    if statements:
+        db.sql("\n".join(statements))
+
+
+class Split(object):
+    """A dump cut into one file per table (loadable in parallel) and one file of the rest."""
+
+    def __init__(self, directory, scan, info, preamble, tables, objects):
+        self.directory, self.scan, self.info = directory, scan, info
+        self.preamble, self.tables, self.objects = preamble, tables, objects
+
+
+def split(dump_path, directory, allow_incomplete=False, progress=None):
+    """Validate and cut the dump in one pass; DumpError (input) when it cannot be restored."""
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)
+    os.makedirs(directory, mode=0o700)
+    reader = sqldump.Reader(dump_path)
+    scan = sqldump.Scan()
+    preamble, files = [], {}
+    objects = open(os.path.join(directory, "objects.body"), "wb")
+    current, started = None, False
+    try:
+        for kind, table, lines in sqldump.statements(reader.lines(), scan):
+            if kind == "drop":
+                continue
+            if kind == "table":
+                started = True
+                current = table or current
+                if current is None:
+                    continue
+                handle = files.get(current)
+                if handle is None:
+                    handle = files[current] = open(os.path.join(directory, "table-%04d.sql" % len(files)), "wb")
+                    handle.write(LOAD_SETTINGS + b"".join(preamble))
+                handle.writelines(lines)
+            elif not started:
+                preamble.append(b"".join(lines))
+            else:
+                objects.writelines(lines)
+            if progress is not None and scan.statements % 500 == 0:
+                progress("checking and splitting the dump", reader.sql_bytes, sum(scan.rows.values()))
+    except (OSError, EOFError) as exc:
+        raise sqldump.DumpError("cannot read it: %s" % exc) from exc
+    finally:
+        objects.close()
+        for handle in files.values():
+            handle.close()
+    if scan.kind is None:
+        scan.kind = "sql"
+    if not scan.tables:
+        raise sqldump.DumpError("%s holds no table: not a dump of a database" % dump_path)
+    if not scan.complete and not allow_incomplete:
+        raise sqldump.DumpError(
+            "%s is incomplete: it lacks the '-- Dump completed' trailer (truncated?); "
+            "--allow-incomplete restores it anyway" % dump_path
+        )
+    if len(scan.databases) > 1:
+        raise sqldump.DumpError(
+            "%s holds several databases (%s): restore one database's dump" % (dump_path, ", ".join(scan.databases))
+        )
+    info = {
+        "sha256": reader.sha256.hexdigest(),
+        "file_bytes": reader.file_bytes,
+        "sql_bytes": reader.sql_bytes,
+        "compressed": reader.compressed,
+    }
+    # The objects run in a session of their own: they need the dump's opening SETs too.
+    objects_path = os.path.join(directory, "objects.sql")
+    with open(objects_path, "wb") as out, open(objects.name, "rb") as body:
+        out.write(b"".join(preamble))
+        shutil.copyfileobj(body, out)
+    os.unlink(objects.name)
+    tables = dict((name, handle.name) for name, handle in files.items())
+    return Split(directory, scan, info, b"".join(preamble), tables, objects_path)
+
+
+def load_parallel(db, shadow, parts, workers, progress=None):
+    """Load table files into the shadow schema, `workers` sessions at a time, largest first."""
+    db.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4;" % (q(shadow), q(shadow)))
+    queue = sorted(parts.items(), key=lambda item: -os.path.getsize(item[1]))
+    total = sum(os.path.getsize(path) for _name, path in queue) or 1
+    lock = threading.Lock()
+    state = {"sent": 0, "errors": [], "started": time.monotonic()}
+
+    def worker():
+        while True:
+            with lock:
+                if not queue or state["errors"]:
+                    return
+                name, path = queue.pop(0)
+            session = db.session(shadow)
+            try:
+                with open(path, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        session.send(block)
+                        with lock:
+                            state["sent"] += len(block)
+                        if session.broken:
+                            break
+                session.close()
+            except (SessionError, OSError) as exc:
+                with lock:
+                    state["errors"].append("loading table %s: %s" % (name, exc))
+                return
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        for thread in threads:
+            thread.join(1.0)
+        if progress is not None:
+            progress("loading the shadow schema", state["sent"], None, total)
+    if state["errors"]:
+        raise RestoreError(state["errors"][0])
+
+
+def verify(db, schema, scan):
+    """Problems (one line each) where the schema differs from what the dump defines."""
+    problems = []
+    tables = db.tables(schema)
+    missing = [t for t in scan.tables if t not in tables]
+    if missing:
+        problems.append("tables missing in %s: %s" % (schema, ", ".join(missing)))
+    counts = db.row_counts(schema, [t for t in scan.tables if t in tables])
+    for table in scan.tables:
+        if table in counts and counts[table] != scan.rows.get(table, 0):
+            problems.append("%s.%s has %d rows, the dump %d" % (schema, table, counts[table], scan.rows.get(table, 0)))
+    return problems, counts
+
+
+def verify_objects(db, schema, scan):
+    have = db.objects(schema)
+    problems = []
+    for kind in ("views", "triggers", "routines", "events"):
+        missing = [name for name in getattr(scan, kind) if name not in have[kind]]
+        if missing:
+            problems.append("%s missing in %s: %s" % (kind, schema, ", ".join(missing)))
+    return problems, have
+
+
+class Journal(object):
+    """ods_fix.restores: what was restored where, and how far an unfinished swap got."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def ensure(self):
+        self.db.sql(STATE_DDL)
+
+    TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects")
+
+    def latest(self, target, statuses=("done",)):
+        if not self.db.sql("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' "
+                           "AND TABLE_NAME = 'restores';"):
+            return None
+        # Text columns hold scripts with newlines: read them as hex, one row per line.
+        rows = self.db.sql(
+            "SELECT id, backup_sha256, kept_schema, status, started_at, %s FROM ods_fix.restores "
+            "WHERE target = %s AND status IN (%s) ORDER BY id DESC LIMIT 1;"
+            % (
+                ", ".join("HEX(IFNULL(%s, ''))" % c for c in self.TEXT),
+                mysqlexec.quote(target),
+                ", ".join(mysqlexec.quote(s) for s in statuses),
+            )
+        )
+        if not rows:
+            return None
+        keys = ("id", "backup_sha256", "kept_schema", "status", "started_at", *self.TEXT)
+        entry = dict(zip(keys, rows[0], strict=True))
+        entry["id"] = int(entry["id"])
+        for column in self.TEXT:
+            entry[column] = bytes.fromhex(entry[column] or "").decode("utf-8", "replace")
+        return entry
+
+    def start(self, target, sha256, name, kept, old_objects, new_objects):
+        self.db.sql(
+            "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, "
+            "old_objects, new_objects, started_at) VALUES (%s, %s, %s, %s, 'swapping', %s, %s, NOW());"
+            % tuple(mysqlexec.quote(v) for v in (target, sha256, name, kept, old_objects, new_objects))
+        )
+        return int(self.db.sql("SELECT MAX(id) FROM ods_fix.restores;")[0][0])
+
+    def finish(self, entry_id, status, checksums=None, counts=None):
+        self.db.sql(
+            "UPDATE ods_fix.restores SET status = %s, checksums = %s, row_counts = %s, finished_at = NOW() "
+            "WHERE id = %d;"
+            % (
+                mysqlexec.quote(status),
+                mysqlexec.quote(json.dumps(checksums or {})),
+                mysqlexec.quote(json.dumps(counts or {})),
+                entry_id,
+            )
+        )
+
+
+def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None):
+    """Move target's tables to `kept` and source's into target, in one RENAME; objects around it.
+
+    When creating the new objects fails, or `check` (a callable returning
+    problems) finds any, everything is swapped back: the target is exactly the
+    old database again, and RestoreError says so.
+    """
+    old_sql, old_names = capture_objects(db, target)
+    entry = journal.start(target, sha256, name, kept, old_sql, new_objects_sql)
+    db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % q(kept))
+    drop_objects(db, target, old_names)
+    old_tables, new_tables = db.tables(target), db.tables(source)
+    moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(kept), q(t)) for t in old_tables]
+    moves += ["%s.%s TO %s.%s" % (q(source), q(t), q(target), q(t)) for t in new_tables]
+    try:
+        db.sql("RENAME TABLE %s;" % ", ".join(moves))
+    except mysqlexec.MysqlError as exc:
+        db.script(target, old_sql)  # nothing moved: put the old objects back
+        db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+        journal.finish(entry, "aborted")
+        raise RestoreError("RENAME TABLE failed, nothing was swapped: %s" % exc) from exc
+    try:
+        db.script(target, new_objects_sql)
+        problems = check() if check is not None else []
+    except (RestoreError, mysqlexec.MysqlError) as exc:
+        problems = ["creating the dump's views, triggers and routines failed: %s" % exc]
+    if problems:
+        swap_back(db, target, source, kept, old_tables, new_tables, old_sql)
+        journal.finish(entry, "aborted")
+        raise RestoreError(
+            "%s; the old data and objects were put back, %s is as it was" % ("; ".join(problems), target)
+        )
+    db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
+    return entry
+
+
+def swap_back(db, target, source, kept, old_tables, new_tables, old_sql):
+    drop_objects(db, target, db.objects(target))
+    moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(source), q(t)) for t in new_tables]
+    moves += ["%s.%s TO %s.%s" % (q(kept), q(t), q(target), q(t)) for t in old_tables]
+    db.sql("RENAME TABLE %s;" % ", ".join(moves))
+    db.script(target, old_sql)
+    db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+
+
+def resume(db, journal, target, log):
+    """Finish or undo a swap that a killed run left half done. Returns what it did, or None."""
+    entry = journal.latest(target, statuses=("swapping",))
+    if entry is None:
+        return None
+    kept = entry["kept_schema"]
+    try:
+        if db.exists(kept) and db.tables(kept):
+            # The RENAME happened: create the new objects it was about to create.
+            db.script(target, entry["new_objects"] or "")
+            journal.finish(entry["id"], "done", db.checksums(target, db.tables(target)))
+            return "finished an interrupted restore of %s (the replaced data is in %s)" % (target, kept)
+        db.script(target, entry["old_objects"] or "")
+        db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+        journal.finish(entry["id"], "aborted")
+        return "undid an interrupted restore of %s: the old data was never moved, its objects are back" % target
+    except (RestoreError, mysqlexec.MysqlError) as exc:
+        journal.finish(entry["id"], "needs_attention")
+        raise RestoreError(
+            "an interrupted restore of %s (ods_fix.restores id %d) could not be finished: %s; "
+            "its tables are in %s and %s" % (target, entry["id"], exc, target, kept)
+        ) from exc
+
+
+def prune(db, target, keep):
+    """Drop all but the newest `keep` kept copies of target; returns the names dropped."""
+    prefix = target + "__old_"
+    rows = db.sql(
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s ORDER BY 1;"
+        % mysqlexec.quote(prefix.replace("_", "\\_") + "%")
+    )
+    names = [r[0] for r in rows]
+    doomed = names[:-keep] if keep > 0 else names
+    for name in doomed:
+        db.sql("DROP DATABASE %s;" % q(name))
+    return doomed
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def kept_name(target):
+    return "%s__old_%s" % (target, time.strftime("%Y%m%d%H%M%S"))
+
+
+def shadow_name(target):
+    return "%s__restore" % target

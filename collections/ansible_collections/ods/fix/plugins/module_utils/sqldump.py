@@ -1,0 +1,325 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Read a mysqldump / mariadb-dump file as a stream: validate it, count its rows, split it.
+
+Works on bytes (a dump without --hex-blob holds raw BLOB bytes) and line by
+line: mysqldump escapes newlines inside strings, so a line break is never
+inside a value, and a statement ends on a line that ends with the current
+delimiter (DELIMITER ;; blocks hold triggers and routines).
+
+Statements are sorted into:
+- preamble: the session SETs before the first table;
+- table statements (CREATE/DROP TABLE, LOCK/UNLOCK, INSERT, ALTER ... KEYS,
+  and the character-set SETs around them), each for one table, which can be
+  loaded in parallel, one session per table;
+- objects: everything else, views, triggers, routines, events, the closing
+  SETs, in the dump's order, run once the tables are in place;
+- dropped: CREATE DATABASE and USE, because the restore chooses the schema.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import gzip
+import hashlib
+import io
+import re
+import zlib
+
+GZIP_MAGIC = b"\x1f\x8b"
+STRING = re.compile(rb"'(?:[^'\\]|\\.)*'")
+VALUES = re.compile(rb"\bVALUES\b", re.IGNORECASE)
+IDENT = rb"`((?:[^`]|``)+)`"
+TABLE_STATEMENT = re.compile(
+    rb"^(?:DROP TABLE IF EXISTS "
+    + IDENT
+    + rb"|CREATE TABLE (?:IF NOT EXISTS )?"
+    + IDENT
+    + rb"|LOCK TABLES "
+    + IDENT
+    + rb"|(?:INSERT|REPLACE)(?: IGNORE)? INTO "
+    + IDENT
+    + rb"|/\*!40000 ALTER TABLE "
+    + IDENT
+    + rb")",
+    re.IGNORECASE,
+)
+# Case matters: mysqldump writes these lower-case around CREATE TABLE, and the
+# closing /*!40101 SET CHARACTER_SET_CLIENT=@OLD_... */ upper-case.
+TABLE_CONTEXT = re.compile(rb"^(?:UNLOCK TABLES|/\*!40101 SET (?:@saved_cs_client|character_set_client))")
+INSERT = re.compile(rb"^(?:INSERT|REPLACE)(?: IGNORE)? INTO " + IDENT, re.IGNORECASE)
+CREATE_TABLE = re.compile(rb"^CREATE TABLE (?:IF NOT EXISTS )?" + IDENT, re.IGNORECASE)
+DATABASE = re.compile(rb"^(?:CREATE DATABASE (?:/\*!32312 IF NOT EXISTS\*/ |IF NOT EXISTS )?|USE )" + IDENT, re.I)
+HEADER_DB = re.compile(rb"^-- Host: .*Database: (\S+)")
+VIEW = re.compile(rb"(?:/\*!50001 )?VIEW " + IDENT + rb" AS", re.IGNORECASE)
+TRIGGER = re.compile(rb"\bTRIGGER\s+`?([\w$]+)`?\s+(?:BEFORE|AFTER)\b", re.IGNORECASE)
+ROUTINE = re.compile(rb"^CREATE\b.*?\b(PROCEDURE|FUNCTION)\s+" + IDENT, re.IGNORECASE | re.DOTALL)
+EVENT = re.compile(rb"\bEVENT\s+" + IDENT, re.IGNORECASE)
+DELIMITER = re.compile(rb"^DELIMITER\s+(\S+)\s*$", re.IGNORECASE)
+SQL_START = re.compile(rb"^(?:--|/\*|SET |CREATE |DROP |INSERT |USE |LOCK |ALTER |DELIMITER )", re.IGNORECASE)
+TRAILER = b"-- Dump completed"
+
+
+class DumpError(Exception):
+    """The file cannot be restored as it is; the message says why, in one line."""
+
+
+def unquote(name):
+    return name.replace(b"``", b"`").decode("utf-8", "replace")
+
+
+def count_tuples(line, first):
+    """Rows a line of an INSERT adds: its top-level '(' once the string literals are taken out."""
+    if first:
+        match = VALUES.search(line)
+        if not match:
+            return 0
+        line = line[match.end() :]
+    if b"'" in line:
+        line = STRING.sub(b"''", line)
+    return line.count(b"(")
+
+
+class Reader(object):
+    """The dump's lines (bytes), decompressing .gz, hashing the file and counting bytes as it goes."""
+
+    def __init__(self, path, chunk=1 << 20):
+        self.path = path
+        self.chunk = chunk
+        self.sha256 = hashlib.sha256()
+        self.file_bytes = 0
+        self.sql_bytes = 0
+        with open(path, "rb") as probe:
+            self.compressed = probe.read(2) == GZIP_MAGIC
+
+    def _raw_chunks(self):
+        with open(self.path, "rb") as raw:
+            while True:
+                block = raw.read(self.chunk)
+                if not block:
+                    return
+                self.sha256.update(block)
+                self.file_bytes += len(block)
+                yield block
+
+    def _sql_chunks(self):
+        if not self.compressed:
+            for block in self._raw_chunks():
+                yield block
+            return
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        for block in self._raw_chunks():
+            try:
+                out = inflate.decompress(block)
+                while inflate.unused_data:  # concatenated gzip members
+                    rest = inflate.unused_data
+                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    out += inflate.decompress(rest)
+            except zlib.error as exc:
+                raise DumpError("the gzip file is corrupt (%s)" % exc) from exc
+            if out:
+                yield out
+        if not inflate.eof:
+            raise DumpError("the gzip file is truncated: it does not decompress completely")
+
+    def lines(self):
+        pending = b""
+        for block in self._sql_chunks():
+            self.sql_bytes += len(block)
+            data = pending + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                pending = data
+                continue
+            pending = data[cut + 1 :]
+            for line in data[: cut + 1].splitlines(True):
+                yield line
+        if pending:
+            yield pending
+
+
+class Scan(object):
+    """What a pass over the dump found."""
+
+    def __init__(self):
+        self.kind = None  # "mysqldump" | "mariadb-dump" | "sql"
+        self.header_db = None
+        self.databases = []
+        self.tables = []  # created, in order
+        self.rows = {}  # table -> rows counted in its INSERTs
+        self.views, self.triggers, self.routines, self.events = [], [], [], []
+        self.complete = False
+        self.statements = 0
+
+    @property
+    def database(self):
+        return self.databases[0] if self.databases else self.header_db
+
+    def as_dict(self):
+        return {
+            "kind": self.kind,
+            "database": self.database,
+            "databases": self.databases,
+            "tables": self.tables,
+            "rows": self.rows,
+            "total_rows": sum(self.rows.values()),
+            "views": self.views,
+            "triggers": self.triggers,
+            "routines": self.routines,
+            "events": self.events,
+            "complete": self.complete,
+        }
+
+
+def classify(statement, scan, first_line):
+    """('drop'|'table'|'objects', table or None) for one statement (its lines), updating scan."""
+    head = first_line.lstrip()
+    match = DATABASE.match(head)
+    if match:
+        name = unquote(match.group(1))
+        if name not in scan.databases:
+            scan.databases.append(name)
+        return "drop", None
+    match = TABLE_STATEMENT.match(head)
+    if match:
+        table = unquote(next(g for g in match.groups() if g is not None))
+        created = CREATE_TABLE.match(head)
+        if created and table not in scan.tables:
+            scan.tables.append(table)
+            scan.rows.setdefault(table, 0)
+        if INSERT.match(head):
+            rows = sum(count_tuples(line, i == 0) for i, line in enumerate(statement))
+            scan.rows[table] = scan.rows.get(table, 0) + rows
+        return "table", table
+    if TABLE_CONTEXT.match(head):
+        return "table", None  # belongs to the table being loaded
+    text = b"".join(statement)
+    view = VIEW.search(text)
+    if view and b"CREATE" in text.upper() and not text.lstrip().upper().startswith(b"DROP"):
+        name = unquote(view.group(1))
+        if name not in scan.views:
+            scan.views.append(name)
+    trigger = TRIGGER.search(text)
+    if trigger and b"CREATE" in text.upper():
+        name = trigger.group(1).decode("utf-8", "replace")
+        if name not in scan.triggers:
+            scan.triggers.append(name)
+    routine = ROUTINE.match(text.lstrip())
+    if routine:
+        name = "%s %s" % (routine.group(1).decode().upper(), unquote(routine.group(2)))
+        if name not in scan.routines:
+            scan.routines.append(name)
+    event = EVENT.search(text)
+    if event and b"CREATE" in text.upper() and b"DROP EVENT" not in text.upper():
+        name = unquote(event.group(1))
+        if name not in scan.events:
+            scan.events.append(name)
+    return "objects", None
+
+
+def statements(lines, scan):
+    """(kind, table, lines) for each statement; DELIMITER lines go with the objects."""
+    delimiter = b";"
+    current = []
+    for line in lines:
+        stripped = line.strip()
+        if not current:
+            if not stripped:
+                continue
+            if stripped.startswith(b"--"):
+                if stripped.startswith(TRAILER):
+                    scan.complete = True
+                elif scan.kind is None and b" dump " in stripped[:40].lower():
+                    scan.kind = "mariadb-dump" if b"MariaDB" in stripped else "mysqldump"
+                match = HEADER_DB.match(stripped)
+                if match:
+                    scan.header_db = match.group(1).decode("utf-8", "replace")
+                continue
+            if stripped.startswith(b"/*M!999999"):  # MariaDB's "sandbox mode" marker, a client command
+                continue
+            match = DELIMITER.match(stripped)
+            if match:
+                delimiter = match.group(1)
+                yield "objects", None, [line]
+                continue
+        current.append(line)
+        if stripped.endswith(delimiter):
+            scan.statements += 1
+            kind, table = classify(current, scan, current[0])
+            yield kind, table, current
+            current = []
+    if current:
+        kind, table = classify(current, scan, current[0])
+        yield kind, table, current
+
+
+def looks_like_sql(path):
+    """Does the file start like SQL text (after decompression)? Refuses PNGs, random bytes, archives."""
+    reader = Reader(path)
+    head = b""
+    try:
+        for line in reader.lines():
+            head += line
+            if len(head) > 4096:
+                break
+    except (OSError, EOFError) as exc:
+        raise DumpError("cannot read it: %s" % exc) from exc
+    text = head.lstrip()
+    if not text:
+        return False
+    if b"\0" in text[:512]:
+        return False
+    try:
+        text[:1024].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    first = next((line.strip() for line in text.splitlines() if line.strip()), b"")
+    return bool(SQL_START.match(first))
+
+
+def scan_file(path, progress=None):
+    """A full pass: a Scan plus the file's sha256 and sizes. DumpError for an unreadable or corrupt file."""
+    reader = Reader(path)
+    scan = Scan()
+    try:
+        for _kind, _table, _lines in statements(reader.lines(), scan):
+            if progress is not None and scan.statements % 2000 == 0:
+                progress(reader.file_bytes, sum(scan.rows.values()))
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DumpError("cannot read it: %s" % exc) from exc
+    if scan.kind is None:
+        scan.kind = "sql"
+    return scan, {
+        "sha256": reader.sha256.hexdigest(),
+        "file_bytes": reader.file_bytes,
+        "sql_bytes": reader.sql_bytes,
+        "compressed": reader.compressed,
+    }
+
+
+def validate(path, allow_incomplete=False):
+    """(scan, file_info) of a dump that can be restored, else DumpError with the reason."""
+    try:
+        with io.open(path, "rb") as handle:
+            empty = not handle.read(1)
+    except (IOError, OSError) as exc:
+        raise DumpError("cannot open %s: %s" % (path, exc.strerror or exc)) from exc
+    if empty:
+        raise DumpError("%s is empty" % path)
+    if not looks_like_sql(path):
+        raise DumpError("%s does not look like a SQL dump (no SQL text at its start)" % path)
+    scan, info = scan_file(path)
+    if not scan.tables and not scan.views and not scan.routines:
+        raise DumpError("%s holds no table, view or routine: not a dump of a database" % path)
+    if not scan.complete and not allow_incomplete:
+        raise DumpError(
+            "%s is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
+            "--allow-incomplete restores it anyway" % path
+        )
+    if len(scan.databases) > 1:
+        raise DumpError(
+            "%s holds several databases (%s): restore one database's dump" % (path, ", ".join(scan.databases))
+        )
+    return scan, info

@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: job_progress
+short_description: Read the progress of a long ods.fix job running asynchronously
+version_added: 0.1.0
+description:
+  - Polled in an C(until) loop after a task started with C(async) and C(poll=0), it returns the job's progress
+    file (bytes and rows done, rate, ETA) as C(ods_progress), and C(finished) once Ansible's async job is done.
+    The ods-fix CLI shows each poll's C(ods_progress) in its live display.
+  - C(ansible.builtin.async_status) tells only whether the job has finished; a long restore needs more.
+options:
+  jid:
+    description: The async job id.
+    type: str
+    required: true
+  progress_file:
+    description: The JSON file the job writes its progress to.
+    type: path
+    required: true
+  async_dir:
+    description: Ansible's async directory on the target.
+    type: path
+    default: ~/.ansible_async
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Follow the restore
+  ods.fix.job_progress:
+    jid: "{{ load_job.ansible_job_id }}"
+    progress_file: /srv/ods/deploy/backups/progress.json
+  register: progress
+  until: progress.finished
+  retries: 3600
+  delay: 2
+"""
+
+RETURN = r"""
+finished:
+  description: The async job has ended (successfully or not).
+  returned: always
+  type: bool
+ods_progress:
+  description: C(phase), C(bytes), C(total), C(percent), C(rows), C(rate_mb_s), C(eta_s).
+  returned: always
+  type: dict
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def read_json(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (IOError, OSError, ValueError):
+        return {}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            jid=dict(type="str", required=True),
+            progress_file=dict(type="path", required=True),
+            async_dir=dict(type="path", default="~/.ansible_async"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    job = read_json(os.path.join(os.path.expanduser(p["async_dir"]), p["jid"]))
+    finished = bool(job.get("finished")) or ("rc" in job or "failed" in job or "changed" in job)
+    module.exit_json(changed=False, finished=finished, ods_progress=read_json(p["progress_file"]))
+
+
+if __name__ == "__main__":
+    main()

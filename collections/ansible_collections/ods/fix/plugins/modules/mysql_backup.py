@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mysql_backup
+short_description: A consistent, compressed dump of one database with a manifest, on the target
+version_added: 0.1.0
+description:
+  - Runs mysqldump inside the mysql container (C(--single-transaction --routines --triggers --events
+    --hex-blob --databases)), streams it into C(backup_<database>_YYYYMMDD-HHMMSS.sql.gz) (mode 0600) on the
+    target, then reads it back to count every table's rows and check the trailer, and writes a manifest
+    beside it, the file's SHA-256, row counts per table, the views, triggers and routines, and each table's
+    C(CHECKSUM TABLE).
+  - When the newest backup in O(dest) has the same checksums as the database now, nothing changed since,
+    so no new dump is made (the task reports no change and returns that backup).
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  database:
+    description: The database to back up.
+    type: str
+    required: true
+  dest:
+    description: Directory on the target for the backups (created with mode 0700).
+    type: path
+    required: true
+  env_file:
+    description: The env file, for root's password when root cannot log in through the socket.
+    type: path
+    default: ""
+  root_password_key:
+    description: The env file key of root's password.
+    type: str
+    default: MYSQL_ROOT_PASSWORD
+  db_service:
+    description: The MySQL service.
+    type: str
+    default: mysql
+attributes:
+  check_mode:
+    support: full
+    details: Says whether it would make a new backup, makes none.
+  idempotent:
+    support: full
+    details: An unchanged database gets no second backup.
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Back up one_data_bisheng
+  ods.fix.mysql_backup:
+    project_dir: /home/dev/one-data-studio
+    database: one_data_bisheng
+    dest: /home/dev/one-data-studio/deploy/backups
+"""
+
+RETURN = r"""
+file:
+  description: The backup on the target.
+  returned: success
+  type: str
+manifest:
+  description: Its manifest on the target.
+  returned: success
+  type: str
+sha256:
+  description: The backup's SHA-256.
+  returned: success
+  type: str
+rows:
+  description: Rows per table, counted in the dump.
+  returned: success
+  type: dict
+up_to_date:
+  description: No new dump was made, the newest one matches the database.
+  returned: success
+  type: bool
+"""
+
+import glob
+import gzip
+import json
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+
+
+def newest_manifest(dest, database):
+    manifests = sorted(glob.glob(os.path.join(dest, "backup_%s_*.manifest.json" % database)))
+    for path in reversed(manifests):
+        try:
+            with open(path) as handle:
+                data = json.load(handle)
+        except (IOError, OSError, ValueError):
+            continue
+        if os.path.isfile(data.get("file", "")) and restore.sha256_file(data["file"]) == data.get("sha256"):
+            return path, data
+    return None, None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            compose.PROJECT_ARGS,
+            database=dict(type="str", required=True),
+            dest=dict(type="path", required=True),
+            env_file=dict(type="path", default=""),
+            root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
+            db_service=dict(type="str", default="mysql"),
+        ),
+        supports_check_mode=True,
+    )
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    p = module.params
+    try:
+        api, project = compose.inspect_project(p["project_dir"], p["project_name"], p["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    container = compose.project_containers(api, project["project_name"]).get(p["db_service"])
+    if container is None or container.status != "running":
+        module.fail_json(
+            msg="%s is not running: ods-fix mysql-connect brings it back" % p["db_service"], ods_failure="input"
+        )
+    env = dotenv.read(p["env_file"]) if p["env_file"] else {}
+    root_password = env.get(p["root_password_key"])
+    db = restore.Database(api, container, root_password)
+    try:
+        if not db.exists(p["database"]):
+            module.fail_json(msg="there is no database %s to back up" % p["database"], ods_failure="input")
+        checksums = db.checksums(p["database"], db.tables(p["database"]))
+    except mysqlexec.MysqlError as exc:
+        module.fail_json(msg="cannot read %s: %s" % (p["database"], exc), ods_failure="input")
+    manifest_path, manifest = newest_manifest(p["dest"], p["database"]) if os.path.isdir(p["dest"]) else (None, None)
+    if manifest and manifest.get("checksums") == checksums:
+        module.exit_json(
+            changed=False,
+            up_to_date=True,
+            file=manifest["file"],
+            manifest=manifest_path,
+            sha256=manifest["sha256"],
+            rows=manifest["rows"],
+        )
+    if module.check_mode:
+        module.exit_json(changed=True, up_to_date=False, msg="would dump %s to %s" % (p["database"], p["dest"]))
+    if not os.path.isdir(p["dest"]):
+        os.makedirs(p["dest"], mode=0o700)
+    base = os.path.join(p["dest"], "backup_%s_%s" % (p["database"], time.strftime("%Y%m%d-%H%M%S")))
+    path = base + ".sql.gz"
+    cmd = [
+        "mysqldump",
+        "-u",
+        "root",
+        "--single-transaction",
+        "--quick",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--default-character-set=utf8mb4",
+        "--databases",
+        p["database"],
+    ]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as out:
+        result = exec_stdin(
+            api,
+            container,
+            cmd,
+            environment={"MYSQL_PWD": root_password} if root_password else {},
+            timeout=24 * 3600,
+            sink=out.write,
+        )
+    if result.code != 0:
+        os.unlink(path)
+        module.fail_json(msg="mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
+    try:
+        scan, info = sqldump.validate(path)
+    except sqldump.DumpError as exc:
+        module.fail_json(msg="the new backup does not read back: %s" % exc)
+    manifest = {
+        "database": p["database"],
+        "file": path,
+        "sha256": info["sha256"],
+        "bytes": info["file_bytes"],
+        "sql_bytes": info["sql_bytes"],
+        "rows": scan.rows,
+        "views": scan.views,
+        "triggers": scan.triggers,
+        "routines": scan.routines,
+        "events": scan.events,
+        "complete": scan.complete,
+        "checksums": checksums,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "restore": "ods-fix mysql-restore --backup %s --yes" % os.path.basename(path),
+    }
+    manifest_path = base + ".manifest.json"
+    fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(manifest, handle, indent=2, ensure_ascii=False)
+    module.exit_json(
+        changed=True,
+        up_to_date=False,
+        file=path,
+        manifest=manifest_path,
+        sha256=info["sha256"],
+        rows=scan.rows,
+        size=info,
+    )
+
+
+if __name__ == "__main__":
+    main()

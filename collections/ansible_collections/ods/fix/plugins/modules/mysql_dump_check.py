@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mysql_dump_check
+short_description: Check a MySQL dump before anything is restored from it
+version_added: 0.1.0
+description:
+  - Reads the whole file once and says, check by check, whether it can be restored. It exists and can be
+    read, it decompresses completely (.gz), it looks like a SQL dump (not a PNG, not random bytes), it is
+    complete (mysqldump's and mariadb-dump's C(-- Dump completed) trailer), which database it restores
+    into, and how big it is. It counts every table's rows on the way (the restore checks them again).
+  - Run it with C(delegate_to=localhost) for a file on the controller, before it is copied anywhere.
+  - Read-only.
+options:
+  path:
+    description: The dump (.sql or .sql.gz).
+    type: path
+    required: true
+  database:
+    description: The database to restore into; empty means the dump's own, which must be one of O(known_databases).
+    type: str
+    default: ""
+  known_databases:
+    description: The stack's databases, into which a dump may be restored without naming O(database).
+    type: list
+    elements: str
+    default: [one_data_bisheng, one_data_alldata]
+  allow_incomplete:
+    description: Accept a dump without the trailer.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Check the backup on the controller, before it is copied
+  ods.fix.mysql_dump_check:
+    path: /home/me/backup_20240101.sql.gz
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+database:
+  description: The database it restores into.
+  returned: success
+  type: str
+sha256:
+  description: The file's SHA-256.
+  returned: success
+  type: str
+checks:
+  description: One line per check.
+  returned: success
+  type: list
+  elements: str
+dump:
+  description: C(kind), C(database), C(tables), C(rows), C(total_rows), C(views), C(triggers), C(routines), C(events), C(complete).
+  returned: success
+  type: dict
+size:
+  description: C(file_bytes), C(sql_bytes), C(compressed).
+  returned: success
+  type: dict
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ods.fix.plugins.module_utils import sqldump
+
+
+def manifest_for(path):
+    """backup_x.sql.gz -> backup_x.manifest.json beside it, when there is one."""
+    base = path
+    for suffix in (".gz", ".sql"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    candidate = base + ".manifest.json"
+    return candidate if os.path.isfile(candidate) else None
+
+
+def against_manifest(path, info, scan):
+    try:
+        with open(path) as handle:
+            manifest = json.load(handle)
+    except (IOError, OSError, ValueError) as exc:
+        return ["cannot read the manifest (%s)" % exc]
+    problems = []
+    if manifest.get("sha256") != info["sha256"]:
+        problems.append("sha256 %s, the manifest says %s" % (info["sha256"][:12], str(manifest.get("sha256"))[:12]))
+    for table, rows in sorted((manifest.get("rows") or {}).items()):
+        if scan.rows.get(table) != rows:
+            problems.append("%s has %s rows, the manifest says %s" % (table, scan.rows.get(table), rows))
+    return problems
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            database=dict(type="str", default=""),
+            known_databases=dict(type="list", elements="str", default=["one_data_bisheng", "one_data_alldata"]),
+            allow_incomplete=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        scan, info = sqldump.validate(p["path"], p["allow_incomplete"])
+    except sqldump.DumpError as exc:
+        module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
+    own = scan.database
+    if p["database"]:
+        target = p["database"]
+    elif own and own in p["known_databases"]:
+        target = own
+    elif own:
+        module.fail_json(
+            msg="%s is a dump of database %s, which is not one of this stack's (%s): pass --database %s "
+            "to restore it as %s, or --database NAME to load it into NAME; nothing was changed"
+            % (p["path"], own, ", ".join(p["known_databases"]), own, own),
+            ods_failure="input",
+        )
+    else:
+        module.fail_json(
+            msg="%s does not name its database (no CREATE DATABASE or USE): pass --database NAME; "
+            "nothing was changed" % p["path"],
+            ods_failure="input",
+        )
+    checks = ["readable: %s (%.1f MB)" % (p["path"], info["file_bytes"] / 1048576.0)]
+    if info["compressed"]:
+        checks.append("decompresses completely: %.1f MB of SQL" % (info["sql_bytes"] / 1048576.0))
+    checks.append(
+        "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines"
+        % (
+            scan.kind,
+            len(scan.tables),
+            sum(scan.rows.values()),
+            len(scan.views),
+            len(scan.triggers),
+            len(scan.routines),
+        )
+    )
+    checks.append(
+        "complete: %s"
+        % ("yes, it ends with '-- Dump completed'" if scan.complete else "NO, accepted because of --allow-incomplete")
+    )
+    checks.append("restores into %s (the dump's own database: %s)" % (target, own or "not named"))
+    manifest_path = manifest_for(p["path"])
+    if manifest_path:
+        problems = against_manifest(manifest_path, info, scan)
+        if problems:
+            module.fail_json(
+                msg="%s does not match its manifest %s: %s; nothing was changed"
+                % (p["path"], manifest_path, "; ".join(problems)),
+                ods_failure="input",
+            )
+        checks.append("matches its manifest (sha256 and rows of every table): %s" % manifest_path)
+    module.exit_json(
+        changed=False, database=target, sha256=info["sha256"], checks=checks, dump=scan.as_dict(), size=info
+    )
+
+
+if __name__ == "__main__":
+    main()

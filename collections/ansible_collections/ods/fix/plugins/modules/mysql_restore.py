@@ -1,0 +1,403 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: mysql_restore
+short_description: Restore a MySQL dump atomically through a shadow schema, keeping what it replaces
+version_added: 0.1.0
+description:
+  - The manual's MySQL 数据恢复, made safe. In phases, so that the role stops the APIs only for the swap.
+  - V(plan), read-only, finishes or undoes a swap an earlier run left half done (journal in
+    C(ods_fix.restores)), says whether this backup is already restored and unchanged since (same SHA-256,
+    same CHECKSUM TABLE), and whether MySQL's data directory has room for a shadow copy.
+  - V(load) validates the dump while cutting it into one file per table (readable, decompresses
+    completely, looks like SQL, complete, one database, rows counted per table), refuses before any change
+    when something is wrong, then loads the tables into the shadow schema C(<database>__restore) in
+    O(workers) parallel sessions (binary log, unique and foreign key checks off) and checks every table's
+    row count against the dump's.
+  - V(swap) moves every table of the database to C(<database>__old_<timestamp>) and every shadow table in, in
+    one C(RENAME TABLE) (all or nothing); views, triggers, routines and events, which cannot move between
+    schemas, are saved with SHOW CREATE, dropped, and the dump's created after the rename. It then verifies
+    the objects and the row counts, records the checksums, and keeps only the newest O(keep) old copies.
+  - V(rollback) swaps the newest old copy back the same way (the data it replaces is kept too).
+  - Written for ods-fix because community.mysql's C(mysql_db) with C(state=import) pipes the dump into the
+    live database, where a failure or a kill leaves it half restored, and keeps nothing of what it replaced.
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  phase:
+    description: What to do.
+    type: str
+    choices: [plan, load, swap, rollback]
+    required: true
+  backup:
+    description: The dump on the target (.sql or .sql.gz). Required for V(plan), V(load) and V(swap).
+    type: path
+  database:
+    description: The database to restore into.
+    type: str
+    required: true
+  expected_sha256:
+    description: The dump's SHA-256 as computed where it came from; the copy on the target must match.
+    type: str
+  allow_incomplete:
+    description: Restore a dump that lacks the C(-- Dump completed) trailer.
+    type: bool
+    default: false
+  workers:
+    description: Parallel load sessions.
+    type: int
+    default: 2
+  keep:
+    description: How many old copies to keep.
+    type: int
+    default: 3
+  staging_dir:
+    description: Directory on the target for the split dump and the progress file.
+    type: path
+    required: true
+  env_file:
+    description: The env file, for root's password when root cannot log in through the socket.
+    type: path
+    default: ""
+  root_password_key:
+    description: The env file key of root's password.
+    type: str
+    default: MYSQL_ROOT_PASSWORD
+  db_service:
+    description: The MySQL service.
+    type: str
+    default: mysql
+  login:
+    description:
+      - How root logs in. V(auto), through the socket, else with the password from the env file.
+        V(password), only with the password (MySQL images that give root no socket authentication).
+    type: str
+    choices: [auto, password]
+    default: auto
+  sql_bytes:
+    description: For V(plan) without O(backup) (a dump still on the controller), its size once decompressed.
+    type: int
+    default: 0
+attributes:
+  check_mode:
+    support: partial
+    details: V(plan) runs in check mode; the other phases are not run in check mode (the role skips them).
+  idempotent:
+    support: full
+    details: V(plan) reports a backup that is already restored and unchanged since; the role then does nothing.
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Load the dump into the shadow schema
+  ods.fix.mysql_restore:
+    project_dir: /home/dev/one-data-studio
+    phase: load
+    backup: /home/dev/one-data-studio/deploy/backups/backup_20240101.sql.gz
+    database: one_data_bisheng
+    staging_dir: /home/dev/one-data-studio/deploy/backups
+"""
+
+RETURN = r"""
+plan:
+  description: For V(plan), C(up_to_date), C(resumed), C(free_mb), C(needed_mb), C(room), C(previous).
+  returned: phase plan
+  type: dict
+dump:
+  description: What the dump holds, C(kind), C(database), C(tables), C(rows), C(views), C(triggers), C(routines), C(complete).
+  returned: phases load and swap
+  type: dict
+checks:
+  description: The validation, one line per check.
+  returned: phase load
+  type: list
+  elements: str
+verified:
+  description: Row counts per table in the restored database, and the objects found.
+  returned: phase swap and rollback
+  type: dict
+kept:
+  description: The schema that holds the replaced tables.
+  returned: phase swap and rollback
+  type: str
+pruned:
+  description: Old copies dropped to keep O(keep).
+  returned: phase swap
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import shutil
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec, restore, sqldump
+
+
+class Progress(object):
+    """Writes the progress file the role polls while the load runs (bytes, rows, rate, ETA)."""
+
+    def __init__(self, path, total):
+        self.path, self.total, self.started = path, total, time.monotonic()
+
+    def __call__(self, phase, done, rows=None, total=None):
+        total = total or self.total
+        elapsed = max(time.monotonic() - self.started, 0.001)
+        rate = done / elapsed
+        data = {
+            "phase": phase,
+            "bytes": done,
+            "total": total,
+            "rows": rows,
+            "rate_mb_s": round(rate / 1048576.0, 1),
+            "percent": round(100.0 * done / total, 1) if total else None,
+            "eta_s": round((total - done) / rate) if rate and total and total > done else 0,
+        }
+        temp = self.path + ".tmp"
+        with open(temp, "w") as handle:
+            json.dump(data, handle)
+        os.rename(temp, self.path)
+
+
+def estimated_sql_bytes(path):
+    """The dump's size once decompressed (gzip keeps it in its last four bytes, modulo 4 GiB)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        if handle.read(2) != sqldump.GZIP_MAGIC:
+            return size
+        handle.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(handle.read(4), "little")
+    while isize < size:
+        isize += 1 << 32
+    return isize
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            compose.PROJECT_ARGS,
+            phase=dict(type="str", required=True, choices=["plan", "load", "swap", "rollback"]),
+            backup=dict(type="path"),
+            database=dict(type="str", required=True),
+            expected_sha256=dict(type="str"),
+            allow_incomplete=dict(type="bool", default=False),
+            workers=dict(type="int", default=2),
+            keep=dict(type="int", default=3),
+            staging_dir=dict(type="path", required=True),
+            env_file=dict(type="path", default=""),
+            root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
+            db_service=dict(type="str", default="mysql"),
+            login=dict(type="str", default="auto", choices=["auto", "password"]),
+            sql_bytes=dict(type="int", default=0),
+        ),
+        required_if=[("phase", "load", ["backup"]), ("phase", "swap", ["backup"])],
+        supports_check_mode=True,
+    )
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    p = module.params
+    try:
+        api, project = compose.inspect_project(p["project_dir"], p["project_name"], p["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    container = compose.project_containers(api, project["project_name"]).get(p["db_service"])
+    if container is None or container.status != "running":
+        module.fail_json(
+            msg="%s is not running: ods-fix mysql-connect brings it back, then run the restore again" % p["db_service"],
+            ods_failure="input",
+        )
+    env = dotenv.read(p["env_file"]) if p["env_file"] else {}
+    db = restore.Database(api, container, env.get(p["root_password_key"]), password_only=p["login"] == "password")
+    try:
+        db.sql("SELECT 1;")
+    except mysqlexec.MysqlError as exc:
+        module.fail_json(
+            msg="cannot log in to MySQL as root: %s (check %s in %s)"
+            % (exc, p["root_password_key"], p["env_file"] or "the env file"),
+            ods_failure="input",
+        )
+    handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
+    try:
+        handlers[p["phase"]](module, db, p)
+    except sqldump.DumpError as exc:
+        module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
+    except (restore.RestoreError, mysqlexec.MysqlError) as exc:
+        module.fail_json(msg=str(exc))
+
+
+def plan(module, db, p):
+    journal = restore.Journal(db)
+    resumed = restore.resume(db, journal, p["database"], None) if not module.check_mode else None
+    result = {"resumed": resumed, "up_to_date": False, "previous": None}
+    if p["backup"] or p["expected_sha256"]:
+        if p["backup"] and not os.path.isfile(p["backup"]):
+            raise sqldump.DumpError("%s does not exist on the target" % p["backup"])
+        if p["backup"] and not os.access(p["backup"], os.R_OK):
+            raise sqldump.DumpError("%s cannot be read" % p["backup"])
+        sha = p["expected_sha256"] or restore.sha256_file(p["backup"])
+        size = p["sql_bytes"] or estimated_sql_bytes(p["backup"])
+        last = journal.latest(p["database"])
+        if last:
+            result["previous"] = {
+                "backup_sha256": last["backup_sha256"],
+                "backup": last["backup_name"],
+                "kept": last["kept_schema"],
+                "at": last["started_at"],
+            }
+        if last and last["backup_sha256"] == sha and db.exists(p["database"]):
+            now = db.checksums(p["database"], db.tables(p["database"]))
+            result["up_to_date"] = now == json.loads(last["checksums"] or "{}")
+        needed = size * 1.3 / 1048576.0
+        free = db.datadir_free_mb()
+        result.update(needed_mb=round(needed, 1), free_mb=free, room=free is None or free > needed)
+        probe = p["staging_dir"]
+        while probe and not os.path.isdir(probe):
+            probe = os.path.dirname(probe)
+        staging_free = shutil.disk_usage(probe or "/").free / 1048576.0
+        result.update(staging_free_mb=round(staging_free, 1), staging_room=staging_free > size * 2 / 1048576.0)
+    module.exit_json(changed=bool(resumed), plan=result)
+
+
+def load(module, db, p):
+    if module.check_mode:
+        module.exit_json(changed=True, skipped=True, msg="would load the dump into the shadow schema")
+    if not os.path.isdir(p["staging_dir"]):
+        os.makedirs(p["staging_dir"], mode=0o700)
+    progress_path = os.path.join(p["staging_dir"], "progress.json")
+    progress = Progress(progress_path, estimated_sql_bytes(p["backup"]))
+    progress("verifying the copy", 0)
+    checks = []
+    if p["expected_sha256"]:
+        actual = restore.sha256_file(p["backup"])
+        if actual != p["expected_sha256"]:
+            raise sqldump.DumpError(
+                "the copy on the target (sha256 %s) differs from the original (%s)"
+                % (actual[:12], p["expected_sha256"][:12])
+            )
+        checks.append("the copy on the target is the original: sha256 %s" % actual[:16])
+    work = os.path.join(p["staging_dir"], ".restore-split")
+    parts = restore.split(p["backup"], work, p["allow_incomplete"], progress)
+    scan = parts.scan
+    needed = parts.info["sql_bytes"] * 1.3 / 1048576.0
+    free = db.datadir_free_mb()
+    if free is not None and free < needed:
+        shutil.rmtree(work, ignore_errors=True)
+        raise sqldump.DumpError(
+            "MySQL's data directory has %d MB free, the shadow copy needs about %d MB" % (free, needed)
+        )
+    checks.append("room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed))
+    shadow = restore.shadow_name(p["database"])
+    restore.load_parallel(db, shadow, parts.tables, p["workers"], progress)
+    problems, counts = restore.verify(db, shadow, scan)
+    if problems:
+        db.sql("DROP DATABASE IF EXISTS %s;" % restore.q(shadow))
+        raise restore.RestoreError(
+            "the shadow copy does not match the dump (%s); it was dropped, nothing was swapped" % "; ".join(problems)
+        )
+    saved = dict(scan.as_dict(), sha256=parts.info["sha256"])
+    with open(os.path.join(work, "scan.json"), "w") as handle:
+        json.dump(saved, handle)
+    progress("loaded", parts.info["sql_bytes"], sum(scan.rows.values()), parts.info["sql_bytes"])
+    module.exit_json(
+        changed=True,
+        checks=checks,
+        dump=scan.as_dict(),
+        shadow=shadow,
+        shadow_rows=counts,
+        info=parts.info,
+        split_dir=work,
+    )
+
+
+def swap(module, db, p):
+    work = os.path.join(p["staging_dir"], ".restore-split")
+    objects_path = os.path.join(work, "objects.sql")
+    scan_path = os.path.join(work, "scan.json")
+    if not os.path.isfile(objects_path) or not os.path.isfile(scan_path):
+        raise restore.RestoreError("nothing is loaded to swap in: run the load phase first")
+    with open(scan_path) as handle:
+        saved = json.load(handle)
+    scan = sqldump.Scan()
+    for key in ("tables", "rows", "views", "triggers", "routines", "events"):
+        setattr(scan, key, saved[key])
+    with open(objects_path, "rb") as handle:
+        objects_sql = handle.read().decode("utf-8", "replace")
+    journal = restore.Journal(db)
+    journal.ensure()
+    if not db.exists(p["database"]):
+        db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % restore.q(p["database"]))
+    kept = restore.kept_name(p["database"])
+    entry = restore.swap_in(
+        db,
+        journal,
+        p["database"],
+        restore.shadow_name(p["database"]),
+        kept,
+        objects_sql,
+        saved["sha256"],
+        os.path.basename(p["backup"]),
+    )
+    problems, counts = restore.verify(db, p["database"], scan)
+    object_problems, found = restore.verify_objects(db, p["database"], scan)
+    checksums = db.checksums(p["database"], db.tables(p["database"]))
+    journal.finish(entry, "done", checksums, counts)
+    pruned = restore.prune(db, p["database"], p["keep"])
+    shutil.rmtree(work, ignore_errors=True)
+    problems += object_problems
+    result = dict(
+        changed=True, kept=kept, pruned=pruned, verified={"rows": counts, "objects": found}, problems=problems
+    )
+    if problems:
+        module.fail_json(
+            msg="restored, but the check after the swap found: %s (the old data is in %s: "
+            "ods-fix mysql-restore --rollback puts it back)" % ("; ".join(problems), kept),
+            **result,
+        )
+    module.exit_json(**result)
+
+
+def rollback(module, db, p):
+    journal = restore.Journal(db)
+    last = journal.latest(p["database"])
+    if last is None or not last["kept_schema"] or not db.exists(last["kept_schema"]):
+        raise sqldump.DumpError("there is no kept copy of %s to roll back to" % p["database"])
+    if module.check_mode:
+        module.exit_json(
+            changed=True,
+            msg="would put back %s (kept before restoring %s)" % (last["kept_schema"], last["backup_name"]),
+        )
+    kept = restore.kept_name(p["database"])
+    entry = restore.swap_in(
+        db,
+        journal,
+        p["database"],
+        last["kept_schema"],
+        kept,
+        last["old_objects"] or "",
+        "rollback-of-%d" % last["id"],
+        "rollback of %s" % last["backup_name"],
+    )
+    checksums = db.checksums(p["database"], db.tables(p["database"]))
+    counts = db.row_counts(p["database"], db.tables(p["database"]))
+    journal.finish(entry, "done", checksums, counts)
+    db.sql("UPDATE ods_fix.restores SET status = 'rolled_back' WHERE id = %d;" % last["id"])
+    module.exit_json(
+        changed=True,
+        kept=kept,
+        restored_from=last["kept_schema"],
+        verified={"rows": counts, "objects": db.objects(p["database"])},
+    )
+
+
+if __name__ == "__main__":
+    main()

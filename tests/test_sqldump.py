@@ -1,0 +1,83 @@
+"""The dump reader: validation, row counting, splitting (real mariadb-dump and mysqldump output)."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, restore, sqldump
+
+DATA = Path(__file__).parent / "data"
+MARIADB = DATA / "mariadb-dump.sql"
+MYSQL = DATA / "mysqldump-oneline.sql"
+
+
+def test_mariadb_dump_with_view_trigger_routine_blob_and_utf8mb4() -> None:
+    scan, info = sqldump.validate(str(MARIADB))
+    assert scan.kind == "mariadb-dump" and scan.database == "one_data_bisheng" and scan.complete
+    assert scan.rows == {"blob_store": 2, "flow": 3, "knowledge": 2, "message": 3}
+    assert (scan.views, scan.triggers, scan.routines) == (["flow_summary"], ["message_touch"], ["PROCEDURE flow_count"])
+    assert info["file_bytes"] == MARIADB.stat().st_size and not info["compressed"]
+
+
+def test_mysqldump_single_line_inserts_count_tuples_not_parens_in_strings() -> None:
+    scan, _ = sqldump.validate(str(MYSQL))
+    assert scan.kind == "mysqldump" and scan.database == "shop"  # named only in the header
+    assert scan.rows == {"orders": 4}
+
+
+def test_gzip_gives_the_same_scan(tmp_path: Path) -> None:
+    packed = tmp_path / "dump.sql.gz"
+    with MARIADB.open("rb") as source, gzip.open(packed, "wb") as out:
+        shutil.copyfileobj(source, out)
+    scan, info = sqldump.validate(str(packed))
+    assert info["compressed"] and info["sql_bytes"] == MARIADB.stat().st_size
+    assert scan.rows["flow"] == 3
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p.write_bytes(b""), "is empty"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256))), "does not look like a SQL dump"),
+        (lambda p: p.write_bytes(MARIADB.read_bytes()[:3000]), "is incomplete"),
+        (lambda p: p.write_bytes(gzip.compress(MARIADB.read_bytes())[:500]), "truncated"),
+        (lambda p: p.write_bytes(gzip.compress(MARIADB.read_bytes())[:40] + b"junk" * 50), "gzip file is corrupt"),
+    ],
+    ids=["empty", "png", "truncated", "truncated-gz", "corrupt-gz"],
+)
+def test_bad_dumps_are_refused_with_the_reason(tmp_path: Path, make, reason: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad dump; $(rm -rf).sql"
+    make(path)
+    with pytest.raises(sqldump.DumpError, match=reason):
+        sqldump.validate(str(path))
+
+
+def test_missing_file() -> None:
+    with pytest.raises(sqldump.DumpError, match="No such file"):
+        sqldump.validate("/nonexistent/backup.sql")
+
+
+def test_incomplete_accepted_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "cut.sql"
+    path.write_bytes(MARIADB.read_bytes()[:4300])
+    scan, _ = sqldump.validate(str(path), allow_incomplete=True)
+    assert not scan.complete
+
+
+def test_split_puts_each_table_in_its_own_file_and_objects_after(tmp_path: Path) -> None:
+    parts = restore.split(str(MARIADB), str(tmp_path / "split"))
+    assert sorted(parts.tables) == ["blob_store", "flow", "flow_summary", "knowledge", "message"]
+    flow = Path(parts.tables["flow"]).read_bytes()
+    assert flow.startswith(restore.LOAD_SETTINGS) and b"SET NAMES utf8mb4" in flow and b"INSERT INTO `flow`" in flow
+    assert b"message" not in flow and b"CREATE DATABASE" not in flow and b"USE `" not in flow
+    objects = Path(parts.objects).read_bytes()
+    assert objects.startswith(b"/*!40101 SET @OLD_CHARACTER_SET_CLIENT")  # the preamble, for its own session
+    assert b"TRIGGER message_touch" in objects and b"PROCEDURE `flow_count`" in objects
+    assert b"VIEW `flow_summary` AS select" in objects and b"INSERT INTO" not in objects
+
+
+def test_mysql_batch_values_are_unescaped() -> None:
+    assert mysqlexec.unescape("BEGIN\\n  SELECT 1;\\nEND\\ttab \\\\ back") == "BEGIN\n  SELECT 1;\nEND\ttab \\ back"
