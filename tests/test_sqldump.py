@@ -81,3 +81,27 @@ def test_split_puts_each_table_in_its_own_file_and_objects_after(tmp_path: Path)
 
 def test_mysql_batch_values_are_unescaped() -> None:
     assert mysqlexec.unescape("BEGIN\\n  SELECT 1;\\nEND\\ttab \\\\ back") == "BEGIN\n  SELECT 1;\nEND\ttab \\ back"
+
+
+def test_quick_check_reads_kind_database_and_trailer_without_counting() -> None:
+    scan, info = sqldump.quick_check(str(MARIADB))
+    assert (scan.kind, scan.database, scan.complete) == ("mariadb-dump", "one_data_bisheng", True)
+    assert scan.rows == {} and len(info["sha256"]) == 64
+
+
+@pytest.mark.parametrize("cut", [3000, 6000])
+def test_quick_check_refuses_a_truncated_dump(tmp_path: Path, cut: int) -> None:
+    path = tmp_path / "cut.sql"
+    path.write_bytes(MARIADB.read_bytes()[:cut])
+    with pytest.raises(sqldump.DumpError, match="is incomplete"):
+        sqldump.quick_check(str(path))
+
+
+def test_whole_insert_statements_count_like_lines(tmp_path: Path) -> None:
+    """The fast path (whole INSERTs) and the line path agree, on both dump styles."""
+    for dump in (MARIADB, MYSQL):
+        fast = sqldump.Scan()
+        list(sqldump.statements(sqldump.Reader(str(dump)).units(), fast))
+        slow = sqldump.Scan()
+        list(sqldump.statements(sqldump.Reader(str(dump)).lines(), slow))
+        assert fast.rows == slow.rows and fast.tables == slow.tables and fast.complete == slow.complete

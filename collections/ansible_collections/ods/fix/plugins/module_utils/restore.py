@@ -194,7 +194,7 @@ def split(dump_path, directory, allow_incomplete=False, progress=None):
     objects = open(os.path.join(directory, "objects.body"), "wb")
     current, started = None, False
     try:
-        for kind, table, lines in sqldump.statements(reader.lines(), scan):
+        for kind, table, lines in sqldump.statements(reader.units(), scan):
             if kind == "drop":
                 continue
             if kind == "table":
@@ -325,8 +325,9 @@ class Journal(object):
     TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects")
 
     def latest(self, target, statuses=("done",)):
-        if not self.db.sql("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' "
-                           "AND TABLE_NAME = 'restores';"):
+        if not self.db.sql(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
+        ):
             return None
         # Text columns hold scripts with newlines: read them as hex, one row per line.
         rows = self.db.sql(

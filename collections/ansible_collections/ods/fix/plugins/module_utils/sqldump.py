@@ -50,6 +50,7 @@ TABLE_STATEMENT = re.compile(
 # closing /*!40101 SET CHARACTER_SET_CLIENT=@OLD_... */ upper-case.
 TABLE_CONTEXT = re.compile(rb"^(?:UNLOCK TABLES|/\*!40101 SET (?:@saved_cs_client|character_set_client))")
 INSERT = re.compile(rb"^(?:INSERT|REPLACE)(?: IGNORE)? INTO " + IDENT, re.IGNORECASE)
+INSERT_START = re.compile(rb"(?:INSERT|REPLACE)(?: IGNORE)? INTO `")
 CREATE_TABLE = re.compile(rb"^CREATE TABLE (?:IF NOT EXISTS )?" + IDENT, re.IGNORECASE)
 DATABASE = re.compile(rb"^(?:CREATE DATABASE (?:/\*!32312 IF NOT EXISTS\*/ |IF NOT EXISTS )?|USE )" + IDENT, re.I)
 HEADER_DB = re.compile(rb"^-- Host: .*Database: (\S+)")
@@ -68,6 +69,17 @@ class DumpError(Exception):
 
 def unquote(name):
     return name.replace(b"``", b"`").decode("utf-8", "replace")
+
+
+def count_rows(statement):
+    """Rows of a whole INSERT: the top-level '(' after VALUES, once the string literals are taken out."""
+    match = VALUES.search(statement)
+    if not match:
+        return 0
+    body = statement[match.end() :]
+    if b"'" in body:
+        body = STRING.sub(b"''", body)
+    return body.count(b"(")
 
 
 def count_tuples(line, first):
@@ -123,6 +135,49 @@ class Reader(object):
                 yield out
         if not inflate.eof:
             raise DumpError("the gzip file is truncated: it does not decompress completely")
+
+    def units(self):
+        """("insert", whole INSERT statement) or ("line", one line), in file order.
+
+        An INSERT ends at the first ";" before a line break: values never hold a
+        raw line break (mysqldump escapes them), so that is the statement's end.
+        Taking an INSERT whole lets the row counting run in C (regex, count)
+        instead of line by line in Python, the difference on a 1 GB dump.
+        """
+        buffer, pos = b"", 0
+        chunks = self._sql_chunks()
+        eof = False
+
+        def more():
+            nonlocal buffer, pos, eof
+            block = next(chunks, None)
+            if block is None:
+                eof = True
+                return False
+            self.sql_bytes += len(block)
+            buffer = buffer[pos:] + block
+            pos = 0
+            return True
+
+        while True:
+            if pos >= len(buffer) and (eof or not more()):
+                return
+            if len(buffer) - pos < 32 and not eof:
+                more()
+            if INSERT_START.match(buffer, pos):
+                end = buffer.find(b";\n", pos)
+                while end < 0 and not eof and more():
+                    end = buffer.find(b";\n", pos)
+                stop = len(buffer) if end < 0 else end + 2
+                yield "insert", buffer[pos:stop]
+                pos = stop
+                continue
+            end = buffer.find(b"\n", pos)
+            while end < 0 and not eof and more():
+                end = buffer.find(b"\n", pos)
+            stop = len(buffer) if end < 0 else end + 1
+            yield "line", buffer[pos:stop]
+            pos = stop
 
     def lines(self):
         pending = b""
@@ -219,11 +274,25 @@ def classify(statement, scan, first_line):
     return "objects", None
 
 
-def statements(lines, scan):
-    """(kind, table, lines) for each statement; DELIMITER lines go with the objects."""
+def statements(units, scan):
+    """(kind, table, lines) for each statement; DELIMITER lines go with the objects.
+
+    units: Reader.units() (whole INSERTs taken in one piece) or plain lines.
+    """
     delimiter = b";"
     current = []
-    for line in lines:
+    for unit in units:
+        if isinstance(unit, tuple):
+            kind, line = unit
+            if kind == "insert" and not current and delimiter == b";":
+                scan.statements += 1
+                match = INSERT.match(line)
+                table = unquote(match.group(1))
+                scan.rows[table] = scan.rows.get(table, 0) + count_rows(line)
+                yield "table", table, [line]
+                continue
+        else:
+            line = unit
         stripped = line.strip()
         if not current:
             if not stripped:
@@ -284,7 +353,7 @@ def scan_file(path, progress=None):
     reader = Reader(path)
     scan = Scan()
     try:
-        for _kind, _table, _lines in statements(reader.lines(), scan):
+        for _kind, _table, _lines in statements(reader.units(), scan):
             if progress is not None and scan.statements % 2000 == 0:
                 progress(reader.file_bytes, sum(scan.rows.values()))
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -323,3 +392,58 @@ def validate(path, allow_incomplete=False):
             "%s holds several databases (%s): restore one database's dump" % (path, ", ".join(scan.databases))
         )
     return scan, info
+
+
+def quick_check(path, allow_incomplete=False):
+    """The checks before anything changes, at the speed of C: (summary dict, file info).
+
+    Readable, not empty, SQL at its start, decompresses completely (.gz), the
+    trailer at its end, and its database from the first lines; the SHA-256 on
+    the way. Rows are counted later, while the dump is split for the load.
+    """
+    try:
+        with io.open(path, "rb") as handle:
+            empty = not handle.read(1)
+    except (IOError, OSError) as exc:
+        raise DumpError("cannot open %s: %s" % (path, exc.strerror or exc)) from exc
+    if empty:
+        raise DumpError("%s is empty" % path)
+    if not looks_like_sql(path):
+        raise DumpError("%s does not look like a SQL dump (no SQL text at its start)" % path)
+    reader = Reader(path)
+    head, tail = b"", b""
+    try:
+        for block in reader._sql_chunks():
+            reader.sql_bytes += len(block)
+            if len(head) < 65536:
+                head += block[: 65536 - len(head)]
+            tail = (tail + block)[-4096:]
+    except (OSError, EOFError) as exc:
+        raise DumpError("cannot read it: %s" % exc) from exc
+    scan = Scan()
+    for line in head.splitlines():
+        stripped = line.strip()
+        if scan.kind is None and stripped.startswith(b"--") and b" dump " in stripped[:40].lower():
+            scan.kind = "mariadb-dump" if b"MariaDB" in stripped else "mysqldump"
+        match = HEADER_DB.match(stripped) or DATABASE.match(stripped)
+        if match:
+            name = match.group(1)
+            if HEADER_DB.match(stripped):
+                scan.header_db = name.decode("utf-8", "replace")
+            elif unquote(name) not in scan.databases:
+                scan.databases.append(unquote(name))
+        if CREATE_TABLE.match(stripped):
+            break
+    scan.kind = scan.kind or "sql"
+    scan.complete = TRAILER in tail
+    if not scan.complete and not allow_incomplete:
+        raise DumpError(
+            "%s is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
+            "--allow-incomplete restores it anyway" % path
+        )
+    return scan, {
+        "sha256": reader.sha256.hexdigest(),
+        "file_bytes": reader.file_bytes,
+        "sql_bytes": reader.sql_bytes,
+        "compressed": reader.compressed,
+    }

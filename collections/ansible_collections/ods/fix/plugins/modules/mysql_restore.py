@@ -85,6 +85,10 @@ options:
     description: For V(plan) without O(backup) (a dump still on the controller), its size once decompressed.
     type: int
     default: 0
+  expected_rows:
+    description: For V(load), rows per table from the backup's manifest; the load refuses a dump that differs.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: partial
@@ -199,6 +203,7 @@ def main():
             db_service=dict(type="str", default="mysql"),
             login=dict(type="str", default="auto", choices=["auto", "password"]),
             sql_bytes=dict(type="int", default=0),
+            expected_rows=dict(type="dict", default={}),
         ),
         required_if=[("phase", "load", ["backup"]), ("phase", "swap", ["backup"])],
         supports_check_mode=True,
@@ -288,6 +293,26 @@ def load(module, db, p):
     work = os.path.join(p["staging_dir"], ".restore-split")
     parts = restore.split(p["backup"], work, p["allow_incomplete"], progress)
     scan = parts.scan
+    differ = [
+        "%s: %s rows, the manifest %s" % (t, scan.rows.get(t), n)
+        for t, n in sorted(p["expected_rows"].items())
+        if scan.rows.get(t) != n
+    ]
+    if differ:
+        shutil.rmtree(work, ignore_errors=True)
+        raise sqldump.DumpError("the dump does not match its manifest (%s)" % "; ".join(differ))
+    checks.append(
+        "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines%s"
+        % (
+            scan.kind,
+            len(scan.tables),
+            sum(scan.rows.values()),
+            len(scan.views),
+            len(scan.triggers),
+            len(scan.routines),
+            ", as its manifest says" if p["expected_rows"] else "",
+        )
+    )
     needed = parts.info["sql_bytes"] * 1.3 / 1048576.0
     free = db.datadir_free_mb()
     if free is not None and free < needed:
