@@ -48,6 +48,14 @@ def counts(container: str) -> dict[str, int]:
     return {line.split("\t")[0]: int(line.split("\t")[1]) for line in sql(container, query).splitlines()}
 
 
+def indexes(container: str) -> list[str]:
+    query = (
+        "SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = 'bench_restore' ORDER BY 1, 2, 3"
+    )
+    return sql(container, query).splitlines()
+
+
 def make(container: str, dump: Path) -> None:
     print("generating bench_restore (10M rows) ...", flush=True)
     with (HERE / "make_restore_data.sql").open() as script:
@@ -140,6 +148,7 @@ def main() -> int:
     parser.add_argument("--dump", type=Path, default=Path("/tmp/ods-fix-bench/bench_restore.sql"))
     parser.add_argument("--make", action="store_true", help="generate the data and the dump first")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--verbose", action="store_true", help="print ods-fix's own output too")
     args = parser.parse_args()
     container = mysql_container()
     if args.make or not args.dump.exists():
@@ -154,13 +163,18 @@ def main() -> int:
         subprocess.run(["docker", "exec", "-i", container, "mysql"], stdin=dump, check=True)
     manual = time.monotonic() - start
     manual_counts = counts(container)
+    manual_indexes = indexes(container)
     rows = sum(manual_counts.values())
     if expected is not None and manual_counts != expected:
         raise SystemExit(f"the manual restore lost rows: {manual_counts} != {expected}")
 
-    seconds, peak_kb, _output = run_ods_fix(args.dump, args.workers)
+    seconds, peak_kb, output = run_ods_fix(args.dump, args.workers)
+    if args.verbose:
+        print(output)
     if counts(container) != manual_counts:
         raise SystemExit("ods-fix restored different row counts")
+    if indexes(container) != manual_indexes:
+        raise SystemExit(f"ods-fix restored different indexes: {indexes(container)} != {manual_indexes}")
     sql(container, "DROP DATABASE IF EXISTS bench_restore__restore;")
     print(f"dump: {size_mb:.0f} MB, {rows:,} rows in {len(TABLES)} tables (with indexes)")
     print(f"manual  (docker exec -i mysql mysql < dump.sql): {manual:6.1f} s  {rows / manual:9,.0f} rows/s")

@@ -164,3 +164,16 @@ def test_render_text_has_the_five_parts_and_the_fix() -> None:
     for part in ("服务状态", "资源使用", "最近错误日志", "网络连接状态", "数据库连接状态", "诊断结论"):
         assert part in text
     assert "fix: ods-fix mysql-connect" in text
+
+
+def test_a_refused_preflight_names_ods_fix_cors() -> None:
+    probes = {"cors": {"alldata-api": {"http://localhost:3000": {"code": 400, "allow_origin": None}}}}
+    findings, plan = diagnosis.analyse(STACK, running(), probes)
+    assert [(f["code"], f["service"]) for f in findings] == [("cors", "alldata-api")]
+    assert plan[0]["command"] == "ods-fix cors"
+
+
+def test_an_allowed_preflight_is_no_finding() -> None:
+    allowed = {"http://localhost:3000": {"code": 200, "allow_origin": "http://localhost:3000"}}
+    findings, _ = diagnosis.analyse(STACK, running(), {"cors": {"alldata-api": allowed}})
+    assert findings == []

@@ -73,6 +73,8 @@ def test_split_puts_each_table_in_its_own_file_and_objects_after(tmp_path: Path)
     flow = Path(parts.tables["flow"]).read_bytes()
     assert flow.startswith(restore.LOAD_SETTINGS) and b"SET NAMES utf8mb4" in flow and b"INSERT INTO `flow`" in flow
     assert b"message" not in flow and b"CREATE DATABASE" not in flow and b"USE `" not in flow
+    assert b"KEY `idx_flow_name`" not in flow.split(b"INSERT INTO")[0]  # built after the rows, sorted:
+    assert flow.endswith(b"ALTER TABLE `flow` ADD KEY `idx_flow_name` (`name`);\n")
     objects = Path(parts.objects).read_bytes()
     assert objects.startswith(b"/*!40101 SET @OLD_CHARACTER_SET_CLIENT")  # the preamble, for its own session
     assert b"TRIGGER message_touch" in objects and b"PROCEDURE `flow_count`" in objects
@@ -105,3 +107,47 @@ def test_whole_insert_statements_count_like_lines(tmp_path: Path) -> None:
         slow = sqldump.Scan()
         list(sqldump.statements(sqldump.Reader(str(dump)).lines(), slow))
         assert fast.rows == slow.rows and fast.tables == slow.tables and fast.complete == slow.complete
+
+
+CREATE_WITH_KEYS = [
+    b"CREATE TABLE `orders` (\n",
+    b"  `id` int(11) NOT NULL,\n",
+    b"  `customer_id` int(11) DEFAULT NULL,\n",
+    b"  `sku` varchar(24) DEFAULT NULL,\n",
+    b"  PRIMARY KEY (`id`),\n",
+    b"  UNIQUE KEY `sku` (`sku`),\n",
+    b"  KEY `customer_id` (`customer_id`),\n",
+    b"  KEY `by_both` (`customer_id`,`sku`)\n",
+    b") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
+]
+
+
+def test_plain_secondary_keys_are_built_after_the_rows() -> None:
+    lines, alter = sqldump.defer_secondary_keys(CREATE_WITH_KEYS, "orders")
+    assert b"".join(lines) == (
+        b"CREATE TABLE `orders` (\n  `id` int(11) NOT NULL,\n  `customer_id` int(11) DEFAULT NULL,\n"
+        b"  `sku` varchar(24) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `sku` (`sku`)\n"
+        b") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+    )
+    assert alter == (
+        b"ALTER TABLE `orders` ADD KEY `customer_id` (`customer_id`), ADD KEY `by_both` (`customer_id`,`sku`);\n"
+    )
+
+
+def test_a_table_with_foreign_keys_keeps_its_keys() -> None:
+    with_fk = [*CREATE_WITH_KEYS[:-2], b"  KEY `by_both` (`customer_id`,`sku`),\n"]
+    with_fk += [b"  CONSTRAINT `fk` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`id`)\n", CREATE_WITH_KEYS[-1]]
+    assert sqldump.defer_secondary_keys(with_fk, "orders") == (with_fk, b"")
+
+
+@pytest.mark.parametrize(
+    ("values", "rows"),
+    [
+        (b"(1,'a'),(2,'b')", 2),
+        (b"(1,'),(x'),(2,'(')", 2),
+        (b"(1,'it\\'s (a) \\\\'),(2,'\\\\\\'('),(3,NULL)", 3),
+        (b"(1,'it''s ('),(2,0x28)", 2),
+    ],
+)
+def test_rows_are_counted_outside_string_literals(values: bytes, rows: int) -> None:
+    assert sqldump.count_rows(b"INSERT INTO `t` VALUES " + values + b";\n") == rows

@@ -11,6 +11,7 @@ import io
 import secrets
 import shutil
 import tarfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from pyrunner.sandbox import compose as compose_mod
 from pyrunner.sandbox import stack
 
 Log = Callable[[str], None]
+HEALTHZ = "http://127.0.0.1:9091/healthz"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,41 @@ def _remove_dist(container: Any) -> str:
     if code != 0:
         raise OdsFixError(f"could not empty /app/dist in {container.name}: {output.decode(errors='replace')}")
     return f"emptied /app/dist in {container.name}"
+
+
+def _break_nginx_config(container: Any) -> str:
+    """A typo in nginx.conf, then a restart: nginx refuses to start and web exits (页面加载失败)."""
+    stream, _ = container.get_archive("/etc/nginx/nginx.conf")
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        member = archive.extractfile("nginx.conf")
+        text = member.read() if member else b""
+    broken = text.replace(b"server_name _;", b"servr_name _;", 1)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("nginx.conf")
+        info.size = len(broken)
+        archive.addfile(info, io.BytesIO(broken))
+    container.put_archive("/etc/nginx", buffer.getvalue())
+    container.restart(timeout=10)
+    return f"wrote 'servr_name' into /etc/nginx/nginx.conf in {container.name} and restarted it (nginx exits)"
+
+
+def _remove_cors_origin(container: Any) -> str:
+    """The Vite dev server's origin dropped from CORS_ALLOWED_ORIGINS; the API restarted to read it."""
+    instance = stack.require_instance()
+    text = instance.env_file.read_text()
+    instance.env_file.write_text(text.replace("CORS_ALLOWED_ORIGINS=http://localhost:3000,", "CORS_ALLOWED_ORIGINS="))
+    container.restart(timeout=10)
+    return f"removed http://localhost:3000 from CORS_ALLOWED_ORIGINS in {instance.env_file}, restarted {container.name}"
+
+
+def _break_proxy_route(container: Any) -> str:
+    """web's `location /api/` renamed and nginx reloaded: /api falls through to the front end's index.html."""
+    script = "sed -i 's#location /api/ {#location /api-v0/ {#' /etc/nginx/nginx.conf && nginx -s reload"
+    code, output = container.exec_run(["sh", "-c", script])
+    if code != 0:
+        raise OdsFixError(f"could not change nginx.conf in {container.name}: {output.decode(errors='replace')}")
+    return f"renamed location /api/ to /api-v0/ in {container.name}'s nginx.conf and reloaded nginx"
 
 
 def _disconnect(container: Any) -> str:
@@ -154,12 +191,77 @@ def _debug_logging(container: Any) -> str:
     return f"set LOG_LEVEL=DEBUG in {instance.env_file} and restarted the APIs"
 
 
+def _etcd_outage(container: Any) -> str:
+    """etcd down until Milvus's own health check fails (about a minute), then back: Milvus stays broken."""
+    instance = stack.require_instance()
+    milvus = stack.project_containers(container.client, instance.project).get("milvus-standalone")
+    if milvus is None:
+        raise OdsFixError("milvus-etcd-outage needs milvus-standalone in the sandbox")
+    container.stop(timeout=10)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        milvus.reload()
+        if milvus.status != "running" or milvus.exec_run(["curl", "-fsS", "-m", "3", HEALTHZ])[0] != 0:
+            break
+        time.sleep(3)
+    else:
+        container.start()
+        raise OdsFixError("Milvus stayed healthy for 180 s without etcd")
+    waited = round(180 - (deadline - time.monotonic()))
+    container.start()
+    return f"stopped {container.name} for {waited} s, until Milvus's health check failed, then started it again"
+
+
+def _milvus_wrong_host(container: Any) -> str:
+    """A typo in MILVUS_HOST and a wrong MILVUS_PORT in deploy/.env, read by bisheng-api at its next start."""
+    instance = stack.require_instance()
+    text = instance.env_file.read_text()
+    text = text.replace("MILVUS_HOST=milvus-standalone", "MILVUS_HOST=milvus-standlone")
+    instance.env_file.write_text(text.replace("MILVUS_PORT=19530", "MILVUS_PORT=19531"))
+    container.restart(timeout=10)
+    return f"set MILVUS_HOST=milvus-standlone and MILVUS_PORT=19531 in {instance.env_file}, restarted {container.name}"
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault("mysql-stopped", "mysql", "数据库连接失败", "mysql is stopped: the APIs answer 500", _stop),
     Fault("redis-stopped", "redis", "API 响应缓慢", "redis is stopped: no cache", _stop),
     Fault("milvus-etcd-stopped", "milvus-etcd", "Milvus 连接失败", "milvus-etcd is stopped", _stop),
+    Fault(
+        "milvus-etcd-outage",
+        "milvus-etcd",
+        "Milvus 连接失败",
+        "milvus-etcd stopped until Milvus fails its health check, then started: Milvus stays down",
+        _etcd_outage,
+    ),
+    Fault("milvus-minio-stopped", "milvus-minio", "Milvus 连接失败", "milvus-minio is stopped", _stop),
+    Fault("milvus-killed", "milvus-standalone", "Milvus 连接失败", "milvus-standalone killed (exit 137)", _kill),
+    Fault(
+        "milvus-wrong-host",
+        "bisheng-api",
+        "Milvus 连接失败",
+        "MILVUS_HOST misspelt and MILVUS_PORT wrong in deploy/.env",
+        _milvus_wrong_host,
+    ),
     Fault("api-exited", "alldata-api", "API 返回 500 错误", "alldata-api crashed (killed, exit 137)", _kill),
     Fault("web-dist-removed", "web", "页面加载失败", "the built front end in /app/dist is gone", _remove_dist),
+    Fault(
+        "web-config-broken",
+        "web",
+        "页面加载失败",
+        "a typo in nginx.conf; web restarted and exited",
+        _break_nginx_config,
+    ),
+    Fault("web-stopped", "web", "页面加载失败", "web is stopped", _stop),
+    Fault(
+        "cors-origin-removed",
+        "alldata-api",
+        "API 跨域错误",
+        "http://localhost:3000 dropped from CORS_ALLOWED_ORIGINS",
+        _remove_cors_origin,
+    ),
+    Fault(
+        "proxy-route-broken", "web", "API 跨域错误", "web's /api route no longer proxies to the API", _break_proxy_route
+    ),
     Fault("mysql-disconnected", "mysql", "数据库连接失败", "mysql is cut off its compose network", _disconnect),
     Fault(
         "db-password-mismatch",

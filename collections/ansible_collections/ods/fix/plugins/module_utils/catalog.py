@@ -114,7 +114,7 @@ FIXES = [
         "summary": "Bring etcd and minio up first, then restart milvus-standalone only if it is unhealthy.",
         "changes": True,
         "needs_yes": False,
-        "status": PLANNED,
+        "status": READY,
         "issue": 5,
         "symptoms": [
             "*:milvus-etcd",
@@ -126,7 +126,16 @@ FIXES = [
             "milvus_config:*",
         ],
         "manual_remedy": "docker-compose restart milvus-standalone",
-        "options": [],
+        "options": [
+            {
+                "flag": "fix-config",
+                "var": "milvus_restart_fix_config",
+                "type": "bool",
+                "default": False,
+                "help": "When MILVUS_HOST/MILVUS_PORT in deploy/.env do not name the Milvus service, set them "
+                "(backup kept) and restart the APIs; without it the mismatch is reported (exit 5).",
+            },
+        ],
     },
     {
         "name": "mysql-disk",
@@ -201,7 +210,7 @@ FIXES = [
         "summary": "Check nginx -t and /app/dist; restore the last good config or rebuild web.",
         "changes": True,
         "needs_yes": False,
-        "status": PLANNED,
+        "status": READY,
         "issue": 5,
         "symptoms": ["*:web"],
         "manual_remedy": "docker-compose build web && docker-compose restart web",
@@ -214,11 +223,26 @@ FIXES = [
         "summary": "Send the manual's preflight; allow the origin in .env and restart the API if needed.",
         "changes": True,
         "needs_yes": False,
-        "status": PLANNED,
+        "status": READY,
         "issue": 5,
         "symptoms": ["cors:*"],
         "manual_remedy": "add the origin to CORS_ALLOWED_ORIGINS in deploy/.env; docker-compose restart alldata-api",
-        "options": [],
+        "options": [
+            {
+                "flag": "origin",
+                "var": "cors_check_origins",
+                "type": "list",
+                "default": ["http://localhost:3000"],
+                "help": "A front-end origin that must be allowed (repeatable) [default: http://localhost:3000].",
+            },
+            {
+                "flag": "services",
+                "var": "cors_check_services",
+                "type": "list",
+                "default": ["alldata-api"],
+                "help": "The APIs that must answer the preflight (repeatable) [default: alldata-api].",
+            },
+        ],
     },
     {
         "name": "perf",

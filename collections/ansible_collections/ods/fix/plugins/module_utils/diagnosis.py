@@ -162,6 +162,18 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
         found.append(
             finding("dist_missing", "web", "/app/dist has no index.html (%s)" % web["dist"].get("error", "empty"))
         )
+    for service, answers in sorted((probes.get("cors") or {}).items()):
+        for origin, answer in sorted(answers.items()):
+            code = answer.get("code")
+            if code is not None and (code >= 300 or answer.get("allow_origin") not in (origin, "*")):
+                found.append(
+                    finding(
+                        "cors",
+                        service,
+                        "the CORS preflight from %s is refused (%s, no Access-Control-Allow-Origin)" % (origin, code),
+                        severity="warning",
+                    )
+                )
     for service, res in sorted((probes.get("resources") or {}).items()):
         if res.get("cpu_percent", 0) >= cpu_threshold:
             found.append(

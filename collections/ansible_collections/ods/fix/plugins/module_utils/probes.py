@@ -125,3 +125,32 @@ def probe_dist(container):
     if code == 0:
         return {"ok": True, "files": output.split()}
     return {"ok": False, "error": last_line(output) or "no index.html"}
+
+
+# curl -X OPTIONS -H "Origin: ..." -H "Access-Control-Request-Method: GET", in Python (the API image has no curl).
+PREFLIGHT = r"""
+import json, sys, urllib.error, urllib.request
+url, origins = sys.argv[1], json.loads(sys.argv[2])
+out = {}
+for origin in origins:
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            code, headers = response.status, response.headers
+    except urllib.error.HTTPError as exc:
+        code, headers = exc.code, exc.headers
+    except Exception as exc:
+        out[origin] = {"code": None, "error": str(exc)}
+        continue
+    out[origin] = {"code": code, "allow_origin": headers.get("Access-Control-Allow-Origin")}
+print(json.dumps(out))
+"""
+
+
+def probe_preflight(container, url, origins):
+    """{origin: {code, allow_origin} or {code: None, error}}: the manual's CORS preflight, from inside an API."""
+    code, output = exec_in(container, ["python", "-c", PREFLIGHT, url, json.dumps(origins)])
+    if code != 0:
+        return dict((origin, {"code": None, "error": exception_line(output)}) for origin in origins)
+    return json.loads(last_line(output))

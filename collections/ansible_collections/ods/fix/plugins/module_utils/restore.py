@@ -183,14 +183,28 @@ class Split(object):
         self.preamble, self.tables, self.objects = preamble, tables, objects
 
 
-def split(dump_path, directory, allow_incomplete=False, progress=None):
-    """Validate and cut the dump in one pass; DumpError (input) when it cannot be restored."""
+def write_table_statement(files, deferred, directory, preamble, table, lines, defer_keys):
+    """Append one statement to its table's file (opened on first use, with the load settings)."""
+    handle = files.get(table)
+    if handle is None:
+        handle = files[table] = open(os.path.join(directory, "table-%04d.sql" % len(files)), "wb")
+        handle.write(LOAD_SETTINGS + b"".join(preamble))
+    if defer_keys and sqldump.CREATE_TABLE.match(lines[0].lstrip()):
+        lines, deferred[table] = sqldump.defer_secondary_keys(lines, table)
+    handle.writelines(lines)
+
+
+def split(dump_path, directory, allow_incomplete=False, progress=None, defer_keys=True):
+    """Validate and cut the dump in one pass; DumpError (input) when it cannot be restored.
+
+    With defer_keys, each table's plain secondary keys are built after its rows are in.
+    """
     if os.path.isdir(directory):
         shutil.rmtree(directory)
     os.makedirs(directory, mode=0o700)
     reader = sqldump.Reader(dump_path)
     scan = sqldump.Scan()
-    preamble, files = [], {}
+    preamble, files, deferred = [], {}, {}
     objects = open(os.path.join(directory, "objects.body"), "wb")
     current, started = None, False
     try:
@@ -202,11 +216,7 @@ def split(dump_path, directory, allow_incomplete=False, progress=None):
                 current = table or current
                 if current is None:
                     continue
-                handle = files.get(current)
-                if handle is None:
-                    handle = files[current] = open(os.path.join(directory, "table-%04d.sql" % len(files)), "wb")
-                    handle.write(LOAD_SETTINGS + b"".join(preamble))
-                handle.writelines(lines)
+                write_table_statement(files, deferred, directory, preamble, current, lines, defer_keys)
             elif not started:
                 preamble.append(b"".join(lines))
             else:
@@ -217,7 +227,9 @@ def split(dump_path, directory, allow_incomplete=False, progress=None):
         raise sqldump.DumpError("cannot read it: %s" % exc) from exc
     finally:
         objects.close()
-        for handle in files.values():
+        for name, handle in files.items():
+            if deferred.get(name) and not handle.closed:
+                handle.write(deferred[name])
             handle.close()
     if scan.kind is None:
         scan.kind = "sql"

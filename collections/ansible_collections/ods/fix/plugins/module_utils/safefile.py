@@ -41,19 +41,20 @@ def backup(path, keep=10):
     return target
 
 
-def replace(path, text):
-    """Write text to path atomically with the old file's owner and mode."""
-    stat = os.stat(path)
+def replace(path, text, mode=0o600):
+    """Write text (str or bytes) to path atomically, with the old file's owner and mode, or mode for a new one."""
+    stat = os.stat(path) if os.path.exists(path) else None
     directory = os.path.dirname(os.path.abspath(path))
     fd, temp = tempfile.mkstemp(prefix=".ods-fix-", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temp, stat.st_mode & 0o7777)
-        with contextlib.suppress(OSError):
-            os.chown(temp, stat.st_uid, stat.st_gid)
+        os.chmod(temp, stat.st_mode & 0o7777 if stat else mode)
+        if stat:
+            with contextlib.suppress(OSError):
+                os.chown(temp, stat.st_uid, stat.st_gid)
         os.rename(temp, path)
     except BaseException:
         if os.path.exists(temp):

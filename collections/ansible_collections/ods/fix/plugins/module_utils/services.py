@@ -19,7 +19,7 @@ import time
 
 from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, probes
 
-STATES = ("healthy", "started", "restarted", "stopped")
+STATES = ("healthy", "started", "restarted", "stopped", "rebuilt")
 
 
 def own_health_check(container):
@@ -41,13 +41,14 @@ def own_health_check(container):
         return False
 
 
-def condition(container, probe_url=None):
+def condition(container, probe_url=None, live=False):
     """One word for a container: healthy, unhealthy, starting, running (no healthcheck), exited, ...
 
     With probe_url (an HTTP URL as seen inside the container) a running
     container's health is what that URL answers now (below 500: healthy).
-    Otherwise, when Docker does not (yet) say healthy, the container's own
-    health check is run now: Docker's status lags by up to interval x retries.
+    Otherwise, when Docker does not (yet) say healthy, or always with live,
+    the container's own health check is run now: Docker's status lags by up
+    to interval x retries, both ways.
     """
     if container is None:
         return "missing"
@@ -63,7 +64,7 @@ def condition(container, probe_url=None):
             code = None
         return "healthy" if code and code < 500 else "unhealthy"
     health = (state.get("Health") or {}).get("Status")
-    if health in ("starting", "unhealthy"):
+    if health in ("starting", "unhealthy") or (live and health):
         own = own_health_check(container)
         if own is not None:
             return "healthy" if own else health
@@ -76,6 +77,8 @@ def plan(current, wanted):
         if current in ("missing", "exited", "created", "dead"):
             return None, "not running"
         return "stop", "it is %s" % current
+    if wanted == "rebuilt":
+        return "rebuild", "a rebuild was asked for"
     if current == "missing":
         return "create", "it has no container"
     if wanted == "restarted":
@@ -115,15 +118,30 @@ def create_with_cli(project_dir, project, service, cli):
         raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
 
 
-def wait_healthy(container, timeout, probe_url=None):
+def rebuild_with_cli(project_dir, project, service, cli):
+    """The manual's `docker-compose build SERVICE`, then the container recreated from the new image."""
+    if not cli:
+        raise compose.ProjectError("no Compose CLI is installed to rebuild %s" % service)
+    base = [*cli, "-p", project, "--project-directory", project_dir]
+    for argv in (
+        [*base, "build", service],
+        [*base, "up", "-d", "--no-deps", "--no-build", "--force-recreate", service],
+    ):
+        result = subprocess.run(argv, cwd=project_dir, capture_output=True, text=True, check=False, timeout=1800)
+        if result.returncode != 0:
+            lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+            raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
+
+
+def wait_healthy(container, timeout, probe_url=None, live=False):
     """(ok, condition) once running and healthy (or running without a health check), or at the timeout."""
     deadline = time.monotonic() + timeout
-    current = condition(container, probe_url)
+    current = condition(container, probe_url, live)
     while current not in ("healthy", "running") and time.monotonic() < deadline:
         if current in ("exited", "dead"):
             break
         time.sleep(0.5)
-        current = condition(container, probe_url)
+        current = condition(container, probe_url, live)
     return current in ("healthy", "running"), current
 
 
@@ -136,12 +154,23 @@ def log_tail(container, lines=5):
 
 
 def ensure(
-    api, project_dir, project, service, wanted, *, check_mode, cli=None, wait=120, networks=True, probe_url=None
+    api,
+    project_dir,
+    project,
+    service,
+    wanted,
+    *,
+    check_mode,
+    cli=None,
+    wait=120,
+    networks=True,
+    probe_url=None,
+    live=False,
 ):
     """Bring one service to `wanted`; returns {service, before, after, actions: [str], ok, changed}."""
     containers = compose.project_containers(api, project)
     container = containers.get(service)
-    before = condition(container, probe_url)
+    before = condition(container, probe_url, live)
     result = {"service": service, "before": before, "after": before, "actions": [], "ok": True, "changed": False}
     action, reason = plan(before, wanted)
     lost = []
@@ -149,7 +178,7 @@ def ensure(
         lost = missing_networks(api, container, project_dir, project, service)
     if action in (None, "wait") and not lost:
         if action == "wait" and not check_mode:
-            result["ok"], result["after"] = wait_healthy(container, wait, probe_url)
+            result["ok"], result["after"] = wait_healthy(container, wait, probe_url, live)
         result["note"] = "%s: nothing to do (%s)" % (service, reason)
         return result
     verb = "would " if check_mode else ""
@@ -162,6 +191,9 @@ def ensure(
         if not check_mode:
             if action == "create":
                 create_with_cli(project_dir, project, service, cli)
+                container = compose.project_containers(api, project).get(service)
+            elif action == "rebuild":
+                rebuild_with_cli(project_dir, project, service, cli)
                 container = compose.project_containers(api, project).get(service)
             elif action == "start":
                 container.start()
@@ -181,7 +213,7 @@ def ensure(
         # Reconnected to its network: its own health is what it was.
         result["after"] = condition(container)
         return result
-    result["ok"], result["after"] = wait_healthy(container, wait, probe_url)
+    result["ok"], result["after"] = wait_healthy(container, wait, probe_url, live)
     if not result["ok"]:
         result["error"] = "%s is %s after %s; last log lines: %s" % (
             service,

@@ -72,14 +72,21 @@ def unquote(name):
 
 
 def count_rows(statement):
-    """Rows of a whole INSERT: the top-level '(' after VALUES, once the string literals are taken out."""
+    """Rows of a whole INSERT: the top-level '(' after VALUES, outside the string literals.
+
+    mysqldump writes strings in single quotes with \\ and \' escaped, so once
+    those escapes are gone every other quote opens or closes a string: the
+    even pieces of a split on "'" are outside. bytes.replace/split/count run
+    at memory speed, several times faster than a regex over the statement.
+    """
     match = VALUES.search(statement)
     if not match:
         return 0
     body = statement[match.end() :]
-    if b"'" in body:
-        body = STRING.sub(b"''", body)
-    return body.count(b"(")
+    if b"'" not in body:
+        return body.count(b"(")
+    body = body.replace(b"\\\\", b"").replace(b"\\'", b"")
+    return sum(piece.count(b"(") for piece in body.split(b"'")[::2])
 
 
 def count_tuples(line, first):
@@ -226,6 +233,39 @@ class Scan(object):
             "events": self.events,
             "complete": self.complete,
         }
+
+
+PLAIN_KEY = re.compile(rb"^\s+(?:KEY|INDEX) `")
+FOREIGN_KEY = re.compile(rb"^\s+CONSTRAINT .* FOREIGN KEY ", re.IGNORECASE)
+
+
+def defer_secondary_keys(lines, table):
+    """(CREATE TABLE lines without their plain secondary KEYs, "ALTER TABLE ... ADD KEY ..." or b"").
+
+    The usual load setting (myloader's --innodb-optimize-keys): rows go in
+    with the primary key only, and each index is then built once, sorted,
+    instead of being updated row by row. UNIQUE, FULLTEXT and SPATIAL keys
+    stay, and so does every key of a table with foreign keys (they may need it).
+    """
+    if any(FOREIGN_KEY.match(line) for line in lines):
+        return lines, b""
+    kept, keys = [], []
+    for line in lines:
+        if PLAIN_KEY.match(line):
+            keys.append(line.strip().rstrip(b","))
+        else:
+            kept.append(line)
+    if not keys:
+        return lines, b""
+    # The line before the closing ")" lost its follower: drop its comma.
+    for i in range(len(kept) - 1, 0, -1):
+        if kept[i].lstrip().startswith(b")"):
+            body = kept[i - 1].rstrip(b"\r\n")
+            if body.endswith(b","):
+                kept[i - 1] = body[:-1] + kept[i - 1][len(body) :]
+            break
+    name = b"`" + table.encode("utf-8").replace(b"`", b"``") + b"`"
+    return kept, b"ALTER TABLE " + name + b" " + b", ".join(b"ADD " + key for key in keys) + b";\n"
 
 
 def classify(statement, scan, first_line):

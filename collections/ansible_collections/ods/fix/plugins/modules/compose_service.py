@@ -35,8 +35,10 @@ options:
       - V(started) starts what is not running.
       - V(restarted) restarts every service given (a change by nature).
       - V(stopped) stops what is running.
+      - V(rebuilt) runs the manual's C(docker-compose build SERVICE) with the Compose that created the
+        project, then recreates the container from the new image (a change by nature).
     type: str
-    choices: [healthy, started, restarted, stopped]
+    choices: [healthy, started, restarted, stopped, rebuilt]
     default: healthy
   wait_timeout:
     description: Seconds to wait for each service to become healthy.
@@ -53,6 +55,13 @@ options:
         status, which lags a dependency's recovery; an API whose database just came back is then left alone.
     type: dict
     default: {}
+  live_health:
+    description:
+      - Services whose own health check is run now even when Docker says healthy. Docker's status lags
+        both ways; a Milvus that hangs after losing etcd still shows healthy for up to interval x retries.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -100,6 +109,7 @@ def main():
         wait_timeout=dict(type="int", default=120),
         reconnect_networks=dict(type="bool", default=True),
         probe_urls=dict(type="dict", default={}),
+        live_health=dict(type="list", elements="str", default=[]),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -118,7 +128,8 @@ def main():
             % (", ".join(unknown), params["project_dir"], ", ".join(declared)),
             ods_failure="input",
         )
-    clis = compose.compose_clis() if any(s not in project["services"] for s in params["services"]) else {}
+    needs_cli = params["state"] == "rebuilt" or any(s not in project["services"] for s in params["services"])
+    clis = compose.compose_clis() if needs_cli else {}
     cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
     results, actions = {}, []
     for service in params["services"]:
@@ -134,6 +145,7 @@ def main():
                 wait=params["wait_timeout"],
                 networks=params["reconnect_networks"],
                 probe_url=params["probe_urls"].get(service),
+                live=service in params["live_health"],
             )
         except compose.ProjectError as exc:
             outcome = {"service": service, "ok": False, "changed": False, "actions": [], "error": str(exc)}

@@ -57,6 +57,11 @@ options:
     description: The nginx front-end service.
     type: str
     default: web
+  cors_origins:
+    description: Origins whose CORS preflight is sent to the first running API (the manual's curl -X OPTIONS).
+    type: list
+    elements: str
+    default: ["http://localhost:3000"]
   probe_targets:
     description: What the APIs must reach, service name to port; services not in O(services) are left out.
     type: dict
@@ -154,6 +159,11 @@ def gather(api, containers, params, expected):
         tasks["db:via_api"] = lambda c=running[params["db_check_service"]]: probes.probe_manual_db_check(c)
     if params["db_service"] in running:
         tasks["db:direct"] = lambda c=running[params["db_service"]]: probes.probe_mysql(c)
+    cors_api = next((s for s in params["api_services"] if s in running), None)
+    if cors_api and params["cors_origins"]:
+        tasks["cors:" + cors_api] = lambda c=running[cors_api]: probes.probe_preflight(
+            c, params["api_health_url"], params["cors_origins"]
+        )
     if params["web_service"] in running:
         web = running[params["web_service"]]
         tasks["web:config"] = lambda c=web: probes.probe_nginx(c)
@@ -162,7 +172,7 @@ def gather(api, containers, params, expected):
 
 
 def assemble(results, params):
-    seen = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}}
+    seen = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}, "cors": {}}
     for key, (ok, value) in sorted(results.items()):
         kind, _, name = key.partition(":")
         if kind == "logs":
@@ -186,6 +196,8 @@ def assemble(results, params):
             seen["database"][name] = entry
         elif kind == "web":
             seen["web"][name] = value if ok else {"ok": False, "error": value}
+        elif kind == "cors" and ok:
+            seen["cors"][name] = value
     return seen
 
 
@@ -218,6 +230,7 @@ def main():
         db_check_service=dict(type="str", default="alldata-api"),
         db_service=dict(type="str", default="mysql"),
         web_service=dict(type="str", default="web"),
+        cors_origins=dict(type="list", elements="str", default=["http://localhost:3000"]),
         probe_targets=dict(type="dict", default={"mysql": 3306, "redis": 6379, "milvus-standalone": 19530}),
         log_lines=dict(type="int", default=100),
         cpu_threshold=dict(type="float", default=90.0),
