@@ -66,6 +66,10 @@ def _break_nginx_config(container: Any) -> str:
         archive.addfile(info, io.BytesIO(broken))
     container.put_archive("/etc/nginx", buffer.getvalue())
     container.restart(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and container.status != "exited":
+        time.sleep(0.5)
+        container.reload()
     return f"wrote 'servr_name' into /etc/nginx/nginx.conf in {container.name} and restarted it (nginx exits)"
 
 

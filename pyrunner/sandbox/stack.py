@@ -182,9 +182,11 @@ def project_containers(client: Any, project: str) -> dict[str, Any]:
 
 def container_state(container: Any) -> dict[str, Any]:
     state = container.attrs.get("State", {})
+    running = state.get("Status") == "running"
     return {
         "status": state.get("Status", "unknown"),
-        "health": (state.get("Health") or {}).get("Status"),
+        # A stopped container keeps its last health status: it says nothing then.
+        "health": (state.get("Health") or {}).get("Status") if running else None,
         "exit_code": state.get("ExitCode"),
         "name": container.name,
     }
