@@ -301,6 +301,33 @@ def load_parallel(db, shadow, parts, workers, progress=None):
         raise RestoreError(state["errors"][0])
 
 
+def checksums_parallel(db, schema, tables, rows, workers):
+    """CHECKSUM TABLE of each table, `workers` sessions at a time, the largest tables first."""
+    queue = sorted(tables, key=lambda t: -rows.get(t, 0))
+    lock, found, errors = threading.Lock(), {}, []
+
+    def worker():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                table = queue.pop(0)
+            try:
+                result = db.checksums(schema, [table])
+            except Exception as exc:  # reported by the caller, which then checksums in one session
+                errors.append(exc)
+                return
+            with lock:
+                found.update(result)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return None if errors else found
+
+
 def verify(db, schema, scan):
     """Problems (one line each) where the schema differs from what the dump defines."""
     problems = []
