@@ -224,7 +224,8 @@ def inspect(api, project, params, check_mode):
         result["good_copy"]["not_saved"] = "%s is not proxied to the API" % params["proxy_path"]
     else:
         problems.append(
-            "nginx -t fails: %s" % (result["config"]["failing_line"] or result["config"]["output"].splitlines()[-1:])
+            "nginx -t fails: %s"
+            % (result["config"]["failing_line"] or (result["config"]["output"].splitlines() or [""])[-1])
         )
     if not result["dist"]["index"]:
         problems.append("%s has no index.html (%d files)" % (params["dist_dir"], result["dist"]["files"]))
