@@ -235,21 +235,8 @@ def split(dump_path, directory, allow_incomplete=False, progress=None, defer_key
         scan.kind = "sql"
     if not scan.tables:
         raise sqldump.DumpError("%s holds no table: not a dump of a database" % dump_path)
-    if not scan.complete and not allow_incomplete:
-        raise sqldump.DumpError(
-            "%s is incomplete: it lacks the '-- Dump completed' trailer (truncated?); "
-            "--allow-incomplete restores it anyway" % dump_path
-        )
-    if len(scan.databases) > 1:
-        raise sqldump.DumpError(
-            "%s holds several databases (%s): restore one database's dump" % (dump_path, ", ".join(scan.databases))
-        )
-    info = {
-        "sha256": reader.sha256.hexdigest(),
-        "file_bytes": reader.file_bytes,
-        "sql_bytes": reader.sql_bytes,
-        "compressed": reader.compressed,
-    }
+    sqldump.check_complete(dump_path, scan, allow_incomplete)
+    info = reader.info()
     # The objects run in a session of their own: they need the dump's opening SETs too.
     objects_path = os.path.join(directory, "objects.sql")
     with open(objects_path, "wb") as out, open(objects.name, "rb") as body:

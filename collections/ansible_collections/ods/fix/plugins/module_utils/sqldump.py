@@ -143,6 +143,15 @@ class Reader(object):
         if not inflate.eof:
             raise DumpError("the gzip file is truncated: it does not decompress completely")
 
+    def info(self):
+        """What was read: sha256, file_bytes, sql_bytes, compressed."""
+        return {
+            "sha256": self.sha256.hexdigest(),
+            "file_bytes": self.file_bytes,
+            "sql_bytes": self.sql_bytes,
+            "compressed": self.compressed,
+        }
+
     def units(self):
         """("insert", whole INSERT statement) or ("line", one line), in file order.
 
@@ -400,16 +409,11 @@ def scan_file(path, progress=None):
         raise DumpError("cannot read it: %s" % exc) from exc
     if scan.kind is None:
         scan.kind = "sql"
-    return scan, {
-        "sha256": reader.sha256.hexdigest(),
-        "file_bytes": reader.file_bytes,
-        "sql_bytes": reader.sql_bytes,
-        "compressed": reader.compressed,
-    }
+    return scan, reader.info()
 
 
-def validate(path, allow_incomplete=False):
-    """(scan, file_info) of a dump that can be restored, else DumpError with the reason."""
+def check_opening(path):
+    """DumpError unless the file can be read, is not empty and starts like SQL."""
     try:
         with io.open(path, "rb") as handle:
             empty = not handle.read(1)
@@ -419,9 +423,10 @@ def validate(path, allow_incomplete=False):
         raise DumpError("%s is empty" % path)
     if not looks_like_sql(path):
         raise DumpError("%s does not look like a SQL dump (no SQL text at its start)" % path)
-    scan, info = scan_file(path)
-    if not scan.tables and not scan.views and not scan.routines:
-        raise DumpError("%s holds no table, view or routine: not a dump of a database" % path)
+
+
+def check_complete(path, scan, allow_incomplete=False):
+    """DumpError for a dump without the trailer (unless allowed) or holding several databases."""
     if not scan.complete and not allow_incomplete:
         raise DumpError(
             "%s is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
@@ -431,6 +436,15 @@ def validate(path, allow_incomplete=False):
         raise DumpError(
             "%s holds several databases (%s): restore one database's dump" % (path, ", ".join(scan.databases))
         )
+
+
+def validate(path, allow_incomplete=False):
+    """(scan, file_info) of a dump that can be restored, else DumpError with the reason."""
+    check_opening(path)
+    scan, info = scan_file(path)
+    if not scan.tables and not scan.views and not scan.routines:
+        raise DumpError("%s holds no table, view or routine: not a dump of a database" % path)
+    check_complete(path, scan, allow_incomplete)
     return scan, info
 
 
@@ -441,15 +455,7 @@ def quick_check(path, allow_incomplete=False):
     trailer at its end, and its database from the first lines; the SHA-256 on
     the way. Rows are counted later, while the dump is split for the load.
     """
-    try:
-        with io.open(path, "rb") as handle:
-            empty = not handle.read(1)
-    except (IOError, OSError) as exc:
-        raise DumpError("cannot open %s: %s" % (path, exc.strerror or exc)) from exc
-    if empty:
-        raise DumpError("%s is empty" % path)
-    if not looks_like_sql(path):
-        raise DumpError("%s does not look like a SQL dump (no SQL text at its start)" % path)
+    check_opening(path)
     reader = Reader(path)
     head, tail = b"", b""
     try:
@@ -476,14 +482,5 @@ def quick_check(path, allow_incomplete=False):
             break
     scan.kind = scan.kind or "sql"
     scan.complete = TRAILER in tail
-    if not scan.complete and not allow_incomplete:
-        raise DumpError(
-            "%s is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
-            "--allow-incomplete restores it anyway" % path
-        )
-    return scan, {
-        "sha256": reader.sha256.hexdigest(),
-        "file_bytes": reader.file_bytes,
-        "sql_bytes": reader.sql_bytes,
-        "compressed": reader.compressed,
-    }
+    check_complete(path, scan, allow_incomplete)
+    return scan, reader.info()
