@@ -114,8 +114,10 @@ def report_files(result: RunResult) -> dict[str, list[str]]:
 
 
 def last_line(text: str) -> str:
+    """Ansible's own [ERROR] line when there is one (its last lines are often an example), else the last line."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
+    errors = [line.strip() for line in lines if line.startswith("[ERROR]")]
+    return errors[0] if errors else (lines[-1] if lines else "no output")
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:

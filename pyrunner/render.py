@@ -89,10 +89,14 @@ def job_line(job: dict[str, Any]) -> str:
         parts.append(f"{job['percent']:.0f}%")
     if job.get("bytes") is not None and job.get("total"):
         parts.append(f"{job['bytes'] / 1048576:.0f}/{job['total'] / 1048576:.0f} MB")
-    if job.get("rows"):
+    if job.get("total_rows") and job.get("rows") is not None:
+        parts.append(f"{job['rows']:,}/{job['total_rows']:,} rows")
+    elif job.get("rows"):
         parts.append(f"{job['rows']:,} rows")
     if job.get("rate_mb_s") is not None:
         parts.append(f"{job['rate_mb_s']} MB/s")
+    if job.get("rate_rows_s"):
+        parts.append(f"{job['rate_rows_s']:,} rows/s")
     if job.get("eta_s"):
         parts.append(f"ETA {job['eta_s']} s")
     return f"{parts[0]}: " + ", ".join(parts[1:]) if len(parts) > 1 else parts[0]

@@ -23,7 +23,7 @@ def test_help_explains_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 def test_list_shows_ready_and_planned(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "diagnose" in out and "[planned, #5]" in out
+    assert "diagnose" in out and "[planned, #6]" in out
 
 
 def test_list_markdown_is_the_catalog_table(capsys: pytest.CaptureFixture[str]) -> None:

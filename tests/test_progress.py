@@ -9,6 +9,7 @@ import pytest
 
 from pyrunner.errors import ExitCode
 from pyrunner.progress import Progress
+from pyrunner.render import job_line
 from pyrunner.runner import RunResult, filtered_env
 
 
@@ -112,3 +113,17 @@ def test_environment_allow_list_drops_secrets_from_the_shell() -> None:
         "ODS_FIX_HOME": "/h",
         "ANSIBLE_CONFIG": "/a.cfg",
     }
+
+
+def test_job_line_shows_rows_of_total_and_row_rate() -> None:
+    line = job_line(
+        {
+            "phase": "inserting into docs",
+            "rows": 1500,
+            "total_rows": 3000,
+            "percent": 50.0,
+            "rate_rows_s": 4200,
+            "eta_s": 1,
+        }
+    )
+    assert line == "inserting into docs: 50%, 1,500/3,000 rows, 4,200 rows/s, ETA 1 s"

@@ -1,0 +1,659 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""Vector backups of Milvus collections: the format, and the code that runs inside bisheng-api.
+
+The modules send this file's source, with a call to ``main``, to ``python -`` in
+bisheng-api: that container has pymilvus, numpy and the manual's
+``services.VectorStore`` (whose client, configured by the stack's own settings,
+is the one used). pymilvus and numpy are imported inside the functions that
+need them, so that the format helpers load anywhere.
+
+The format (``ods-fix-milvus/1``), an uncompressed POSIX tar::
+
+    manifest.json                 format, created, server version, per collection:
+                                  rows, dims, content digest, sha256 of each member
+    <collection>/schema.json      fields (name, type, params, primary, auto_id), indexes
+                                  (field, type, metric, params), dynamic field, consistency
+    <collection>/rows.jsonl.gz    one JSON object per row: every scalar field, the id included
+    <collection>/<field>.npy      each float vector field: NumPy .npy, float32, [rows, dim];
+                                  row i belongs to line i of rows.jsonl.gz
+
+Embeddings are stored raw: float32 vectors do not compress (gzip saves a few
+per cent at a fraction of the insert rate). The content digest is independent
+of row order and of auto-generated ids, so a collection restored with new ids
+still compares equal to its backup.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import gzip
+import hashlib
+import json
+import os
+import struct
+import sys
+import time
+
+FORMAT = "ods-fix-milvus/1"
+MANIFEST = "manifest.json"
+ROWS = "rows.jsonl.gz"
+SCHEMA = "schema.json"
+NPY_HEADER_LEN = 128
+# Milvus caps a request at 64 MB by default; 16 MB batches keep the client and
+# the server busy at once without coming near it.
+BATCH_BYTES = 16 << 20
+KEPT_MARK = "_replaced_"
+SUPPORTED = ("BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR", "JSON", "FLOAT_VECTOR")
+
+
+class VectorError(Exception):
+    """An expected failure, with ``kind`` input (nothing changed) or fix."""
+
+    def __init__(self, message, kind="input"):
+        super(VectorError, self).__init__(message)
+        self.kind = kind
+
+
+# --- the format -------------------------------------------------------------------------------------
+
+
+def npy_header(rows, dim):
+    """A NumPy .npy v1 header for float32 [rows, dim], always NPY_HEADER_LEN bytes long.
+
+    A fixed length lets the export write the header before it knows the row count
+    and rewrite it in place at the end.
+    """
+    text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (rows, dim)
+    body_len = NPY_HEADER_LEN - 10
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", body_len) + text.ljust(body_len - 1).encode("latin1") + b"\n"
+
+
+def read_npy_shape(handle):
+    """(rows, dim) of a float32 .npy file opened at its start; VectorError if it is not one."""
+    magic = handle.read(10)
+    if len(magic) < 10 or magic[:6] != b"\x93NUMPY":
+        raise VectorError("not a NumPy .npy file")
+    major = magic[6:7]
+    if major == b"\x01":
+        size = struct.unpack("<H", magic[8:10])[0]
+        header = handle.read(size)
+    else:
+        size = struct.unpack("<I", magic[8:10] + handle.read(2))[0]
+        header = handle.read(size)
+    text = header.decode("latin1")
+    if "'<f4'" not in text or "'fortran_order': False" not in text:
+        raise VectorError("not a float32, C-ordered array")
+    shape = text.split("'shape':")[1].split(")")[0].strip(" (")
+    parts = [p for p in shape.split(",") if p.strip()]
+    if len(parts) != 2:
+        raise VectorError("not a two-dimensional array")
+    return int(parts[0]), int(parts[1])
+
+
+def kept_name(name, when):
+    """The dated name a replaced collection is kept under: docs_replaced_20261128T173000."""
+    return "%s%s%s" % (name, KEPT_MARK, time.strftime("%Y%m%dT%H%M%S", time.gmtime(when)))
+
+
+def kept_copy_of(candidate):
+    """The collection a kept copy was kept for (docs for docs_replaced_20261128T173000), else None."""
+    base, mark, stamp = candidate.rpartition(KEPT_MARK)
+    if mark and len(stamp) == 15 and stamp[8] == "T" and (stamp[:8] + stamp[9:]).isdigit():
+        return base
+    return None
+
+
+class Digest(object):
+    """Order-independent digest of a collection's content: the sum of each row's sha256 (first 8 bytes)."""
+
+    def __init__(self, skip=()):
+        self.skip, self.total, self.rows = set(skip), 0, 0
+
+    def add(self, scalars, vectors):
+        """scalars: the row's scalar fields (skipped ones ignored); vectors: float32 bytes of each vector field."""
+        canon = json.dumps(
+            dict((k, v) for k, v in scalars.items() if k not in self.skip),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode("utf-8")
+        digest = hashlib.sha256(canon)
+        for data in vectors:
+            digest.update(b"\0")
+            digest.update(data)
+        self.total = (self.total + int.from_bytes(digest.digest()[:8], "big")) & 0xFFFFFFFFFFFFFFFF
+        self.rows += 1
+
+    def hexdigest(self):
+        return "%016x" % self.total
+
+
+def skipped_fields(schema):
+    """Fields left out of the digest: an auto-generated primary key changes with every restore."""
+    return [f["name"] for f in schema["fields"] if f.get("is_primary") and f.get("auto_id")]
+
+
+def vector_fields(schema):
+    return [f["name"] for f in schema["fields"] if f["type"] == "FLOAT_VECTOR"]
+
+
+def same_schema(a, b):
+    """The differences between two schemas (fields, types, params, indexes), as lines; [] when equal."""
+    differences = []
+    fields_a = dict((f["name"], f) for f in a["fields"])
+    fields_b = dict((f["name"], f) for f in b["fields"])
+    for name in sorted(set(fields_a) | set(fields_b)):
+        fa, fb = fields_a.get(name), fields_b.get(name)
+        if fa is None or fb is None:
+            differences.append("field %s only in the %s" % (name, "backup" if fb is None else "live collection"))
+        elif (fa["type"], fa.get("params")) != (fb["type"], fb.get("params")):
+            differences.append(
+                "field %s is %s %s, the backup's is %s %s"
+                % (name, fb["type"], describe_params(fb), fa["type"], describe_params(fa))
+            )
+    if sorted(json.dumps(i, sort_keys=True) for i in a.get("indexes", [])) != sorted(
+        json.dumps(i, sort_keys=True) for i in b.get("indexes", [])
+    ):
+        differences.append("the indexes differ")
+    return differences
+
+
+def describe_params(field):
+    params = field.get("params") or {}
+    return "(%s)" % ", ".join("%s=%s" % item for item in sorted(params.items())) if params else ""
+
+
+def dimension_mismatch(backup_schema, live_schema):
+    """'embedding: dim 384 live, 768 in the backup' lines for vector fields whose dimension differs."""
+    live = dict((f["name"], f) for f in live_schema["fields"])
+    lines = []
+    for field in backup_schema["fields"]:
+        other = live.get(field["name"])
+        same_kind = other is not None and field["type"] == other["type"] == "FLOAT_VECTOR"
+        if same_kind and other["params"].get("dim") != field["params"].get("dim"):
+            lines.append(
+                "%s: dim %s live, %s in the backup" % (field["name"], other["params"]["dim"], field["params"]["dim"])
+            )
+    return lines
+
+
+# --- inside bisheng-api -----------------------------------------------------------------------------
+
+
+def say(event, **data):
+    """One JSON line on stdout: progress for the module, or the final result."""
+    data["event"] = event
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def client():
+    from services import VectorStore  # the manual's interface; its client uses the stack's settings
+
+    try:
+        store = VectorStore(timeout=30)
+        store.list_collections()
+    except Exception as exc:
+        raise VectorError(
+            "Milvus does not answer through VectorStore in bisheng-api (%s): run ods-fix milvus-restart"
+            % str(exc).splitlines()[0][:200]
+        ) from exc
+    return store.client
+
+
+def live_schema(milvus, name):
+    desc = milvus.describe_collection(name)
+    fields = []
+    for field in desc["fields"]:
+        kind = getattr(field["type"], "name", str(field["type"]))
+        params = dict((k, int(v) if str(v).isdigit() else v) for k, v in (field.get("params") or {}).items())
+        fields.append(
+            {
+                "name": field["name"],
+                "type": kind,
+                "params": params,
+                "is_primary": bool(field.get("is_primary")),
+                "auto_id": bool(field.get("auto_id")),
+            }
+        )
+    indexes = []
+    for index_name in milvus.list_indexes(name):
+        info = milvus.describe_index(name, index_name)
+        params = dict(
+            (k, int(v) if str(v).isdigit() else v)
+            for k, v in info.items()
+            if k not in ("index_type", "metric_type", "field_name", "index_name", "total_rows", "indexed_rows")
+            and k not in ("pending_index_rows", "state", "index_state_fail_reason")
+        )
+        indexes.append(
+            {
+                "field": info["field_name"],
+                "index_name": info.get("index_name", index_name),
+                "index_type": info["index_type"],
+                "metric_type": info.get("metric_type"),
+                "params": params,
+            }
+        )
+    return {
+        "name": name,
+        "description": desc.get("description", ""),
+        "auto_id": bool(desc.get("auto_id")),
+        "enable_dynamic_field": bool(desc.get("enable_dynamic_field")),
+        "consistency_level": desc.get("consistency_level", 2),
+        "fields": fields,
+        "indexes": indexes,
+    }
+
+
+def exact_count(milvus, name):
+    rows = milvus.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(rows[0]["count(*)"])
+
+
+def iterate_rows(milvus, name, batch):
+    """Every row with every field, loading the collection for the read if it was not loaded."""
+    state = str(milvus.get_load_state(name).get("state"))
+    was_loaded = state.endswith("Loaded")
+    if not was_loaded:
+        milvus.load_collection(name)
+    try:
+        iterator = milvus.query_iterator(name, batch_size=batch, output_fields=["*"])
+        try:
+            while True:
+                rows = iterator.next()
+                if not rows:
+                    return
+                for row in rows:
+                    yield row
+        finally:
+            iterator.close()
+    finally:
+        if not was_loaded:
+            milvus.release_collection(name)
+
+
+def split_row(row, vectors):
+    import numpy as np
+
+    scalars = dict((k, v) for k, v in row.items() if k not in vectors)
+    return scalars, [np.asarray(row[v], dtype="<f4").tobytes() for v in vectors]
+
+
+def live_digest(milvus, name, schema, batch=1000):
+    digest = Digest(skipped_fields(schema))
+    vectors = vector_fields(schema)
+    for row in iterate_rows(milvus, name, batch):
+        digest.add(*split_row(row, vectors))
+    return digest
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_collection(milvus, name, out_dir, batch):
+    schema = live_schema(milvus, name)
+    unsupported = [f["name"] + " " + f["type"] for f in schema["fields"] if f["type"] not in SUPPORTED]
+    if unsupported:
+        raise VectorError("collection %s has fields ods-fix cannot export: %s" % (name, ", ".join(unsupported)))
+    vectors = vector_fields(schema)
+    dims = dict((f["name"], int(f["params"]["dim"])) for f in schema["fields"] if f["name"] in vectors)
+    directory = os.path.join(out_dir, name)
+    os.makedirs(directory)
+    expected = exact_count(milvus, name)
+    digest = Digest(skipped_fields(schema))
+    npys = dict((v, open(os.path.join(directory, v + ".npy"), "wb")) for v in vectors)
+    try:
+        for field, handle in npys.items():
+            handle.write(npy_header(0, dims[field]))
+        with gzip.open(os.path.join(directory, ROWS), "wt", encoding="utf-8", compresslevel=6) as rows_out:
+            for row in iterate_rows(milvus, name, batch):
+                scalars, blobs = split_row(row, vectors)
+                for field, blob in zip(vectors, blobs, strict=True):
+                    npys[field].write(blob)
+                rows_out.write(json.dumps(scalars, ensure_ascii=False, separators=(",", ":")) + "\n")
+                digest.add(scalars, blobs)
+                if digest.rows % 10000 == 0:
+                    say("progress", phase="exporting %s" % name, rows=digest.rows, total_rows=expected)
+        for field, handle in npys.items():
+            handle.seek(0)
+            handle.write(npy_header(digest.rows, dims[field]))
+    finally:
+        for handle in npys.values():
+            handle.close()
+    schema["rows"] = digest.rows
+    with open(os.path.join(directory, SCHEMA), "w") as handle:
+        json.dump(schema, handle, indent=2, sort_keys=True)
+    members = [SCHEMA, ROWS] + [v + ".npy" for v in vectors]
+    return {
+        "name": name,
+        "rows": digest.rows,
+        "counted": expected,
+        "dims": dims,
+        "content_digest": digest.hexdigest(),
+        "files": dict(("%s/%s" % (name, m), sha256_file(os.path.join(directory, m))) for m in members),
+    }
+
+
+def export(args):
+    milvus = client()
+    # ods-fix's own kept copies are left out unless named.
+    names = args["collections"] or sorted(c for c in milvus.list_collections() if kept_copy_of(c) is None)
+    missing = sorted(set(names) - set(milvus.list_collections()))
+    if missing:
+        raise VectorError(
+            "no collection %s in Milvus (it has: %s)" % (", ".join(missing), ", ".join(milvus.list_collections()))
+        )
+    out_dir = args["out_dir"]
+    collections = [export_collection(milvus, name, out_dir, args["batch_rows"]) for name in names]
+    manifest = {
+        "format": FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "milvus_version": milvus.get_server_version(),
+        "collections": collections,
+    }
+    with open(os.path.join(out_dir, MANIFEST), "w") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=True)
+    say("result", manifest=manifest)
+
+
+# --- restore ----------------------------------------------------------------------------------------
+
+
+def plan_collection(milvus, entry, schema):
+    """What a restore would do with one collection: create, leave alone, or (with replace) replace."""
+    name = entry["name"]
+    if not milvus.has_collection(name):
+        return {"name": name, "action": "create", "reason": "absent", "rows_backup": entry["rows"]}
+    live = live_schema(milvus, name)
+    rows = exact_count(milvus, name)
+    plan = {"name": name, "rows_live": rows, "rows_backup": entry["rows"]}
+    dims = dimension_mismatch(schema, live)
+    if dims:
+        plan.update(action="replace", reason="dimension mismatch: " + "; ".join(dims), dimension_mismatch=True)
+        return plan
+    differences = same_schema(schema, live)
+    if differences:
+        plan.update(action="replace", reason="; ".join(differences))
+    elif rows != entry["rows"]:
+        plan.update(action="replace", reason="%d rows live, %d in the backup" % (rows, entry["rows"]))
+    elif live_digest(milvus, name, live).hexdigest() != entry["content_digest"]:
+        plan.update(action="replace", reason="same row count, different content")
+    else:
+        plan.update(action="none", reason="identical to the backup")
+    return plan
+
+
+def read_schema(data_dir, name):
+    with open(os.path.join(data_dir, name, SCHEMA)) as handle:
+        return json.load(handle)
+
+
+def plan(args):
+    milvus = client()
+    plans = [plan_collection(milvus, entry, entry["schema"]) for entry in args["collections"]]
+    say("result", plans=plans)
+
+
+def create_collection(milvus, schema):
+    from pymilvus import DataType
+
+    fields = schema["fields"]
+    definition = milvus.create_schema(
+        auto_id=schema["auto_id"],
+        enable_dynamic_field=schema["enable_dynamic_field"],
+        description=schema["description"],
+    )
+    for field in fields:
+        extra = dict(field["params"])
+        if field["is_primary"]:
+            extra.update(is_primary=True, auto_id=field["auto_id"])
+        definition.add_field(field["name"], getattr(DataType, field["type"]), **extra)
+    index_params = milvus.prepare_index_params()
+    for index in schema["indexes"]:
+        index_params.add_index(
+            index["field"],
+            index_name=index["index_name"],
+            index_type=index["index_type"],
+            metric_type=index["metric_type"],
+            params=index["params"],
+        )
+    milvus.create_collection(
+        schema["name"], schema=definition, index_params=index_params, consistency_level=schema["consistency_level"]
+    )
+
+
+def read_rows(path):
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+def batches(data_dir, schema, rows_per_batch):
+    """Lists of row dicts (vectors as numpy rows), the primary key left out when Milvus makes it."""
+    import numpy as np
+
+    name = schema["name"]
+    skip = set(skipped_fields(schema))
+    vectors = vector_fields(schema)
+    arrays = dict((v, np.load(os.path.join(data_dir, name, v + ".npy"), mmap_mode="r")) for v in vectors)
+    batch, start = [], 0
+    for i, scalars in enumerate(read_rows(os.path.join(data_dir, name, ROWS))):
+        row = dict((k, v) for k, v in scalars.items() if k not in skip)
+        for v in vectors:
+            row[v] = arrays[v][i]
+        batch.append(row)
+        if len(batch) == rows_per_batch:
+            yield start, batch
+            start, batch = i + 1, []
+    if batch:
+        yield start, batch
+
+
+def rows_per_batch(schema):
+    width = sum(4 * int(f["params"]["dim"]) for f in schema["fields"] if f["type"] == "FLOAT_VECTOR") + 256
+    return max(100, min(20000, BATCH_BYTES // width))
+
+
+def insert_all(milvus, schema, data_dir, workers, total):
+    """Insert in batches from `workers` threads: pymilvus packs one batch while the server takes another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name, done, started = schema["name"], [0], time.monotonic()
+    pending = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _start, batch in batches(data_dir, schema, rows_per_batch(schema)):
+            pending.append((len(batch), pool.submit(milvus.insert, name, batch)))
+            while len(pending) > workers:
+                count, future = pending.pop(0)
+                future.result()
+                done[0] += count
+                report_insert(name, done[0], total, started)
+        for count, future in pending:
+            future.result()
+            done[0] += count
+            report_insert(name, done[0], total, started)
+    return done[0]
+
+
+def report_insert(name, done, total, started):
+    rate = done / max(time.monotonic() - started, 0.001)
+    say(
+        "progress",
+        phase="inserting into %s" % name,
+        rows=done,
+        total_rows=total,
+        percent=round(100.0 * done / total, 1) if total else None,
+        rate_rows_s=int(rate),
+        eta_s=int((total - done) / rate) if rate and total > done else 0,
+    )
+
+
+def wait_index(milvus, name, rows, timeout):
+    """Until every index covers every row (Milvus builds them in the background after the flush)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        infos = [milvus.describe_index(name, index) for index in milvus.list_indexes(name)]
+        failed = [i for i in infos if str(i.get("state")).endswith("Failed")]
+        if failed:
+            raise VectorError(
+                "building index %s failed: %s" % (failed[0]["index_name"], failed[0].get("index_state_fail_reason")),
+                "fix",
+            )
+        if all(int(i.get("indexed_rows", 0)) >= rows for i in infos):
+            return
+        if time.monotonic() > deadline:
+            raise VectorError("the index of %s was not built within %d s" % (name, timeout), "fix")
+        say(
+            "progress",
+            phase="building the index of %s" % name,
+            rows=min(int(i.get("indexed_rows", 0)) for i in infos),
+            total_rows=rows,
+        )
+        time.sleep(2)
+
+
+def verify(milvus, schema, data_dir, expected, samples=3):
+    """The row count, and each sample row found by its own vector at distance 0 with its own fields."""
+    import numpy as np
+
+    name = schema["name"]
+    count = exact_count(milvus, name)
+    if count != expected:
+        raise VectorError("%s has %d rows after the restore, the backup %d" % (name, count, expected), "fix")
+    vectors = vector_fields(schema)
+    if not vectors or not expected:
+        return {"rows": count, "searched": 0}
+    skip = set(skipped_fields(schema))
+    wanted = sorted(set([0, expected // 2, expected - 1][:samples]))
+    rows = {}
+    for i, scalars in enumerate(read_rows(os.path.join(data_dir, name, ROWS))):
+        if i in wanted:
+            rows[i] = dict((k, v) for k, v in scalars.items() if k not in skip)
+    array = np.load(os.path.join(data_dir, name, vectors[0] + ".npy"), mmap_mode="r")
+    fields = [k for k in rows[wanted[0]]]
+    for i in wanted:
+        hits = milvus.search(
+            name, [array[i].tolist()], anns_field=vectors[0], limit=5, output_fields=fields, consistency_level="Strong"
+        )[0]
+        if not any(abs(hit["distance"]) < 1e-3 and hit["entity"] == rows[i] for hit in hits):
+            raise VectorError("row %d of %s is not found by its own vector after the restore" % (i, name), "fix")
+    return {"rows": count, "searched": len(wanted)}
+
+
+def restore_collection(milvus, plan, data_dir, workers, when, index_timeout):
+    name = plan["name"]
+    schema = read_schema(data_dir, name)
+    kept = None
+    if plan["action"] == "replace":
+        kept = kept_name(name, when)
+        milvus.rename_collection(name, kept)
+    try:
+        create_collection(milvus, schema)
+        inserted = insert_all(milvus, schema, data_dir, workers, schema["rows"])
+        milvus.flush(name)
+        wait_index(milvus, name, inserted, index_timeout)
+        milvus.load_collection(name)
+        checked = verify(milvus, schema, data_dir, schema["rows"])
+    except Exception as exc:
+        problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        try:
+            undo(milvus, name, kept)
+            after = ("the previous %s is back in place" % name) if kept else ("the partial %s was dropped" % name)
+        except Exception as second:
+            after = "undoing failed too (%s); %s" % (
+                (str(second).strip().splitlines() or [type(second).__name__])[0][:200],
+                ("the previous one is kept as %s: ods-fix milvus-restore --rollback puts it back" % kept)
+                if kept
+                else "drop the partial %s before trying again" % name,
+            )
+        raise VectorError("restoring %s failed: %s; %s" % (name, problem, after), "fix") from exc
+    return {
+        "name": name,
+        "action": plan["action"],
+        "kept": kept,
+        "rows": checked["rows"],
+        "searched": checked["searched"],
+    }
+
+
+def undo(milvus, name, kept):
+    """Drop what a failed restore created and put the replaced collection back under its name."""
+    if milvus.has_collection(name):
+        milvus.drop_collection(name)
+    if kept:
+        milvus.rename_collection(kept, name)
+
+
+def restore(args):
+    milvus = client()
+    done = []
+    try:
+        for plan in args["plans"]:
+            if plan["action"] == "none":
+                continue
+            done.append(
+                restore_collection(milvus, plan, args["data_dir"], args["workers"], args["when"], args["index_timeout"])
+            )
+    except VectorError as exc:
+        say("result", restored=done, error=str(exc), kind=exc.kind)
+        return
+    say("result", restored=done)
+
+
+def kept_copies(milvus, names):
+    existing = milvus.list_collections()
+    return dict((name, sorted(c for c in existing if kept_copy_of(c) == name)) for name in names)
+
+
+def with_kept_copies(milvus, names):
+    return names or sorted(set(kept_copy_of(c) for c in milvus.list_collections()) - set([None]))
+
+
+def rollback(args):
+    """Swap each collection with its newest kept copy; the current one becomes a kept copy in turn."""
+    milvus = client()
+    names = with_kept_copies(milvus, args["collections"])
+    swapped = []
+    for name, copies in sorted(kept_copies(milvus, names).items()):
+        if not copies:
+            continue
+        if not args["check"]:
+            current = None
+            if milvus.has_collection(name):
+                current = kept_name(name, args["when"])
+                milvus.rename_collection(name, current)
+            milvus.rename_collection(copies[-1], name)
+            milvus.load_collection(name)
+        swapped.append({"name": name, "from": copies[-1]})
+    say("result", swapped=swapped)
+
+
+def confirm(args):
+    """Drop the copies earlier restores kept (the restore is confirmed)."""
+    milvus = client()
+    names = with_kept_copies(milvus, args["collections"])
+    dropped = []
+    for copies in kept_copies(milvus, names).values():
+        for copy in copies:
+            if not args["check"]:
+                milvus.drop_collection(copy)
+            dropped.append(copy)
+    say("result", dropped=sorted(dropped))
+
+
+ACTIONS = {"export": export, "plan": plan, "restore": restore, "rollback": rollback, "confirm": confirm}
+
+
+def main(args):
+    try:
+        ACTIONS[args["action"]](args)
+    except VectorError as exc:
+        say("result", error=str(exc), kind=exc.kind)

@@ -1,0 +1,385 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_vectors
+short_description: Export Milvus collections to a vector backup, or restore them from one (向量数据恢复)
+version_added: 0.1.0
+description:
+  - Runs inside the client service (bisheng-api), through the manual's C(services.VectorStore) and its
+    pymilvus client, so that it reaches Milvus exactly as the application does.
+  - V(export) writes a backup (format in the README and in module_utils/milvus_io) under O(dest); when the
+    newest backup there holds the same content, the new one is dropped and nothing changes.
+  - V(plan) says, per collection, what a restore would do. V(create) (absent), V(none) (identical to the
+    backup), V(replace) (different, or of another dimension; only with O(replace)).
+  - V(restore) does the plan. A replaced collection is renamed to C(<name>_replaced_<UTC time>) first, and
+    put back if anything fails. Rows go in in batches from O(workers) threads, with progress in
+    O(progress_file); then flush, index, load, and verification (row count, sample rows found by their own
+    vectors).
+  - V(rollback) swaps each collection with its newest kept copy; V(confirm) drops the kept copies.
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  action:
+    description: What to do.
+    type: str
+    choices: [export, plan, restore, rollback, confirm]
+    required: true
+  collections:
+    description: The collections; empty means all (in Milvus for export, in the backup otherwise).
+    type: list
+    elements: str
+    default: []
+  dest:
+    description: For V(export), the directory on the target for the backup (created 0700; files 0600).
+    type: path
+  backup:
+    description: For V(restore), the backup file on the target; checked again there before it is used.
+    type: path
+  entries:
+    description: For V(plan), the backup's collections as ods.fix.milvus_backup_check returns them.
+    type: list
+    elements: dict
+    default: []
+  expected_sha256:
+    description: The sha256 of the backup as checked on the controller; the file on the target must match.
+    type: str
+    default: ""
+  plans:
+    description: For V(restore), the result of V(plan).
+    type: list
+    elements: dict
+    default: []
+  replace:
+    description: Let V(plan) replace collections whose content differs from the backup's.
+    type: bool
+    default: false
+  workers:
+    description: Insert threads.
+    type: int
+    default: 2
+  index_timeout:
+    description: Seconds to wait for Milvus to build a restored collection's index.
+    type: int
+    default: 3600
+  progress_file:
+    description: Where V(restore) and V(export) write their progress (JSON), for ods.fix.job_progress.
+    type: path
+  client_service:
+    description: The service that runs the manual's VectorStore.
+    type: str
+    default: bisheng-api
+attributes:
+  check_mode:
+    support: full
+  idempotent:
+    support: full
+    details: An identical collection is left alone; a backup of unchanged content is not written again.
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Back up every collection
+  ods.fix.milvus_vectors:
+    project_dir: /home/dev/one-data-studio
+    action: export
+    dest: /home/dev/one-data-studio/deploy/backups/milvus
+"""
+
+RETURN = r"""
+file:
+  description: For V(export), the backup file (the newest existing one when nothing changed).
+  returned: when action is export
+  type: str
+up_to_date:
+  description: For V(export), the newest existing backup already holds this content.
+  returned: when action is export
+  type: bool
+manifest:
+  description: For V(export), the backup's manifest (rows, dims, content digest per collection).
+  returned: when action is export
+  type: dict
+plans:
+  description: For V(plan), per collection C(name), C(action), C(reason), C(rows_live), C(rows_backup).
+  returned: when action is plan
+  type: list
+  elements: dict
+restored:
+  description: For V(restore), per collection C(name), C(action), C(kept), C(rows), C(searched).
+  returned: when action is restore
+  type: list
+  elements: dict
+swapped:
+  description: For V(rollback), per collection C(name) and the kept copy it came C(from).
+  returned: when action is rollback
+  type: list
+  elements: dict
+dropped:
+  description: For V(confirm), the kept copies dropped.
+  returned: when action is confirm
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import pkgutil
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, milvus_io, vectorarchive
+from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorError
+
+SCRIPT = pkgutil.get_data("ansible_collections.ods.fix.plugins.module_utils", "milvus_io.py")
+
+
+class Lines(object):
+    """Collects the script's JSON lines; progress lines go to the progress file as they come."""
+
+    def __init__(self, progress_file):
+        self.progress_file, self.buffer, self.result = progress_file, b"", None
+        self.started = time.monotonic()
+
+    def __call__(self, data):
+        self.buffer += data
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            try:
+                event = json.loads(line.decode("utf-8"))
+            except ValueError:
+                continue
+            if event.get("event") == "result":
+                self.result = event
+            elif event.get("event") == "progress" and self.progress_file:
+                self.write_progress(event)
+
+    def write_progress(self, event):
+        event.pop("event")
+        event.setdefault("percent", None)
+        if event.get("total_rows") and event.get("rows") is not None and event["percent"] is None:
+            event["percent"] = round(100.0 * event["rows"] / event["total_rows"], 1)
+        temp = self.progress_file + ".tmp"
+        with open(temp, "w") as handle:
+            json.dump(event, handle)
+        os.rename(temp, self.progress_file)
+
+
+def run_script(api, container, args, progress_file=None):
+    """The result line of milvus_io.main(args) run in the container; VectorError on an expected failure."""
+    program = SCRIPT + ("\nmain(json.loads(%r))\n" % json.dumps(args)).encode("utf-8")
+    lines = Lines(progress_file)
+    result = dockerexec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
+    if lines.result is None:
+        raise VectorError("the vector script failed in %s: %s" % (container.name, last_line(result.text)), "fix")
+    if lines.result.get("error"):
+        raise VectorError(lines.result["error"], lines.result.get("kind", "fix"))
+    return lines.result
+
+
+def last_line(text):
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def in_container(api, container, cmd):
+    dockerexec.exec_stdin(api, container, cmd, timeout=600)
+
+
+def newest_backup(dest):
+    if not os.path.isdir(dest):
+        return None
+    names = sorted(n for n in os.listdir(dest) if n.startswith("milvus_") and n.endswith(".tar"))
+    return os.path.join(dest, names[-1]) if names else None
+
+
+def same_content(a, b):
+    def key(manifest):
+        return sorted(
+            (c["name"], c["rows"], c["content_digest"], json.dumps(c["dims"], sort_keys=True)) for c in manifest
+        )
+
+    return key(a) == key(b)
+
+
+def export(module, api, container):
+    p = module.params
+    previous = newest_backup(p["dest"])
+    previous_manifest = vectorarchive.read_manifest(previous) if previous else None
+    if module.check_mode:
+        return dict(changed=True, up_to_date=False, msg="would export to %s" % p["dest"])
+    if not os.path.isdir(p["dest"]):
+        os.makedirs(p["dest"], mode=0o700)
+    work = "/tmp/ods-fix-milvus-export-%d" % os.getpid()
+    try:
+        result = run_script(
+            api,
+            container,
+            {"action": "export", "collections": p["collections"], "out_dir": work, "batch_rows": 2000},
+            p["progress_file"],
+        )
+        manifest = result["manifest"]
+        if previous_manifest and same_content(manifest["collections"], previous_manifest["collections"]):
+            return dict(changed=False, up_to_date=True, file=previous, manifest=previous_manifest)
+        path = os.path.join(p["dest"], "milvus_%s.tar" % time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
+        chunks, _stat = container.get_archive(work)
+        sha256 = vectorarchive.write_from_container(chunks, os.path.basename(work), path)
+    finally:
+        in_container(api, container, ["rm", "-rf", work])
+    return dict(changed=True, up_to_date=False, file=path, sha256=sha256, manifest=manifest)
+
+
+def checked_backup(module):
+    p = module.params
+    info = vectorarchive.check(p["backup"], p["collections"])
+    if p["expected_sha256"] and info["sha256"] != p["expected_sha256"]:
+        raise VectorError(
+            "the backup on the target (sha256 %s) differs from the one checked (%s)"
+            % (info["sha256"][:12], p["expected_sha256"][:12])
+        )
+    return info
+
+
+def plan(module, api, container):
+    p = module.params
+    plans = run_script(api, container, {"action": "plan", "collections": p["entries"]})["plans"]
+    refused = [x for x in plans if x["action"] == "replace" and not p["replace"]]
+    if refused:
+        raise VectorError(
+            "; ".join("collection %s differs from the backup (%s)" % (x["name"], x["reason"]) for x in refused)
+            + ": nothing changed; --replace restores it and keeps the current one under a dated name"
+        )
+    changing = [x for x in plans if x["action"] != "none"]
+    return dict(
+        changed=bool(changing),
+        plans=plans,
+        found=["%s: %s" % (x["name"], x["reason"]) for x in changing],
+        would=[would_line(x) for x in changing],
+        unchanged=["%s is identical to the backup: left alone" % x["name"] for x in plans if x["action"] == "none"],
+    )
+
+
+def would_line(plan):
+    if plan["action"] == "create":
+        return "would create %s and restore its %d rows" % (plan["name"], plan["rows_backup"])
+    return "would restore %s (%d rows), keeping the current one (%d rows) as %s" % (
+        plan["name"],
+        plan["rows_backup"],
+        plan["rows_live"],
+        milvus_io.kept_name(plan["name"], time.time()),
+    )
+
+
+def restored_lines(restored):
+    lines = []
+    for item in restored:
+        lines.append(
+            "restored %s: %d rows, counted; %d sample rows found by their own vectors"
+            % (item["name"], item["rows"], item["searched"])
+        )
+        if item["kept"]:
+            lines.append(
+                "kept the previous %s as %s (--rollback swaps it back, --confirm drops it)"
+                % (item["name"], item["kept"])
+            )
+    return lines
+
+
+def restore(module, api, container):
+    p = module.params
+    todo = [x for x in p["plans"] if x["action"] != "none"]
+    if not todo:
+        return dict(changed=False, restored=[])
+    if module.check_mode:
+        return dict(changed=True, restored=[], msg="would restore %s" % ", ".join(x["name"] for x in todo))
+    checked_backup(module)
+    work = "/tmp/ods-fix-milvus-restore-%d" % os.getpid()
+    in_container(api, container, ["mkdir", "-p", work])
+    try:
+        with open(p["backup"], "rb") as data:
+            container.put_archive(work, data)
+        result = run_script(
+            api,
+            container,
+            {
+                "action": "restore",
+                "plans": todo,
+                "data_dir": work,
+                "workers": p["workers"],
+                "when": time.time(),
+                "index_timeout": p["index_timeout"],
+            },
+            p["progress_file"],
+        )
+    finally:
+        in_container(api, container, ["rm", "-rf", work])
+    return dict(changed=True, restored=result["restored"], done=restored_lines(result["restored"]))
+
+
+def kept(module, api, container):
+    p = module.params
+    args = {"action": p["action"], "collections": p["collections"], "check": module.check_mode, "when": time.time()}
+    result = run_script(api, container, args)
+    if p["action"] == "rollback":
+        verb = "would put back" if module.check_mode else "put back"
+        done = [
+            "%s %s from %s; the one it replaced is kept under a dated name" % (verb, x["name"], x["from"])
+            for x in result["swapped"]
+        ]
+        return dict(changed=bool(done), swapped=result["swapped"], done=done or ["no kept copy to put back"])
+    verb = "would drop" if module.check_mode else "dropped"
+    done = ["%s the kept copy %s" % (verb, name) for name in result["dropped"]]
+    return dict(changed=bool(done), dropped=result["dropped"], done=done or ["no kept copy to drop"])
+
+
+ACTIONS = {"export": export, "plan": plan, "restore": restore, "rollback": kept, "confirm": kept}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            compose.PROJECT_ARGS,
+            action=dict(type="str", required=True, choices=list(ACTIONS)),
+            collections=dict(type="list", elements="str", default=[]),
+            dest=dict(type="path"),
+            backup=dict(type="path"),
+            expected_sha256=dict(type="str", default=""),
+            plans=dict(type="list", elements="dict", default=[]),
+            entries=dict(type="list", elements="dict", default=[]),
+            replace=dict(type="bool", default=False),
+            workers=dict(type="int", default=2),
+            index_timeout=dict(type="int", default=3600),
+            progress_file=dict(type="path"),
+            client_service=dict(type="str", default="bisheng-api"),
+        ),
+        required_if=[("action", "export", ["dest"]), ("action", "restore", ["backup"])],
+        supports_check_mode=True,
+    )
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    p = module.params
+    try:
+        api, project = compose.inspect_project(p["project_dir"], p["project_name"], p["docker_host"])
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    container = compose.project_containers(api, project["project_name"]).get(p["client_service"])
+    if container is None or container.status != "running":
+        module.fail_json(
+            msg="%s is not running, and the vector tools run in it: ods-fix api-500 brings it back"
+            % p["client_service"],
+            ods_failure="input",
+        )
+    try:
+        module.exit_json(**ACTIONS[p["action"]](module, api, container))
+    except VectorError as exc:
+        module.fail_json(msg=str(exc), ods_failure=exc.kind)
+
+
+if __name__ == "__main__":
+    main()
