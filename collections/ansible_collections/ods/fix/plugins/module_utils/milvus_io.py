@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -253,26 +254,31 @@ def exact_count(milvus, name):
     return int(rows[0]["count(*)"])
 
 
-def iterate_rows(milvus, name, batch):
-    """Every row with every field, loading the collection for the read if it was not loaded."""
-    state = str(milvus.get_load_state(name).get("state"))
-    was_loaded = state.endswith("Loaded")
+@contextlib.contextmanager
+def loaded(milvus, name):
+    """The collection loaded for the duration (queries need it), released again if it was not loaded."""
+    was_loaded = str(milvus.get_load_state(name).get("state")).endswith("Loaded")
     if not was_loaded:
         milvus.load_collection(name)
     try:
-        iterator = milvus.query_iterator(name, batch_size=batch, output_fields=["*"])
-        try:
-            while True:
-                rows = iterator.next()
-                if not rows:
-                    return
-                for row in rows:
-                    yield row
-        finally:
-            iterator.close()
+        yield
     finally:
         if not was_loaded:
             milvus.release_collection(name)
+
+
+def iterate_rows(milvus, name, batch):
+    """Every row with every field; the collection must be loaded."""
+    iterator = milvus.query_iterator(name, batch_size=batch, output_fields=["*"])
+    try:
+        while True:
+            rows = iterator.next()
+            if not rows:
+                return
+            for row in rows:
+                yield row
+    finally:
+        iterator.close()
 
 
 def split_row(row, vectors):
@@ -298,17 +304,10 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
-def export_collection(milvus, name, out_dir, batch):
-    schema = live_schema(milvus, name)
-    unsupported = [f["name"] + " " + f["type"] for f in schema["fields"] if f["type"] not in SUPPORTED]
-    if unsupported:
-        raise VectorError("collection %s has fields ods-fix cannot export: %s" % (name, ", ".join(unsupported)))
+def write_rows(milvus, name, batch, directory, schema, digest, expected):
+    """rows.jsonl.gz and one .npy per vector field (header rewritten with the final count at the end)."""
     vectors = vector_fields(schema)
     dims = dict((f["name"], int(f["params"]["dim"])) for f in schema["fields"] if f["name"] in vectors)
-    directory = os.path.join(out_dir, name)
-    os.makedirs(directory)
-    expected = exact_count(milvus, name)
-    digest = Digest(skipped_fields(schema))
     npys = dict((v, open(os.path.join(directory, v + ".npy"), "wb")) for v in vectors)
     try:
         for field, handle in npys.items():
@@ -328,10 +327,24 @@ def export_collection(milvus, name, out_dir, batch):
     finally:
         for handle in npys.values():
             handle.close()
+    return dims
+
+
+def export_collection(milvus, name, out_dir, batch):
+    schema = live_schema(milvus, name)
+    unsupported = [f["name"] + " " + f["type"] for f in schema["fields"] if f["type"] not in SUPPORTED]
+    if unsupported:
+        raise VectorError("collection %s has fields ods-fix cannot export: %s" % (name, ", ".join(unsupported)))
+    directory = os.path.join(out_dir, name)
+    os.makedirs(directory)
+    digest = Digest(skipped_fields(schema))
+    with loaded(milvus, name):
+        expected = exact_count(milvus, name)
+        dims = write_rows(milvus, name, batch, directory, schema, digest, expected)
     schema["rows"] = digest.rows
     with open(os.path.join(directory, SCHEMA), "w") as handle:
         json.dump(schema, handle, indent=2, sort_keys=True)
-    members = [SCHEMA, ROWS] + [v + ".npy" for v in vectors]
+    members = [SCHEMA, ROWS] + [v + ".npy" for v in vector_fields(schema)]
     return {
         "name": name,
         "rows": digest.rows,
@@ -373,6 +386,12 @@ def plan_collection(milvus, entry, schema):
     if not milvus.has_collection(name):
         return {"name": name, "action": "create", "reason": "absent", "rows_backup": entry["rows"]}
     live = live_schema(milvus, name)
+    with loaded(milvus, name):
+        return compare(milvus, entry, schema, live)
+
+
+def compare(milvus, entry, schema, live):
+    name = entry["name"]
     rows = exact_count(milvus, name)
     plan = {"name": name, "rows_live": rows, "rows_backup": entry["rows"]}
     dims = dimension_mismatch(schema, live)
@@ -507,7 +526,8 @@ def wait_index(milvus, name, rows, timeout):
                 "building index %s failed: %s" % (failed[0]["index_name"], failed[0].get("index_state_fail_reason")),
                 "fix",
             )
-        if all(int(i.get("indexed_rows", 0)) >= rows for i in infos):
+        # indexed_rows counts compacted-away segments too; pending_index_rows says what is still to build.
+        if all(int(i.get("indexed_rows", 0)) >= rows and not int(i.get("pending_index_rows", 0)) for i in infos):
             return
         if time.monotonic() > deadline:
             raise VectorError("the index of %s was not built within %d s" % (name, timeout), "fix")
@@ -520,8 +540,59 @@ def wait_index(milvus, name, rows, timeout):
         time.sleep(2)
 
 
+def search_params(schema, field):
+    """Search wide enough that a row's own vector finds it (the defaults trade recall for speed)."""
+    for index in schema["indexes"]:
+        if index["field"] == field and index["index_type"] == "HNSW":
+            return {"params": {"ef": 512}}
+        if index["field"] == field and index["index_type"].startswith("IVF"):
+            return {"params": {"nprobe": int(index["params"].get("nlist", 128))}}
+    return {}
+
+
+def same_row(hit, row, vector_field=None, vector=None):
+    if any(hit.get(k) != v for k, v in row.items()):
+        return False
+    return vector_field is None or bytes(vector) == _f32(hit[vector_field])
+
+
+def _f32(values):
+    import numpy as np
+
+    return np.asarray(values, dtype="<f4").tobytes()
+
+
+def found(milvus, schema, row, field, vector):
+    """'search' when the row's own vector finds it at distance 0 with its fields; 'query' when only an exact
+    query on its text does (an approximate index may miss it); None when it is not there."""
+    name, fields = schema["name"], list(row)
+    hits = milvus.search(
+        name,
+        [vector.tolist()],
+        anns_field=field,
+        limit=10,
+        search_params=search_params(schema, field),
+        output_fields=fields,
+        consistency_level="Strong",
+    )[0]
+    if any(abs(hit["distance"]) < 1e-3 and same_row(hit["entity"], row) for hit in hits):
+        return "search"
+    texts = [f["name"] for f in schema["fields"] if f["type"] == "VARCHAR" and not f["is_primary"]]
+    if texts and isinstance(row.get(texts[0]), str):
+        rows = milvus.query(
+            name,
+            filter="%s == %s" % (texts[0], json.dumps(row[texts[0]])),
+            output_fields=[*fields, field],
+            limit=16,
+            consistency_level="Strong",
+        )
+        if any(same_row(hit, row, field, vector.tobytes()) for hit in rows):
+            return "query"
+    return None
+
+
 def verify(milvus, schema, data_dir, expected, samples=3):
-    """The row count, and each sample row found by its own vector at distance 0 with its own fields."""
+    """The row count, and sample rows (first, middle, last) found with their own vectors and fields."""
     import numpy as np
 
     name = schema["name"]
@@ -530,7 +601,7 @@ def verify(milvus, schema, data_dir, expected, samples=3):
         raise VectorError("%s has %d rows after the restore, the backup %d" % (name, count, expected), "fix")
     vectors = vector_fields(schema)
     if not vectors or not expected:
-        return {"rows": count, "searched": 0}
+        return {"rows": count, "searched": 0, "found_by": {}}
     skip = set(skipped_fields(schema))
     wanted = sorted(set([0, expected // 2, expected - 1][:samples]))
     rows = {}
@@ -538,14 +609,12 @@ def verify(milvus, schema, data_dir, expected, samples=3):
         if i in wanted:
             rows[i] = dict((k, v) for k, v in scalars.items() if k not in skip)
     array = np.load(os.path.join(data_dir, name, vectors[0] + ".npy"), mmap_mode="r")
-    fields = [k for k in rows[wanted[0]]]
+    found_by = {}
     for i in wanted:
-        hits = milvus.search(
-            name, [array[i].tolist()], anns_field=vectors[0], limit=5, output_fields=fields, consistency_level="Strong"
-        )[0]
-        if not any(abs(hit["distance"]) < 1e-3 and hit["entity"] == rows[i] for hit in hits):
-            raise VectorError("row %d of %s is not found by its own vector after the restore" % (i, name), "fix")
-    return {"rows": count, "searched": len(wanted)}
+        found_by[i] = found(milvus, schema, rows[i], vectors[0], np.asarray(array[i], dtype="<f4"))
+        if found_by[i] is None:
+            raise VectorError("row %d of %s is not in the restored collection" % (i, name), "fix")
+    return {"rows": count, "searched": len(wanted), "found_by": found_by}
 
 
 def restore_collection(milvus, plan, data_dir, workers, when, index_timeout):
@@ -555,13 +624,23 @@ def restore_collection(milvus, plan, data_dir, workers, when, index_timeout):
     if plan["action"] == "replace":
         kept = kept_name(name, when)
         milvus.rename_collection(name, kept)
+        milvus.release_collection(kept)  # kept on disk, not in memory
+    seconds, started = {}, [time.monotonic()]
+
+    def lap(step):
+        now = time.monotonic()
+        seconds[step], started[0] = round(now - started[0], 1), now
+
     try:
         create_collection(milvus, schema)
         inserted = insert_all(milvus, schema, data_dir, workers, schema["rows"])
         milvus.flush(name)
+        lap("insert_and_flush")
         wait_index(milvus, name, inserted, index_timeout)
+        lap("index")
         milvus.load_collection(name)
         checked = verify(milvus, schema, data_dir, schema["rows"])
+        lap("load_and_verify")
     except Exception as exc:
         problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         try:
@@ -581,6 +660,7 @@ def restore_collection(milvus, plan, data_dir, workers, when, index_timeout):
         "kept": kept,
         "rows": checked["rows"],
         "searched": checked["searched"],
+        "found_by": checked["found_by"],
     }
 
 
@@ -590,6 +670,7 @@ def undo(milvus, name, kept):
         milvus.drop_collection(name)
     if kept:
         milvus.rename_collection(kept, name)
+        milvus.load_collection(name)
 
 
 def restore(args):
@@ -630,6 +711,7 @@ def rollback(args):
             if milvus.has_collection(name):
                 current = kept_name(name, args["when"])
                 milvus.rename_collection(name, current)
+                milvus.release_collection(current)
             milvus.rename_collection(copies[-1], name)
             milvus.load_collection(name)
         swapped.append({"name": name, "from": copies[-1]})

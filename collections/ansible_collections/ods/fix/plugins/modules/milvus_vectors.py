@@ -279,9 +279,15 @@ def would_line(plan):
 def restored_lines(restored):
     lines = []
     for item in restored:
+        by = list((item.get("found_by") or {}).values())
+        how = "found by their own vectors"
+        if by.count("query"):
+            how = "found: %d by their own vectors, %d only by an exact query (the index's recall)" % (
+                by.count("search"),
+                by.count("query"),
+            )
         lines.append(
-            "restored %s: %d rows, counted; %d sample rows found by their own vectors"
-            % (item["name"], item["rows"], item["searched"])
+            "restored %s: %d rows, counted; %d sample rows %s" % (item["name"], item["rows"], item["searched"], how)
         )
         if item["kept"]:
             lines.append(
