@@ -661,6 +661,7 @@ def restore_collection(milvus, plan, data_dir, workers, when, index_timeout):
         "rows": checked["rows"],
         "searched": checked["searched"],
         "found_by": checked["found_by"],
+        "seconds": seconds,
     }
 
 
