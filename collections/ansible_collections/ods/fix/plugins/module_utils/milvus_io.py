@@ -200,7 +200,7 @@ def client():
     except Exception as exc:
         raise VectorError(
             "Milvus does not answer through VectorStore in bisheng-api (%s): run ods-fix milvus-restart"
-            % str(exc).splitlines()[0][:200]
+            % (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         ) from exc
     return store.client
 
@@ -455,7 +455,7 @@ def read_rows(path):
             yield json.loads(line)
 
 
-def batches(data_dir, schema, rows_per_batch):
+def batches(data_dir, schema, size):
     """Lists of row dicts (vectors as numpy rows), the primary key left out when Milvus makes it."""
     import numpy as np
 
@@ -463,17 +463,17 @@ def batches(data_dir, schema, rows_per_batch):
     skip = set(skipped_fields(schema))
     vectors = vector_fields(schema)
     arrays = dict((v, np.load(os.path.join(data_dir, name, v + ".npy"), mmap_mode="r")) for v in vectors)
-    batch, start = [], 0
+    batch = []
     for i, scalars in enumerate(read_rows(os.path.join(data_dir, name, ROWS))):
         row = dict((k, v) for k, v in scalars.items() if k not in skip)
         for v in vectors:
             row[v] = arrays[v][i]
         batch.append(row)
-        if len(batch) == rows_per_batch:
-            yield start, batch
-            start, batch = i + 1, []
+        if len(batch) == size:
+            yield batch
+            batch = []
     if batch:
-        yield start, batch
+        yield batch
 
 
 def rows_per_batch(schema):
@@ -485,21 +485,21 @@ def insert_all(milvus, schema, data_dir, workers, total):
     """Insert in batches from `workers` threads: pymilvus packs one batch while the server takes another."""
     from concurrent.futures import ThreadPoolExecutor
 
-    name, done, started = schema["name"], [0], time.monotonic()
-    pending = []
+    name, done, started, pending = schema["name"], 0, time.monotonic(), []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for _start, batch in batches(data_dir, schema, rows_per_batch(schema)):
+        for batch in batches(data_dir, schema, rows_per_batch(schema)):
             pending.append((len(batch), pool.submit(milvus.insert, name, batch)))
+            # At most `workers` batches in flight (and in memory); the rest wait here.
             while len(pending) > workers:
                 count, future = pending.pop(0)
                 future.result()
-                done[0] += count
-                report_insert(name, done[0], total, started)
+                done += count
+                report_insert(name, done, total, started)
         for count, future in pending:
             future.result()
-            done[0] += count
-            report_insert(name, done[0], total, started)
-    return done[0]
+            done += count
+            report_insert(name, done, total, started)
+    return done
 
 
 def report_insert(name, done, total, started):
