@@ -25,6 +25,7 @@ from ansible_collections.ods.fix.plugins.module_utils.milvus_io import (
     SCHEMA,
     VectorError,
     read_npy_shape,
+    sha256_file,
 )
 
 
@@ -163,14 +164,6 @@ def _check(path, collections=None):
         "schemas": schemas,
         "selected": [n for n in names if not collections or n in collections],
     }
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(path):
