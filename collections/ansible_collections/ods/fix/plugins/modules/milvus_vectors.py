@@ -134,7 +134,7 @@ import pkgutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, milvus_io, vectorarchive
+from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, milvus_io, probes, vectorarchive
 from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorError
 
 SCRIPT = pkgutil.get_data("ansible_collections.ods.fix.plugins.module_utils", "milvus_io.py")
@@ -177,15 +177,11 @@ def run_script(api, container, args, progress_file=None):
     lines = Lines(progress_file)
     result = dockerexec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
     if lines.result is None:
-        raise VectorError("the vector script failed in %s: %s" % (container.name, last_line(result.text)), "fix")
+        failure = probes.exception_line(result.text) or "no output"
+        raise VectorError("the vector script failed in %s: %s" % (container.name, failure), "fix")
     if lines.result.get("error"):
         raise VectorError(lines.result["error"], lines.result.get("kind", "fix"))
     return lines.result
-
-
-def last_line(text):
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
 
 
 def in_container(api, container, cmd):
