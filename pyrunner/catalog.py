@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -20,6 +19,7 @@ class FixOption:
     default: Any = None
     choices: tuple[str, ...] = ()
     required: bool = False
+    secret_source: str = ""  # "file" or "env": a new secret value, handed to the role as a private file's path
 
 
 @dataclass(frozen=True)
@@ -35,20 +35,16 @@ class Fix:
     symptoms: tuple[str, ...]
     manual_remedy: str
     options: tuple[FixOption, ...]
+    subcommands: tuple[str, ...] = ()  # e.g. incident's `verify BUNDLE`, which runs here, not through Ansible
 
     @property
     def ready(self) -> bool:
         return self.status == "ready"
 
 
+@cache
 def _load_module() -> ModuleType:
-    path = paths.collection_dir() / "plugins" / "module_utils" / "catalog.py"
-    spec = importlib.util.spec_from_file_location("ods_fix_catalog", path)
-    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
-        raise RuntimeError(f"cannot load the fix catalog from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return paths.load_module_util("catalog")
 
 
 def _fix(entry: dict[str, Any]) -> Fix:
@@ -61,6 +57,7 @@ def _fix(entry: dict[str, Any]) -> Fix:
             default=o.get("default"),
             choices=tuple(o.get("choices", ())),
             required=bool(o.get("required", False)),
+            secret_source=o.get("secret_source", ""),
         )
         for o in entry["options"]
     )
@@ -76,6 +73,7 @@ def _fix(entry: dict[str, Any]) -> Fix:
         symptoms=tuple(entry["symptoms"]),
         manual_remedy=entry["manual_remedy"],
         options=options,
+        subcommands=tuple(entry.get("subcommands", ())),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from pyrunner import __version__, catalog, paths, render
+from pyrunner import __version__, catalog, evidence, paths, render, supplied
 from pyrunner.catalog import Fix, FixOption
 from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.inventory import resolve_hosts
@@ -149,8 +149,10 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     )
     if option.type == "path":
         kind = click.Path(path_type=Path)
-    shown = option.default not in (None, [], "")
+    shown = option.default not in (None, [], "") and option.type != "bool"
     help_text = option.help + (f" [default: {option.default}]" if shown else "")
+    if option.secret_source:  # two flags may feed one role variable: each gets its own name here
+        return click.option(f"--{option.flag}", secret_dest(option), type=kind, default=None, help=help_text)
     if option.type == "bool":
         return click.option(f"--{option.flag}", option.var, is_flag=True, default=None, help=help_text)
     if option.type == "list":
@@ -161,26 +163,67 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     )
 
 
+def secret_dest(option: FixOption) -> str:
+    return f"{option.var}__{option.secret_source}"
+
+
+def _prompt_hidden(text: str) -> str | None:
+    """A hidden prompt, asked twice, when a person is at a terminal; None otherwise."""
+    if not sys.stdin.isatty():
+        return None
+    return str(click.prompt(text, hide_input=True, confirmation_prompt=True, err=True))
+
+
 def make_fix_command(fix: Fix) -> click.Command:
+    secret_options = [o for o in fix.options if o.secret_source]
+
     def callback(**kwargs: Any) -> int:
         common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
         yes = bool(kwargs.pop("yes", False))
+        sources = {o.secret_source: kwargs.pop(secret_dest(o)) for o in secret_options}
         role_vars = {
             k: (str(v.expanduser().absolute()) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
             for k, v in kwargs.items()
         }
-        return run_fix(fix, yes=yes, role_vars=role_vars, **common)
+        if not secret_options:
+            return run_fix(fix, yes=yes, role_vars=role_vars, **common)
+        keys = list(role_vars.get(f"{fix.role}_keys") or [])
+        from_file = sources.get("file")
+        with supplied.value_files(
+            keys,
+            from_file=from_file.expanduser().absolute() if isinstance(from_file, Path) else None,
+            from_env=sources.get("env"),
+            providers=supplied.provider_keys(fix.role),
+            prompt=_prompt_hidden if (yes or common["check"]) else None,
+        ) as files:
+            role_vars[secret_options[0].var] = files or None
+            return run_fix(fix, yes=yes, role_vars=role_vars, **common)
 
     changes = "Changes things: yes." if fix.changes else "Read-only: changes nothing, works in --check."
     help_text = f"{fix.summary}\n\nManual: {fix.section}. {changes}"
-    command = click.Command(
-        fix.name,
-        callback=callback,
-        help=help_text,
-        short_help=fix.summary,
-        epilog=EXIT_CODES_HELP,
-        context_settings=CONTEXT,
-    )
+    command: click.Command
+    if fix.subcommands:
+        group = click.Group(
+            fix.name,
+            callback=_unless_subcommand(callback),
+            invoke_without_command=True,
+            help=help_text + f"\n\nAlso: ods-fix {fix.name} {' | '.join(fix.subcommands)} (see --help of each).",
+            short_help=fix.summary,
+            epilog=EXIT_CODES_HELP,
+            context_settings=CONTEXT,
+        )
+        for name in fix.subcommands:
+            group.add_command(SUBCOMMANDS[name])
+        command = group
+    else:
+        command = click.Command(
+            fix.name,
+            callback=callback,
+            help=help_text,
+            short_help=fix.summary,
+            epilog=EXIT_CODES_HELP,
+            context_settings=CONTEXT,
+        )
     # Applied to a Command (not a function), click appends each option: this is their --help order.
     common_options(command)
     for option in fix.options:
@@ -188,6 +231,53 @@ def make_fix_command(fix: Fix) -> click.Command:
     if fix.needs_yes:
         click.option("--yes", is_flag=True, help="Go ahead with a change to data.")(command)
     return command
+
+
+def _unless_subcommand(callback: Callable[..., int]) -> Callable[..., int]:
+    """A fix that has subcommands runs only when none is given (`ods-fix incident --yes`, not `... verify B`)."""
+
+    def run(**kwargs: Any) -> int:
+        if click.get_current_context().invoked_subcommand:
+            return 0
+        return callback(**kwargs)
+
+    return run
+
+
+@click.command("verify", context_settings=CONTEXT)
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+def verify_bundle(bundle: Path, as_json: bool) -> int:
+    """Check an evidence bundle (incident, data-leak): every file's SHA-256 against its manifest.
+
+    Exit 0 when every file is there, unchanged, and nothing was added; 1 otherwise (each difference named).
+    """
+    result = evidence.verify(bundle)
+    manifest = result.manifest
+    if as_json:
+        render.print_json(
+            {
+                "bundle": str(bundle),
+                "ok": result.ok,
+                "sha256": result.sha256,
+                "problems": result.problems,
+                "manifest": {k: v for k, v in manifest.items() if k != "files"},
+                "files": len(manifest.get("files", [])),
+            }
+        )
+    elif result.ok:
+        click.echo(
+            f"{bundle}: verified: {len(manifest.get('files', []))} files match the manifest "
+            f"({manifest.get('kind', '?')} on {manifest.get('host', '?')}, sealed {manifest.get('sealed_at', '?')}); "
+            f"sha256 {result.sha256}"
+        )
+    if not result.ok:
+        first = result.problems[0] + (f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else "")
+        raise OdsFixError(f"{bundle} does not verify: {first}")
+    return 0
+
+
+SUBCOMMANDS: dict[str, click.Command] = {"verify": verify_bundle}
 
 
 for _fix in catalog.fixes():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -70,3 +72,15 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ods-fix"
+
+
+def load_module_util(name: str) -> ModuleType:
+    """One of the collection's module_utils that needs only the standard library (the catalog, the evidence
+    format), loaded from its file: the single source, for the CLI and for the targets alike."""
+    path = collection_dir() / "plugins" / "module_utils" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"ods_fix_{name}", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

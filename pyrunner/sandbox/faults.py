@@ -340,12 +340,21 @@ def heal(log: Log = lambda _: None) -> list[str]:
     if result.returncode != 0:
         raise OdsFixError(f"compose up failed: {result.stderr.strip().splitlines()[-1:]}")
     client = stack.docker_client()
-    stack.wait_healthy(client, instance.project, instance.services, 240, log)
     done = [f"recreated {', '.join(instance.services)}"]
     mysql = stack.project_containers(client, instance.project).get("mysql")
-    if mysql is not None:  # the data volume outlives the container: put the app's password back too
+    if mysql is not None:  # the data volume outlives the container: the passwords, before the APIs need them
+        stack.wait_healthy(client, instance.project, ["mysql"], 240, log)
         env = dict(line.split("=", 1) for line in instance.env_file.read_text().splitlines() if "=" in line)
-        password = env["MYSQL_PASSWORD"].replace("\\", "\\\\").replace("'", "''")
-        run_sql_file(mysql, f"ALTER USER 'ods'@'%' IDENTIFIED BY '{password}';\n")
-        done.append("reset the app user's password to the one in deploy/.env")
+        app, root = (
+            env[key].replace("\\", "\\\\").replace("'", "''") for key in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD")
+        )
+        # SET PASSWORD keeps root@localhost's unix_socket authentication (a rotate-keys may have changed both).
+        run_sql_file(
+            mysql,
+            f"ALTER USER 'ods'@'%' IDENTIFIED BY '{app}';\n"
+            f"SET PASSWORD FOR 'root'@'localhost' = PASSWORD('{root}');\n"
+            f"SET PASSWORD FOR 'root'@'%' = PASSWORD('{root}');\n",
+        )
+        done.append("reset the app user's and root's passwords to the ones in deploy/.env")
+    stack.wait_healthy(client, instance.project, instance.services, 240, log)
     return done

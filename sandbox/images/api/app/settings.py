@@ -22,6 +22,8 @@ COMMON = [
     "MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD",
     "REDIS_HOST", "REDIS_PORT", "MILVUS_HOST", "MILVUS_PORT",
 ]
+# Signing keys shorter than this are refused at start-up, as HS256 JWT libraries refuse them (PyJWT 2.10+).
+MIN_SECRET_LENGTH = {"ALLDATA_SECRET_KEY": 32, "BISHENG_JWT_SECRET": 32}
 REQUIRED = {
     "alldata-api": COMMON + ["ALLDATA_DB_NAME", "ALLDATA_SECRET_KEY"],
     "bisheng-api": COMMON + ["BISHENG_DB_NAME", "BISHENG_JWT_SECRET", "OPENAI_API_KEY"],
@@ -81,6 +83,12 @@ def load(service: str = SERVICE) -> Settings:
     if missing:
         for key in missing:
             log.error("config: required setting %s is missing from %s", key, ENV_FILE)
+        sys.exit(1)
+    short = [key for key in REQUIRED[service] if len(values[key]) < MIN_SECRET_LENGTH.get(key, 0)]
+    if short:
+        for key in short:
+            log.error("config: %s is too short (%d characters, at least %d): refusing to sign with it",
+                      key, len(values[key]), MIN_SECRET_LENGTH[key])
         sys.exit(1)
     return Settings(service, values)
 

@@ -478,11 +478,46 @@ FIXES = [
         "summary": "Rotate secrets in deploy/.env (and the DB password), verify, roll back on failure.",
         "changes": True,
         "needs_yes": True,
-        "status": PLANNED,
+        "status": READY,
         "issue": 6,
         "symptoms": [],
-        "manual_remedy": "",
-        "options": [],
+        "manual_remedy": "NEW_KEY=$(openssl rand -hex 32); edit deploy/.env; "
+        "docker-compose restart alldata-api bisheng-api",
+        "options": [
+            {
+                "flag": "key",
+                "var": "key_rotation_keys",
+                "type": "list",
+                "default": [],
+                "help": "A key of deploy/.env to rotate (repeatable) [default: every generated key and database "
+                "password of the secrets catalog; provider keys such as OPENAI_API_KEY only when named].",
+            },
+            {
+                "flag": "value-from-file",
+                "var": "key_rotation_value_files",
+                "type": "path",
+                "secret_source": "file",
+                "default": None,
+                "help": "The new value of the one --key named, read from this file (one trailing newline dropped). "
+                "For provider-issued keys, which cannot be generated.",
+            },
+            {
+                "flag": "value-from-env",
+                "var": "key_rotation_value_files",
+                "type": "str",
+                "secret_source": "env",
+                "default": None,
+                "help": "The new value of the one --key named, read from this environment variable (give its name).",
+            },
+            {
+                "flag": "rollback",
+                "var": "key_rotation_rollback",
+                "type": "bool",
+                "default": False,
+                "help": "Put back what the last rotation replaced (deploy/.env values and DB passwords), from its "
+                "backup, and restart what reads them.",
+            },
+        ],
     },
     {
         "name": "incident",
@@ -491,11 +526,30 @@ FIXES = [
         "summary": "Capture volatile state and logs into a verified evidence bundle, then isolate.",
         "changes": True,
         "needs_yes": True,
-        "status": PLANNED,
+        "status": READY,
         "issue": 6,
         "symptoms": [],
         "manual_remedy": "docker-compose stop; docker-compose logs > incident.log",
-        "options": [],
+        "subcommands": ["verify"],
+        "options": [
+            {
+                "flag": "isolate",
+                "var": "incident_response_isolate",
+                "type": "str",
+                "choices": ["stop", "disconnect", "none"],
+                "default": "stop",
+                "help": "Once the state is captured: stop the stack (the manual's), disconnect every container from "
+                "its networks (processes kept for forensics), or none.",
+            },
+            {
+                "flag": "bundle",
+                "var": "incident_response_bundle",
+                "type": "path",
+                "default": None,
+                "help": "The evidence bundle on this machine; {host} and {time} are filled in; never overwritten "
+                "[default: ./evidence/{host}/incident-{time}.tar.gz].",
+            },
+        ],
     },
     {
         "name": "data-leak",
@@ -504,11 +558,41 @@ FIXES = [
         "summary": "Pause services, rotate keys, audit access logs, fill the notification checklist.",
         "changes": True,
         "needs_yes": True,
-        "status": PLANNED,
+        "status": READY,
         "issue": 6,
         "symptoms": [],
-        "manual_remedy": "",
-        "options": [],
+        "manual_remedy": "暂停受影响服务; 更改所有密钥密码; 审计访问日志; 通知相关方",
+        "options": [
+            {
+                "flag": "services",
+                "var": "data_leak_services",
+                "type": "list",
+                "default": None,
+                "help": "A service to pause (repeatable) [default: the APIs].",
+            },
+            {
+                "flag": "window-hours",
+                "var": "data_leak_window_hours",
+                "type": "int",
+                "default": 24,
+                "help": "How far back the access-log audit looks.",
+            },
+            {
+                "flag": "resume",
+                "var": "data_leak_resume",
+                "type": "bool",
+                "default": False,
+                "help": "Leave the paused services running once their keys are rotated (default: paused again).",
+            },
+            {
+                "flag": "bundle",
+                "var": "data_leak_bundle",
+                "type": "path",
+                "default": None,
+                "help": "The evidence bundle on this machine; {host} and {time} are filled in; never overwritten "
+                "[default: ./evidence/{host}/data-leak-{time}.tar.gz]. The checklist is written beside it.",
+            },
+        ],
     },
 ]
 

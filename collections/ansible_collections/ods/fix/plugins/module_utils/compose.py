@@ -150,6 +150,12 @@ def project_containers(api, name):
     return found
 
 
+def container_env(container):
+    """The container's environment (Config.Env) as a dict."""
+    env = (container.attrs.get("Config") or {}).get("Env") or []
+    return dict(item.split("=", 1) for item in env if "=" in item)
+
+
 def compose_flavor(containers):
     """'v1' or 'v2' from the containers' labels; None for an empty project."""
     for container in containers.values():

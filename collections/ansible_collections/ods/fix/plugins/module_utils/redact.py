@@ -20,10 +20,26 @@ PASSWORD_PAIR = re.compile(
     r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*)(?P<value>[^\s,;&'\"]+)", re.IGNORECASE
 )
 MIN_LENGTH = 4
+# Values that are plainly not secret, for evidence redaction (which otherwise takes every value it is given):
+# booleans and log levels, numbers and versions, a lowercase word or name (a service, a database), paths and
+# path lists, URLs without credentials.
+PUBLIC_WORDS = frozenset(["true", "false", "yes", "no", "on", "off", "debug", "info", "warn", "warning", "error"])
+NUMBER = re.compile(r"^[0-9][0-9.:_]*$")
+LOWER_WORD = re.compile(r"^[a-z][a-z_.-]{0,31}$")
+PATH_LIST = re.compile(r"^/[^\s:]*(?::/[^\s:]*)*$")
+URL_LIST = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?(?:,[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?)*$")
 
 
 def is_secret_name(name):
     return bool(SECRET_NAME.search(name or ""))
+
+
+def is_public_value(value):
+    """True for a value nobody would keep secret (see PUBLIC_WORDS and the patterns beside it)."""
+    text = (value or "").strip()
+    if len(text) < MIN_LENGTH or text.lower() in PUBLIC_WORDS:
+        return True
+    return any(pattern.match(text) for pattern in (NUMBER, LOWER_WORD, PATH_LIST, URL_LIST))
 
 
 class Redactor:
@@ -39,6 +55,12 @@ class Redactor:
     def add_env(self, values, only_secret_names=True):
         for name, value in values.items():
             if not only_secret_names or is_secret_name(name):
+                self.add(name, value)
+
+    def add_every(self, values):
+        """Evidence: every value, whatever its name, unless it is plainly public; secret names always."""
+        for name, value in values.items():
+            if is_secret_name(name) or not is_public_value(value):
                 self.add(name, value)
 
     @property
@@ -65,3 +87,12 @@ class Redactor:
         if isinstance(obj, str):
             return self.redact(obj)
         return obj
+
+
+def evidence_redactor(env_file_values, container_envs):
+    """For evidence and audits: every value of the env file and of each container's environment (add_every)."""
+    redactor = Redactor()
+    redactor.add_every(env_file_values)
+    for env in container_envs:
+        redactor.add_every(env)
+    return redactor

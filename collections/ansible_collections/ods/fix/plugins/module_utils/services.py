@@ -14,12 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import subprocess
 import time
 
 from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, probes
 
-STATES = ("healthy", "started", "restarted", "stopped", "rebuilt")
+STATES = ("healthy", "started", "restarted", "stopped", "rebuilt", "paused", "disconnected")
+NOT_RUNNING = ("missing", "exited", "created", "dead")
 
 
 def own_health_check(container):
@@ -74,9 +76,13 @@ def condition(container, probe_url=None, live=False):
 def plan(current, wanted):
     """(action, reason) to get from condition `current` to state `wanted`; action None when nothing to do."""
     if wanted == "stopped":
-        if current in ("missing", "exited", "created", "dead"):
+        if current in NOT_RUNNING:
             return None, "not running"
         return "stop", "it is %s" % current
+    if wanted == "paused":
+        if current in NOT_RUNNING or current == "paused":
+            return None, "it is %s" % ("not running" if current != "paused" else "paused already")
+        return "pause", "it is %s" % current
     if wanted == "rebuilt":
         return "rebuild", "a rebuild was asked for"
     if current == "missing":
@@ -92,6 +98,23 @@ def plan(current, wanted):
     if current == "starting":
         return "wait", "its health check is still starting"
     return None, "it is %s" % current
+
+
+def attached_networks(container):
+    networks = ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    return sorted(name for name in networks if name not in ("none", "host"))
+
+
+def disconnect(api, container, service, check_mode):
+    """Cut a container off every network, its processes left running (for forensics); returns the actions."""
+    verb = "would " if check_mode else ""
+    actions = []
+    for network in attached_networks(container):
+        actions.append("%sdisconnect %s from network %s (its processes keep running; reconnect: docker network "
+                       "connect --alias %s %s %s)" % (verb, service, network, service, network, container.name))
+        if not check_mode:
+            api.networks.get(network).disconnect(container)
+    return actions
 
 
 def missing_networks(api, container, project_dir, project, service):
@@ -145,12 +168,18 @@ def wait_healthy(container, timeout, probe_url=None, live=False):
     return current in ("healthy", "running"), current
 
 
-def log_tail(container, lines=5):
+ERROR_LINE = re.compile(r"error|fatal|exception|panic|refus|denied", re.IGNORECASE)
+
+
+def log_tail(container, lines=20):
+    """Why it died, from its log: the last error line among the last `lines`, else the last 3 lines."""
     try:
         text = container.logs(tail=lines).decode("utf-8", "replace")
     except Exception:  # the container may be gone; the tail is only a hint
         return ""
-    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    tail = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in tail if ERROR_LINE.search(line)]
+    return errors[-1] if errors else " | ".join(tail[-3:])
 
 
 def ensure(
@@ -172,9 +201,15 @@ def ensure(
     container = containers.get(service)
     before = condition(container, probe_url, live)
     result = {"service": service, "before": before, "after": before, "actions": [], "ok": True, "changed": False}
+    if wanted == "disconnected":
+        result["actions"] = disconnect(api, container, service, check_mode) if container is not None else []
+        result["changed"] = bool(result["actions"])
+        if not result["actions"]:
+            result["note"] = "%s: nothing to do (on no network)" % service
+        return result
     action, reason = plan(before, wanted)
     lost = []
-    if container is not None and wanted != "stopped" and networks:
+    if container is not None and wanted not in ("stopped", "paused") and networks:
         lost = missing_networks(api, container, project_dir, project, service)
     if action in (None, "wait") and not lost:
         if action == "wait" and not check_mode:
@@ -203,10 +238,12 @@ def ensure(
                 container.restart(timeout=stop_timeout(container))
             elif action == "stop":
                 container.stop(timeout=stop_timeout(container))
+            elif action == "pause":
+                container.pause()
     result["changed"] = True
     if check_mode:
         return result
-    if wanted == "stopped":
+    if wanted in ("stopped", "paused"):
         result["after"] = condition(container)
         return result
     if lost and action in (None, "wait"):
@@ -215,7 +252,7 @@ def ensure(
         return result
     result["ok"], result["after"] = wait_healthy(container, wait, probe_url, live)
     if not result["ok"]:
-        result["error"] = "%s is %s after %s; last log lines: %s" % (
+        result["error"] = "%s is %s after %s; its log: %s" % (
             service,
             result["after"],
             action,

@@ -37,8 +37,11 @@ options:
       - V(stopped) stops what is running.
       - V(rebuilt) runs the manual's C(docker-compose build SERVICE) with the Compose that created the
         project, then recreates the container from the new image (a change by nature).
+      - V(paused) freezes what runs (C(docker pause), the manual's 暂停受影响服务); memory and processes are kept.
+      - V(disconnected) cuts each container off every network and leaves its processes running, for forensics
+        (疑似入侵 隔离); its published ports stop answering too.
     type: str
-    choices: [healthy, started, restarted, stopped, rebuilt]
+    choices: [healthy, started, restarted, stopped, rebuilt, paused, disconnected]
     default: healthy
   wait_timeout:
     description: Seconds to wait for each service to become healthy.

@@ -1,0 +1,399 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: evidence_capture
+short_description: Capture the state of an ODS stack into a redacted evidence bundle (疑似入侵 保存现场数据)
+version_added: 0.2.0
+description:
+  - V(capture) writes into a private staging directory on the target, in this order, each file with the time it was
+    captured. First what is gone once anything stops (the volatile state), per container of the project, running or
+    not; its processes (C(docker top)) and its network connections (the container's C(/proc/net) tables read from
+    the host, with the process holding each socket, else read inside the container). Then C(docker inspect) with
+    every environment value replaced by its name, C(docker diff) (the files an intruder added or changed), the
+    logs of every service with timestamps (the manual's C(incident-YYYYMMDD.log)), the auth logs of the containers
+    that have one (copied out through the engine, nothing run inside), C(git log --since) and C(git status) of
+    the project, and the resolved compose config.
+  - Every file is redacted before it is written. The redactor knows the real values, from the env file and from
+    every container's environment. Each value, whatever its key's name, becomes C([REDACTED:KEY_NAME]), except
+    values plainly not secret (numbers, booleans, log levels, a lowercase name, paths, URLs without credentials).
+    Values of keys named like secrets are always replaced.
+  - V(seal) adds the given extra files (reports, an isolation record), writes the manifest (SHA-256, size and
+    capture time of every file) and the tar.gz (mode 0600; an existing file is never overwritten).
+  - Reads the stack and changes nothing in it; the bundle is the module's output, not a change (V(changed=false)).
+    Nothing that stops, pauses or disconnects a container is here (that is M(ods.fix.compose_service)).
+extends_documentation_fragment:
+  - ods.fix.project
+options:
+  action:
+    description: V(capture) fills the staging directory; V(seal) writes the bundle from it.
+    type: str
+    choices: [capture, seal]
+    default: capture
+  staging_dir:
+    description: The private staging directory on the target (created 0700); keep it outside the project, whose
+      directories are mounted into the containers.
+    type: path
+    required: true
+  env_file:
+    description: The settings file (the manual's C(deploy/.env)); its values are redacted.
+    type: path
+    required: true
+  parts:
+    description: What to capture.
+    type: list
+    elements: str
+    choices: [volatile, inspect, diff, logs, auth, git, config]
+    default: [volatile, inspect, diff, logs, auth, git, config]
+  log_lines:
+    description: The last lines of each service's log to keep; 0 keeps all.
+    type: int
+    default: 0
+  log_since:
+    description: Only log lines since this many seconds ago; 0 keeps all.
+    type: int
+    default: 0
+  git_since:
+    description: How far back C(git log) goes (the manual's C(--since)).
+    type: str
+    default: 2 days ago
+  auth_logs:
+    description: Auth log paths looked for in each container.
+    type: list
+    elements: str
+    default: [/var/log/auth.log, /var/log/secure]
+  extra_files:
+    description: For V(seal), files to add, path in the bundle to content (text; redacted too).
+    type: dict
+    default: {}
+  bundle:
+    description: For V(seal), where the bundle goes on the target.
+    type: path
+  meta:
+    description: For V(seal), what the manifest says about the bundle (kind, host, who, why).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    details: Writes nothing and says what it would capture.
+  idempotent:
+    support: N(none)
+    details: Every capture is a new record of the moment; the stack itself is never changed.
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Capture the volatile state first | 保存现场数据
+  ods.fix.evidence_capture:
+    project_dir: /home/dev/one-data-studio
+    env_file: /home/dev/one-data-studio/deploy/.env
+    staging_dir: /var/tmp/ods-fix-evidence/incident-20261201-020000
+  register: capture
+"""
+
+RETURN = r"""
+files:
+  description: The files captured (C(path), C(bytes), C(sha256), C(captured_at)).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: Per service, C(foreign_processes), C(changed_files), C(outside_connections), C(auth_log).
+  returned: action=capture
+  type: dict
+highlights:
+  description: The findings a responder should look at first, one line each.
+  returned: action=capture
+  type: list
+  elements: str
+services:
+  description: The project's services that have a container.
+  returned: always
+  type: list
+  elements: str
+redacted:
+  description: The names whose values were redacted (never the values).
+  returned: always
+  type: list
+  elements: str
+bundle:
+  description: For V(seal), C(bundle), C(sha256), C(files), C(bytes).
+  returned: action=seal
+  type: dict
+"""
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, evidence, forensics
+from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
+
+ALL_PARTS = ["volatile", "inspect", "diff", "logs", "auth", "git", "config"]
+
+
+def redacted_attrs(container):
+    attrs = dict(container.attrs)
+    config = dict(attrs.get("Config") or {})
+    config["Env"] = ["%s=[REDACTED:%s]" % (k, k) for k in sorted(compose.container_env(container))]
+    attrs["Config"] = config
+    return attrs
+
+
+class Capture(object):
+    def __init__(self, module, api, project, containers, redactor):
+        self.module = module
+        self.params = module.params
+        self.api = api
+        self.project = project
+        self.containers = containers
+        self.staging = evidence.Staging(self.params["staging_dir"], redactor.redact)
+        self.findings = dict((service, {}) for service in containers)
+        self.notes = []
+
+    def write(self, path, content, source=""):
+        self.staging.write(path, content, source)
+
+    # --- the volatile state, before anything else -------------------------------------------------------
+
+    def networks(self):
+        cidrs = []
+        for network in self.api.networks.list(filters={"label": "%s=%s" % (compose.PROJECT_LABEL, self.project)}):
+            for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
+                if config.get("Subnet"):
+                    cidrs.append(config["Subnet"])
+        return cidrs
+
+    def volatile(self):
+        cidrs = self.networks()
+        for service, container in sorted(self.containers.items()):
+            if container.status != "running":
+                self.write("volatile/%s/not-running.txt" % service, "%s was %s at capture time\n"
+                           % (container.name, container.status))
+                continue
+            try:
+                top = container.top()
+            except Exception as exc:  # the container stopped between the listing and now
+                self.write("volatile/%s/processes.txt" % service, "docker top failed: %s\n" % exc)
+                continue
+            self.write("volatile/%s/processes.txt" % service, forensics.render_top(top), "docker top")
+            state = container.attrs.get("State") or {}
+            health = ((container.attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+            foreign = forensics.foreign_processes(top, state.get("Pid"), " ".join(health[1:]))
+            sockets, source = self.sockets(container, top)
+            self.write("volatile/%s/connections.txt" % service, forensics.render_connections(sockets), source)
+            self.findings[service]["foreign_processes"] = foreign
+            self.findings[service]["outside_connections"] = [
+                s for s in sockets if s["state"] not in ("LISTEN",) and forensics.outside(s["remote_ip"], cidrs)
+            ]
+
+    def sockets(self, container, top):
+        """The container's sockets: from the host's /proc (nothing run inside), else with cat inside it."""
+        pid = (container.attrs.get("State") or {}).get("Pid")
+        titles = top.get("Titles") or []
+        pids = [row[titles.index("PID")] for row in top.get("Processes") or []] if "PID" in titles else []
+        sockets, source = [], "/proc/%s/net on the host" % pid
+        for proto in forensics.PROC_NET:
+            path = "/proc/%s/net/%s" % (pid, proto)
+            try:
+                with open(path) as handle:
+                    sockets.extend(forensics.parse_proc_net(handle.read(), proto))
+            except (IOError, OSError):
+                sockets = None
+                break
+        if sockets is None:
+            source, sockets = "/proc/net inside the container", []
+            for proto in forensics.PROC_NET:
+                result = exec_stdin(self.api, container, ["cat", "/proc/net/%s" % proto], timeout=20)
+                if result.code == 0:
+                    sockets.extend(forensics.parse_proc_net(result.stdout.decode("utf-8", "replace"), proto))
+        owners = forensics.socket_owners(pids)
+        for item in sockets:
+            item["owner"] = owners.get(item["inode"], "-")
+        return sockets, source
+
+    # --- the rest ----------------------------------------------------------------------------------------
+
+    def inspect(self):
+        for service, container in sorted(self.containers.items()):
+            self.write("inspect/%s.json" % service, json.dumps(redacted_attrs(container), indent=2, sort_keys=True),
+                       "docker inspect, environment values redacted")
+
+    def diff(self):
+        # The engine walks each container's writable layer for this (about a second each): in parallel.
+        diffs = compose.run_parallel(
+            dict((service, container.diff) for service, container in self.containers.items()), timeout=120
+        )
+        for service, container in sorted(self.containers.items()):
+            ok, changes = diffs[service]
+            if not ok:
+                self.write("diff/%s.txt" % service, "docker diff failed: %s\n" % changes)
+                continue
+            self.write("diff/%s.txt" % service, forensics.render_diff(changes or []), "docker diff")
+            mounts = [m.get("Destination") for m in container.attrs.get("Mounts") or [] if m.get("Destination")]
+            self.findings[service]["changed_files"] = forensics.notable_changes(changes or [], mounts)
+
+    def logs(self):
+        kwargs = {"timestamps": True, "stdout": True, "stderr": True}
+        if self.params["log_lines"]:
+            kwargs["tail"] = self.params["log_lines"]
+        if self.params["log_since"]:
+            kwargs["since"] = int(time.time()) - self.params["log_since"]
+        width = max([len(s) for s in self.containers] or [1])
+        out = []
+        for service, container in sorted(self.containers.items()):
+            try:
+                text = container.logs(**kwargs).decode("utf-8", "replace")
+            except Exception as exc:
+                text = "(docker logs failed: %s)\n" % exc
+            out.extend("%-*s | %s\n" % (width, service, line) for line in text.splitlines())
+            self.write("logs/%s.log" % service, text, "docker logs --timestamps")
+        self.write("logs/incident-%s.log" % time.strftime("%Y%m%d"), "".join(out), "docker-compose logs --timestamps")
+
+    def auth(self):
+        for service, container in sorted(self.containers.items()):
+            found = []
+            for path in self.params["auth_logs"]:
+                try:
+                    stream, _ = container.get_archive(path)
+                    data = b"".join(stream)
+                except Exception:  # no such file: most containers have no auth log
+                    continue
+                with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+                    for member in archive.getmembers():
+                        if member.isfile():
+                            self.write("auth/%s/%s" % (service, os.path.basename(member.name)),
+                                       archive.extractfile(member).read(), "%s in %s" % (path, container.name))
+                            found.append(path)
+            self.findings[service]["auth_log"] = found
+
+    def git(self):
+        """The manual's `git log --since="2 days ago"`, with the stat, plus what is changed and not committed."""
+        directory = self.params["project_dir"]
+        commands = [
+            ("git/log.txt", ["log", "--since=%s" % self.params["git_since"], "--stat", "--date=iso"]),
+            ("git/status.txt", ["status", "--porcelain=v1", "--untracked-files=all"]),
+            ("git/diff-stat.txt", ["diff", "--stat", "HEAD"]),
+        ]
+        try:
+            inside = subprocess.run(["git", "-C", directory, "rev-parse", "--is-inside-work-tree"],
+                                    capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self.write("git/not-available.txt", "git cannot run on the target: %s\n" % exc)
+            return
+        if inside.returncode != 0:
+            self.write("git/not-a-repository.txt", "%s is not in a git working tree: no history to capture\n" % directory)
+            return
+        for path, argv in commands:
+            result = subprocess.run(["git", "-C", directory, *argv], capture_output=True, text=True, timeout=60,
+                                    check=False)
+            text = result.stdout if result.returncode == 0 else "(git %s failed: %s)\n" % (argv[0], result.stderr.strip())
+            self.write(path, text, "git " + " ".join(argv))
+
+    def config(self):
+        clis = compose.compose_clis()
+        flavor = compose.compose_flavor(self.containers) or "v2"
+        cli = clis.get(flavor) or clis.get("v1") or clis.get("v2")
+        directory = self.params["project_dir"]
+        if cli:
+            argv = [*cli, "-p", self.project, "--project-directory", directory, "config"]
+            result = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=60, check=False)
+            if result.returncode == 0:
+                self.write("compose/config.yml", result.stdout, "%s config (values redacted)" % " ".join(cli))
+                return
+            self.notes.append("`%s config` failed: %s" % (" ".join(cli), result.stderr.strip().splitlines()[-1:]))
+        path = compose.compose_file(directory)
+        with open(path, encoding="utf-8") as handle:
+            self.write("compose/%s" % os.path.basename(path), handle.read(), "the compose file (no Compose CLI)")
+
+
+def highlights(findings):
+    """What a responder should look at first, one line each."""
+    lines = []
+    for service, found in sorted(findings.items()):
+        foreign = found.get("foreign_processes") or []
+        if foreign:
+            lines.append("%s: %d process(es) not of its own program: %s" % (service, len(foreign), "; ".join(
+                "%s (pid %s, user %s)" % (p["command"], p["pid"], p["user"]) for p in foreign[:5])))
+        changed = found.get("changed_files") or []
+        if changed:
+            lines.append("%s: %d file(s) added, changed or deleted since it was created: %s%s" % (
+                service, len(changed), ", ".join("%s (%s)" % (c["path"], c["kind"]) for c in changed[:8]),
+                ", ..." if len(changed) > 8 else ""))
+        outside = found.get("outside_connections") or []
+        if outside:
+            lines.append("%s: %d connection(s) to addresses outside the project: %s" % (service, len(outside), "; ".join(
+                "%s %s (%s)" % (c["remote"], c["state"], c["owner"]) for c in outside[:5])))
+        if found.get("auth_log"):
+            lines.append("%s: has an auth log (%s), captured" % (service, ", ".join(found["auth_log"])))
+    return lines
+
+
+def main():
+    argument_spec = dict(
+        action=dict(type="str", default="capture", choices=["capture", "seal"]),
+        staging_dir=dict(type="path", required=True),
+        env_file=dict(type="path", required=True),
+        parts=dict(type="list", elements="str", default=list(ALL_PARTS), choices=ALL_PARTS),
+        log_lines=dict(type="int", default=0),
+        log_since=dict(type="int", default=0),
+        git_since=dict(type="str", default="2 days ago"),
+        auth_logs=dict(type="list", elements="str", default=["/var/log/auth.log", "/var/log/secure"]),
+        extra_files=dict(type="dict", default={}),
+        bundle=dict(type="path"),
+        meta=dict(type="dict", default={}),
+    )
+    argument_spec.update(compose.PROJECT_ARGS)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("action", "seal", ["bundle"])])
+    if not compose.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    params = module.params
+    try:
+        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"],
+                                               require_running=False)
+    except compose.ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+    containers = compose.project_containers(api, project["project_name"])
+    if not containers:
+        module.fail_json(msg="compose project %s has no containers: nothing to capture" % project["project_name"],
+                         ods_failure="input")
+    redactor = evidence_redactor(dotenv.read(params["env_file"]), [compose.container_env(c) for c in containers.values()])
+    services = sorted(containers)
+    if module.check_mode:
+        module.exit_json(changed=False, files=[], findings={}, highlights=[], redacted=redactor.names,
+                         services=services, would=["capture %s of %s" % (", ".join(params["parts"]), ", ".join(services))])
+    if params["action"] == "seal":
+        staging = evidence.Staging(params["staging_dir"], redactor.redact)
+        for path, content in sorted(params["extra_files"].items()):
+            staging.write(path, str(content), "ods-fix")
+        if os.path.exists(params["bundle"]):
+            module.fail_json(msg="%s already exists: evidence is never overwritten" % params["bundle"],
+                             ods_failure="input")
+        meta = dict(params["meta"], project=project["project_name"], project_dir=params["project_dir"],
+                    engine=project["engine_version"], redacted_names=redactor.names)
+        sealed = evidence.seal(params["staging_dir"], params["bundle"], redactor.redact_obj(meta))
+        module.exit_json(changed=False, bundle=sealed, files=staging.records, redacted=redactor.names, services=services)
+    capture = Capture(module, api, project["project_name"], containers, redactor)
+    for part in [p for p in ALL_PARTS if p in params["parts"]]:  # the volatile state first, whatever the order given
+        getattr(capture, part)()
+    findings = redactor.redact_obj(capture.findings)
+    module.exit_json(changed=False, files=capture.staging.records, findings=findings, highlights=highlights(findings),
+                     redacted=redactor.names, notes=redactor.redact_obj(capture.notes), services=services)
+
+
+if __name__ == "__main__":
+    main()

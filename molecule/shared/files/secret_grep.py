@@ -1,0 +1,76 @@
+"""Which secret values from the given env files appear in any file under the given paths (names only, never values).
+
+usage: secret_grep.py --env FILE [--env FILE ...] PATH [PATH ...]
+A secret is the value of a key whose name says so (PASSWORD, SECRET, KEY, TOKEN, CANARY), 8 characters or more.
+Prints {"secrets": N, "files": M, "hits": [{"file": ..., "key": ...}]}; gzip and tar members are read too.
+"""
+
+import argparse
+import gzip
+import io
+import json
+import os
+import re
+import tarfile
+
+SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|CANARY", re.IGNORECASE)
+
+
+def env_secrets(path):
+    found = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, _, value = line.partition("=")
+                value = value.strip().strip("'\"")
+                if SECRET_NAME.search(key) and len(value) >= 8:
+                    found[value] = key.strip()
+    return found
+
+
+def blobs(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    yield path, data
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            return
+        yield path + " (gunzipped)", data
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for member in archive.getmembers():
+                if member.isfile():
+                    yield "%s:%s" % (path, member.name), archive.extractfile(member).read()
+    except tarfile.TarError:
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("paths", nargs="+")
+    args = parser.parse_args()
+    secrets = {}
+    for path in args.env:
+        secrets.update(env_secrets(path))
+    hits, count = [], 0
+    for root in args.paths:
+        walk = [(root, [], [""])] if os.path.isfile(root) else os.walk(root)
+        for directory, _, files in walk:
+            for name in files:
+                path = os.path.join(directory, name) if name else directory
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                count += 1
+                for label, data in blobs(path):
+                    for value, key in secrets.items():
+                        if value.encode() in data:
+                            hits.append({"file": label, "key": key})
+    print(json.dumps({"secrets": len(secrets), "files": count, "hits": hits}))
+
+
+if __name__ == "__main__":
+    main()
