@@ -111,7 +111,7 @@ def main():
     except compose.ProjectError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     containers = compose.project_containers(api, project["project_name"])
-    until = datetime.datetime.now(datetime.timezone.utc)
+    until = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     since = until - datetime.timedelta(hours=params["window_hours"])
     requests, read = [], []
     for service in params["services"]:

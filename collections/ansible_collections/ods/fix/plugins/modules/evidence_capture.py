@@ -180,7 +180,7 @@ class Capture(object):
     def volatile(self):
         cidrs = self.networks()
         for service, container in sorted(self.containers.items()):
-            if container.status != "running":
+            if container.status not in ("running", "paused"):  # a paused one keeps its processes and sockets
                 self.write("volatile/%s/not-running.txt" % service, "%s was %s at capture time\n"
                            % (container.name, container.status))
                 continue

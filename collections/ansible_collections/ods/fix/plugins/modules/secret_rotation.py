@@ -123,7 +123,12 @@ plan:
   type: list
   elements: dict
 restart_services:
-  description: The services that read a changed key, in catalog order.
+  description: The services that read a changed key and have a container, in catalog order.
+  returned: always
+  type: list
+  elements: str
+absent_services:
+  description: The services that read a changed key but have no container; they read it when they start.
   returned: always
   type: list
   elements: str
@@ -166,6 +171,7 @@ class Rotation(object):
         self.actions = []
         self._db = None
         self._api = None
+        self._containers = None
 
     # --- failing -------------------------------------------------------------------------------------
 
@@ -186,15 +192,21 @@ class Rotation(object):
 
     # --- the database --------------------------------------------------------------------------------
 
-    def db(self):
-        if self._db is None:
+    def containers(self):
+        """service -> container of the project (inspected once)."""
+        if self._containers is None:
             try:
                 self._api, project = compose.inspect_project(
                     self.params["project_dir"], self.params["project_name"], self.params["docker_host"]
                 )
             except compose.ProjectError as exc:
                 self.input_error(str(exc))
-            container = compose.project_containers(self._api, project["project_name"]).get(self.params["db_service"])
+            self._containers = compose.project_containers(self._api, project["project_name"])
+        return self._containers
+
+    def db(self):
+        if self._db is None:
+            container = self.containers().get(self.params["db_service"])
             if container is None or container.status != "running":
                 self.input_error(
                     "%s is not running: a database password cannot be rotated (start it: ods-fix mysql-connect)"
@@ -297,14 +309,16 @@ class Rotation(object):
             step["description"] = keyrotation.describe(entry, server)
             step["line"] = "%s: %s" % (step["description"], ACTION_WORDS[step["action"]])
             steps.append(step)
-        restart = []
+        restart, absent = [], []
+        running = self.containers()
         for step in steps:
             for service in step["services"] if step["action"] != "none" else []:
-                if service not in restart:
-                    restart.append(service)
+                if service not in restart + absent:
+                    (restart if service in running else absent).append(service)
         return {
             "plan": steps,
             "restart_services": restart,
+            "absent_services": absent,
             "left_out": [entry["name"] for entry in left_out],
             "server": server,
             "text": text,
@@ -472,7 +486,7 @@ def main():
         module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     rotation = Rotation(module)
     state = module.params["state"]
-    empty = dict(plan=[], restart_services=[], left_out=[], server={})
+    empty = dict(plan=[], restart_services=[], absent_services=[], left_out=[], server={})
     if state == "rollback":
         journal, backup, keys = rotation.rollback()
         restart = journal.get("restart_services", []) if keys else []
