@@ -11,7 +11,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from ansible_collections.ods.fix.plugins.action.secret_rotation import scrub
 from ansible_collections.ods.fix.plugins.module_utils import accesslog, evidence, forensics, keyrotation, redact
 
 CATALOG = [
@@ -108,7 +107,7 @@ def test_audit_log_is_private_and_holds_names_only(tmp_path: Path) -> None:
 
 def test_the_action_plugin_scrubs_supplied_values_from_results() -> None:
     result = {"msg": "set sk-secret-1 in place", "actions": ["kept sk-secret-1"], "nested": {"x": ["sk-secret-1"]}}
-    assert "sk-secret-1" not in json.dumps(scrub(result, ["sk-secret-1"]))
+    assert "sk-secret-1" not in json.dumps(keyrotation.scrub(result, ["sk-secret-1"]))
 
 
 # --- evidence bundles ----------------------------------------------------------------------------------

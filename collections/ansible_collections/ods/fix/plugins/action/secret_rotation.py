@@ -14,20 +14,7 @@ from __future__ import annotations
 import os
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.ods.fix.plugins.module_utils.keyrotation import strip_value
-
-MASK = "********"
-
-
-def scrub(obj, values):
-    if isinstance(obj, dict):
-        return dict((k, scrub(v, values)) for k, v in obj.items())
-    if isinstance(obj, list):
-        return [scrub(v, values) for v in obj]
-    if isinstance(obj, str):
-        for value in values:
-            obj = obj.replace(value, MASK)
-    return obj
+from ansible_collections.ods.fix.plugins.module_utils.keyrotation import scrub, strip_value
 
 
 class ActionModule(ActionBase):

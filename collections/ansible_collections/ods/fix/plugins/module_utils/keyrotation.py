@@ -120,6 +120,21 @@ def generate(size):
     return secrets.token_hex(size)
 
 
+MASK = "********"
+
+
+def scrub(obj, values):
+    """obj with every occurrence of each value masked: what the action plugin returns of a module's result."""
+    if isinstance(obj, dict):
+        return dict((k, scrub(v, values)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [scrub(v, values) for v in obj]
+    if isinstance(obj, str):
+        for value in values:
+            obj = obj.replace(value, MASK)
+    return obj
+
+
 def strip_value(raw):
     """A supplied value as read from a file: one trailing newline dropped, nothing else."""
     if raw.endswith("\r\n"):

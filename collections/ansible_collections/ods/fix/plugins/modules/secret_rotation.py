@@ -430,6 +430,8 @@ class Rotation(object):
         _, differing = dotenv.set_values(text, wanted)
         db_items = journal.get("db") or []
         if not differing and not any(self.login_error(i["user"], old.get(i["name"], "")) for i in db_items):
+            if not self.module.check_mode:  # nothing to put back: close the journal, so that a new rotation may start
+                self.close_journal(which, journal, "nothing to put back")
             return journal, None, []
         if self.module.check_mode:
             return journal, None, differing
@@ -450,11 +452,14 @@ class Rotation(object):
             safefile.replace(self.env_file, new_text)
             self.actions.append("put back the old %s in %s from %s (the rotated file kept as %s)"
                                 % (", ".join(differing), self.env_file, journal["backup"], backup))
+        self.close_journal(which, journal, self.params["reason"])
+        return journal, backup, differing or journal["keys"]
+
+    def close_journal(self, which, journal, reason):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         shutil.move(keyrotation.journal_path(self.params["state_dir"], which),
                     os.path.join(self.params["state_dir"], "rolled-back-%s.json" % stamp))
-        self.audit("rolled back", journal["keys"], journal["backup"], reason=self.params["reason"])
-        return journal, backup, differing or journal["keys"]
+        self.audit("rolled back", journal["keys"], journal["backup"], reason=reason)
 
     def audit(self, event, keys, backup, reason=""):
         record = {"event": event, "keys": keys, "actor": self.params["actor"], "env_file": self.env_file,
