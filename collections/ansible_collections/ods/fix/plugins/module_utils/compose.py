@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.ods.fix.plugins.module_utils import dotenv
 
 try:
@@ -229,6 +230,26 @@ def inspect_project(project_dir, explicit_name="", docker_host="", require_runni
         "declared_services": declared_services(project_dir),
         "services": dict((service, summarize(c)) for service, c in sorted(containers.items())),
     }
+
+
+def require_docker(module):
+    """Fail the module in one line (bad configuration, exit 1) when the target lacks the docker library."""
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR, ods_failure="input")
+
+
+def open_project(module, require_running=True):
+    """(api, project) for the module's project_dir, project_name and docker_host (PROJECT_ARGS).
+
+    What every module does first: a missing docker library, engine, directory, compose file or (with
+    require_running) stack fails the module in one line, as bad input or configuration (exit 1).
+    """
+    require_docker(module)
+    params = module.params
+    try:
+        return inspect_project(params["project_dir"], params["project_name"], params["docker_host"], require_running)
+    except ProjectError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
 
 
 def run_parallel(tasks, timeout):

@@ -85,7 +85,7 @@ window:
 import datetime
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import accesslog, compose, dotenv
 from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
 
@@ -100,16 +100,11 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     params = module.params
     if params["window_hours"] <= 0:
         module.fail_json(msg="the window must be at least one hour (got %d)" % params["window_hours"], ods_failure="input")
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"],
-                                               require_running=False)
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module, require_running=False)
     containers = compose.project_containers(api, project["project_name"])
     until = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     since = until - datetime.timedelta(hours=params["window_hours"])

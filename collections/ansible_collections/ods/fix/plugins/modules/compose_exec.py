@@ -82,7 +82,7 @@ container:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
@@ -97,13 +97,8 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     params = module.params
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     container = compose.project_containers(api, project["project_name"]).get(params["service"])
     if container is None or container.status != "running":
         module.fail_json(msg="%s is not running" % params["service"], container=container.name if container else "")

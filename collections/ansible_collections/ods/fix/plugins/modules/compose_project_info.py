@@ -69,7 +69,7 @@ project:
     services: {description: 'Service name to C({container, status, health, exit_code, ...}).', type: dict}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose
 
 
@@ -77,18 +77,8 @@ def main():
     argument_spec = dict(require_running=dict(type="bool", default=False), detect_cli=dict(type="bool", default=False))
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     params = module.params
-    try:
-        _api, project = compose.inspect_project(
-            params["project_dir"],
-            params["project_name"],
-            params["docker_host"],
-            require_running=params["require_running"],
-        )
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    _api, project = compose.open_project(module, require_running=params["require_running"])
     if params["detect_cli"]:
         clis = compose.compose_clis()
         flavor = project["compose_flavor"]

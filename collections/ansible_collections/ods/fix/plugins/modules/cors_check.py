@@ -92,7 +92,7 @@ problems:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, probes
 
 
@@ -150,16 +150,12 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     params = module.params
     bad = [o for o in params["origins"] if not o.startswith(("http://", "https://")) or "," in o or " " in o]
     if bad:
         module.fail_json(msg="not an origin (scheme://host[:port]): %s" % ", ".join(bad), ods_failure="input")
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     declared = project["declared_services"]
     unknown = [s for s in params["services"] if declared and s not in declared]
     if unknown:

@@ -137,7 +137,7 @@ import subprocess
 import tarfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, evidence, forensics
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
@@ -359,14 +359,8 @@ def main():
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("action", "seal", ["bundle"])])
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     params = module.params
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"],
-                                               require_running=False)
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module, require_running=False)
     containers = compose.project_containers(api, project["project_name"])
     if not containers:
         module.fail_json(msg="compose project %s has no containers: nothing to capture" % project["project_name"],

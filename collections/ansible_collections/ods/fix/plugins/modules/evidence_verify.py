@@ -15,7 +15,7 @@ description:
   - Opens an C(ods-fix-evidence/1) bundle (see M(ods.fix.evidence_capture)), checks that every member is in the
     manifest with the same SHA-256 and that every file the manifest lists is there. The same check as
     C(ods-fix incident verify BUNDLE).
-  - Run it where the bundle is, usually on the controller (C(delegate_to: localhost)), right after the fetch.
+  - Run it where the bundle is, usually on the controller (delegated to localhost), right after the fetch.
 options:
   path:
     description: The bundle.

@@ -107,7 +107,7 @@ import json
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, dotenv, probes, services
 from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
 
@@ -226,13 +226,8 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     params = module.params
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     declared = project["declared_services"]
     wanted = params["dependencies"] + [params["milvus_service"], params["client_service"]]
     unknown = [s for s in wanted if declared and s not in declared]

@@ -90,7 +90,7 @@ import json
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec, restore, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
@@ -120,13 +120,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     p = module.params
-    try:
-        api, project = compose.inspect_project(p["project_dir"], p["project_name"], p["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     container = compose.project_containers(api, project["project_name"]).get(p["db_service"])
     if container is None or container.status != "running":
         module.fail_json(

@@ -127,7 +127,7 @@ problems:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import archive, compose, dotenv, mysqlexec
 
 SCHEMA_SIZES = (
@@ -241,8 +241,7 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     params = module.params
     try:
         rules = [archive.parse_spec(spec) for spec in params["archive"]]
@@ -250,10 +249,7 @@ def main():
         module.fail_json(msg=str(exc), ods_failure="input")
     if rules and not params["archive_dir"]:
         module.fail_json(msg="archive rules need archive_dir (where the archives go)", ods_failure="input")
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     db = compose.project_containers(api, project["project_name"]).get(params["db_service"])
     if db is None or db.status != "running":
         module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % params["db_service"])

@@ -82,7 +82,7 @@ killed:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec
 from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
 
@@ -127,15 +127,11 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     params = module.params
     if params["kill_after"] < 0 or params["slow_after"] < 0:
         module.fail_json(msg="slow_after and kill_after are seconds, 0 or more", ods_failure="input")
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     env = dotenv.read(params["env_file"]) if params["env_file"] else {}
     redactor = Redactor()
     redactor.add_env(env)

@@ -144,7 +144,7 @@ import os
 import shutil
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec, restore, sqldump
 
 
@@ -208,13 +208,8 @@ def main():
         required_if=[("phase", "load", ["backup"]), ("phase", "swap", ["backup"])],
         supports_check_mode=True,
     )
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
     p = module.params
-    try:
-        api, project = compose.inspect_project(p["project_dir"], p["project_name"], p["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     container = compose.project_containers(api, project["project_name"]).get(p["db_service"])
     if container is None or container.status != "running":
         module.fail_json(

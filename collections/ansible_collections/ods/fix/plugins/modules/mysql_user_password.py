@@ -75,7 +75,7 @@ action:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec
 
 
@@ -90,8 +90,7 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     params = module.params
     env = dotenv.read(params["env_file"])
     user, password = env.get(params["user_key"]), env.get(params["password_key"])
@@ -100,10 +99,7 @@ def main():
             msg="%s or %s is missing from %s" % (params["user_key"], params["password_key"], params["env_file"]),
             ods_failure="input",
         )
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     db = compose.project_containers(api, project["project_name"]).get(params["db_service"])
     if db is None or db.status != "running":
         if module.check_mode:  # in a dry run the service may only be "would start"

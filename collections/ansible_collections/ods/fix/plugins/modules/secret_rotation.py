@@ -15,7 +15,7 @@ description:
   - The manual's 密钥轮换, done so that it cannot break the stack for long. It works in phases, so that the role
     can restart and verify the services between them and roll back on any failure.
   - V(plan) checks the catalog, the keys asked for, the supplied values, C(deploy/.env) and the database, and says
-    per key what would happen (rotate, set, or nothing: the supplied value is already in place). Read-only.
+    per key what would happen (rotate, set, or nothing, when the supplied value is already in place). Read-only.
   - V(apply) keeps a private, timestamped backup of C(deploy/.env), writes a journal (key names and the backup's
     path, never values), writes the new values atomically (comments and order kept), then changes the database
     passwords (C(RETAIN CURRENT PASSWORD) where the server has dual passwords, MySQL 8.0.14 and later; otherwise
@@ -156,7 +156,7 @@ import os
 import shutil
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, keyrotation, mysqlexec, safefile
 
 PENDING, LAST = "pending", "last"
@@ -195,12 +195,7 @@ class Rotation(object):
     def containers(self):
         """service -> container of the project (inspected once)."""
         if self._containers is None:
-            try:
-                self._api, project = compose.inspect_project(
-                    self.params["project_dir"], self.params["project_name"], self.params["docker_host"]
-                )
-            except compose.ProjectError as exc:
-                self.input_error(str(exc))
+            self._api, project = compose.open_project(self.module)
             self._containers = compose.project_containers(self._api, project["project_name"])
         return self._containers
 
@@ -487,8 +482,7 @@ def main():
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     rotation = Rotation(module)
     state = module.params["state"]
     empty = dict(plan=[], restart_services=[], absent_services=[], left_out=[], server={})

@@ -139,7 +139,7 @@ ods_report:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv, probes
 from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
 
@@ -240,13 +240,9 @@ def main():
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    if not compose.HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=compose.DOCKER_IMPORT_ERROR, ods_failure="input")
+    compose.require_docker(module)
     started = time.time()
-    try:
-        api, project = compose.inspect_project(params["project_dir"], params["project_name"], params["docker_host"])
-    except compose.ProjectError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+    api, project = compose.open_project(module)
     containers = compose.project_containers(api, project["project_name"])
     expected = params["services"] or project["declared_services"] or sorted(containers)
     seen = assemble(gather(api, containers, params, expected), params)
