@@ -364,11 +364,16 @@ def sandbox_up(
 
 
 @sandbox.command("down", context_settings=CONTEXT)
-def sandbox_down() -> int:
+@click.option(
+    "--project",
+    default=None,
+    help="With no sandbox directory, still remove what this compose project left (a crashed run's containers).",
+)
+def sandbox_down(project: str | None) -> int:
     """Remove the stack, its volumes and the sandbox directory."""
     from pyrunner.sandbox import stack  # noqa: PLC0415
 
-    removed = stack.down(log=_progress_line)
+    removed = stack.down(log=_progress_line, project=project)
     click.echo(f"sandbox removed ({removed})" if removed else "no sandbox to remove")
     return 0
 

@@ -257,9 +257,30 @@ def up(
     return instance
 
 
-def down(log: Log = lambda _: None) -> Path | None:
+def remove_leftovers(project: str, log: Log = lambda _: None) -> int:
+    """Containers, networks and volumes of a compose project whose sandbox directory is gone (a crashed run)."""
+    client = docker_client()
+    label = {"label": f"com.docker.compose.project={project}"}
+    removed = 0
+    for container in client.containers.list(all=True, filters=label):
+        container.remove(force=True, v=True)
+        removed += 1
+    for network in client.networks.list(filters=label):
+        network.remove()
+        removed += 1
+    for volume in client.volumes.list(filters=label):
+        volume.remove(force=True)
+        removed += 1
+    if removed:
+        log(f"removed {removed} leftover containers, networks and volumes of project {project}")
+    return removed
+
+
+def down(log: Log = lambda _: None, project: str | None = None) -> Path | None:
     instance = Instance.load()
     if instance is None:
+        if project:
+            remove_leftovers(project, log)
         return None
     cli = compose_mod.detect(instance.compose)
     result = cli.run(instance.directory, "down", "--volumes", "--remove-orphans", "--timeout", "30")
