@@ -332,12 +332,15 @@ def test_the_audit_names_bursts_probes_methods_and_big_answers() -> None:
     summary = accesslog.audit(requests, large_bytes=1 << 20)
     assert summary["requests"] == len(requests)
     assert summary["top_ips"][0]["ip"] == "203.0.113.7" and summary["top_ips"][0]["errors"] == 25
-    assert [b["errors"] for b in summary["error_bursts"]] == [25]
+    assert [b["errors"] for b in summary["error_bursts"]] == [28]  # the 25 probes and, within 60 s, 3 more
     assert {s["reason"] for s in summary["suspicious"]} == {"path traversal", "secrets or VCS files"}
     assert summary["unusual_methods"] == {"TRACE": 1}
     assert [(r["path"], r["size"]) for r in summary["large_responses"]] == [("/api/v1/datasources", 50_000)]
     lines = accesslog.highlights(summary)
-    assert any(line.startswith("error burst at 2026-12-01T20:01:00+00:00: 25 errors") for line in lines)
+    assert any(
+        line.startswith("error burst from 2026-12-01T20:01:05+00:00 to 2026-12-01T20:02:05+00:00: 28 errors")
+        for line in lines
+    )
     assert "| 203.0.113.7 | 26 | 25 |" in accesslog.render_markdown(summary, "the window")
 
 
@@ -346,3 +349,16 @@ def test_the_window_keeps_only_its_requests() -> None:
     since = datetime.datetime(2026, 12, 1, 20, 5, tzinfo=datetime.UTC)
     until = datetime.datetime(2026, 12, 1, 20, 15, tzinfo=datetime.UTC)
     assert accesslog.audit(requests, since=since, until=until)["requests"] == 1
+
+
+def test_a_burst_across_a_minute_boundary_counts_once_and_whole() -> None:
+    base = datetime.datetime(2026, 12, 1, 20, 0, 50, tzinfo=datetime.UTC)
+    errors = [
+        dict(request(0, status=404), time=base + datetime.timedelta(seconds=i)) for i in range(25)
+    ]  # 20:00:50-20:01:14
+    quiet = [dict(request(0, status=404), time=base + datetime.timedelta(minutes=5))]
+    bursts = accesslog.error_bursts(errors + quiet, 20)
+    assert [(b["start"], b["end"], b["errors"]) for b in bursts] == [
+        ("2026-12-01T20:00:50+00:00", "2026-12-01T20:01:14+00:00", 25)
+    ]
+    assert accesslog.error_bursts(errors[:19], 20) == []

@@ -78,21 +78,7 @@ def audit(requests, since=None, until=None, top=10, burst_per_minute=20, large_b
                 break
     not_found = collections.Counter(r["path"] for r in kept if r["status"] == 404)
     methods = collections.Counter(r["method"] for r in kept)
-    bursts = []
-    per_minute = collections.defaultdict(list)
-    for request in kept:
-        if request["status"] >= 400:
-            per_minute[request["time"].replace(second=0, microsecond=0)].append(request)
-    for minute, errors in sorted(per_minute.items()):
-        if len(errors) >= burst_per_minute:
-            ips = collections.Counter(r["ip"] for r in errors)
-            bursts.append({
-                "minute": minute.isoformat(),
-                "errors": len(errors),
-                "4xx": sum(1 for r in errors if r["status"] < 500),
-                "5xx": sum(1 for r in errors if r["status"] >= 500),
-                "top_ip": ips.most_common(1)[0][0],
-            })
+    bursts = error_bursts([r for r in kept if r["status"] >= 400], burst_per_minute)
     sizes = collections.defaultdict(list)
     for request in kept:
         sizes[(request["method"], request["path"].split("?")[0])].append(request["size"])
@@ -121,6 +107,35 @@ def audit(requests, since=None, until=None, top=10, burst_per_minute=20, large_b
         "error_bursts": bursts,
         "large_responses": large[:top],
     }
+
+
+def error_bursts(errors, threshold, window=datetime.timedelta(seconds=60)):
+    """Stretches in which at least `threshold` 4xx/5xx answers fall within any 60 seconds (a sliding window, so
+    that a burst across a minute's boundary counts once and whole)."""
+    errors = sorted(errors, key=lambda r: r["time"])
+    spans, first = [], 0
+    for last in range(len(errors)):
+        while errors[last]["time"] - errors[first]["time"] > window:
+            first += 1
+        if last - first + 1 >= threshold:
+            start, end = errors[first]["time"], errors[last]["time"]
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+    bursts = []
+    for start, end in spans:
+        inside = [r for r in errors if start <= r["time"] <= end]
+        ips = collections.Counter(r["ip"] for r in inside)
+        bursts.append({
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "errors": len(inside),
+            "4xx": sum(1 for r in inside if r["status"] < 500),
+            "5xx": sum(1 for r in inside if r["status"] >= 500),
+            "top_ip": ips.most_common(1)[0][0],
+        })
+    return bursts
 
 
 def _brief(request, reason=""):
@@ -153,8 +168,8 @@ def highlights(summary):
     if summary["unusual_methods"]:
         lines.append("unusual methods: " + ", ".join("%s %d" % kv for kv in sorted(summary["unusual_methods"].items())))
     for burst in summary["error_bursts"][:3]:
-        lines.append("error burst at %s: %d errors (%d 4xx, %d 5xx), mostly from %s" % (
-            burst["minute"], burst["errors"], burst["4xx"], burst["5xx"], burst["top_ip"]))
+        lines.append("error burst from %s to %s: %d errors (%d 4xx, %d 5xx), mostly from %s" % (
+            burst["start"], burst["end"], burst["errors"], burst["4xx"], burst["5xx"], burst["top_ip"]))
     for item in summary["large_responses"][:3]:
         lines.append("large response: %s %s -> %d bytes to %s at %s (%s)" % (
             item["method"], item["path"], item["size"], item["ip"], item["time"], item["reason"]))
@@ -175,7 +190,7 @@ def render_markdown(summary, window):
             r["time"], r["source"], r["ip"], r["method"], r["path"].replace("|", "%7C"), r["status"], r["size"],
             r.get("reason", "")) for r in summary[key]]
     out += ["", "## 404s (probing)", ""] + ["- `%s`: %d" % (n["path"], n["count"]) for n in summary["not_found"]]
-    out += ["", "## Error bursts (per minute)", ""] + [
-        "- %s: %d errors (%d 4xx, %d 5xx), mostly from %s" % (b["minute"], b["errors"], b["4xx"], b["5xx"], b["top_ip"])
-        for b in summary["error_bursts"]]
+    out += ["", "## Error bursts (at least the threshold within 60 s)", ""] + [
+        "- %s to %s: %d errors (%d 4xx, %d 5xx), mostly from %s" % (
+            b["start"], b["end"], b["errors"], b["4xx"], b["5xx"], b["top_ip"]) for b in summary["error_bursts"]]
     return "\n".join(out) + "\n"
