@@ -245,7 +245,7 @@ class Rotation(object):
         if not os.access(path, os.R_OK):
             self.input_error("%s is not readable" % path)
         if not os.access(path, os.W_OK) or not os.access(os.path.dirname(path), os.W_OK):
-            self.input_error("%s is not writable (nor its directory, for the atomic rename)" % path)
+            self.input_error("%s is not writable, or its directory is not (the atomic rename needs both)" % path)
         with open(path, encoding="utf-8") as handle:
             return handle.read()
 
