@@ -6,6 +6,7 @@ maps errors to the exit codes documented in the README.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import traceback
@@ -15,10 +16,11 @@ from typing import Any
 
 import click
 
-from pyrunner import __version__, catalog, evidence, paths, render, supplied
+from pyrunner import __version__, catalog, evidence, fleet, paths, render, supplied
 from pyrunner.catalog import Fix, FixOption
 from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.inventory import resolve_hosts
+from pyrunner.progress import Progress
 from pyrunner.runner import RunResult, new_run_dir, run_playbook
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -28,6 +30,21 @@ EXIT_CODES_HELP = (
     "change; 130 interrupted. When hosts end differently the first that applies of 130, 5, 4, 1, 6, 0 wins."
 )
 CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+class AmountType(click.ParamType):  # type: ignore[type-arg]
+    name = "N|P%"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> fleet.Amount:
+        if isinstance(value, fleet.Amount):
+            return value
+        try:
+            return fleet.Amount.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+AMOUNT = AmountType()
 
 
 @click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
@@ -57,8 +74,9 @@ def run_fix(
     as_json: bool,
     yes: bool,
     role_vars: dict[str, Any],
+    rate: fleet.RateControl | None = None,
 ) -> int:
-    """Validate the input, run the fix's playbook, render the result; returns the exit code."""
+    """Validate the input, run the fix's playbook (in batches under rate control), render; returns the exit code."""
     if not fix.ready:
         raise OdsFixError(f"`ods-fix {fix.name}` is planned (issue #{fix.issue}) but not built yet")
     if fix.needs_yes and not yes and not check:
@@ -66,40 +84,56 @@ def run_fix(
             f"`ods-fix {fix.name}` changes data: add --yes to go ahead, or --check to see what it would do",
             ExitCode.USAGE,
         )
+    rate = rate or fleet.RateControl(forks=forks)
+    hosts: list[str] | None = None
     if inventory is None:
         inventory = paths.default_inventory()
         from pyrunner.sandbox.stack import require_instance  # noqa: PLC0415
 
         require_instance()
-        if limit:  # the shipped sandbox inventory needs no parse check (0.6 s saved), only the --limit
-            resolve_hosts(inventory, limit)
+        if limit or rate.active:  # the shipped sandbox inventory needs no parse check (0.6 s saved), only the --limit
+            hosts = resolve_hosts(inventory, limit)
     else:
-        resolve_hosts(inventory, limit)
+        hosts = resolve_hosts(inventory, limit)
     run_dir = new_run_dir(fix.name)
     extravars = {k: v for k, v in role_vars.items() if v not in (None, [])}
     extravars["ods_report_dir"] = str(run_dir / "reports")
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
-    with render.LiveProgress(title, verbose=verbose > 0) as live:
-        result = run_playbook(
-            fix.name,
-            paths.playbook(fix.name),
-            inventory,
-            limit=limit,
-            forks=forks,
-            check=check,
-            diff=diff,
-            extravars=extravars,
-            verbosity=max(verbose - 1, 0),
-            run_dir=run_dir,
-            on_event=live.update,
-        )
+    shared = Progress()
+    with render.LiveProgress(title, verbose=verbose > 0, planned=hosts) as live:
+
+        def run_batch(batch: list[str] | None, number: int) -> RunResult:
+            return run_playbook(
+                fix.name,
+                paths.playbook(fix.name),
+                inventory,
+                limit=",".join(batch) if batch is not None and rate.active else limit,
+                forks=forks,
+                check=check,
+                diff=diff,
+                extravars=extravars,
+                verbosity=max(verbose - 1, 0),
+                run_dir=run_dir,
+                on_event=live.update,
+                ident="run" if number == 1 else f"batch-{number}",
+                progress=shared,
+            )
+
+        if rate.active and hosts:
+            result, batches = fleet.run_batches(hosts, rate, run_batch, announce=live.say)
+        else:
+            result, batches = run_batch(None, 1), None
     if result.rc != 0 and not result.hosts:
         raise OdsFixError(f"ansible-playbook failed before reaching any host: {last_line(result.stdout_tail)}")
     reports = report_files(result)
+    document = render.result_document(result, reports, stopped=batches.stopped if batches else None)
+    summary = run_dir / "summary.json"
+    summary.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    summary.chmod(0o600)
     if as_json:
-        render.print_json(render.result_document(result, reports))
+        render.print_json(document)
     else:
-        render.print_result(result, report_paths=reports)
+        render.print_result(result, report_paths=reports, stopped=batches.stopped if batches else None)
     for host in result.hosts.values():
         if host.error and host.status in ("bad input", "unreachable"):
             click.echo(f"ods-fix: {host.host}: {host.error}", err=True)
@@ -130,7 +164,24 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Ansible inventory of dev machines. Default: the local sandbox.",
         ),
         click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
-        click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once."),
+        click.option(
+            "--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10)."
+        ),
+        click.option(
+            "--serial",
+            type=AMOUNT,
+            default=None,
+            help="Batches: this many hosts (3) or this share of them (25%), one batch after the other.",
+        ),
+        click.option(
+            "--max-fail",
+            type=AMOUNT,
+            default=None,
+            help="Start no new batch once MORE THAN this many hosts (2) or this share (10%) have failed or were "
+            "unreachable; 0: stop at the first. Running hosts finish; the rest are reported skipped. Without "
+            "--serial, batches are --forks hosts.",
+        ),
+        click.option("--canary", is_flag=True, help="Run on the first host alone first; go on only if it succeeded."),
         click.option(
             "--check", is_flag=True, help="Dry run: show what would change, change nothing (exit 6 if something would)."
         ),
@@ -179,6 +230,12 @@ def make_fix_command(fix: Fix) -> click.Command:
 
     def callback(**kwargs: Any) -> int:
         common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
+        common["rate"] = fleet.RateControl(
+            serial=kwargs.pop("serial"),
+            max_fail=kwargs.pop("max_fail"),
+            canary=kwargs.pop("canary"),
+            forks=common["forks"],
+        )
         yes = bool(kwargs.pop("yes", False))
         sources = {o.secret_source: kwargs.pop(secret_dest(o)) for o in secret_options}
         role_vars = {

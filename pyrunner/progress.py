@@ -30,11 +30,14 @@ class HostProgress:
     preflight_failed: bool = False
     report: dict[str, Any] | None = None
     job: dict[str, Any] | None = None  # the progress of a long job (a restore), from its polling task
+    not_run: str | None = None  # why rate control never started this host ("failure threshold reached")
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
     @property
     def status(self) -> str:
+        if self.not_run:
+            return "skipped"
         if self.unreachable:
             return "unreachable"
         if self.failed:
@@ -45,6 +48,8 @@ class HostProgress:
 
     @property
     def duration(self) -> float:
+        if self.not_run:
+            return 0.0
         return (self.finished or time.monotonic()) - self.started
 
 

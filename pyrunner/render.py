@@ -25,14 +25,26 @@ EXIT_MEANING = {
     ExitCode.CHECK_CHANGES: "--check found something to change",
     ExitCode.INTERRUPTED: "interrupted",
 }
-STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red", "bad input": "red"}
+STATUS_STYLE = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "red",
+    "unreachable": "red",
+    "bad input": "red",
+    "skipped": "magenta",
+}
 
 
 class LiveProgress:
     """Per host: the task running now and the tasks done. Rich Live on a terminal, one line per result otherwise."""
 
-    def __init__(self, title: str, stream: TextIO | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self, title: str, stream: TextIO | None = None, verbose: bool = False, planned: list[str] | None = None
+    ) -> None:
         self.title = title
+        self.planned = planned or []  # hosts shown as "waiting" until their batch starts
+        self.progress = Progress()
+        self.notes: list[str] = []
         self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self.live: Live | None = None
@@ -40,11 +52,20 @@ class LiveProgress:
 
     def __enter__(self) -> LiveProgress:
         if self.console.is_terminal:
-            self.live = Live(self._table(Progress()), console=self.console, refresh_per_second=8, transient=True)
+            self.live = Live(self._table(self.progress), console=self.console, refresh_per_second=8, transient=True)
             self.live.__enter__()
         else:
-            self.console.print(f"{self.title} …")
+            hosts = f" on {len(self.planned)} host(s)" if len(self.planned) > 1 else ""
+            self.console.print(f"{self.title}{hosts} …")
         return self
+
+    def say(self, line: str) -> None:
+        """A line about the run as a whole (a batch starting, the failure threshold reached)."""
+        if self.live is not None:
+            self.notes.append(line)
+            self.live.update(self._table(self.progress))
+        else:
+            self.console.print(escape(f"  {line}"))
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
@@ -58,11 +79,17 @@ class LiveProgress:
             table.add_row(
                 escape(host.host), str(host.tasks_done), escape(host.task if host.finished is None else host.status)
             )
-        if not progress.hosts and progress.current_task:
+        for name in self.planned:
+            if name not in progress.hosts:
+                table.add_row(escape(name), "0", "waiting")
+        if not progress.hosts and not self.planned and progress.current_task:
             table.add_row("…", "0", progress.current_task)
+        for note in self.notes[-3:]:
+            table.add_row("", "", escape(note))
         return table
 
     def update(self, progress: Progress, event: dict[str, Any]) -> None:
+        self.progress = progress
         if self.live is not None:
             self.live.update(self._table(progress))
             return
@@ -102,35 +129,44 @@ def job_line(job: dict[str, Any]) -> str:
     return f"{parts[0]}: " + ", ".join(parts[1:]) if len(parts) > 1 else parts[0]
 
 
+def _first(items: list[Any], width: int = 48) -> str:
+    """'mysql is stopped (+2)': the first item, shortened, and how many more."""
+    if not items:
+        return "-"
+    text = str(items[0])
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return text + (f" (+{len(items) - 1})" if len(items) > 1 else "")
+
+
 def _host_row(host: HostProgress) -> list[str]:
     report = host.report or {}
-    found = len(report.get("found") or [])
-    done = len(report.get("done") or [])
     style = STATUS_STYLE.get(host.status, "")
+    found = report.get("found") or ([host.error] if host.error else [])
+    done = report.get("done") or ([f"not started: {host.not_run}"] if host.not_run else [])
     return [
-        host.host,
+        escape(host.host),
         f"[{style}]{host.status}[/{style}]" if style else host.status,
-        str(host.ok),
         str(host.changed),
-        str(host.failed),
-        str(host.unreachable),
-        str(found),
-        str(done),
-        f"{host.duration:.1f}s",
+        escape(_first(found)),
+        escape(_first(done)),
+        "-" if host.not_run else f"{host.duration:.1f}s",
     ]
 
 
 def result_table(result: RunResult) -> Table:
     table = Table(show_edge=False, header_style="bold")
-    for column in ("host", "status", "ok", "changed", "failed", "unreachable", "found", "done", "time"):
-        table.add_column(column, justify="left" if column in ("host", "status") else "right")
+    for column in ("host", "status", "changed", "found", "done", "time"):
+        table.add_column(column, justify="right" if column in ("changed", "time") else "left")
     for host in sorted(result.hosts.values(), key=lambda h: h.host):
         table.add_row(*_host_row(host))
     return table
 
 
 def print_result(
-    result: RunResult, stream: TextIO | None = None, report_paths: dict[str, list[str]] | None = None
+    result: RunResult,
+    stream: TextIO | None = None,
+    report_paths: dict[str, list[str]] | None = None,
+    stopped: str | None = None,
 ) -> None:
     console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
     mode = " (check mode: nothing was changed)" if result.check else ""
@@ -140,6 +176,8 @@ def print_result(
     console.print(result_table(result))
     for host in sorted(result.hosts.values(), key=lambda h: h.host):
         _print_host_summary(console, host, (report_paths or {}).get(host.host, []))
+    if stopped:
+        console.print(f"\n[magenta]stopped early[/magenta]: {escape(stopped)}")
     code = result.exit_code
     console.print(escape(f"exit {int(code)}: {EXIT_MEANING[code]}    run directory: {result.run_dir}"))
 
@@ -147,6 +185,9 @@ def print_result(
 def _print_host_summary(console: Console, host: HostProgress, files: list[str]) -> None:
     report = host.report or {}
     console.print(f"\n[bold]{escape(host.host)}[/bold]")
+    if host.not_run:
+        console.print(f"  [magenta]skipped[/magenta]: not started ({escape(host.not_run)})")
+        return
     if host.error and host.error not in (report.get("left") or []):
         where = f" (task: {host.error_task})" if host.error_task and not report else ""
         console.print(f"  [red]{host.status}[/red]: {escape(host.error + where)}")
@@ -162,8 +203,13 @@ def _print_host_summary(console: Console, host: HostProgress, files: list[str]) 
         console.print(f"  report {escape(path)}")
 
 
-def result_document(result: RunResult, report_paths: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def result_document(
+    result: RunResult, report_paths: dict[str, list[str]] | None = None, stopped: str | None = None
+) -> dict[str, Any]:
     code = result.exit_code
+    counts: dict[str, int] = {}
+    for host in result.hosts.values():
+        counts[host.status] = counts.get(host.status, 0) + 1
     return {
         "fix": result.fix,
         "check": result.check,
@@ -171,6 +217,8 @@ def result_document(result: RunResult, report_paths: dict[str, list[str]] | None
         "exit_meaning": EXIT_MEANING[code],
         "run_dir": str(result.run_dir),
         "seconds": round(result.seconds, 2),
+        "host_counts": counts,
+        "stopped_early": stopped,
         "hosts": {
             name: {
                 "status": host.status,
@@ -182,6 +230,7 @@ def result_document(result: RunResult, report_paths: dict[str, list[str]] | None
                 "seconds": round(host.duration, 2),
                 "error": host.error,
                 "error_task": host.error_task,
+                "not_started": host.not_run,
                 "report": host.report,
                 "report_files": (report_paths or {}).get(name, []),
             }

@@ -131,13 +131,16 @@ def run_playbook(
     verbosity: int = 0,
     run_dir: Path | None = None,
     on_event: Callable[[Progress, dict[str, Any]], None] | None = None,
+    ident: str = "run",
+    progress: Progress | None = None,
 ) -> RunResult:
     import ansible_runner  # noqa: PLC0415  (slow import, only when running)
 
     if not playbook.is_file():
         raise OdsFixError(f"playbook {playbook} is missing from this installation")
     run_dir = run_dir or new_run_dir(fix)
-    progress = Progress()
+    progress = progress or Progress()  # shared by the batches of one run, for the live display
+    hosts_before = set(progress.hosts)
 
     def handle(event: dict[str, Any]) -> bool:
         progress.handle(event)
@@ -158,7 +161,7 @@ def run_playbook(
         verbosity=verbosity,
         quiet=True,
         suppress_env_files=True,
-        ident="run",
+        ident=ident,
         rotate_artifacts=0,
     )
     config.prepare()
@@ -172,7 +175,7 @@ def run_playbook(
     finally:
         signal.signal(signal.SIGINT, previous)
     stdout_tail = ""
-    stdout_file = run_dir / "runner" / "artifacts" / "run" / "stdout"
+    stdout_file = run_dir / "runner" / "artifacts" / ident / "stdout"
     if stdout_file.is_file():
         stdout_tail = "\n".join(stdout_file.read_text(errors="replace").splitlines()[-20:])
     status = "canceled" if interrupted.is_set() else str(runner.status)
@@ -182,7 +185,7 @@ def run_playbook(
         run_dir=run_dir,
         status=status,
         rc=int(runner.rc or 0),
-        hosts=progress.hosts,
+        hosts={name: host for name, host in progress.hosts.items() if name not in hosts_before},
         stdout_tail=stdout_tail,
         seconds=time.monotonic() - started,
     )

@@ -52,6 +52,7 @@ IMAGES: tuple[ImageSpec, ...] = (
     ImageSpec("milvus", ("milvus-standalone",), extra="wheels"),
     ImageSpec("api", ("alldata-api", "bisheng-api"), extra="wheels"),
     ImageSpec("web", ("web",)),
+    ImageSpec("devhost", ("devhost",)),  # not a stack service: a dev machine reached over SSH (molecule/fleet)
 )
 
 
