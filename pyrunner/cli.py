@@ -11,6 +11,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,20 @@ def cli() -> None:
 # --- running a fix ----------------------------------------------------------------------------------
 
 
-def run_fix(
+@dataclass
+class Execution:
+    """One fix run, validated, run and summarised (summary.json written), not yet rendered."""
+
+    result: RunResult
+    reports: dict[str, list[str]]
+    stopped: str | None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return render.result_document(self.result, self.reports, stopped=self.stopped)
+
+
+def execute_fix(
     fix: Fix,
     *,
     inventory: Path | None,
@@ -71,12 +85,11 @@ def run_fix(
     check: bool,
     diff: bool,
     verbose: int,
-    as_json: bool,
     yes: bool,
     role_vars: dict[str, Any],
     rate: fleet.RateControl | None = None,
-) -> int:
-    """Validate the input, run the fix's playbook (in batches under rate control), render; returns the exit code."""
+) -> Execution:
+    """Validate the input and run the fix's playbook (in batches under rate control), with live progress."""
     if not fix.ready:
         raise OdsFixError(f"`ods-fix {fix.name}` is planned (issue #{fix.issue}) but not built yet")
     if fix.needs_yes and not yes and not check:
@@ -125,15 +138,21 @@ def run_fix(
             result, batches = run_batch(None, 1), None
     if result.rc != 0 and not result.hosts:
         raise OdsFixError(f"ansible-playbook failed before reaching any host: {last_line(result.stdout_tail)}")
-    reports = report_files(result)
-    document = render.result_document(result, reports, stopped=batches.stopped if batches else None)
+    execution = Execution(result, report_files(result), batches.stopped if batches else None)
     summary = run_dir / "summary.json"
-    summary.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    summary.write_text(json.dumps(execution.document, indent=2, ensure_ascii=False, default=str) + "\n")
     summary.chmod(0o600)
+    return execution
+
+
+def run_fix(fix: Fix, *, as_json: bool, **kwargs: Any) -> int:
+    """Run a fix and render its result; returns the exit code."""
+    execution = execute_fix(fix, **kwargs)
+    result = execution.result
     if as_json:
-        render.print_json(document)
+        render.print_json(execution.document)
     else:
-        render.print_result(result, report_paths=reports, stopped=batches.stopped if batches else None)
+        render.print_result(result, report_paths=execution.reports, stopped=execution.stopped)
     for host in result.hosts.values():
         if host.error and host.status in ("bad input", "unreachable"):
             click.echo(f"ods-fix: {host.host}: {host.error}", err=True)
@@ -358,6 +377,134 @@ def list_fixes(as_json: bool, markdown: bool) -> int:
             state = "" if fix.ready else f"  [planned, #{fix.issue}]"
             click.echo(f"{fix.name:<{width}}  {fix.summary}{state}")
     return 0
+
+
+# --- doctor -----------------------------------------------------------------------------------------
+
+
+@cli.command("doctor", context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@click.option(
+    "-i", "--inventory", type=click.Path(path_type=Path), default=None, help="Dev machines. Default: the sandbox."
+)
+@click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern).")
+@click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10).")
+@click.option("--fix", "apply", is_flag=True, help="Apply the plan's fixes (dependencies first), then diagnose again.")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Also allow fixes that change data and need no flags of their own. Those needing their own flags "
+    "(a restore's --backup) are only listed, --yes or not. (Today diagnose maps no finding to such a fix.)",
+)
+@click.option(
+    "--max-repeats",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Loop guard: a fix doctor already applied to a host this many times within the window is refused there.",
+)
+@click.option(
+    "--window-minutes", type=click.IntRange(1), default=60, show_default=True, help="The loop guard's window."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of text.")
+@click.option("-v", "--verbose", count=True, help="More detail: -v lists every task.")
+def doctor_command(
+    *,
+    inventory: Path | None,
+    limit: str | None,
+    forks: int | None,
+    apply: bool,
+    yes: bool,
+    max_repeats: int,
+    window_minutes: int,
+    as_json: bool,
+    verbose: int,
+) -> int:
+    """Diagnose, then map each finding to the catalog's fix for it and print the plan, per host.
+
+    With --fix: run the plan's non-destructive fixes in a safe order (mysql before the APIs, Milvus's
+    etcd and minio before standalone, the front end last), each over the hosts that need it; then
+    diagnose again and say what is healthy now and what still needs a human. Exit: 0 healthy (after
+    --fix: everything fixed); 6 there is a plan (without --fix); 5 something is left; 4 a host unreachable.
+    """
+    from pyrunner import doctor  # noqa: PLC0415
+
+    diagnose = catalog.get("diagnose")
+    assert diagnose is not None
+    common: dict[str, Any] = {"forks": forks, "check": False, "diff": False, "verbose": verbose, "role_vars": {}}
+    before = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
+    plans = doctor.plan_from(before.result.hosts)
+    document: dict[str, Any] = {"plan": [doctor_plan_doc(p) for p in plans], "diagnose_run": str(before.result.run_dir)}
+    applied: list[dict[str, Any]] = []
+    after_plans: list[doctor.HostPlan] | None = None
+    if apply:
+        history = doctor.History(paths.state_home() / "doctor-history.json", window_minutes * 60, max_repeats)
+        for fix_name, hosts in doctor.schedule(plans):
+            fix = catalog.get(fix_name)
+            assert fix is not None
+            if fix.needs_yes and not yes:
+                continue
+            refused = [h for h in hosts if history.refuses(h, fix_name)]
+            allowed = [h for h in hosts if h not in refused]
+            record: dict[str, Any] = {"fix": fix_name, "hosts": {}, "refused": {}}
+            for host in refused:
+                record["refused"][host] = (
+                    f"loop guard: doctor applied {fix_name} to {host} {history.count(host, fix_name)} times in the "
+                    f"last {window_minutes} min; not again: find what keeps breaking it (its reports: "
+                    f"{paths.runs_dir()})"
+                )
+            if allowed:
+                run = execute_fix(fix, inventory=inventory, limit=",".join(allowed), yes=yes, **common)
+                record["run_dir"] = str(run.result.run_dir)
+                for host in allowed:
+                    outcome = run.result.hosts.get(host)
+                    status = outcome.status if outcome else "no result"
+                    report = (outcome.report if outcome else None) or {}
+                    record["hosts"][host] = {
+                        "status": status,
+                        "done": report.get("done") or [],
+                        "error": outcome.error if outcome else None,
+                    }
+                    if status in ("changed", "failed"):
+                        history.record(host, fix_name, status)
+            applied.append(record)
+        history.save()
+        after = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
+        after_plans = doctor.plan_from(after.result.hosts)
+        document.update(applied=applied, after=[doctor_plan_doc(p) for p in after_plans])
+        document["diagnose_after_run"] = str(after.result.run_dir)
+    code = doctor_exit_code(plans, after_plans, applied)
+    document.update(exit_code=int(code), exit_meaning=render.EXIT_MEANING[code])
+    if as_json:
+        render.print_json(document)
+    else:
+        render.print_doctor(document)
+    return int(code)
+
+
+def doctor_plan_doc(plan: Any) -> dict[str, Any]:
+    return {
+        "host": plan.host,
+        "status": plan.status,
+        "healthy": plan.healthy,
+        "error": plan.error,
+        "steps": [step.__dict__ for step in plan.steps],
+    }
+
+
+def doctor_exit_code(before: list[Any], after: list[Any] | None, applied: list[dict[str, Any]]) -> ExitCode:
+    final = after if after is not None else before
+    unreachable = any(p.status == "unreachable" for p in final)
+    left = any(not p.healthy and p.status != "unreachable" for p in final)
+    refused = any(record["refused"] for record in applied)
+    if after is not None and (left or refused):
+        return ExitCode.FIX_FAILED
+    if after is None and any(p.status in ("failed", "bad input") for p in final):
+        return ExitCode.FIX_FAILED
+    if unreachable:
+        return ExitCode.UNREACHABLE
+    if after is None and left:
+        return ExitCode.CHECK_CHANGES
+    return ExitCode.OK
 
 
 # --- the sandbox ------------------------------------------------------------------------------------

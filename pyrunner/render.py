@@ -241,3 +241,46 @@ def result_document(
 
 def print_json(document: Any, stream: TextIO | None = None) -> None:
     (stream or sys.stdout).write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _plan_lines(plan: dict[str, Any], *, after: bool) -> list[str]:
+    host = plan["host"]
+    if plan["status"] == "unreachable":
+        return [f"  {host}: unreachable: {plan['error']}"]
+    if plan["status"] in ("failed", "bad input"):
+        return [f"  {host}: diagnose {plan['status']}: {plan['error']}"]
+    if plan["healthy"]:
+        return [f"  {host}: {'healthy now' if after else 'healthy: nothing to do'}"]
+    lines = [f"  {host}:" + (" still needs a human" if after else "")]
+    for number, step in enumerate(plan["steps"], start=1):
+        what = step["command"] or "(no automated fix: see the manual)"
+        note = f"  [{step['note']}]" if step["note"] else ""
+        lines.append(f"    {number}. {what}  {step['finding']}: {step['summary']}{note}")
+    return lines
+
+
+def print_doctor(document: dict[str, Any], stream: TextIO | None = None) -> None:
+    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+    hosts = len(document["plan"])
+    console.print(f"[bold]ods-fix doctor[/bold]: {hosts} host(s); diagnose run {escape(document['diagnose_run'])}")
+    console.print("\n[bold]plan[/bold] (from diagnose's triage, dependencies first)")
+    for plan in document["plan"]:
+        for line in _plan_lines(plan, after=False):
+            console.print(escape(line))
+    if "applied" in document:
+        console.print("\n[bold]applied[/bold]")
+        if not document["applied"]:
+            console.print("  nothing to apply")
+        for record in document["applied"]:
+            for host, outcome in record["hosts"].items():
+                detail = "; ".join(outcome["done"]) or outcome["error"] or "nothing to do"
+                console.print(escape(f"  ods-fix {record['fix']} on {host}: {outcome['status']}: {detail}"))
+            for host, why in record["refused"].items():
+                console.print(escape(f"  ods-fix {record['fix']} on {host}: refused: {why}"))
+        console.print("\n[bold]after[/bold] (diagnosed again)")
+        for plan in document["after"]:
+            for line in _plan_lines(plan, after=True):
+                console.print(escape(line))
+    elif any(not p["healthy"] and p["status"] not in ("unreachable",) for p in document["plan"]):
+        console.print("\nrun `ods-fix doctor --fix` to apply the automated steps")
+    console.print(escape(f"exit {document['exit_code']}: {document['exit_meaning']}"))

@@ -92,3 +92,22 @@ def test_unexpected_error_logs_a_traceback(
     assert "internal error: ZeroDivisionError: bug" in line
     log = Path(line.split("traceback in ")[1].rstrip(")"))
     assert "ZeroDivisionError" in log.read_text()
+
+
+@pytest.mark.parametrize("value", ["ten", "150%", "-1"])
+def test_a_bad_rate_is_a_usage_error_naming_it(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    assert cli.main(["diagnose", "--max-fail", value]) == 2
+    err = capsys.readouterr().err
+    assert "--max-fail" in err and "neither a number of hosts (3) nor a percentage (25%)" in err
+
+
+def test_help_defines_more_than_for_max_fail(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["api-500", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "MORE THAN this many hosts" in out and "--canary" in out and "--serial" in out
+
+
+def test_doctor_help_explains_the_order_and_the_loop_guard(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["doctor", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "safe order" in out and "Loop guard" in out and "--window-minutes" in out
