@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -117,17 +118,50 @@ def tear_down(root: Path, hosts: int) -> None:
         sh([ODS_FIX, "sandbox", "down", "--project", f"{PROJECT}-{n}"], env)
 
 
+def cpu_seconds() -> float:
+    """CPU time this machine spent busy (every core, every process: controller, sshd, targets, dockerd)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def controller_cpu_seconds() -> float:
+    """CPU time of the finished children of this process: ods-fix, ansible-playbook, its workers, ssh clients.
+    The targets' side (sshd, the module, docker exec, dockerd) is not among them."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU_USED: dict[int, list[float]] = {}
+CONTROLLER_CPU: dict[int, list[float]] = {}
+
+
 def diagnose(inventory: Path, hosts: int, env: dict[str, str], home: Path) -> tuple[float, dict[str, Any]]:
     limit = ",".join(f"dev-{n}" for n in range(1, hosts + 1))
     cmd = [ODS_FIX, "diagnose", "-i", str(inventory), "--limit", limit, "--forks", str(max(hosts, 1)), "--json"]
-    start = time.monotonic()
+    start, cpu, own = time.monotonic(), cpu_seconds(), controller_cpu_seconds()
     result = sh(cmd, {**env, "ODS_FIX_HOME": str(home)})
     seconds = time.monotonic() - start
+    CPU_USED.setdefault(hosts, []).append(cpu_seconds() - cpu)
+    CONTROLLER_CPU.setdefault(hosts, []).append(controller_cpu_seconds() - own)
     document = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
     bad = [h for h, r in (document.get("hosts") or {}).items() if r["status"] != "ok"]
     if result.returncode != 0 or bad:
         raise SystemExit(f"diagnose over {hosts} failed (exit {result.returncode}): {bad or result.stderr[-300:]}")
     return seconds, document
+
+
+def ansible_ping(inventory: Path, hosts: int) -> float:
+    """ods-fix's ansible.cfg, Ansible's ping module: what a fleet run costs the controller per host."""
+    root = Path(__file__).resolve().parent.parent
+    limit = ",".join(f"dev-{n}" for n in range(1, hosts + 1))
+    cmd = [str(Path(sys.executable).parent / "ansible"), "all", "-i", str(inventory), "--limit", limit]
+    cmd += ["--forks", str(hosts), "-m", "ansible.builtin.ping"]
+    start = time.monotonic()
+    result = sh(cmd, {"ANSIBLE_CONFIG": str(root / "ansible.cfg")})
+    if result.returncode != 0:
+        raise SystemExit(f"ping over {hosts} failed: {result.stdout[-300:]}")
+    return time.monotonic() - start
 
 
 def task_breakdown(run_dir: Path) -> list[tuple[str, float, float]]:
@@ -152,6 +186,12 @@ def main() -> int:
     try:
         inventory = build_fleet(root, args.hosts)
         diagnose(inventory, args.hosts, {}, home)  # warm: ControlMasters up, module cache, page cache
+        before = cpu_seconds()
+        time.sleep(10)
+        idle = (cpu_seconds() - before) / 10
+        print(
+            f"the idle fleet keeps {idle:.2f} cores busy (its {args.hosts * 4} containers' health checks)", flush=True
+        )
         sizes = sorted({1, min(4, args.hosts), args.hosts})
         medians: dict[int, float] = {}
         for size in sizes:
@@ -160,6 +200,20 @@ def main() -> int:
             print(f"diagnose over {size} host(s), forks {size}: median {medians[size]:.2f}s of {times}", flush=True)
         ratio = medians[args.hosts] / medians[1]
         print(f"\nT({args.hosts})/T(1) = {ratio:.2f}  (target <= 1.5)")
+        cores = os.cpu_count() or 1
+        for size in sizes:
+            used = statistics.median(CPU_USED[size])
+            own = statistics.median(CONTROLLER_CPU[size])
+            print(
+                f"  {size} host(s): {used:.1f} CPU-s per run on {cores} cores (at least {used / cores:.1f}s of wall),"
+                f" of which the controller's {own:.1f}"
+            )
+        print("\nthe controller's part alone (ansible ping: connection, module transfer, forks; no target work):")
+        ping: dict[int, float] = {}
+        for size in sizes:
+            ping[size] = statistics.median(ansible_ping(inventory, size) for _ in range(args.runs))
+            print(f"  ping over {size} host(s): {ping[size]:.2f}s")
+        print(f"  T({args.hosts})/T(1) = {ping[args.hosts] / ping[1]:.2f}")
         print(f"\nlevers, diagnose over {args.hosts} hosts (median of {args.runs}):")
         last_doc: dict[str, Any] = {}
         for name, env in LEVERS.items():
