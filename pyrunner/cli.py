@@ -392,8 +392,9 @@ def list_fixes(as_json: bool, markdown: bool) -> int:
 @click.option(
     "--yes",
     is_flag=True,
-    help="Also allow fixes that change data and need no flags of their own. Those needing their own flags "
-    "(a restore's --backup) are only listed, --yes or not. (Today diagnose maps no finding to such a fix.)",
+    help="With --fix, apply without asking (on a terminal doctor shows what it will run and asks first). "
+    "Fixes that change data (restores, key rotation, incident isolation) are never run by doctor, --yes or "
+    "not: the plan gives their command, to run by hand with their own flags.",
 )
 @click.option(
     "--max-repeats",
@@ -436,13 +437,18 @@ def doctor_command(
     document: dict[str, Any] = {"plan": [doctor_plan_doc(p) for p in plans], "diagnose_run": str(before.result.run_dir)}
     applied: list[dict[str, Any]] = []
     after_plans: list[doctor.HostPlan] | None = None
+    if apply and not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        runs = doctor.schedule(plans)
+        if runs:
+            for fix_name, hosts in runs:
+                click.echo(f"  ods-fix {fix_name} on {', '.join(hosts)}", err=True)
+            if not click.confirm("doctor: apply these fixes?", err=True):
+                raise OdsFixError("nothing applied (answered no)", ExitCode.CHECK_CHANGES)
     if apply:
         history = doctor.History(paths.state_home() / "doctor-history.json", window_minutes * 60, max_repeats)
         for fix_name, hosts in doctor.schedule(plans):
             fix = catalog.get(fix_name)
             assert fix is not None
-            if fix.needs_yes and not yes:
-                continue
             refused = [h for h in hosts if history.refuses(h, fix_name)]
             allowed = [h for h in hosts if h not in refused]
             record: dict[str, Any] = {"fix": fix_name, "hosts": {}, "refused": {}}

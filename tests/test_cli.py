@@ -111,3 +111,4 @@ def test_doctor_help_explains_the_order_and_the_loop_guard(capsys: pytest.Captur
     assert cli.main(["doctor", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "safe order" in out and "Loop guard" in out and "--window-minutes" in out
+    assert "apply without asking" in out and "never run by doctor" in out
