@@ -70,10 +70,7 @@ class Execution:
     result: RunResult
     reports: dict[str, list[str]]
     stopped: str | None
-
-    @property
-    def document(self) -> dict[str, Any]:
-        return render.result_document(self.result, self.reports, stopped=self.stopped)
+    document: dict[str, Any]  # the --json document, also written to summary.json
 
 
 def execute_fix(
@@ -120,7 +117,7 @@ def execute_fix(
                 fix.name,
                 paths.playbook(fix.name),
                 inventory,
-                limit=",".join(batch) if batch is not None and rate.active else limit,
+                limit=",".join(batch) if batch is not None else limit,
                 forks=forks,
                 check=check,
                 diff=diff,
@@ -138,7 +135,8 @@ def execute_fix(
             result, batches = run_batch(None, 1), None
     if result.rc != 0 and not result.hosts:
         raise OdsFixError(f"ansible-playbook failed before reaching any host: {last_line(result.stdout_tail)}")
-    execution = Execution(result, report_files(result), batches.stopped if batches else None)
+    reports, stopped = report_files(result), batches.stopped if batches else None
+    execution = Execution(result, reports, stopped, render.result_document(result, reports, stopped=stopped))
     summary = run_dir / "summary.json"
     summary.write_text(json.dumps(execution.document, indent=2, ensure_ascii=False, default=str) + "\n")
     summary.chmod(0o600)
@@ -173,19 +171,33 @@ def last_line(text: str) -> str:
     return errors[0] if errors else (lines[-1] if lines else "no output")
 
 
+TARGET_OPTIONS = [  # which hosts, how many at once: every fix command and doctor
+    click.option(
+        "-i",
+        "--inventory",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Ansible inventory of dev machines. Default: the local sandbox.",
+    ),
+    click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
+    click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10)."),
+]
+
+
+def apply_options(options: list[Callable[..., Any]], target: Any) -> Any:
+    """Add options in their --help order: click appends them to a Command, but collects a function's in reverse."""
+    for option in options if isinstance(target, click.Command) else reversed(options):
+        target = option(target)
+    return target
+
+
+def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    return apply_options(TARGET_OPTIONS, func)  # type: ignore[no-any-return]
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option(
-            "-i",
-            "--inventory",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Ansible inventory of dev machines. Default: the local sandbox.",
-        ),
-        click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
-        click.option(
-            "--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10)."
-        ),
+        *TARGET_OPTIONS,
         click.option(
             "--serial",
             type=AMOUNT,
@@ -208,9 +220,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of tables."),
         click.option("-v", "--verbose", count=True, help="More detail: -v lists every task, -vv and up is Ansible's."),
     ]
-    for option in options:
-        func = option(func)
-    return func
+    return apply_options(options, func)  # type: ignore[no-any-return]
 
 
 def _click_option(option: FixOption) -> Callable[..., Any]:
@@ -383,11 +393,7 @@ def list_fixes(as_json: bool, markdown: bool) -> int:
 
 
 @cli.command("doctor", context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
-@click.option(
-    "-i", "--inventory", type=click.Path(path_type=Path), default=None, help="Dev machines. Default: the sandbox."
-)
-@click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern).")
-@click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10).")
+@target_options
 @click.option("--fix", "apply", is_flag=True, help="Apply the plan's fixes (dependencies first), then diagnose again.")
 @click.option(
     "--yes",
@@ -434,83 +440,35 @@ def doctor_command(
     common: dict[str, Any] = {"forks": forks, "check": False, "diff": False, "verbose": verbose, "role_vars": {}}
     before = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
     plans = doctor.plan_from(before.result.hosts)
-    document: dict[str, Any] = {"plan": [doctor_plan_doc(p) for p in plans], "diagnose_run": str(before.result.run_dir)}
+    document: dict[str, Any] = {"plan": [p.document() for p in plans], "diagnose_run": str(before.result.run_dir)}
     applied: list[dict[str, Any]] = []
     after_plans: list[doctor.HostPlan] | None = None
-    if apply and not yes and sys.stdin.isatty() and sys.stderr.isatty():
-        runs = doctor.schedule(plans)
-        if runs:
-            for fix_name, hosts in runs:
-                click.echo(f"  ods-fix {fix_name} on {', '.join(hosts)}", err=True)
-            if not click.confirm("doctor: apply these fixes?", err=True):
-                raise OdsFixError("nothing applied (answered no)", ExitCode.CHECK_CHANGES)
+    runs = doctor.schedule(plans)
+    if apply and runs and not yes and sys.stdin.isatty() and sys.stderr.isatty():
+        for fix_name, hosts in runs:
+            click.echo(f"  ods-fix {fix_name} on {', '.join(hosts)}", err=True)
+        if not click.confirm("doctor: apply these fixes?", err=True):
+            raise OdsFixError("nothing applied (answered no)", ExitCode.CHECK_CHANGES)
     if apply:
-        history = doctor.History(paths.state_home() / "doctor-history.json", window_minutes * 60, max_repeats)
-        for fix_name, hosts in doctor.schedule(plans):
+
+        def run_one(fix_name: str, hosts: list[str]) -> RunResult:
             fix = catalog.get(fix_name)
             assert fix is not None
-            refused = [h for h in hosts if history.refuses(h, fix_name)]
-            allowed = [h for h in hosts if h not in refused]
-            record: dict[str, Any] = {"fix": fix_name, "hosts": {}, "refused": {}}
-            for host in refused:
-                record["refused"][host] = (
-                    f"loop guard: doctor applied {fix_name} to {host} {history.count(host, fix_name)} times in the "
-                    f"last {window_minutes} min; not again: find what keeps breaking it (its reports: "
-                    f"{paths.runs_dir()})"
-                )
-            if allowed:
-                run = execute_fix(fix, inventory=inventory, limit=",".join(allowed), yes=yes, **common)
-                record["run_dir"] = str(run.result.run_dir)
-                for host in allowed:
-                    outcome = run.result.hosts.get(host)
-                    status = outcome.status if outcome else "no result"
-                    report = (outcome.report if outcome else None) or {}
-                    record["hosts"][host] = {
-                        "status": status,
-                        "done": report.get("done") or [],
-                        "error": outcome.error if outcome else None,
-                    }
-                    if status in ("changed", "failed"):
-                        history.record(host, fix_name, status)
-            applied.append(record)
-        history.save()
+            return execute_fix(fix, inventory=inventory, limit=",".join(hosts), yes=yes, **common).result
+
+        history = doctor.History(paths.state_home() / "doctor-history.json", window_minutes * 60, max_repeats)
+        applied = doctor.apply(plans, history, run_one, refused_hint=f"its reports: {paths.runs_dir()}")
         after = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
         after_plans = doctor.plan_from(after.result.hosts)
-        document.update(applied=applied, after=[doctor_plan_doc(p) for p in after_plans])
+        document.update(applied=applied, after=[p.document() for p in after_plans])
         document["diagnose_after_run"] = str(after.result.run_dir)
-    code = doctor_exit_code(plans, after_plans, applied)
+    code = doctor.exit_code(plans, after_plans, applied)
     document.update(exit_code=int(code), exit_meaning=render.EXIT_MEANING[code])
     if as_json:
         render.print_json(document)
     else:
         render.print_doctor(document)
     return int(code)
-
-
-def doctor_plan_doc(plan: Any) -> dict[str, Any]:
-    return {
-        "host": plan.host,
-        "status": plan.status,
-        "healthy": plan.healthy,
-        "error": plan.error,
-        "steps": [step.__dict__ for step in plan.steps],
-    }
-
-
-def doctor_exit_code(before: list[Any], after: list[Any] | None, applied: list[dict[str, Any]]) -> ExitCode:
-    final = after if after is not None else before
-    unreachable = any(p.status == "unreachable" for p in final)
-    left = any(not p.healthy and p.status != "unreachable" for p in final)
-    refused = any(record["refused"] for record in applied)
-    if after is not None and (left or refused):
-        return ExitCode.FIX_FAILED
-    if after is None and any(p.status in ("failed", "bad input") for p in final):
-        return ExitCode.FIX_FAILED
-    if unreachable:
-        return ExitCode.UNREACHABLE
-    if after is None and left:
-        return ExitCode.CHECK_CHANGES
-    return ExitCode.OK
 
 
 # --- the sandbox ------------------------------------------------------------------------------------

@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pyrunner import catalog
+from pyrunner.errors import ExitCode
 from pyrunner.progress import HostProgress
+from pyrunner.runner import RunResult
 
 ORDER = ("mysql-disk", "mysql-connect", "api-slow", "milvus-restart", "api-500", "perf", "cors", "web-recover")
 
@@ -45,6 +48,15 @@ class HostPlan:
     @property
     def healthy(self) -> bool:
         return self.status in ("ok", "changed") and not self.steps
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "status": self.status,
+            "healthy": self.healthy,
+            "error": self.error,
+            "steps": [step.__dict__ for step in self.steps],
+        }
 
 
 def rank(fix: str) -> int:
@@ -131,3 +143,51 @@ class History:
         tmp.write_text(json.dumps({"applied": self.entries}, indent=1) + "\n")
         os.chmod(tmp, 0o600)
         tmp.replace(self.path)
+
+
+def apply(
+    plans: list[HostPlan], history: History, run_fix: Callable[[str, list[str]], RunResult], refused_hint: str
+) -> list[dict[str, Any]]:
+    """Run each scheduled fix over its hosts (those the loop guard allows); what happened, per fix and host."""
+    applied = []
+    for fix_name, hosts in schedule(plans):
+        refused = [h for h in hosts if history.refuses(h, fix_name)]
+        allowed = [h for h in hosts if h not in refused]
+        record: dict[str, Any] = {"fix": fix_name, "hosts": {}, "refused": {}}
+        for host in refused:
+            record["refused"][host] = (
+                f"loop guard: doctor applied {fix_name} to {host} {history.count(host, fix_name)} times in the "
+                f"last {history.window_s / 60:.0f} min; not again: find what keeps breaking it ({refused_hint})"
+            )
+        if allowed:
+            result = run_fix(fix_name, allowed)
+            record["run_dir"] = str(result.run_dir)
+            for host in allowed:
+                outcome = result.hosts.get(host)
+                status = outcome.status if outcome else "no result"
+                record["hosts"][host] = {
+                    "status": status,
+                    "done": ((outcome.report if outcome else None) or {}).get("done") or [],
+                    "error": outcome.error if outcome else None,
+                }
+                if status in ("changed", "failed"):
+                    history.record(host, fix_name, status)
+        applied.append(record)
+    history.save()
+    return applied
+
+
+def exit_code(before: list[HostPlan], after: list[HostPlan] | None, applied: list[dict[str, Any]]) -> ExitCode:
+    final = after if after is not None else before
+    unreachable = any(p.status == "unreachable" for p in final)
+    left = any(not p.healthy and p.status != "unreachable" for p in final)
+    refused = any(record["refused"] for record in applied)
+    if after is not None and (left or refused):
+        return ExitCode.FIX_FAILED
+    if after is None and any(p.status in ("failed", "bad input") for p in final):
+        return ExitCode.FIX_FAILED
+    if unreachable:
+        return ExitCode.UNREACHABLE
+    if after is None and left:
+        return ExitCode.CHECK_CHANGES
+    return ExitCode.OK

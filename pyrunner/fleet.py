@@ -100,29 +100,30 @@ def run_batches(
         remaining = [h for later in fleet.batches[number:] for h in later]
         if not remaining:
             break
-        failed = sum(1 for h in merged.hosts.values() if h.status in FAILED_STATUSES)
-        if result.status == "canceled":
-            fleet.stopped = "interrupted"
-        elif rate.canary and number == 1 and failed:
-            fleet.stopped = f"the canary {batch[0]} did not succeed ({merged.hosts[batch[0]].status})"
-        elif rate.over_threshold(failed, len(hosts)):
-            fleet.stopped = (
-                f"failure threshold reached: {failed} failed, more than --max-fail {rate.max_fail} of {len(hosts)}"
-            )
-        if fleet.stopped:
+        stop = stop_reason(rate, result, merged, batch=batch, number=number, total=len(hosts))
+        if stop:
+            fleet.stopped, reason = stop
             announce(f"{fleet.stopped}; not starting {', '.join(remaining)}")
-            reason = (
-                "interrupted"
-                if fleet.stopped == "interrupted"
-                else "canary failed"
-                if rate.canary and number == 1
-                else "failure threshold reached"
-            )
             for name in remaining:
                 merged.hosts[name] = HostProgress(name, not_run=reason)
             break
     assert merged is not None, "run_batches needs at least one host"
     return merged, fleet
+
+
+def stop_reason(
+    rate: RateControl, result: RunResult, merged: RunResult, *, batch: list[str], number: int, total: int
+) -> tuple[str, str] | None:
+    """Why no further batch starts after this one, and the reason given for the hosts never started; or None."""
+    if result.status == "canceled":
+        return "interrupted", "interrupted"
+    failed = sum(1 for h in merged.hosts.values() if h.status in FAILED_STATUSES)
+    if rate.canary and number == 1 and failed:
+        return f"the canary {batch[0]} did not succeed ({merged.hosts[batch[0]].status})", "canary failed"
+    if rate.over_threshold(failed, total):
+        message = f"failure threshold reached: {failed} failed, more than --max-fail {rate.max_fail} of {total}"
+        return message, "failure threshold reached"
+    return None
 
 
 def merge(first: RunResult, later: RunResult) -> RunResult:

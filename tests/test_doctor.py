@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 from pyrunner import doctor, render
-from pyrunner.cli import doctor_exit_code, doctor_plan_doc
 from pyrunner.errors import ExitCode
 from pyrunner.progress import HostProgress
 
@@ -72,14 +71,14 @@ def test_exit_codes() -> None:
     healthy = doctor.plan_from({"a": diagnosed("a")})
     broken = doctor.plan_from({"a": diagnosed("a", "api-500")})
     far = doctor.plan_from({"b": diagnosed("b", status="unreachable")})
-    assert doctor_exit_code(healthy, None, []) == ExitCode.OK
-    assert doctor_exit_code(broken, None, []) == ExitCode.CHECK_CHANGES
-    assert doctor_exit_code(broken + far, None, []) == ExitCode.UNREACHABLE
-    assert doctor_exit_code(broken, healthy, []) == ExitCode.OK
-    assert doctor_exit_code(broken, broken, []) == ExitCode.FIX_FAILED
-    assert doctor_exit_code(broken + far, healthy + far, []) == ExitCode.UNREACHABLE
+    assert doctor.exit_code(healthy, None, []) == ExitCode.OK
+    assert doctor.exit_code(broken, None, []) == ExitCode.CHECK_CHANGES
+    assert doctor.exit_code(broken + far, None, []) == ExitCode.UNREACHABLE
+    assert doctor.exit_code(broken, healthy, []) == ExitCode.OK
+    assert doctor.exit_code(broken, broken, []) == ExitCode.FIX_FAILED
+    assert doctor.exit_code(broken + far, healthy + far, []) == ExitCode.UNREACHABLE
     refused = [{"fix": "api-500", "hosts": {}, "refused": {"a": "loop guard"}}]
-    assert doctor_exit_code(broken, healthy, refused) == ExitCode.FIX_FAILED
+    assert doctor.exit_code(broken, healthy, refused) == ExitCode.FIX_FAILED
 
 
 def test_the_text_says_what_was_wrong_what_was_done_and_what_is_left() -> None:
@@ -90,7 +89,7 @@ def test_the_text_says_what_was_wrong_what_was_done_and_what_is_left() -> None:
     after = doctor.plan_from({"a": diagnosed("a", "api-500"), "b": diagnosed("b", status="unreachable")})
     document = {
         "diagnose_run": "/runs/1",
-        "plan": [doctor_plan_doc(p) for p in before],
+        "plan": [p.document() for p in before],
         "applied": [
             {
                 "fix": "mysql-connect",
@@ -99,7 +98,7 @@ def test_the_text_says_what_was_wrong_what_was_done_and_what_is_left() -> None:
             },
             {"fix": "api-500", "hosts": {}, "refused": {"a": "loop guard: applied 3 times"}},
         ],
-        "after": [doctor_plan_doc(p) for p in after],
+        "after": [p.document() for p in after],
         "exit_code": 5,
         "exit_meaning": "a fix failed on a host",
     }
