@@ -47,6 +47,26 @@ def read(path):
         return {}
 
 
+def read_entries(path, missing_ok=True):
+    """{KEY: (value, line number)} of the dotenv file at path, the last line of a key winning.
+
+    With missing_ok, a file that does not exist reads as {}; otherwise the OSError is raised.
+    """
+    try:
+        with io.open(path, "r", encoding="utf-8") as handle:
+            text = handle.read()
+    except (IOError, OSError):
+        if missing_ok:
+            return {}
+        raise
+    entries = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        pair = parse_line(line)
+        if pair is not None:
+            entries[pair[0]] = (pair[1], number)
+    return entries
+
+
 def set_values(text, values):
     """(new_text, changed_keys): text with each KEY=value set in place, comments and order kept.
 
