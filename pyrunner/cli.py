@@ -484,7 +484,20 @@ def sandbox() -> None:
 
 
 @sandbox.command("up", context_settings=CONTEXT)
-@click.option("--services", metavar="S1,S2", help="Only these services (and what they need). Default: all.")
+@click.option(
+    "--services",
+    metavar="S1,S2",
+    help="Only these services or roles (database, cache, vector_store, data_api, agent_api, web, ...), and what "
+    "they need. Default: all.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["manual", "local"]),
+    default=None,
+    help="manual: the manual's names, one docker-compose.yml, deploy/.env (the default). local: laid out like a "
+    "real ODS checkout's deploy/local (other names, container_name, an overlay and a profile, inline and "
+    "interpolated settings, root and Redis passwords, slim API images, nginx:alpine's layout).",
+)
 @click.option(
     "--compose",
     type=click.Choice(["auto", "v1", "v2"]),
@@ -505,7 +518,13 @@ def sandbox() -> None:
     help="Put mysql's data on a filesystem of this size (tmpfs), so that it can fill up (0: normal volume).",
 )
 def sandbox_up(
-    services: str | None, compose: str | None, port_offset: int | None, project: str | None, mysql_disk_mb: int | None
+    *,
+    services: str | None,
+    layout: str | None,
+    compose: str | None,
+    port_offset: int | None,
+    project: str | None,
+    mysql_disk_mb: int | None,
 ) -> int:
     """Build the images (cached), create the sandbox directory and start the stack; waits until healthy."""
     from pyrunner.sandbox import stack  # noqa: PLC0415
@@ -518,15 +537,12 @@ def sandbox_up(
         port_offset=port_offset,
         project=project,
         mysql_disk_mb=mysql_disk_mb,
+        layout=layout,
         log=_progress_line,
     )
     click.echo(
         f"sandbox up in {time.monotonic() - started:.0f}s: project {instance.project} (Compose "
-        f"{instance.compose}) in {instance.directory}"
-    )
-    click.echo(
-        f"  alldata-api http://127.0.0.1:{instance.port('ODS_PORT_ALLDATA_API')}/api/v1/health   "
-        f"web http://127.0.0.1:{instance.port('ODS_PORT_WEB')}/"
+        f"{instance.compose}, layout {instance.layout}) in {instance.directory}"
     )
     return 0
 
@@ -556,7 +572,9 @@ def sandbox_status(as_json: bool) -> int:
     if as_json:
         render.print_json(state)
         return 0
-    click.echo(f"project {state['project']} (Compose {state['compose']}) in {state['directory']}")
+    click.echo(
+        f"project {state['project']} (Compose {state['compose']}, layout {state['layout']}) in {state['directory']}"
+    )
     for service, info in state["services"].items():
         health = f" ({info['health']})" if info.get("health") else ""
         click.echo(f"  {service:<18} {info['status']}{health}")

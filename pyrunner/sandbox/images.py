@@ -36,8 +36,10 @@ DEBIAN_MIRROR = os.environ.get("ODS_FIX_DEBIAN_MIRROR", "http://deb.debian.org/d
 @dataclass(frozen=True)
 class ImageSpec:
     name: str
-    services: tuple[str, ...]
+    services: tuple[str, ...]  # the services that run it, in either sandbox layout
     extra: str | None = None  # a directory prepared on the host and copied into the context
+    base: str = BASE_IMAGE  # what its FROM is: when that changes, it is rebuilt
+    shared: tuple[str, ...] = ()  # files or directories of other images' contexts (relative to images/) it uses
 
     @property
     def tag(self) -> str:
@@ -47,11 +49,13 @@ class ImageSpec:
 IMAGES: tuple[ImageSpec, ...] = (
     ImageSpec("mysql", ("mysql",)),
     ImageSpec("redis", ("redis",)),
-    ImageSpec("etcd", ("milvus-etcd",)),
-    ImageSpec("minio", ("milvus-minio",), extra="node_modules"),
-    ImageSpec("milvus", ("milvus-standalone",), extra="wheels"),
-    ImageSpec("api", ("alldata-api", "bisheng-api"), extra="wheels"),
+    ImageSpec("etcd", ("milvus-etcd", "etcd")),
+    ImageSpec("minio", ("milvus-minio", "minio"), extra="node_modules"),
+    ImageSpec("milvus", ("milvus-standalone", "milvus"), extra="wheels"),
+    ImageSpec("api", ("alldata-api", "bisheng-api", "data-api", "agent-api"), extra="wheels"),
+    ImageSpec("api-slim", ("data-api", "agent-api"), extra="wheels", base="ods-sandbox/api:latest"),
     ImageSpec("web", ("web",)),
+    ImageSpec("web-frontend", ("web-frontend",), shared=("web/build.py", "web/src")),
     ImageSpec("devhost", ("devhost",)),  # not a stack service: a dev machine reached over SSH (molecule/fleet)
 )
 
@@ -116,9 +120,9 @@ def _digest(*parts: bytes) -> str:
 
 def prepare_extra(spec: ImageSpec, source: Path, cache: Path, log: Log) -> Path | None:
     """Fetch what a context needs from the registries, once; returns the cached directory."""
-    if spec.name == "api":
+    if spec.name in ("api", "api-slim"):
         requirements = source / "requirements.txt"
-        dest = cache / f"api-wheels-{_digest(requirements.read_bytes())}"
+        dest = cache / f"{spec.name}-wheels-{_digest(requirements.read_bytes())}"
         if not (dest / ".complete").exists():
             _pip_download(["-r", str(requirements)], dest, log)
             (dest / ".complete").touch()
@@ -142,8 +146,14 @@ def prepare_extra(spec: ImageSpec, source: Path, cache: Path, log: Log) -> Path 
     return None
 
 
-def _context_files(source: Path, extra: Path | None, extra_name: str | None) -> list[tuple[str, Path]]:
+def _context_files(
+    source: Path, extra: Path | None, extra_name: str | None, shared: tuple[str, ...] = ()
+) -> list[tuple[str, Path]]:
     files = [(str(p.relative_to(source)), p) for p in sorted(source.rglob("*")) if p.is_file()]
+    for item in shared:
+        path = source.parent / item
+        found = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        files += [(str(p.relative_to(path.parent)), p) for p in found]
     if extra is not None and extra_name is not None:
         files += [
             (f"{extra_name}/{p.relative_to(extra)}", p)
@@ -203,8 +213,8 @@ def build_image(client: Any, spec: ImageSpec, log: Log) -> BuildResult:
     cache = paths.cache_dir() / "sandbox"
     cache.mkdir(parents=True, exist_ok=True)
     extra = prepare_extra(spec, source, cache, log)
-    files = _context_files(source, extra, spec.extra)
-    base_id = client.images.get(BASE_IMAGE).id
+    files = _context_files(source, extra, spec.extra, spec.shared)
+    base_id = client.images.get(spec.base).id
     context_hash = _context_hash(files, base_id)
     existing = client.images.list(name=spec.tag)
     if existing and existing[0].labels.get(HASH_LABEL) == context_hash:

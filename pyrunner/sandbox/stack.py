@@ -1,8 +1,10 @@
 """The sandbox compose project: create its directory, bring it up, wait, tear it down.
 
-The instance directory looks like an ODS checkout: docker-compose.yml at the
-top, the settings in deploy/.env (mode 0600, secrets generated once), and the
-web build context so that the manual's `docker-compose build web` works.
+The instance directory looks like an ODS checkout, in one of two layouts (layouts.py): the manual's
+(docker-compose.yml at the top, settings in deploy/.env) or a real checkout's (deploy/local/ with a base
+file, an overlay and .env). Secrets are generated once (mode 0600); the compose files declare only the
+services the sandbox runs, as a user's own files do; the web build context is there so that the manual's
+`docker-compose build web` works.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import os
 import secrets
 import shutil
 import string
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,33 +26,11 @@ from typing import Any
 from pyrunner import paths
 from pyrunner.errors import OdsFixError
 from pyrunner.sandbox import compose as compose_mod
-from pyrunner.sandbox import images
+from pyrunner.sandbox import images, layouts
+from pyrunner.sandbox.layouts import Layout
 
 Log = Callable[[str], None]
 
-SERVICES = (
-    "mysql",
-    "redis",
-    "milvus-etcd",
-    "milvus-minio",
-    "milvus-standalone",
-    "alldata-api",
-    "bisheng-api",
-    "web",
-)
-# Services a service cannot work without: `up` starts them too.
-NEEDS = {
-    "milvus-standalone": ("milvus-etcd", "milvus-minio"),
-}
-PORTS = {
-    "ODS_PORT_MYSQL": 3306,
-    "ODS_PORT_REDIS": 6379,
-    "ODS_PORT_MILVUS": 19530,
-    "ODS_PORT_MILVUS_HEALTH": 9091,
-    "ODS_PORT_ALLDATA_API": 8080,
-    "ODS_PORT_BISHENG_API": 8081,
-    "ODS_PORT_WEB": 3000,
-}
 DEFAULT_PROJECT = "ods-sandbox"
 # Compose reads docker-compose.override.yml beside the main file (v1 and v2):
 # mysql's data volume becomes a size-limited tmpfs, so it can really fill up.
@@ -72,13 +55,43 @@ class Instance:
     port_offset: int = 0
     mysql_disk_mb: int = 0  # > 0: mysql's data on a tmpfs of this size (the 磁盘空间不足 fault)
     services: list[str] = field(default_factory=list)
+    layout: str = layouts.DEFAULT
+
+    @property
+    def spec(self) -> Layout:
+        return layouts.get(self.layout)
 
     @property
     def env_file(self) -> Path:
-        return self.directory / "deploy" / ".env"
+        """The settings file holding the generated secrets (deploy/.env, or deploy/local/.env)."""
+        return self.directory / self.spec.settings_file
+
+    @property
+    def compose_dir(self) -> Path:
+        return self.directory / self.spec.compose_dir
 
     def port(self, name: str) -> int:
-        return PORTS[name] + self.port_offset
+        return self.spec.ports[name] + self.port_offset
+
+    @property
+    def container_prefix(self) -> str:
+        return "one-data" if self.project == DEFAULT_PROJECT else f"one-data-{self.project}"
+
+    def compose_args(self) -> list[str]:
+        """What comes before a Compose subcommand: the project's files, name and profiles, as its Makefile would."""
+        if self.spec.name == layouts.MANUAL.name:
+            return []  # docker-compose.yml and its override beside it; the name from the project .env
+        args = ["-p", self.project]
+        for _source, dest in self.spec.compose_files:
+            if (self.directory / dest).exists():
+                args += ["-f", str(self.directory / dest)]
+        for service, profile in sorted(self.spec.profiles.items()):
+            if service in self.services:
+                args += ["--profile", profile]
+        return args
+
+    def run_compose(self, cli: compose_mod.ComposeCli, *args: str) -> subprocess.CompletedProcess[str]:
+        return cli.run(self.compose_dir, *self.compose_args(), *args)
 
     def save(self) -> None:
         data = asdict(self)
@@ -115,16 +128,20 @@ def docker_client() -> Any:
     return client
 
 
-def expand_services(services: Iterable[str] | None) -> list[str]:
+def expand_services(layout: Layout, services: Iterable[str] | None) -> list[str]:
+    """The layout's services for names or roles (database, data_api, ...), with what each needs to start."""
     if not services:
-        return list(SERVICES)
-    unknown = sorted(set(services) - set(SERVICES))
+        return list(layout.services)
+    wanted = {layout.service(name) for name in services}
+    unknown = sorted(wanted - set(layout.services))
     if unknown:
-        raise OdsFixError(f"unknown sandbox service(s): {', '.join(unknown)} (known: {', '.join(SERVICES)})")
-    wanted = set(services)
+        raise OdsFixError(
+            f"unknown sandbox service(s) {', '.join(unknown)} in layout {layout.name} "
+            f"(known: {', '.join(layout.services)}, or a role: {', '.join(layout.roles)})"
+        )
     for service in list(wanted):
-        wanted.update(NEEDS.get(service, ()))
-    return [s for s in SERVICES if s in wanted]
+        wanted.update(layout.needs.get(service, ()))
+    return [s for s in layout.services if s in wanted]
 
 
 def _secret(length: int = 32) -> str:
@@ -139,16 +156,55 @@ def _write_private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
+def _set_lines(path: Path, values: dict[str, str]) -> None:
+    """Set KEY=value lines of a settings file in place (others, comments and order kept)."""
+    lines = [line for line in path.read_text().splitlines() if line.split("=", 1)[0] not in values]
+    path.write_text("\n".join(lines + [f"{key}={value}" for key, value in values.items()]) + "\n")
+
+
 def render_instance(instance: Instance) -> None:
-    """Write (or refresh) the instance directory; deploy/.env is generated once and then kept."""
+    """Write (or refresh) the instance directory; the settings file's secrets are generated once and then kept."""
     source = paths.sandbox_source()
+    layout = instance.spec
     instance.directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source / "docker-compose.yml", instance.directory / "docker-compose.yml")
-    web = instance.directory / "images" / "web"
-    shutil.rmtree(web, ignore_errors=True)
-    shutil.copytree(source / "images" / "web", web)
-    project_env = [f"COMPOSE_PROJECT_NAME={instance.project}"]
-    project_env += [f"{name}={instance.port(name)}" for name in PORTS]
+    keep = set(instance.services)
+    for src, dest in layout.compose_files:
+        text = layouts.keep_services((source / src).read_text(), keep)
+        target = instance.directory / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if layout.name != layouts.MANUAL.name and src != layout.compose_files[0][0] and not _declares_any(text):
+            target.unlink(missing_ok=True)  # an overlay with none of the sandbox's services is not used
+            continue
+        target.write_text(text)
+    ports = {name: str(instance.port(name)) for name in layout.ports}
+    if layout.name == layouts.MANUAL.name:
+        _render_manual(instance, source, ports)
+    else:
+        _render_local(instance, source, ports)
+    instance.save()
+
+
+def _declares_any(text: str) -> bool:
+    return any(
+        line.startswith("  ")
+        and not line.startswith("   ")
+        and line.rstrip().endswith(":")
+        and not line.strip().startswith("#")
+        for line in text.split("services:", 1)[-1].splitlines()
+    )
+
+
+def _copy_web_context(source: Path, dest: Path, image: str) -> None:
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(source / "images" / image, dest)
+    if image != "web":  # the front end's build script and sources are the manual layout's web image's
+        shutil.copy(source / "images" / "web" / "build.py", dest / "build.py")
+        shutil.copytree(source / "images" / "web" / "src", dest / "src")
+
+
+def _render_manual(instance: Instance, source: Path, ports: dict[str, str]) -> None:
+    _copy_web_context(source, instance.directory / "images" / "web", "web")
+    project_env = [f"COMPOSE_PROJECT_NAME={instance.project}"] + [f"{k}={v}" for k, v in ports.items()]
     (instance.directory / ".env").write_text("\n".join(project_env) + "\n")
     override = instance.directory / "docker-compose.override.yml"
     if instance.mysql_disk_mb > 0:
@@ -166,7 +222,29 @@ def render_instance(instance: Instance) -> None:
         )
         _write_private(instance.env_file, text)
         _write_private(instance.directory / PRISTINE_ENV, text)
-    instance.save()
+
+
+def _render_local(instance: Instance, source: Path, ports: dict[str, str]) -> None:
+    _copy_web_context(source, instance.directory / "web", "web-frontend")
+    if instance.mysql_disk_mb > 0:
+        raise OdsFixError("--mysql-disk-mb is for the manual layout only")
+    values = {"CONTAINER_PREFIX": instance.container_prefix, **ports}
+    if not instance.env_file.exists():
+        template = string.Template((source / "local" / "env.template").read_text())
+        text = template.substitute(
+            CONTAINER_PREFIX=instance.container_prefix,
+            MYSQL_ROOT_PASSWORD=_secret(24),
+            MYSQL_PASSWORD=_secret(24),
+            REDIS_PASSWORD=_secret(24),
+            MINIO_ROOT_PASSWORD=_secret(24),
+            DATA_API_SECRET_KEY=_secret(64),
+            AGENT_API_JWT_SECRET=_secret(64),
+            OPENAI_API_KEY="sk-sandbox-" + _secret(40),
+            PORTS="\n".join(f"{k}={v}" for k, v in ports.items()),
+        )
+        _write_private(instance.env_file, text)
+        _write_private(instance.directory / PRISTINE_ENV, text)
+    _set_lines(instance.env_file, values)
 
 
 def project_containers(client: Any, project: str) -> dict[str, Any]:
@@ -192,18 +270,40 @@ def container_state(container: Any) -> dict[str, Any]:
     }
 
 
-def wait_healthy(client: Any, project: str, services: Iterable[str], timeout: float, log: Log) -> None:
+def answers(url: str) -> bool:
+    """True when an HTTP URL on a port published on 127.0.0.1 answers below 500."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return int(response.status) < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (OSError, ValueError):
+        return False
+
+
+def ready(instance: Instance, service: str, state: dict[str, Any]) -> bool:
+    """Running and healthy; or, where Docker's health says nothing true, answering on its published port."""
+    if state["status"] != "running":
+        return False
+    probe = instance.spec.probe.get(service)
+    if probe is not None:
+        port, path = probe
+        return answers(f"http://127.0.0.1:{instance.port(port)}{path}")
+    return state["health"] in ("healthy", None)
+
+
+def wait_healthy(client: Any, instance: Instance, services: Iterable[str], timeout: float, log: Log) -> None:
     pending = set(services)
     deadline = time.monotonic() + timeout
     while pending:
-        containers = project_containers(client, project)
+        containers = project_containers(client, instance.project)
         for service in sorted(pending):
             container = containers.get(service)
             if container is None:
                 continue
             container.reload()
             state = container_state(container)
-            if state["status"] == "running" and state["health"] in ("healthy", None):
+            if ready(instance, service, state):
                 pending.discard(service)
                 log(f"{service}: healthy")
             elif state["status"] in ("exited", "dead"):
@@ -224,19 +324,25 @@ def up(
     port_offset: int | None = None,
     project: str | None = None,
     mysql_disk_mb: int | None = None,
+    layout: str | None = None,
     wait: float = 240,
     log: Log = lambda _: None,
 ) -> Instance:
     client = docker_client()
-    wanted = expand_services(services)
     existing = Instance.load()
+    if existing and layout and existing.layout != layout:
+        raise OdsFixError(
+            f"the sandbox at {existing.directory} has the {existing.layout} layout: run `ods-fix sandbox down` "
+            f"before making one with the {layout} layout"
+        )
+    instance = existing or Instance(paths.sandbox_dir(), layout=layout or layouts.DEFAULT)
+    wanted = expand_services(instance.spec, services)
     cli = compose_mod.detect(compose or (existing.compose if existing else None))
     if existing and existing.compose != cli.flavor and project_containers(client, existing.project):
         raise OdsFixError(
             f"the sandbox at {existing.directory} is managed by Compose {existing.compose}; "
             f"v1 and v2 cannot share a project: run `ods-fix sandbox down` first"
         )
-    instance = existing or Instance(paths.sandbox_dir())
     instance.compose = cli.flavor
     if project:
         instance.project = project
@@ -244,16 +350,19 @@ def up(
         instance.port_offset = port_offset
     if mysql_disk_mb is not None:
         instance.mysql_disk_mb = mysql_disk_mb
-    instance.services = sorted(set(instance.services) | set(wanted), key=SERVICES.index)
+    instance.services = sorted(set(instance.services) | set(wanted), key=instance.spec.services.index)
     for build in images.build(client, wanted, log):
         if build.built:
             log(f"built {build.image} in {build.seconds:.0f} s")
     render_instance(instance)
-    log(f"starting {', '.join(wanted)} with Compose {cli.flavor} ({cli.version}), project {instance.project}")
-    result = cli.run(instance.directory, "up", "-d", "--no-build", *wanted)
+    log(
+        f"starting {', '.join(wanted)} with Compose {cli.flavor} ({cli.version}), project {instance.project}, "
+        f"layout {instance.layout}"
+    )
+    result = instance.run_compose(cli, "up", "-d", "--no-build", *wanted)
     if result.returncode != 0:
         raise OdsFixError(f"compose up failed: {_last_line(result.stderr)}")
-    wait_healthy(client, instance.project, wanted, wait, log)
+    wait_healthy(client, instance, wanted, wait, log)
     return instance
 
 
@@ -283,7 +392,7 @@ def down(log: Log = lambda _: None, project: str | None = None) -> Path | None:
             remove_leftovers(project, log)
         return None
     cli = compose_mod.detect(instance.compose)
-    result = cli.run(instance.directory, "down", "--volumes", "--remove-orphans", "--timeout", "30")
+    result = instance.run_compose(cli, "down", "--volumes", "--remove-orphans", "--timeout", "30")
     if result.returncode != 0:
         raise OdsFixError(f"compose down failed: {_last_line(result.stderr)}")
     shutil.rmtree(instance.directory)
@@ -295,13 +404,14 @@ def status() -> dict[str, Any]:
     instance = require_instance()
     containers = project_containers(docker_client(), instance.project)
     services = {}
-    for service in SERVICES:
+    for service in instance.spec.services:
         container = containers.get(service)
         services[service] = container_state(container) if container else {"status": "absent"}
     return {
         "directory": str(instance.directory),
         "project": instance.project,
         "compose": instance.compose,
+        "layout": instance.layout,
         "services": services,
     }
 

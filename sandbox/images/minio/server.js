@@ -15,8 +15,8 @@ for (const [name, impl] of Object.entries({
 const S3rver = require('@20minutes/s3rver');
 const { DUMMY_ACCOUNT } = require('@20minutes/s3rver/lib/models/account');
 
-const accessKey = process.env.MINIO_ACCESS_KEY || 'minioadmin';
-const secretKey = process.env.MINIO_SECRET_KEY || 'minioadmin';
+const accessKey = process.env.MINIO_ROOT_USER || process.env.MINIO_ACCESS_KEY || 'minioadmin';
+const secretKey = process.env.MINIO_ROOT_PASSWORD || process.env.MINIO_SECRET_KEY || 'minioadmin';
 DUMMY_ACCOUNT.createKeyPair(accessKey, secretKey);
 
 const server = new S3rver({

@@ -1,9 +1,10 @@
-"""HTTP server of the sandbox APIs (alldata-api, bisheng-api) on :8080.
+"""HTTP server of the sandbox APIs: alldata-api and bisheng-api on :8080, data-api and agent-api on $PORT.
 
-GET /api/v1/health reports DB, Redis and Milvus; it answers 500 when the
-database is unreachable, like the real services. CORS follows
-CORS_ALLOWED_ORIGINS in deploy/.env (Starlette's behaviour: a preflight
-from an origin not on the list gets 400).
+GET /api/v1/health reports DB, Redis and Milvus. The manual's APIs answer 500 when the database is
+unreachable; the second layout's answer 503, data-api with {"status": "unhealthy", "checks":
+{"database": {"status": "down"}, ...}}, agent-api with a body without checks, as the real ones do.
+CORS follows CORS_ALLOWED_ORIGINS in deploy/.env (Starlette's behaviour: a preflight from an origin not
+on the list gets 400); the second layout's APIs have no CORS at all (a preflight gets 405).
 """
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.request import urlopen
 
-from settings import SERVICE, settings
+from settings import SERVICE, SOURCE, settings
 
 logging.getLogger().setLevel(getattr(logging, settings.log_level, logging.INFO))
 log = logging.getLogger(SERVICE)
 access = logging.getLogger(f"{SERVICE}.access")
 
-from database import engine  # noqa: E402  (needs logging configured first)
+import database  # noqa: E402  (needs logging configured first)
+
+engine = getattr(database, "engine", None) or database.db_manager.engine
+ENV_LAYOUT = SOURCE == "environment"
 
 try:
     import redis
@@ -60,8 +64,7 @@ def check_db():
 
 
 def check_redis():
-    client = redis.Redis(host=settings.get("REDIS_HOST"), port=int(settings.get("REDIS_PORT", "6379")),
-                         socket_connect_timeout=1, socket_timeout=1)
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
     client.ping()
 
 
@@ -73,7 +76,9 @@ def check_milvus():
         return {"healthz": response.read().decode().strip()}
 
 
-CHECKS = {"db": check_db, "redis": check_redis, "milvus": check_milvus}
+CHECKS = {"db": check_db, "redis": check_redis}
+if settings.get("MILVUS_HOST"):
+    CHECKS["milvus"] = check_milvus
 
 
 def health() -> tuple[int, dict]:
@@ -84,11 +89,25 @@ def health() -> tuple[int, dict]:
             log.error("health: %s check failed: %s", name, result["error"])
         else:
             log.debug("health: %s ok in %.1f ms", name, result["latency_ms"])
+    if ENV_LAYOUT:
+        return env_layout_health(checks)
     status = "ok" if all(c["ok"] for c in checks.values()) else "degraded"
     code = 200
     if not checks["db"]["ok"]:
         status, code = "error", 500
     return code, {"service": SERVICE, "status": status, "checks": checks}
+
+
+def env_layout_health(checks: dict) -> tuple[int, dict]:
+    """The real services' shape: 503 when the database is down; data-api names each check up or down."""
+    code = 200 if checks["db"]["ok"] else 503
+    status = "healthy" if code == 200 else "unhealthy"
+    if SERVICE == "agent-api":
+        return code, {"status": status, "version": "1.0"}
+    names = {"db": "database", "redis": "redis", "milvus": "milvus"}
+    shown = {names[k]: {"status": "up" if v["ok"] else "down", "latency_ms": v["latency_ms"]}
+             for k, v in checks.items()}
+    return code, {"status": status, "checks": shown}
 
 
 def list_rows(table: str) -> tuple[int, dict]:
@@ -153,6 +172,9 @@ class Handler(BaseHTTPRequestHandler):
         self._access(code, len(payload))
 
     def do_OPTIONS(self):  # noqa: N802
+        if ENV_LAYOUT:  # no CORS middleware: the front end reaches it through its proxy
+            self._send(405, {"detail": "Method Not Allowed"}, {"Allow": "GET, HEAD"})
+            return
         origin = self.headers.get("Origin")
         if not origin or not self.headers.get("Access-Control-Request-Method"):
             self._send(200, "OK", {"Allow": ALLOWED_METHODS})
@@ -183,10 +205,10 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1 ignores SIGTERM without a handler
-    server = ThreadingHTTPServer(("0.0.0.0", 8080), Handler)
+    server = ThreadingHTTPServer(("0.0.0.0", settings.port), Handler)
     server.daemon_threads = True
-    log.info("%s listening on 0.0.0.0:8080 (log level %s, %d CORS origins)",
-             SERVICE, settings.log_level, len(settings.cors_origins))
+    log.info("%s listening on 0.0.0.0:%d (log level %s, %d CORS origins)",
+             SERVICE, settings.port, settings.log_level, len(settings.cors_origins))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

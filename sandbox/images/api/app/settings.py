@@ -1,7 +1,9 @@
-"""Settings of the sandbox APIs, read from deploy/.env like the real services.
+"""Settings of the sandbox APIs, from one of two places, as real ODS services have had them.
 
-The file is read once at start-up: a changed .env takes effect on restart,
-which is what the manual's `docker-compose restart alldata-api` relies on.
+ODS_SETTINGS=file (the manual's layout): deploy/.env, read once at start-up, so a changed file takes
+effect on restart, which is what the manual's `docker-compose restart alldata-api` relies on.
+ODS_SETTINGS=environment (the second layout): only the container's environment, fixed when the
+container is created: editing a file and restarting changes nothing; the container must be recreated.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
 logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stdout)
 
 ENV_FILE = Path(os.environ.get("ODS_ENV_FILE", "/app/deploy/.env"))
-SERVICE = os.environ.get("ODS_SERVICE", "alldata-api")
+SOURCE = os.environ.get("ODS_SETTINGS", "file")
+SERVICE = os.environ.get("ODS_SERVICE") or os.environ.get("APP_NAME") or "alldata-api"
 
 COMMON = [
     "MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD",
@@ -24,9 +27,13 @@ COMMON = [
 ]
 # Signing keys shorter than this are refused at start-up, as HS256 JWT libraries refuse them (PyJWT 2.10+).
 MIN_SECRET_LENGTH = {"ALLDATA_SECRET_KEY": 32, "BISHENG_JWT_SECRET": 32}
+MIN_SECRET_LENGTH.update({"SECRET_KEY": 32, "JWT_SECRET_KEY": 32})
 REQUIRED = {
     "alldata-api": COMMON + ["ALLDATA_DB_NAME", "ALLDATA_SECRET_KEY"],
     "bisheng-api": COMMON + ["BISHENG_DB_NAME", "BISHENG_JWT_SECRET", "OPENAI_API_KEY"],
+    "data-api": ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE", "REDIS_URL",
+                 "SECRET_KEY"],
+    "agent-api": ["DATABASE_URL", "REDIS_URL", "MILVUS_HOST", "MILVUS_PORT", "JWT_SECRET_KEY"],
 }
 
 
@@ -55,18 +62,34 @@ class Settings:
 
     @property
     def db_name(self) -> str:
+        if SOURCE == "environment":
+            return self.get("MYSQL_DATABASE")
         return self.get("ALLDATA_DB_NAME" if self.service == "alldata-api" else "BISHENG_DB_NAME")
 
     @property
     def db_url(self) -> str:
+        if self.get("DATABASE_URL"):
+            url = self.get("DATABASE_URL")
+            return url + ("&" if "?" in url else "?") + "charset=utf8mb4"
         return "mysql+pymysql://{}:{}@{}:{}/{}?charset=utf8mb4".format(
             quote_plus(self.get("MYSQL_USER")), quote_plus(self.get("MYSQL_PASSWORD")),
             self.get("MYSQL_HOST"), self.get("MYSQL_PORT"), self.db_name,
         )
 
     @property
+    def redis_url(self) -> str:
+        if self.get("REDIS_URL"):
+            return self.get("REDIS_URL")
+        return "redis://{}:{}/0".format(self.get("REDIS_HOST"), self.get("REDIS_PORT", "6379"))
+
+    @property
     def cors_origins(self) -> list[str]:
+        """The origins allowed to call the API; the second layout's APIs read no such setting."""
         return [o.strip() for o in self.get("CORS_ALLOWED_ORIGINS").split(",") if o.strip()]
+
+    @property
+    def port(self) -> int:
+        return int(self.get("PORT") or 8080)
 
     @property
     def log_level(self) -> str:
@@ -75,14 +98,17 @@ class Settings:
 
 def load(service: str = SERVICE) -> Settings:
     log = logging.getLogger(service)
-    if not ENV_FILE.is_file():
+    if SOURCE == "environment":
+        values, where = dict(os.environ), "the environment"
+    elif not ENV_FILE.is_file():
         log.error("config: %s not found; cannot start", ENV_FILE)
         sys.exit(1)
-    values = parse_env_file(ENV_FILE)
+    else:
+        values, where = parse_env_file(ENV_FILE), str(ENV_FILE)
     missing = [key for key in REQUIRED[service] if not values.get(key)]
     if missing:
         for key in missing:
-            log.error("config: required setting %s is missing from %s", key, ENV_FILE)
+            log.error("config: required setting %s is missing from %s", key, where)
         sys.exit(1)
     short = [key for key in REQUIRED[service] if len(values[key]) < MIN_SECRET_LENGTH.get(key, 0)]
     if short:
