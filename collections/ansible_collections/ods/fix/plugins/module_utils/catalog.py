@@ -5,7 +5,8 @@
 
 One entry per fix: its CLI name, role, manual section, options, whether it
 changes things and needs --yes, and the diagnose findings it fixes
-(``symptoms``, ``code:service`` patterns). The CLI subcommands, ``ods-fix
+(``symptoms``, ``code:role`` patterns: the role a service plays in the stack,
+see stackprofile.ROLES, never a service's name). The CLI subcommands, ``ods-fix
 list``, the README table, the test matrix and diagnose's triage all read it.
 Plain data and the standard library only: pyrunner loads this file directly,
 and Ansible ships it to targets with the diagnose module.
@@ -20,13 +21,12 @@ import fnmatch
 READY = "ready"
 PLANNED = "planned"
 
-# What each service needs in order to work; diagnose uses it to tell a root
-# cause (mysql stopped) from its consequences (the APIs answering 500).
+# What each role needs in order to work; diagnose uses it to tell a root
+# cause (the database stopped) from its consequences (the APIs answering 500).
 DEPENDS_ON = {
-    "alldata-api": ["mysql", "redis", "milvus-standalone"],
-    "bisheng-api": ["mysql", "redis", "milvus-standalone"],
-    "milvus-standalone": ["milvus-etcd", "milvus-minio"],
-    "web": ["alldata-api"],
+    "api": ["database", "cache", "vector_store"],
+    "vector_store": ["vector_meta", "vector_object"],
+    "web": ["api"],
 }
 
 FIXES = [
@@ -60,7 +60,7 @@ FIXES = [
         "needs_yes": False,
         "status": READY,
         "issue": 4,
-        "symptoms": ["stopped:mysql", "missing:mysql", "unhealthy:mysql", "unreachable:mysql", "db_auth:*"],
+        "symptoms": ["stopped:database", "missing:database", "unhealthy:database", "unreachable:database", "db_auth:*"],
         "manual_remedy": "docker-compose start mysql (or restart mysql)",
         "options": [
             {
@@ -68,7 +68,7 @@ FIXES = [
                 "var": "mysql_connect_reset_db_password",
                 "type": "bool",
                 "default": False,
-                "help": "On Access denied, set the server's password for the app user to the one in deploy/.env.",
+                "help": "On Access denied, set the server's password for the app user to the one in the APIs' settings.",
             },
         ],
     },
@@ -81,7 +81,7 @@ FIXES = [
         "needs_yes": False,
         "status": READY,
         "issue": 4,
-        "symptoms": ["stopped:redis", "missing:redis", "unhealthy:redis", "unreachable:redis", "slow_query:*"],
+        "symptoms": ["stopped:cache", "missing:cache", "unhealthy:cache", "unreachable:cache", "slow_query:*"],
         "manual_remedy": "docker-compose start redis; KILL the slow query from SHOW PROCESSLIST",
         "options": [
             {
@@ -111,18 +111,18 @@ FIXES = [
         "name": "milvus-restart",
         "role": "milvus_restart",
         "section": "Milvus 连接失败 (Milvus connection failure)",
-        "summary": "Bring etcd and minio up first, then restart milvus-standalone only if it is unhealthy.",
+        "summary": "Bring Milvus's etcd and MinIO up first, then restart Milvus only if it is unhealthy.",
         "changes": True,
         "needs_yes": False,
         "status": READY,
         "issue": 5,
         "symptoms": [
-            "*:milvus-etcd",
-            "*:milvus-minio",
-            "stopped:milvus-standalone",
-            "missing:milvus-standalone",
-            "unhealthy:milvus-standalone",
-            "unreachable:milvus-standalone",
+            "*:vector_meta",
+            "*:vector_object",
+            "stopped:vector_store",
+            "missing:vector_store",
+            "unhealthy:vector_store",
+            "unreachable:vector_store",
             "milvus_config:*",
         ],
         "manual_remedy": "docker-compose restart milvus-standalone",
@@ -132,8 +132,9 @@ FIXES = [
                 "var": "milvus_restart_fix_config",
                 "type": "bool",
                 "default": False,
-                "help": "When MILVUS_HOST/MILVUS_PORT in deploy/.env do not name the Milvus service, set them "
-                "(backup kept) and restart the APIs; without it the mismatch is reported (exit 5).",
+                "help": "When the agent API's MILVUS_HOST/MILVUS_PORT do not name the Milvus service, set them where "
+                "they are written (backup kept) and restart or recreate the APIs; without it the mismatch is "
+                "reported (exit 5).",
             },
         ],
     },
@@ -183,11 +184,10 @@ FIXES = [
         "status": READY,
         "issue": 4,
         "symptoms": [
-            "stopped:alldata-api",
-            "stopped:bisheng-api",
-            "missing:*-api",
-            "unhealthy:*-api",
-            "restarting:*-api",
+            "stopped:api",
+            "missing:api",
+            "unhealthy:api",
+            "restarting:api",
             "api_error:*",
             "db_unreachable:*",
             "config_missing:*",
@@ -199,7 +199,7 @@ FIXES = [
                 "var": "api_recover_services",
                 "type": "list",
                 "default": None,
-                "help": "Only these API services (repeatable) [default: alldata-api and bisheng-api].",
+                "help": "Only these API services (repeatable) [default: every API of the stack].",
             },
         ],
     },
@@ -207,7 +207,7 @@ FIXES = [
         "name": "web-recover",
         "role": "web_recover",
         "section": "页面加载失败 (page fails to load)",
-        "summary": "Check nginx -t and /app/dist; restore the last good config or rebuild web.",
+        "summary": "Check nginx -t and the built front end; restore the last good config or rebuild web.",
         "changes": True,
         "needs_yes": False,
         "status": READY,
@@ -220,7 +220,7 @@ FIXES = [
         "name": "cors",
         "role": "cors_check",
         "section": "API 跨域错误 (CORS error)",
-        "summary": "Send the manual's preflight; allow the origin in .env and restart the API if needed.",
+        "summary": "Send the manual's preflight; allow the origin where the API reads it, or check the same-origin proxy.",
         "changes": True,
         "needs_yes": False,
         "status": READY,
@@ -239,8 +239,8 @@ FIXES = [
                 "flag": "services",
                 "var": "cors_check_services",
                 "type": "list",
-                "default": ["alldata-api"],
-                "help": "The APIs that must answer the preflight (repeatable) [default: alldata-api].",
+                "default": None,
+                "help": "The APIs that must answer the preflight (repeatable) [default: the data API].",
             },
         ],
     },
@@ -269,7 +269,7 @@ FIXES = [
                 "var": "perf_triage_lower_log_level",
                 "type": "bool",
                 "default": False,
-                "help": "When LOG_LEVEL is DEBUG, set it to INFO in deploy/.env (backed up) and restart the APIs.",
+                "help": "When LOG_LEVEL is DEBUG, set it to INFO where it is written (backed up) and restart or recreate the APIs.",
             },
             {
                 "flag": "restart-above-mb",
@@ -310,8 +310,8 @@ FIXES = [
                 "flag": "database",
                 "var": "mysql_backup_database",
                 "type": "str",
-                "default": "one_data_bisheng",
-                "help": "The database to back up.",
+                "default": None,
+                "help": "The database to back up [default: the one the APIs use; each of them when they use several].",
             },
             {
                 "flag": "output",
@@ -475,7 +475,7 @@ FIXES = [
         "name": "rotate-keys",
         "role": "key_rotation",
         "section": "密钥轮换 (key rotation)",
-        "summary": "Rotate secrets in deploy/.env (and the DB password), verify, roll back on failure.",
+        "summary": "Rotate secrets where the stack keeps them (and the DB password), verify, roll back on failure.",
         "changes": True,
         "needs_yes": True,
         "status": READY,
@@ -489,7 +489,7 @@ FIXES = [
                 "var": "key_rotation_keys",
                 "type": "list",
                 "default": [],
-                "help": "A key of deploy/.env to rotate (repeatable) [default: every generated key and database "
+                "help": "A secret setting to rotate (repeatable) [default: every generated key and database "
                 "password of the secrets catalog; provider keys such as OPENAI_API_KEY only when named].",
             },
             {
@@ -514,7 +514,7 @@ FIXES = [
                 "var": "key_rotation_rollback",
                 "type": "bool",
                 "default": False,
-                "help": "Put back what the last rotation replaced (deploy/.env values and DB passwords), from its "
+                "help": "Put back what the last rotation replaced (settings and DB passwords), from its "
                 "backup, and restart what reads them.",
             },
         ],
@@ -604,9 +604,9 @@ def by_name(name):
     return None
 
 
-def fix_for(code, service):
-    """The catalog entry that fixes finding ``code:service`` (first match in catalog order), or None."""
-    key = "%s:%s" % (code, service)
+def fix_for(code, role):
+    """The catalog entry that fixes a finding ``code`` on a service playing ``role`` (first match), or None."""
+    key = "%s:%s" % (code, role)
     for fix in FIXES:
         for pattern in fix["symptoms"]:
             if fnmatch.fnmatchcase(key, pattern):

@@ -7,6 +7,11 @@ Both versions label their containers with com.docker.compose.project and
 com.docker.compose.service, so working through the labels needs neither CLI
 and cannot be confused by which one created the project. The label
 com.docker.compose.version tells which one did.
+
+Every module opens the project through open_project: it discovers the stack's
+profile (stackprofile.py) once per run. The first module of a run returns the
+profile as the fact ``ods_profile``, and the roles hand it to the next modules
+(``module_defaults``), which then only list the project's containers.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +27,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.ods.fix.plugins.module_utils import dotenv
+from ansible_collections.ods.fix.plugins.module_utils import stackprofile
 
 try:
     import docker
@@ -41,89 +46,25 @@ except ImportError:
         pass
 
 
-try:
-    import yaml
-
-    HAS_YAML = True
-except ImportError:
-    HAS_YAML = False
-
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 VERSION_LABEL = "com.docker.compose.version"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
-COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
 
 PROJECT_ARGS = dict(
     project_dir=dict(type="path", required=True),
     project_name=dict(type="str", default=""),
     docker_host=dict(type="str", default=""),
+    stack_roles=dict(type="dict", default={}),
+    profile=dict(type="dict", default={}),
+    profile_services=dict(type="list", elements="str", default=[]),
+    env_file=dict(type="path", default=""),
+    db_root_password_file=dict(type="path", default=""),
 )
 
 
 class ProjectError(Exception):
     """A problem with the target's engine or project that the user must fix; one line."""
-
-
-def normalize_project_name(name):
-    """What both Compose versions do with a directory name."""
-    return re.sub(r"[^-_a-z0-9]", "", name.lower())
-
-
-def project_name(project_dir, explicit=""):
-    if explicit:
-        return explicit
-    from_env = dotenv.read(os.path.join(project_dir, ".env")).get("COMPOSE_PROJECT_NAME")
-    if from_env:
-        return from_env
-    return normalize_project_name(os.path.basename(os.path.normpath(project_dir)))
-
-
-def compose_file(project_dir):
-    for name in COMPOSE_FILES:
-        path = os.path.join(project_dir, name)
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def load_compose_file(project_dir):
-    """The compose file's data, or None when it cannot be read here (no PyYAML, no file)."""
-    path = compose_file(project_dir)
-    if path is None or not HAS_YAML:
-        return None
-    try:
-        with open(path) as handle:
-            data = yaml.safe_load(handle) or {}
-    except (IOError, OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def declared_services(project_dir):
-    """Service names in the compose file, or None when it cannot be read here."""
-    data = load_compose_file(project_dir)
-    services = (data or {}).get("services")
-    return sorted(services) if isinstance(services, dict) else None
-
-
-def declared_networks(project_dir, project, service):
-    """Full names of the networks a service should be on (compose's own naming), or None if unknown."""
-    data = load_compose_file(project_dir)
-    if not data or service not in (data.get("services") or {}):
-        return None
-    spec = data["services"][service] or {}
-    if spec.get("network_mode"):
-        return []
-    names = spec.get("networks") or ["default"]
-    if isinstance(names, dict):
-        names = list(names)
-    top = data.get("networks") or {}
-    full = []
-    for name in names:
-        custom = (top.get(name) or {}).get("name") if isinstance(top.get(name), dict) else None
-        full.append(custom or "%s_%s" % (project, name))
-    return full
 
 
 def client(docker_host=""):
@@ -182,9 +123,21 @@ def compose_clis():
     return found
 
 
+MISSING_PROGRAM = re.compile(r"executable file not found|: not found|No such file or directory", re.IGNORECASE)
+
+
+def broken_healthcheck(state):
+    """The program its healthcheck runs is not in the image (curl in a slim image): Docker's status says nothing."""
+    log = (state.get("Health") or {}).get("Log") or []
+    last = log[-1] if log else {}
+    return bool(last) and (last.get("ExitCode") == 127 or bool(MISSING_PROGRAM.search(last.get("Output") or "")))
+
+
 def summarize(container):
     state = container.attrs.get("State", {})
     health = (state.get("Health") or {}).get("Status")
+    if health == "unhealthy" and broken_healthcheck(state):
+        health = "unknown (its healthcheck's program is not in the image)"
     return {
         "container": container.name,
         "id": container.short_id,
@@ -199,37 +152,65 @@ def summarize(container):
     }
 
 
+def usable_profile(params):
+    """The run's profile, when the previous module discovered it for this same project and mapping."""
+    profile = params.get("profile") or {}
+    if profile.get("version") != stackprofile.PROFILE_VERSION:
+        return None
+    if profile.get("project_dir") != params["project_dir"] or profile.get("overrides") != (params["stack_roles"] or {}):
+        return None
+    if params["project_name"] and profile.get("project") != params["project_name"]:
+        return None
+    return profile
+
+
+def discover(api, params):
+    """The profile for the module's params: the run's cached one, else discovered now (ProjectError if blocked)."""
+    profile = usable_profile(params)
+    if profile is not None:
+        return profile, False
+    try:
+        profile = stackprofile.discover(
+            api,
+            params["project_dir"],
+            explicit_name=params["project_name"],
+            overrides=params["stack_roles"] or {},
+            written_services=params["profile_services"],
+            manual_env_file=params["env_file"],
+        )
+    except stackprofile.ProfileError as exc:
+        raise ProjectError(str(exc)) from None
+    return profile, True
+
+
 NOT_RUNNING = (
-    "compose project %s in %s has no containers: the stack is not running; start it with "
-    "`docker-compose up -d` (the sandbox: `ods-fix sandbox up`)"
+    "compose project %s (%s) has no containers: the stack is not running; start it with "
+    "`docker compose up -d` from its directory (the sandbox: `ods-fix sandbox up`)"
 )
 
 
-def inspect_project(project_dir, explicit_name="", docker_host="", require_running=True):
-    """Everything a role needs to know before it acts; raises ProjectError on what blocks it.
+def inspect_project(api, params, require_running=True):
+    """(profile, project) for a module: what it needs to know before it acts; raises ProjectError on what blocks it.
 
     With require_running, a project with no container at all is an error: a
     fix must not act on a stack that was never started (bring it up first).
     """
-    if not os.path.isdir(project_dir):
-        raise ProjectError("compose project directory %s does not exist on the target" % project_dir)
-    if compose_file(project_dir) is None:
-        raise ProjectError("no docker-compose.yml in %s" % project_dir)
-    api = client(docker_host)
-    name = project_name(project_dir, explicit_name)
-    containers = project_containers(api, name)
+    profile, discovered = discover(api, params)
+    containers = project_containers(api, profile["project"])
     if require_running and not containers:
-        raise ProjectError(NOT_RUNNING % (name, project_dir))
+        raise ProjectError(NOT_RUNNING % (profile["project"], profile["working_dir"]))
     version = api.version()
-    return api, {
-        "project_dir": project_dir,
-        "project_name": name,
+    project = {
+        "project_dir": params["project_dir"],
+        "project_name": profile["project"],
         "engine_version": version.get("Version"),
         "api_version": version.get("ApiVersion"),
-        "compose_flavor": compose_flavor(containers),
-        "declared_services": declared_services(project_dir),
+        "compose_flavor": compose_flavor(containers) or profile.get("compose_flavor"),
+        "declared_services": stackprofile.stack_services(profile),
         "services": dict((service, summarize(c)) for service, c in sorted(containers.items())),
+        "profile": profile,
     }
+    return project, discovered
 
 
 def require_docker(module):
@@ -238,18 +219,79 @@ def require_docker(module):
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR, ods_failure="input")
 
 
-def open_project(module, require_running=True):
-    """(api, project) for the module's project_dir, project_name and docker_host (PROJECT_ARGS).
+def remember_profile(module, profile):
+    """Return the profile as the fact ods_profile with the module's result, for the run's next modules."""
+    exit_json = module.exit_json
 
-    What every module does first: a missing docker library, engine, directory, compose file or (with
-    require_running) stack fails the module in one line, as bad input or configuration (exit 1).
+    def exit_with_profile(**result):
+        facts = dict(result.pop("ansible_facts", None) or {})
+        facts["ods_profile"] = profile
+        exit_json(ansible_facts=facts, **result)
+
+    module.exit_json = exit_with_profile
+
+
+def open_project(module, require_running=True):
+    """(api, project) for the module's PROJECT_ARGS; project["profile"] is the stack's profile.
+
+    What every module does first: a missing docker library, engine, project,
+    compose file, role mapping or (with require_running) stack fails the module in
+    one line, as bad input or configuration (exit 1).
     """
     require_docker(module)
     params = module.params
     try:
-        return inspect_project(params["project_dir"], params["project_name"], params["docker_host"], require_running)
+        api = client(params["docker_host"])
+        project, discovered = inspect_project(api, params, require_running)
     except ProjectError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
+    if discovered:
+        remember_profile(module, project["profile"])
+    return api, project
+
+
+def role_service(module, profile, role, required=True):
+    """The service of a role, or the module failed in one line naming the variable to set."""
+    try:
+        return stackprofile.service_for(profile, role, required)
+    except stackprofile.ProfileError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+
+
+def role_apis(module, profile, required=True):
+    try:
+        return stackprofile.apis(profile, required)
+    except stackprofile.ProfileError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
+
+
+def check_services(module, profile, names):
+    """Fail (bad input) when a service the user named is not one of the project's."""
+    unknown = [s for s in names if s not in profile["services"]]
+    if unknown:
+        module.fail_json(
+            msg="unknown service(s) %s in project %s (its services: %s)"
+            % (", ".join(unknown), profile["project"], ", ".join(sorted(profile["services"]))),
+            ods_failure="input",
+        )
+
+
+def compose_argv(profile, cli):
+    """A Compose command line for the project as it was made: its files, name, directory, profiles."""
+    argv = [*cli, "-p", profile["project"], "--project-directory", profile["working_dir"]]
+    for path in profile["config_files"]:
+        argv += ["-f", path]
+    dotenv_path = profile.get("dotenv")
+    if dotenv_path and os.path.dirname(dotenv_path) != os.path.normpath(profile["working_dir"]):
+        argv += ["--env-file", dotenv_path]
+    for name in profile.get("profiles") or []:
+        argv += ["--profile", name]
+    return argv
+
+
+def declared_networks(profile, service):
+    """Full names of the networks a service should be on (Compose's own naming), or None if unknown."""
+    return ((profile.get("services") or {}).get(service) or {}).get("networks")
 
 
 def run_parallel(tasks, timeout):

@@ -3,10 +3,12 @@
 # Apache License 2.0 (see LICENSE)
 """Turn what diagnose saw into findings and a triage (pure functions, unit-tested).
 
-A finding is ``{code, service, severity, summary}``. Root causes are
-findings on a service itself (stopped, unhealthy, ...); findings that follow
-from a root cause on a service it depends on (the APIs answering 500 while
-mysql is stopped) are kept, marked ``caused_by``, and left out of the triage.
+A finding is ``{code, service, role, severity, summary}``: the service by its
+own name, and the role it plays (the database, an API, ...), which is what the
+catalog's symptoms and dependencies name. Root causes are findings on a service
+itself (stopped, unhealthy, ...); findings that follow from a root cause on a
+service it depends on (the APIs answering 500 while the database is stopped)
+are kept, marked ``caused_by``, and left out of the triage.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +33,13 @@ def finding(code, service, summary, severity="error", **evidence):
     if evidence:
         item["evidence"] = evidence
     return item
+
+
+def with_roles(findings, roles):
+    """Each finding with the role its service plays ({service: role}; unmapped: other)."""
+    for item in findings:
+        item["role"] = roles.get(item["service"], "other")
+    return findings
 
 
 def cpu_percent(stats):
@@ -65,9 +74,9 @@ def error_lines(text, keep=20):
     return len(matches), matches[-keep:]
 
 
-def _depends_on(service, other, seen=None):
+def _depends_on(role, other, seen=None):
     seen = seen or set()
-    for dep in catalog.DEPENDS_ON.get(service, []):
+    for dep in catalog.DEPENDS_ON.get(role, []):
         if dep == other:
             return True
         if dep not in seen:
@@ -101,7 +110,8 @@ def service_findings(expected, services):
     return found
 
 
-def probe_findings(probes, cpu_threshold, memory_threshold):
+def probe_findings(probes, cpu_threshold, memory_threshold, database="database"):
+    """Findings from the probes' results; `database` is the database's service (named in what it says)."""
     found = []
     for api, targets in sorted((probes.get("network") or {}).items()):
         for target, result in sorted(targets.items()):
@@ -123,7 +133,8 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
                 finding(
                     "api_error",
                     api,
-                    "%s /api/v1/health answers %s (failing: %s)" % (api, code, ", ".join(failing) or "unknown"),
+                    "%s %s answers %s (failing: %s)"
+                    % (api, result.get("path") or "its health URL", code, ", ".join(failing) or "unknown"),
                     severity="warning",
                 )
             )
@@ -135,9 +146,9 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
             found.append(
                 finding(
                     "db_auth",
-                    "mysql",
+                    database,
                     "MySQL refuses %s's credentials: Access denied for '%s'@'%s' "
-                    "(the password in deploy/.env differs from the server's)"
+                    "(the password in its settings differs from the server's)"
                     % (via_api.get("service"), denied.group(1), denied.group(2)),
                 )
             )
@@ -145,23 +156,35 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
             found.append(
                 finding(
                     "db_unreachable",
-                    via_api.get("service", "alldata-api"),
-                    "the manual's SELECT 1 through `from database import engine` fails: %s" % error,
+                    via_api.get("service", "the data API"),
+                    "the SELECT 1 through the app's engine (%s) fails: %s" % (via_api.get("probe") or "the manual's", error),
                     severity="warning",
                 )
             )
     direct = (probes.get("database") or {}).get("direct")
     if direct and not direct.get("ok"):
         found.append(
-            finding("unhealthy", "mysql", "mysql is running but does not answer SELECT 1: %s" % direct.get("error"))
+            finding(
+                "unhealthy", database, "%s is running but does not answer SELECT 1: %s" % (database, direct.get("error"))
+            )
         )
+    for service, result in sorted((probes.get("cache") or {}).items()):
+        if not result.get("ok"):
+            found.append(finding("unhealthy", service, "%s does not answer PING: %s" % (service, result.get("error"))))
     web = probes.get("web") or {}
+    service = probes.get("web_service") or "web"
     if web.get("config") and not web["config"].get("ok"):
-        found.append(finding("nginx_config", "web", "nginx -t fails: %s" % web["config"].get("output", "")))
+        found.append(finding("nginx_config", service, "nginx -t fails: %s" % web["config"].get("output", "")))
     if web.get("dist") and not web["dist"].get("ok"):
         found.append(
-            finding("dist_missing", "web", "/app/dist has no index.html (%s)" % web["dist"].get("error", "empty"))
+            finding(
+                "dist_missing",
+                service,
+                "%s has no index.html (%s)" % (web["dist"].get("root") or "the document root", web["dist"].get("error", "empty")),
+            )
         )
+    if web.get("http") and not web["http"].get("ok"):
+        found.append(finding("unhealthy", service, "%s does not serve its index: %s" % (service, web["http"].get("error"))))
     for service, answers in sorted((probes.get("cors") or {}).items()):
         for origin, answer in sorted(answers.items()):
             code = answer.get("code")
@@ -203,7 +226,7 @@ def probe_findings(probes, cpu_threshold, memory_threshold):
                 break
         if any(TABLE_FULL.search(line) for line in lines):
             found.append(
-                finding("disk_full", "mysql", "%s logs ERROR 1114 (The table is full): the disk is full" % service)
+                finding("disk_full", database, "%s logs ERROR 1114 (The table is full): the disk is full" % service)
             )
         if log.get("error_count"):
             found.append(
@@ -233,7 +256,7 @@ def link_causes(findings):
             if item["code"] == "unreachable":
                 linked = item["service"] == root["service"]
             else:
-                linked = _depends_on(item["service"], root["service"])
+                linked = _depends_on(item.get("role", "other"), root.get("role", "other"))
             if linked:
                 item["caused_by"] = "%s:%s" % (root["code"], root["service"])
     return findings
@@ -255,7 +278,7 @@ def triage(findings):
     for item in findings:
         if item["severity"] == "info" or "caused_by" in item:
             continue
-        fix = catalog.fix_for(item["code"], item["service"])
+        fix = catalog.fix_for(item["code"], item.get("role", "other"))
         entry = {"finding": "%s:%s" % (item["code"], item["service"]), "summary": item["summary"]}
         if fix is None:
             entry.update(fix=None, command=None, note="no automated fix: see the manual")
@@ -271,9 +294,12 @@ def triage(findings):
     return plan
 
 
-def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.0):
-    findings = service_findings(expected, services) + probe_findings(probes, cpu_threshold, memory_threshold)
-    findings = link_causes(_dedupe(findings))
+def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.0, roles=None):
+    """(findings, triage); roles maps each service to its role ({service: role})."""
+    roles = roles or {}
+    database = next((s for s, r in sorted(roles.items()) if r == "database"), "database")
+    findings = service_findings(expected, services) + probe_findings(probes, cpu_threshold, memory_threshold, database)
+    findings = link_causes(with_roles(_dedupe(findings), roles))
     return findings, triage(findings)
 
 
@@ -311,7 +337,11 @@ def render_text(details, log_lines):
             out.append("%s -> %s: %s" % (api, target, "ok (%s ms)" % r["ms"] if r["ok"] else "FAILED: %s" % r["error"]))
     for api, h in sorted(d["health"].items()):
         answer = h["code"] if h.get("code") is not None else h.get("error")
-        out.append("%s /api/v1/health: %s%s" % (api, answer, " (%s)" % h["status"] if h.get("status") else ""))
+        out.append(
+            "%s %s: %s%s" % (api, h.get("path") or "health", answer, " (%s)" % h["status"] if h.get("status") else "")
+        )
+    for service, r in sorted((d.get("cache") or {}).items()):
+        out.append("%s PING: %s" % (service, "PONG" if r["ok"] else "FAILED: %s" % r.get("error")))
     out += ["", "== 数据库连接状态 (database connectivity) =="]
     for name, r in sorted(d["database"].items()):
         out.append("%s: %s" % (name, "ok" if r["ok"] else "FAILED: %s" % r.get("error")))

@@ -4,7 +4,11 @@
 """Probes run inside the stack's containers, the way the manual runs its checks.
 
 Each probe is one `docker exec`; an API probe checks reachability of the
-API's dependencies and its /api/v1/health in a single Python run.
+API's dependencies and its health URL in a single Python run (the API images
+have Python; slim ones have no curl). Health is what the service answers:
+200 is healthy; a 500 or 503 body is read for which dependency is down, in
+the shapes real services use (``checks.<dep>.ok``, ``checks.<dep>.status``
+up/down, a top-level ``status``, or no ``checks`` at all).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -52,6 +56,27 @@ MANUAL_DB_CHECK = (
     "from database import engine\nwith engine.connect() as conn:\n    print(conn.execute('SELECT 1').scalar())\n"
     "engine.dispose()\n"
 )
+# When the manual's check cannot run as written (the module under /app/src, no `engine` but a
+# `db_manager.engine`, SQLAlchemy 2 refusing a raw string): the same SELECT 1 through the app's own engine.
+APP_DB_CHECK = r"""
+import sys
+sys.path[:0] = ["/app/src", "/app"]
+try:
+    import database
+    engine = getattr(database, "engine", None) or getattr(getattr(database, "db_manager", None), "engine", None)
+    from sqlalchemy import text
+except Exception as exc:
+    print("ODS-FIX-NO-PROBE %s: %s" % (type(exc).__name__, exc))
+    sys.exit(3)
+if engine is None:
+    print("ODS-FIX-NO-PROBE the database module has neither engine nor db_manager.engine")
+    sys.exit(3)
+with engine.connect() as conn:
+    print(conn.execute(text("SELECT 1")).scalar())
+engine.dispose()
+"""
+# Exceptions that say the probe itself cannot run here, not that the database is down.
+PROBE_PROBLEM = re.compile(r"ModuleNotFoundError|ImportError|AttributeError|ObjectNotExecutableError|ArgumentError")
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")
 
 
@@ -87,32 +112,103 @@ def probe_reach(container, targets):
     return json.loads(last_line(output))["network"]
 
 
-def health_summary(result):
-    """{code, status, checks, ms} from probe_api's result."""
+DOWN_WORDS = ("down", "fail", "failed", "error", "unhealthy", "unavailable", "false")
+
+
+def health_checks(body):
+    """{dependency: {"ok": bool}} from a health body, whichever shape it has; {} when it names none."""
+    checks = body.get("checks") if isinstance(body, dict) else None
+    found = {}
+    if isinstance(checks, dict):
+        for name, check in checks.items():
+            if isinstance(check, dict):
+                if "ok" in check:
+                    found[name] = {"ok": bool(check["ok"])}
+                elif "status" in check:
+                    found[name] = {"ok": str(check["status"]).lower() not in DOWN_WORDS}
+            elif isinstance(check, (str, bool)):
+                found[name] = {"ok": check is True or str(check).lower() not in DOWN_WORDS}
+    return found
+
+
+def health_summary(result, path=None):
+    """{code, status, checks, ms, path} from probe_api's result."""
     try:
         body = json.loads(result["body"])
     except (TypeError, ValueError):
         body = {}
+    body = body if isinstance(body, dict) else {}
     return {
         "code": result["code"],
         "status": body.get("status"),
-        "checks": body.get("checks", {}),
+        "checks": health_checks(body),
         "ms": result.get("ms"),
+        "path": path,
     }
 
 
+DEPENDENCY_ROLES = (
+    (re.compile(r"^(db|database|mysql|mariadb|sql)", re.IGNORECASE), "database"),
+    (re.compile(r"^(redis|cache)", re.IGNORECASE), "cache"),
+    (re.compile(r"^(milvus|vector)", re.IGNORECASE), "vector_store"),
+)
+
+
+def dependency_role(name):
+    """The role a health check's dependency names (db, database, mysql -> database; redis -> cache; ...)."""
+    return next((role for pattern, role in DEPENDENCY_ROLES if pattern.match(name)), name)
+
+
+def failing_dependencies(health):
+    """The roles of the dependencies a health answer says are down (database, cache, vector_store, ...)."""
+    return sorted(set(dependency_role(name) for name, check in (health.get("checks") or {}).items() if not check.get("ok")))
+
+
 def probe_manual_db_check(container):
-    code, output = exec_in(container, ["python", "-c", MANUAL_DB_CHECK], {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+    """The manual's SELECT 1 through the app's engine: as the manual writes it, else through the app's own engine.
+
+    {ok, output|error, probe}; ok is None when neither can run in this container (say so, and probe the
+    database directly instead): a module without `engine`, under /app/src, or SQLAlchemy 2 refusing
+    a raw string is not a database failure.
+    """
+    env = {"SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    code, output = exec_in(container, ["python", "-c", MANUAL_DB_CHECK], env)
     if code == 0 and last_line(output) == "1":
-        return {"ok": True, "output": "1"}
-    return {"ok": False, "error": exception_line(output) or "exit code %s" % code}
+        return {"ok": True, "output": "1", "probe": "the manual's `from database import engine`"}
+    manual_error = exception_line(output) or "exit code %s" % code
+    if not PROBE_PROBLEM.search(manual_error):
+        return {"ok": False, "error": manual_error, "probe": "the manual's `from database import engine`"}
+    code, output = exec_in(container, ["python", "-c", APP_DB_CHECK], env)
+    probe = "the app's engine with text('SELECT 1') (the manual's check cannot run here: %s)" % manual_error
+    if code == 0 and last_line(output) == "1":
+        return {"ok": True, "output": "1", "probe": probe}
+    if code == 3 or "ODS-FIX-NO-PROBE" in output:
+        reason = last_line(output).replace("ODS-FIX-NO-PROBE ", "")
+        return {"ok": None, "error": "no SELECT 1 through the app can run here (%s)" % reason, "probe": "none"}
+    return {"ok": False, "error": exception_line(output) or "exit code %s" % code, "probe": probe}
 
 
-def probe_mysql(container):
-    code, output = exec_in(container, ["mysql", "-N", "-e", "SELECT 1"])
-    if code == 0 and last_line(output) == "1":
-        return {"ok": True, "output": "1"}
-    return {"ok": False, "error": last_line(output) or "exit code %s" % code}
+def probe_mysql(root):
+    """SELECT 1 as root, with the login a mysqlexec.Root found."""
+    from ansible_collections.ods.fix.plugins.module_utils import mysqlexec  # noqa: PLC0415
+
+    try:
+        rows = mysqlexec.run_sql(root.api, root.container, "SELECT 1;", root=root, timeout=30)
+    except mysqlexec.MysqlError as exc:
+        return {"ok": False, "error": str(exc)}
+    return {"ok": rows == [["1"]], "output": "1", "login": root.origin}
+
+
+def probe_redis(api, container, password):
+    """The manual's `redis-cli ping`, authenticated through REDISCLI_AUTH (never -a) when Redis has a password."""
+    from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin  # noqa: PLC0415
+
+    env = {"REDISCLI_AUTH": password} if password else {}
+    result = exec_stdin(api, container, ["redis-cli", "ping"], environment=env, timeout=15)
+    answer = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
+    if result.code == 0 and answer.splitlines()[-1:] == ["PONG"]:
+        return {"ok": True, "output": "PONG"}
+    return {"ok": False, "error": last_line(answer) or "exit code %s" % result.code}
 
 
 def probe_nginx(container):
@@ -120,11 +216,12 @@ def probe_nginx(container):
     return {"ok": code == 0, "output": output.splitlines()[-1] if output else ""}
 
 
-def probe_dist(container):
-    code, output = exec_in(container, ["sh", "-c", "ls -A /app/dist && test -f /app/dist/index.html"])
+def probe_dist(container, root):
+    """The document root holds an index.html (the manual's `ls -la /app/dist/`)."""
+    code, output = exec_in(container, ["sh", "-c", 'ls -A "$1" && test -f "$1/index.html"', "sh", root])
     if code == 0:
-        return {"ok": True, "files": output.split()}
-    return {"ok": False, "error": last_line(output) or "no index.html"}
+        return {"ok": True, "files": output.split(), "root": root}
+    return {"ok": False, "error": last_line(output) or "no index.html", "root": root}
 
 
 # curl -X OPTIONS -H "Origin: ..." -H "Access-Control-Request-Method: GET", in Python (the API image has no curl).

@@ -38,9 +38,12 @@ def own_health_check(container):
     argv = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
     timeout = (check.get("Timeout") or 30 * 10**9) / 10.0**9
     try:
-        return dockerexec.exec_stdin(container.client, container, argv, timeout=timeout + 2).code == 0
+        result = dockerexec.exec_stdin(container.client, container, argv, timeout=timeout + 2)
     except Exception:  # the container stopped meanwhile, or the check hung: not healthy now
         return False
+    if result.code in (126, 127):
+        return None  # the check's program is not in the image (curl in a slim image): it says nothing
+    return result.code == 0
 
 
 def condition(container, probe_url=None, live=False):
@@ -70,6 +73,8 @@ def condition(container, probe_url=None, live=False):
         own = own_health_check(container)
         if own is not None:
             return "healthy" if own else health
+        if compose.broken_healthcheck(state):
+            return "running"
     return health or "running"
 
 
@@ -117,8 +122,8 @@ def disconnect(api, container, service, check_mode):
     return actions
 
 
-def missing_networks(api, container, project_dir, project, service):
-    wanted = compose.declared_networks(project_dir, project, service)
+def missing_networks(api, container, profile, service):
+    wanted = compose.declared_networks(profile, service)
     if not wanted:
         return []
     attached = set(((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).keys())
@@ -130,30 +135,36 @@ def stop_timeout(container):
     return (container.attrs.get("Config") or {}).get("StopTimeout") or 10
 
 
-def create_with_cli(project_dir, project, service, cli):
-    if not cli:
-        raise compose.ProjectError("%s has no container and no Compose CLI is installed to create it" % service)
-    # No -f: Compose then reads the project's override file too, as the user's own commands do.
-    argv = [*cli, "-p", project, "--project-directory", project_dir, "up", "-d", "--no-deps", "--no-build", service]
-    result = subprocess.run(argv, cwd=project_dir, capture_output=True, text=True, check=False, timeout=600)
+def run_cli(argv, timeout, cwd=None):
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout)
     if result.returncode != 0:
         lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
 
 
-def rebuild_with_cli(project_dir, project, service, cli):
+def create_with_cli(profile, service, cli):
+    """`compose up -d --no-deps SERVICE` with the files, project and profiles that made the stack."""
+    if not cli:
+        raise compose.ProjectError("%s has no container and no Compose CLI is installed to create it" % service)
+    run_cli([*compose.compose_argv(profile, cli), "up", "-d", "--no-deps", "--no-build", service], 600,
+            profile["working_dir"])
+
+
+def recreate_with_cli(profile, services, cli):
+    """Recreate containers so they start with their settings as the files give them now (a restart would not)."""
+    if not cli:
+        raise compose.ProjectError("no Compose CLI is installed to recreate %s" % ", ".join(services))
+    argv = [*compose.compose_argv(profile, cli), "up", "-d", "--no-deps", "--no-build", "--force-recreate"]
+    run_cli([*argv, *services], 600, profile["working_dir"])
+
+
+def rebuild_with_cli(profile, service, cli):
     """The manual's `docker-compose build SERVICE`, then the container recreated from the new image."""
     if not cli:
         raise compose.ProjectError("no Compose CLI is installed to rebuild %s" % service)
-    base = [*cli, "-p", project, "--project-directory", project_dir]
-    for argv in (
-        [*base, "build", service],
-        [*base, "up", "-d", "--no-deps", "--no-build", "--force-recreate", service],
-    ):
-        result = subprocess.run(argv, cwd=project_dir, capture_output=True, text=True, check=False, timeout=1800)
-        if result.returncode != 0:
-            lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-            raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
+    base = compose.compose_argv(profile, cli)
+    run_cli([*base, "build", service], 1800, profile["working_dir"])
+    run_cli([*base, "up", "-d", "--no-deps", "--no-build", "--force-recreate", service], 600, profile["working_dir"])
 
 
 def wait_healthy(container, timeout, probe_url=None, live=False):
@@ -184,8 +195,7 @@ def log_tail(container, lines=20):
 
 def ensure(
     api,
-    project_dir,
-    project,
+    profile,
     service,
     wanted,
     *,
@@ -197,6 +207,7 @@ def ensure(
     live=False,
 ):
     """Bring one service to `wanted`; returns {service, before, after, actions: [str], ok, changed}."""
+    project = profile["project"]
     containers = compose.project_containers(api, project)
     container = containers.get(service)
     before = condition(container, probe_url, live)
@@ -210,7 +221,7 @@ def ensure(
     action, reason = plan(before, wanted)
     lost = []
     if container is not None and wanted not in ("stopped", "paused") and networks:
-        lost = missing_networks(api, container, project_dir, project, service)
+        lost = missing_networks(api, container, profile, service)
     if action in (None, "wait") and not lost:
         if action == "wait" and not check_mode:
             result["ok"], result["after"] = wait_healthy(container, wait, probe_url, live)
@@ -225,10 +236,10 @@ def ensure(
         result["actions"].append("%s%s %s (%s)" % (verb, action, service, reason))
         if not check_mode:
             if action == "create":
-                create_with_cli(project_dir, project, service, cli)
+                create_with_cli(profile, service, cli)
                 container = compose.project_containers(api, project).get(service)
             elif action == "rebuild":
-                rebuild_with_cli(project_dir, project, service, cli)
+                rebuild_with_cli(profile, service, cli)
                 container = compose.project_containers(api, project).get(service)
             elif action == "start":
                 container.start()

@@ -565,6 +565,18 @@ def locate(api, project_dir, explicit_name=""):
 PORTS = {"database": 3306, "cache": 6379, "vector_store": 19530, "vector_meta": 2379, "vector_object": 9000}
 
 
+def service_networks(spec, networks, project):
+    """Full names of the networks Compose puts a service on ([] for network_mode)."""
+    if spec.get("network_mode"):
+        return []
+    names = spec.get("networks") or ["default"]
+    full = []
+    for name in list(names):
+        custom = (networks.get(name) or {}).get("name") if isinstance(networks.get(name), dict) else None
+        full.append(custom or "%s_%s" % (project, name))
+    return full
+
+
 def role_details(role, facts, spec, container_env, env):
     """What a role's fixes need to know of its service: flavour, port, health URL, where credentials are."""
     entry = {"port": PORTS[role]} if role in PORTS else {}
@@ -624,6 +636,7 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
             "image": facts[service]["image"],
             "profiles": facts[service]["profiles"],
             "declared_in": spec["lines"]["_service"][0],
+            "networks": service_networks(spec, project["networks"], name),
         }
         env = dict(env_of[service])
         env.update(dict((k, v.get("value") or "") for k, v in spec["env"].items()))

@@ -56,7 +56,6 @@ EXAMPLES = r"""
 - name: Audit the last day of access logs | 审计访问日志
   ods.fix.access_audit:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
     window_hours: 24
   register: audit
 """

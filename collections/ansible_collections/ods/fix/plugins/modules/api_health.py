@@ -13,36 +13,33 @@ short_description: Why does an ODS API answer 500, its database, its container, 
 version_added: 0.1.0
 description:
   - For each API service, the manual's checks for API 返回 500 错误. Is the container running or did it
-    exit (and why, from its last log lines), what does C(/api/v1/health) answer from inside the container
-    (status code, each dependency's check, latency), does the manual's C(SELECT 1) through
-    C(from database import engine) print 1, and which required settings are missing from the env file.
+    exit (and why, from its last log lines), what does its health URL answer from inside the container
+    (status code, each dependency's check in whichever shape the API gives them, latency), does the
+    manual's C(SELECT 1) through C(from database import engine) print 1 (or, where it cannot run as
+    written, the same through the app's own engine), and which settings it cannot start without are missing.
+  - The APIs, their health URLs and where their settings come from are the stack's, as discovered.
   - Read-only. Setting names are reported, never their values.
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The settings file the APIs read (the manual's C(deploy/.env)).
-    type: path
-    required: true
   services:
-    description: The API services.
+    description: The API services. Empty means every API of the stack.
     type: list
     elements: str
-    default: [alldata-api, bisheng-api]
+    default: []
   required_settings:
-    description: Per service, the env file keys it cannot start without.
+    description:
+      - Per API role (V(data_api), V(agent_api)) or service, settings it cannot start without, checked
+        where the service gets them. An API that crashed saying a required setting is missing is reported
+        whatever this says.
     type: dict
     default: {}
-  health_url:
-    description: The health URL as seen from inside an API container.
-    type: str
-    default: http://127.0.0.1:8080/api/v1/health
-  db_check_service:
-    description: The service in which the manual's C(from database import engine) check runs; empty skips it.
-    type: str
-    default: alldata-api
+  select1:
+    description: Run the manual's C(SELECT 1) through the data API's engine.
+    type: bool
+    default: true
   latency_threshold_ms:
-    description: Report an API whose /api/v1/health takes longer than this (milliseconds); 0 does not check.
+    description: Report an API whose health URL takes longer than this (milliseconds); 0 does not check.
     type: int
     default: 0
 attributes:
@@ -59,9 +56,6 @@ EXAMPLES = r"""
 - name: Check the APIs | API 返回 500 错误 诊断命令
   ods.fix.api_health:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
-    required_settings:
-      alldata-api: [MYSQL_HOST, MYSQL_PASSWORD, ALLDATA_SECRET_KEY]
   register: apis
 """
 
@@ -79,12 +73,12 @@ select1:
   returned: always
   type: dict
 failing_dependencies:
-  description: Dependencies whose check fails in some API's health (V(db), V(redis), V(milvus)).
+  description: Roles of the dependencies whose check fails in some API's health (V(database), V(cache), V(vector_store)).
   returned: always
   type: list
   elements: str
 missing_settings:
-  description: "Service to the list of settings missing from the env file."
+  description: "Service to the list of settings it cannot start without that are missing, each with where it comes from."
   returned: always
   type: dict
 problems:
@@ -94,9 +88,14 @@ problems:
   elements: str
 """
 
+import re
+from urllib.parse import urlsplit
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, probes, services
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, probes, services, settings, stackprofile
+
+# What the APIs log when they cannot start for a missing setting (the manual's 检查环境变量配置).
+CONFIG_MISSING = re.compile(r"required setting (\w+) is missing")
 
 
 def crash_reason(container):
@@ -114,21 +113,44 @@ def crash_reason(container):
     return errors[-1] if errors else probes.last_line(text)
 
 
-def inspect(api, project, params, env):
-    containers = compose.project_containers(api, project["project_name"])
+def missing_settings(profile, service, container, required):
+    """[(key, where)] of settings the API cannot start without: those it said were missing when it crashed,
+    and those required of it that its files no longer give it."""
+    found = []
+    if container is not None and container.status != "running":
+        for key in CONFIG_MISSING.findall(container.logs(tail=50).decode("utf-8", "replace")):
+            if key not in [k for k, _w in found]:
+                found.append((key, where(profile, service, key)))
+    values = settings.configured(profile, service)
+    for key in required:
+        if not values.get(key) and key not in [k for k, _w in found]:
+            found.append((key, where(profile, service, key)))
+    return found
+
+
+def where(profile, service, key):
+    return stackprofile.describe_setting(profile, service, key) or "set nowhere in the stack's files"
+
+
+def inspect(api, profile, params, names):
+    containers = compose.project_containers(api, profile["project"])
     result = {"apis": {}, "select1": {}, "failing_dependencies": [], "missing_settings": {}, "problems": []}
     problems = result["problems"]
     failing = set()
-    for service in params["services"]:
+    for service in names:
         container = containers.get(service)
-        entry = {"condition": services.condition(container)}
-        missing = [key for key in params["required_settings"].get(service, []) if not env.get(key)]
+        url = profile["services"][service]["health_url"]
+        entry = {"condition": services.condition(container, url if container is not None else None)}
+        role = profile["roles"].get("data_api") == service and "data_api" or (
+            profile["roles"].get("agent_api") == service and "agent_api" or "api"
+        )
+        required = params["required_settings"].get(service) or params["required_settings"].get(role) or []
+        missing = missing_settings(profile, service, container, required)
         if missing:
-            entry["missing_settings"] = missing
-            result["missing_settings"][service] = missing
+            entry["missing_settings"] = [key for key, _where in missing]
+            result["missing_settings"][service] = entry["missing_settings"]
             problems.extend(
-                "%s: required setting %s is missing from %s (检查环境变量配置)" % (service, key, params["env_file"])
-                for key in missing
+                "%s: required setting %s is missing (%s) (检查环境变量配置)" % (service, key, origin) for key, origin in missing
             )
         if container is None or container.status != "running":
             if container is not None:
@@ -141,66 +163,58 @@ def inspect(api, project, params, env):
                 % (
                     service,
                     entry["condition"],
-                    " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"])
-                    if "crash" in entry
-                    else "",
+                    " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"]) if "crash" in entry else "",
                 )
             )
             result["apis"][service] = entry
             continue
+        path = urlsplit(url).path
         try:
-            health = probes.health_summary(probes.probe_api(container, {}, params["health_url"]))
+            health = probes.health_summary(probes.probe_api(container, {}, url), path)
         except (RuntimeError, ValueError) as exc:
-            health = {"code": None, "error": str(exc)}
+            health = {"code": None, "error": str(exc), "path": path}
         entry["health"] = health
         threshold = params["latency_threshold_ms"]
         if threshold and health.get("ms") is not None and health["ms"] > threshold:
-            problems.append("%s /api/v1/health took %s ms (more than %s ms)" % (service, health["ms"], threshold))
+            problems.append("%s %s took %s ms (more than %s ms)" % (service, path, health["ms"], threshold))
         if health.get("code") != 200:
-            bad = sorted(name for name, check in (health.get("checks") or {}).items() if not check.get("ok"))
+            bad = probes.failing_dependencies(health)
             failing.update(bad)
             problems.append(
-                "%s /api/v1/health answers %s%s"
-                % (service, health.get("code") or health.get("error"), " (failing: %s)" % ", ".join(bad) if bad else "")
+                "%s %s answers %s%s"
+                % (service, path, health.get("code") or health.get("error"), " (failing: %s)" % ", ".join(bad) if bad else "")
             )
         result["apis"][service] = entry
-    db_check = params["db_check_service"]
-    if db_check and db_check in params["services"]:
+    db_check = profile["roles"].get("data_api")
+    if params["select1"] and db_check in names:
         container = containers.get(db_check)
         if container is not None and container.status == "running":
             result["select1"] = probes.probe_manual_db_check(container)
         else:
             result["select1"] = {"ok": False, "error": "%s is not running" % db_check}
-        if not result["select1"]["ok"]:
-            problems.append("the manual's SELECT 1 in %s fails: %s" % (db_check, result["select1"]["error"]))
+        if result["select1"]["ok"] is False:
+            problems.append("the SELECT 1 through %s's engine fails: %s" % (db_check, result["select1"]["error"]))
     result["failing_dependencies"] = sorted(failing)
     result["ok"] = not problems
-    return result
+    return result, containers
 
 
 def main():
     argument_spec = dict(
-        env_file=dict(type="path", required=True),
-        services=dict(type="list", elements="str", default=["alldata-api", "bisheng-api"]),
+        services=dict(type="list", elements="str", default=[]),
         required_settings=dict(type="dict", default={}),
-        health_url=dict(type="str", default="http://127.0.0.1:8080/api/v1/health"),
-        db_check_service=dict(type="str", default="alldata-api"),
+        select1=dict(type="bool", default=True),
         latency_threshold_ms=dict(type="int", default=0),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     api, project = compose.open_project(module)
-    unknown = [s for s in params["services"] if project["declared_services"] and s not in project["declared_services"]]
-    if unknown:
-        module.fail_json(
-            msg="unknown service(s) %s in %s" % (", ".join(unknown), params["project_dir"]), ods_failure="input"
-        )
-    env = dotenv.read(params["env_file"])
-    result = inspect(api, project, params, env)
-    redactor = Redactor()
-    redactor.add_env(env)
-    module.exit_json(changed=False, **redactor.redact_obj(result))
+    profile = project["profile"]
+    compose.check_services(module, profile, params["services"])
+    names = params["services"] or compose.role_apis(module, profile)
+    result, containers = inspect(api, profile, params, names)
+    module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,17 @@ extends_documentation_fragment:
   - ods.fix.project
 options:
   service:
-    description: The compose service.
+    description: The compose service, by its name. One of O(service) and O(role) is required.
     type: str
-    required: true
+  role:
+    description: The service by the role it plays in the stack (V(database), V(cache), V(data_api), ...).
+    type: str
+  cache_auth:
+    description:
+      - Give the command the cache's password (found where the stack keeps it, see M(ods.fix.stack_diagnose))
+        in C(REDISCLI_AUTH), so that the manual's C(redis-cli ping) works on a Redis with C(--requirepass).
+    type: bool
+    default: false
   argv:
     description: The command and its arguments.
     type: list
@@ -57,7 +65,8 @@ EXAMPLES = r"""
 - name: The manual's Redis check | 检查 Redis 连接
   ods.fix.compose_exec:
     project_dir: /home/dev/one-data-studio
-    service: redis
+    role: cache
+    cache_auth: true
     argv: [redis-cli, ping]
     read_only: true
   register: pong
@@ -80,39 +89,65 @@ container:
   description: The container it ran in.
   returned: always
   type: str
+service:
+  description: The service it ran in.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
 
 def main():
     argument_spec = dict(
-        service=dict(type="str", required=True),
+        service=dict(type="str"),
+        role=dict(type="str"),
+        cache_auth=dict(type="bool", default=False),
         argv=dict(type="list", elements="str", required=True),
         stdin=dict(type="str", no_log=True),
         read_only=dict(type="bool", default=False),
         timeout=dict(type="int", default=120),
     )
     argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_one_of=[("service", "role")],
+        mutually_exclusive=[("service", "role")],
+    )
     params = module.params
     api, project = compose.open_project(module)
-    container = compose.project_containers(api, project["project_name"]).get(params["service"])
+    profile = project["profile"]
+    if params["service"]:
+        compose.check_services(module, profile, [params["service"]])
+    service = params["service"] or compose.role_service(module, profile, params["role"])
+    containers = compose.project_containers(api, profile["project"])
+    container = containers.get(service)
     if container is None or container.status != "running":
-        module.fail_json(msg="%s is not running" % params["service"], container=container.name if container else "")
+        module.fail_json(msg="%s is not running" % service, container=container.name if container else "", service=service)
     if module.check_mode and not params["read_only"]:
-        module.exit_json(changed=True, skipped=True, container=container.name, msg="would run %s" % params["argv"][0])
+        module.exit_json(changed=True, skipped=True, container=container.name, service=service,
+                         msg="would run %s" % params["argv"][0])
+    env = {}
+    if params["cache_auth"]:
+        _origin, password = credentials.cache_password(api, profile, service, container)
+        if password:
+            module.no_log_values.add(password)
+            env["REDISCLI_AUTH"] = password
     result = exec_stdin(
-        api, container, params["argv"], (params["stdin"] or "").encode("utf-8"), timeout=params["timeout"]
+        api, container, params["argv"], (params["stdin"] or "").encode("utf-8"), environment=env,
+        timeout=params["timeout"],
     )
+    redactor = credentials.redactor(profile, containers)
     module.exit_json(
         changed=not params["read_only"],
         container=container.name,
+        service=service,
         rc=result.code,
-        stdout=result.stdout.decode("utf-8", "replace"),
-        stderr=result.stderr.decode("utf-8", "replace"),
+        stdout=redactor.redact(result.stdout.decode("utf-8", "replace")),
+        stderr=redactor.redact(result.stderr.decode("utf-8", "replace")),
     )
 
 

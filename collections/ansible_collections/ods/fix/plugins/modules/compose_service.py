@@ -25,10 +25,18 @@ extends_documentation_fragment:
   - ods.fix.project
 options:
   services:
-    description: The services, in the order to handle them.
+    description: The services, by their names in the compose file, in the order to handle them.
     type: list
     elements: str
-    required: true
+    default: []
+  roles:
+    description:
+      - The services by the role they play in the stack (see M(ods.fix.stack_profile)), handled after
+        O(services), in this order. V(apis) is every API; a role no service plays is skipped.
+    type: list
+    elements: str
+    choices: [database, cache, vector_store, vector_meta, vector_object, web, data_api, agent_api, apis]
+    default: []
   state:
     description:
       - V(healthy) starts, restarts or reconnects only what is not healthy.
@@ -53,14 +61,16 @@ options:
     default: true
   probe_urls:
     description:
-      - Per service, an HTTP URL as seen inside its container (for example the API's C(/api/v1/health)).
+      - Per service, an HTTP URL as seen inside its container. An API's default is its health URL, as the
+        profile found it.
       - For these services, healthy means the URL answers below 500 now, rather than Docker's health
-        status, which lags a dependency's recovery; an API whose database just came back is then left alone.
+        status, which lags a dependency's recovery (and, where a healthcheck tests a tool the image lacks,
+        is wrong); an API whose database just came back is then left alone.
     type: dict
     default: {}
   live_health:
     description:
-      - Services whose own health check is run now even when Docker says healthy. Docker's status lags
+      - Roles whose own health check is run now even when Docker says healthy. Docker's status lags
         both ways; a Milvus that hangs after losing etcd still shows healthy for up to interval x retries.
     type: list
     elements: str
@@ -80,7 +90,7 @@ EXAMPLES = r"""
 - name: Make sure mysql runs and is healthy | 确认 MySQL 正在运行
   ods.fix.compose_service:
     project_dir: /home/dev/one-data-studio
-    services: [mysql]
+    roles: [database]
     state: healthy
   register: mysql_state
 """
@@ -104,10 +114,24 @@ ods_failure:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, services
 
+ROLE_CHOICES = ["database", "cache", "vector_store", "vector_meta", "vector_object", "web", "data_api", "agent_api", "apis"]
+
+
+def wanted(module, profile):
+    """The services to handle: those named, then those of the roles asked for, each once, in order."""
+    params = module.params
+    compose.check_services(module, profile, params["services"])
+    names = list(params["services"])
+    for role in params["roles"]:
+        found = compose.role_apis(module, profile, False) if role == "apis" else [profile["roles"].get(role)]
+        names.extend(s for s in found if s and s not in names)
+    return names
+
 
 def main():
     argument_spec = dict(
-        services=dict(type="list", elements="str", required=True),
+        services=dict(type="list", elements="str", default=[]),
+        roles=dict(type="list", elements="str", default=[], choices=ROLE_CHOICES),
         state=dict(type="str", default="healthy", choices=list(services.STATES)),
         wait_timeout=dict(type="int", default=120),
         reconnect_networks=dict(type="bool", default=True),
@@ -118,32 +142,28 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     api, project = compose.open_project(module)
-    declared = project["declared_services"]
-    unknown = [s for s in params["services"] if declared is not None and s not in declared]
-    if unknown:
-        module.fail_json(
-            msg="unknown service(s) %s: the compose file in %s has %s"
-            % (", ".join(unknown), params["project_dir"], ", ".join(declared)),
-            ods_failure="input",
-        )
-    needs_cli = params["state"] == "rebuilt" or any(s not in project["services"] for s in params["services"])
+    profile = project["profile"]
+    names = wanted(module, profile)
+    needs_cli = params["state"] == "rebuilt" or any(s not in project["services"] for s in names)
     clis = compose.compose_clis() if needs_cli else {}
     cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
+    live = set(profile["roles"].get(role) for role in params["live_health"])
     results, actions = {}, []
-    for service in params["services"]:
+    for service in names:
+        entry = profile["services"].get(service) or {}
+        probe_url = params["probe_urls"].get(service) or (entry.get("health_url") if entry.get("role") == "api" else None)
         try:
             outcome = services.ensure(
                 api,
-                project["project_dir"],
-                project["project_name"],
+                profile,
                 service,
                 params["state"],
                 check_mode=module.check_mode,
                 cli=cli,
                 wait=params["wait_timeout"],
                 networks=params["reconnect_networks"],
-                probe_url=params["probe_urls"].get(service),
-                live=service in params["live_health"],
+                probe_url=probe_url,
+                live=service in live,
             )
         except compose.ProjectError as exc:
             outcome = {"service": service, "ok": False, "changed": False, "actions": [], "error": str(exc)}

@@ -56,7 +56,6 @@ EXAMPLES = r"""
 - name: The manual's preflight | 检查 API 响应头
   ods.fix.cors_check:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
     origins: ["http://localhost:3000", "http://localhost:5173"]
   register: cors
 """

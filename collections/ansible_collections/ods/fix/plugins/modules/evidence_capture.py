@@ -94,7 +94,6 @@ EXAMPLES = r"""
 - name: Capture the volatile state first | 保存现场数据
   ods.fix.evidence_capture:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
     staging_dir: /var/tmp/ods-fix-evidence/incident-20261201-020000
   register: capture
 """

@@ -70,7 +70,6 @@ EXAMPLES = r"""
 - name: Check Milvus | 检查 Milvus 状态
   ods.fix.milvus_health:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
   register: milvus
 """
 

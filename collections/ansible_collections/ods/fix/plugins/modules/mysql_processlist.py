@@ -13,7 +13,7 @@ short_description: The manual's SHOW PROCESSLIST without Sleep, and killing slow
 version_added: 0.1.0
 description:
   - Lists what MySQL is busy with (the manual's C(SHOW PROCESSLIST | grep -v Sleep)), from
-    C(information_schema.PROCESSLIST), run as root inside the mysql container, with each query's id, user,
+    C(information_schema.PROCESSLIST), run as root inside the database's container, with each query's id, user,
     host, database, time, state and statement (secrets redacted, long statements cut).
   - Flags a query as slow when it has been busy for at least O(slow_after) seconds.
   - Kills nothing unless O(kill_after) is set. Then it kills (C(KILL QUERY), the connection stays) only
@@ -23,14 +23,6 @@ description:
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The env file, for root's password when root cannot log in through the socket, and for redaction.
-    type: path
-    default: ""
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
   slow_after:
     description: Seconds after which a running query is reported as slow.
     type: int
@@ -39,26 +31,12 @@ options:
     description: Kill read-only queries busy for at least this many seconds; 0 kills nothing.
     type: int
     default: 0
-  root_password_key:
-    description: The env file key of root's password.
-    type: str
-    default: MYSQL_ROOT_PASSWORD
-attributes:
-  check_mode:
-    support: full
-    details: Reports the queries it would kill, and kills none.
-  idempotent:
-    support: full
-    details: A killed query is gone, so a second run finds nothing to kill.
-author:
-  - ods-fix contributors
 """
 
 EXAMPLES = r"""
 - name: List slow queries and kill read-only ones busy for 60 s or more
   ods.fix.mysql_processlist:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
     kill_after: 60
 """
 
@@ -83,8 +61,7 @@ killed:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec
 
 PROCESSLIST = (
     "SELECT ID, USER, HOST, IFNULL(DB, ''), COMMAND, TIME, IFNULL(STATE, ''), "
@@ -119,11 +96,8 @@ def describe(query):
 
 def main():
     argument_spec = dict(
-        env_file=dict(type="path", default=""),
-        db_service=dict(type="str", default="mysql"),
         slow_after=dict(type="int", default=10),
         kill_after=dict(type="int", default=0),
-        root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -132,15 +106,16 @@ def main():
     if params["kill_after"] < 0 or params["slow_after"] < 0:
         module.fail_json(msg="slow_after and kill_after are seconds, 0 or more", ods_failure="input")
     api, project = compose.open_project(module)
-    env = dotenv.read(params["env_file"]) if params["env_file"] else {}
-    redactor = Redactor()
-    redactor.add_env(env)
-    db = compose.project_containers(api, project["project_name"]).get(params["db_service"])
+    profile = project["profile"]
+    name = compose.role_service(module, profile, "database")
+    containers = compose.project_containers(api, profile["project"])
+    db = containers.get(name)
     if db is None or db.status != "running":
-        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % params["db_service"])
-    root_password = env.get(params["root_password_key"])
+        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name)
+    root = credentials.root(api, profile, name, db, params["db_root_password_file"])
+    redactor = credentials.redactor(profile, containers)
     try:
-        rows = mysqlexec.run_sql(api, db, PROCESSLIST, root_password=root_password)
+        rows = mysqlexec.run_sql(api, db, PROCESSLIST, root=root)
     except mysqlexec.MysqlError as exc:
         module.fail_json(msg="cannot read the process list: %s" % exc)
     queries = []
@@ -156,9 +131,7 @@ def main():
     killed = ["%s query %s" % (verb, describe(q)) for q in victims]
     if victims and not module.check_mode:
         try:
-            mysqlexec.run_sql(
-                api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root_password=root_password
-            )
+            mysqlexec.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root=root)
         except mysqlexec.MysqlError as exc:
             if exc.code != 1094:  # 1094: the query ended by itself meanwhile
                 module.fail_json(msg="KILL QUERY failed: %s" % exc, queries=queries)

@@ -77,7 +77,6 @@ EXAMPLES = r"""
 - name: Which container and process use the CPU | 高 CPU 使用
   ods.fix.perf_triage:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
     focus: [cpu]
 """
 

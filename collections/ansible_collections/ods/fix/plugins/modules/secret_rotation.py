@@ -107,7 +107,6 @@ EXAMPLES = r"""
 - name: Plan the rotation | 密钥轮换
   ods.fix.secret_rotation:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
     catalog:
       - {name: ALLDATA_SECRET_KEY, kind: generated, services: [alldata-api]}
       - {name: MYSQL_PASSWORD, kind: database, user_key: MYSQL_USER, services: [alldata-api, bisheng-api]}

@@ -14,58 +14,29 @@ version_added: 0.1.0
 description:
   - Collects the five parts of the manual's diagnosis report (诊断流程) in one pass, probing in parallel,
     service status (C(docker-compose ps)), resource use (C(docker stats --no-stream)), recent error logs
-    (C(docker-compose logs --tail=100 | grep -i error)), network reachability from the APIs to
-    mysql, redis and milvus, and DB connectivity (the manual's C(SELECT 1) through alldata-api's
-    C(database.engine), and directly in the mysql container).
-  - Turns what it saw into findings, links consequences to their root cause, and maps each root
-    cause to the ods-fix command that fixes it (from the fix catalog).
-  - Read-only. Secret values from the env file and the containers' environment are redacted from
-    everything it returns.
+    (C(docker-compose logs --tail=100 | grep -i error)), network reachability from the APIs to the
+    database, the cache and the vector store, and DB connectivity (the manual's C(SELECT 1) through the
+    data API's engine, and directly in the database's container as root), and the cache's C(PING).
+  - Works on the stack as discovered (the profile; see M(ods.fix.stack_profile)), whatever its services
+    are called. Each API is probed on its own health URL (from its healthcheck, its ports or its
+    command); what it answers is its health, not Docker's status.
+  - Turns what it saw into findings on roles (the database, an API, ...), links consequences to their
+    root cause, and maps each root cause to the ods-fix command that fixes it (from the fix catalog).
+  - Read-only. Secret values from the stack's settings files, the containers' environment and the
+    credentials found are redacted from everything it returns.
   - Written for ods-fix rather than composed from community.docker modules because the diagnosis
     must take about as long as the manual's commands; one module probing all containers in
     parallel does, one task per probe would not.
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The application settings file (the manual's C(deploy/.env)); its secret values are redacted.
-    type: path
-    default: ""
-  services:
-    description: Services the stack should run. Empty means those in the compose file, else those with containers.
-    type: list
-    elements: str
-    default: []
-  api_services:
-    description: The API services, probed for health and reachability.
-    type: list
-    elements: str
-    default: [alldata-api, bisheng-api]
-  api_health_url:
-    description: The health URL as seen from inside an API container.
-    type: str
-    default: http://127.0.0.1:8080/api/v1/health
-  db_check_service:
-    description: The service in which the manual's C(from database import engine) check runs.
-    type: str
-    default: alldata-api
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
-  web_service:
-    description: The nginx front-end service.
-    type: str
-    default: web
   cors_origins:
-    description: Origins whose CORS preflight is sent to the first running API (the manual's curl -X OPTIONS).
+    description:
+      - Origins whose CORS preflight is sent to the data API (the manual's curl -X OPTIONS), when it reads a
+        CORS setting. An API that reads none is reached through the front end's proxy, not cross-origin.
     type: list
     elements: str
     default: ["http://localhost:3000"]
-  probe_targets:
-    description: What the APIs must reach, service name to port; services not in O(services) are left out.
-    type: dict
-    default: {mysql: 3306, redis: 6379, milvus-standalone: 19530}
   log_lines:
     description: Lines of each service's log to scan for errors.
     type: int
@@ -96,7 +67,6 @@ EXAMPLES = r"""
 - name: Diagnose the stack | 诊断流程
   ods.fix.stack_diagnose:
     project_dir: /home/dev/one-data-studio
-    env_file: /home/dev/one-data-studio/deploy/.env
   register: diagnosis
 
 - name: Show what to run next
@@ -136,43 +106,83 @@ ods_report:
       type: dict
 """
 
-import os
 import time
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv, probes
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    diagnosis,
+    nginxconf,
+    probes,
+    settings,
+    stackprofile,
+)
+
+# The Vite dev server has node, and neither curl nor Python: GET its index with node.
+NODE_GET = (
+    "require('http').get(process.argv[1], r => { process.stdout.write(String(r.statusCode)); process.exit(0) })"
+    ".on('error', e => { console.log(e.message); process.exit(1) })"
+)
 
 
-def gather(api, containers, params, expected):
+def web_probes(profile, service, container, tasks):
+    entry = profile["services"][service]
+    if entry.get("flavor") == "vite":
+        tasks["web:http"] = lambda: vite_index(container, entry["url"])
+        return
+    tasks["web:config"] = lambda: probes.probe_nginx(container)
+    tasks["web:dist"] = lambda: probes.probe_dist(container, nginxconf.read(container, probes.exec_in)["root"] or "/")
+
+
+def vite_index(container, url):
+    code, output = probes.exec_in(container, ["node", "-e", NODE_GET, "--", url])
+    if code == 0 and output.strip() == "200":
+        return {"ok": True, "code": 200}
+    return {"ok": False, "error": "GET %s: %s" % (url, probes.last_line(output) or "exit %s" % code)}
+
+
+def reads_cors(profile, service):
+    return any("CORS" in key for key in settings.origins(profile, service))
+
+
+def gather(api, profile, containers, params, expected, root, cache_password):
     tasks = {}
-    targets = dict((name, port) for name, port in params["probe_targets"].items() if name in expected)
+    roles = profile["roles"]
+    targets = {}
+    for role in ("database", "cache", "vector_store"):
+        service = roles.get(role)
+        if service and service in expected:
+            targets[service] = profile["services"][service]["port"]
     running = dict((s, c) for s, c in containers.items() if c.status == "running")
     for service, container in containers.items():
         tasks["logs:" + service] = lambda c=container: c.logs(tail=params["log_lines"]).decode("utf-8", "replace")
     for service, container in running.items():
         tasks["stats:" + service] = lambda c=container: c.stats(stream=False)
-    for service in params["api_services"]:
+    for service in roles["apis"]:
         if service in running:
-            tasks["api:" + service] = lambda c=running[service]: probes.probe_api(c, targets, params["api_health_url"])
-    if params["db_check_service"] in running:
-        tasks["db:via_api"] = lambda c=running[params["db_check_service"]]: probes.probe_manual_db_check(c)
-    if params["db_service"] in running:
-        tasks["db:direct"] = lambda c=running[params["db_service"]]: probes.probe_mysql(c)
-    cors_api = next((s for s in params["api_services"] if s in running), None)
-    if cors_api and params["cors_origins"]:
-        tasks["cors:" + cors_api] = lambda c=running[cors_api]: probes.probe_preflight(
-            c, params["api_health_url"], params["cors_origins"]
-        )
-    if params["web_service"] in running:
-        web = running[params["web_service"]]
-        tasks["web:config"] = lambda c=web: probes.probe_nginx(c)
-        tasks["web:dist"] = lambda c=web: probes.probe_dist(c)
+            url = profile["services"][service]["health_url"]
+            tasks["api:" + service] = lambda c=running[service], u=url: probes.probe_api(c, targets, u)
+    db_check = roles.get("data_api") or next(iter(roles["apis"]), None)
+    if db_check in running:
+        tasks["db:via_api"] = lambda c=running[db_check]: probes.probe_manual_db_check(c)
+    if roles.get("database") in running:
+        tasks["db:direct"] = lambda: probes.probe_mysql(root)
+    if roles.get("cache") in running:
+        cache = roles["cache"]
+        tasks["cache:" + cache] = lambda c=running[cache]: probes.probe_redis(api, c, cache_password)
+    cors_api = roles.get("data_api")
+    if cors_api in running and params["cors_origins"] and reads_cors(profile, cors_api):
+        url = profile["services"][cors_api]["health_url"]
+        tasks["cors:" + cors_api] = lambda c=running[cors_api]: probes.probe_preflight(c, url, params["cors_origins"])
+    if roles.get("web") in running:
+        web_probes(profile, roles["web"], running[roles["web"]], tasks)
     return compose.run_parallel(tasks, params["timeout"])
 
 
-def assemble(results, params):
-    seen = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}, "cors": {}}
+def assemble(results, profile):
+    seen = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}, "cors": {}, "cache": {}}
     for key, (ok, value) in sorted(results.items()):
         kind, _, name = key.partition(":")
         if kind == "logs":
@@ -188,14 +198,21 @@ def assemble(results, params):
                 seen["health"][name] = {"code": None, "error": value}
                 continue
             seen["network"][name] = value["network"]
-            seen["health"][name] = probes.health_summary(value)
+            path = urlsplit(profile["services"][name]["health_url"]).path
+            seen["health"][name] = probes.health_summary(value, path)
         elif kind == "db":
             entry = value if ok else {"ok": False, "error": value}
             if name == "via_api":
-                entry["service"] = params["db_check_service"]
+                entry["service"] = profile["roles"].get("data_api") or profile["roles"]["apis"][0]
+                if entry.get("ok") is None:  # the probe cannot run in this image: the direct probe decides
+                    seen["database"]["via_api_skipped"] = entry
+                    continue
             seen["database"][name] = entry
+        elif kind == "cache":
+            seen["cache"][name] = value if ok else {"ok": False, "error": value}
         elif kind == "web":
             seen["web"][name] = value if ok else {"ok": False, "error": value}
+            seen["web_service"] = profile["roles"]["web"]
         elif kind == "cors" and ok:
             seen["cors"][name] = value
     return seen
@@ -210,28 +227,9 @@ def next_step(entry):
     return line
 
 
-def build_redactor(params, containers):
-    redactor = Redactor()
-    for path in (params["env_file"], os.path.join(params["project_dir"], ".env")):
-        if path:
-            redactor.add_env(dotenv.read(path))
-    for container in containers.values():
-        env = (container.attrs.get("Config") or {}).get("Env") or []
-        redactor.add_env(dict(item.split("=", 1) for item in env if "=" in item))
-    return redactor
-
-
 def main():
     argument_spec = dict(
-        env_file=dict(type="path", default=""),
-        services=dict(type="list", elements="str", default=[]),
-        api_services=dict(type="list", elements="str", default=["alldata-api", "bisheng-api"]),
-        api_health_url=dict(type="str", default="http://127.0.0.1:8080/api/v1/health"),
-        db_check_service=dict(type="str", default="alldata-api"),
-        db_service=dict(type="str", default="mysql"),
-        web_service=dict(type="str", default="web"),
         cors_origins=dict(type="list", elements="str", default=["http://localhost:3000"]),
-        probe_targets=dict(type="dict", default={"mysql": 3306, "redis": 6379, "milvus-standalone": 19530}),
         log_lines=dict(type="int", default=100),
         cpu_threshold=dict(type="float", default=90.0),
         memory_threshold=dict(type="float", default=90.0),
@@ -240,20 +238,28 @@ def main():
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    compose.require_docker(module)
     started = time.time()
     api, project = compose.open_project(module)
-    containers = compose.project_containers(api, project["project_name"])
-    expected = params["services"] or project["declared_services"] or sorted(containers)
-    seen = assemble(gather(api, containers, params, expected), params)
+    profile = project["profile"]
+    database = compose.role_service(module, profile, "database")
+    compose.role_apis(module, profile)
+    containers = compose.project_containers(api, profile["project"])
+    expected = project["declared_services"]
+    root = credentials.root(api, profile, database, containers.get(database), params["db_root_password_file"])
+    cache = profile["roles"].get("cache")
+    _origin, cache_password = (
+        credentials.cache_password(api, profile, cache, containers.get(cache)) if cache else (None, None)
+    )
+    seen = assemble(gather(api, profile, containers, params, expected, root, cache_password), profile)
+    roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
-        expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"]
+        expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles
     )
     roots = [f for f in findings if f["severity"] != "info" and "caused_by" not in f]
     broken = sorted(set(f["service"] for f in roots))
     details = dict(seen)
     details.update(
-        project=project["project_name"],
+        project=profile["project"],
         project_dir=params["project_dir"],
         compose_flavor=project["compose_flavor"],
         engine_version=project["engine_version"],
@@ -262,19 +268,16 @@ def main():
         seconds=round(time.time() - started, 2),
         services=project["services"],
         expected_services=expected,
+        roles=profile["roles"],
+        unmapped=profile["unmapped"],
         findings=findings,
         triage=plan,
         broken=broken,
         healthy=not roots,
     )
-    report = {
-        "fix": "diagnose",
-        "found": [f["summary"] for f in roots],
-        "done": [],
-        "left": [next_step(p) for p in plan],
-        "details": details,
-    }
-    redactor = build_redactor(params, containers)
+    left = [next_step(p) for p in plan]
+    report = {"fix": "diagnose", "found": [f["summary"] for f in roots], "done": [], "left": left, "details": details}
+    redactor = credentials.redactor(profile, containers, root, cache_password)
     report = redactor.redact_obj(report)
     text = redactor.redact(diagnosis.render_text(report["details"], params["log_lines"]))
     module.exit_json(changed=False, ods_report=report, report_text=text)

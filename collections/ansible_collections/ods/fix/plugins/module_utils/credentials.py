@@ -1,0 +1,183 @@
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""The stack's own credentials, from where the stack keeps them.
+
+- The database's root password: the container's environment (MYSQL_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD,
+  their _FILE forms, MYSQL_ALLOW_EMPTY_PASSWORD), then the stack's settings files, then a file the user
+  names (ods_db_root_password_file), then no password (root over the socket, as MariaDB's default allows).
+- The application's database login: an API's MYSQL_* settings, or its DATABASE_URL.
+- The cache's password: --requirepass on Redis's command line, its config file, its environment, or the
+  APIs' REDIS_URL.
+
+Every value found is a secret: callers add it to their redaction set and pass it on stdin or in an
+exec's environment (MYSQL_PWD, REDISCLI_AUTH), never on a command line. Only origins are reported.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import re
+
+try:
+    from urllib.parse import unquote, urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported
+    pass
+
+from ansible_collections.ods.fix.plugins.module_utils import dockerexec, settings
+
+ROOT_KEYS = ("MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD")
+EMPTY_KEYS = ("MYSQL_ALLOW_EMPTY_PASSWORD", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", "MARIADB_ALLOW_EMPTY_PASSWORD")
+DB_NAME_KEY = re.compile(r"^(MYSQL_DATABASE|DB_NAME|DATABASE_NAME|[A-Z]+_DB_NAME)$")
+
+
+def read_container_file(api, container, path):
+    """A small file inside a container (a *_FILE secret), or None."""
+    try:
+        result = dockerexec.exec_stdin(api, container, ["cat", path], timeout=10)
+    except Exception:  # no cat in the image, or the container stopped: try the other sources
+        return None
+    return result.stdout.decode("utf-8", "replace").rstrip("\n") if result.code == 0 else None
+
+
+def read_user_file(path):
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().rstrip("\n")
+    except (IOError, OSError):
+        return None
+
+
+def root_passwords(api, profile, service, container, user_file=""):
+    """[(origin, password)] to try for root, in order; password None means no password (the socket)."""
+    found = []
+    env = settings.container_env(container)
+    for key in ROOT_KEYS:
+        if env.get(key):
+            found.append(("the container's %s" % key, env[key]))
+        if env.get(key + "_FILE"):
+            value = read_container_file(api, container, env[key + "_FILE"])
+            if value:
+                found.append(("the file %s names (%s_FILE)" % (env[key + "_FILE"], key), value))
+    if any(env.get(key) for key in EMPTY_KEYS):
+        found.append(("an empty password (%s)" % next(k for k in EMPTY_KEYS if env.get(k)), ""))
+    configured = settings.configured(profile, service)
+    everywhere = settings.all_values(profile)
+    for key in ROOT_KEYS:
+        for where, values in ((service + "'s settings", configured), ("the stack's settings files", everywhere)):
+            if values.get(key):
+                found.append(("%s in %s" % (key, where), values[key]))
+    value = read_user_file(user_file)
+    if value is not None:
+        found.append(("the file %s (ods_db_root_password_file)" % user_file, value))
+    found.append(("no password (the socket)", None))
+    unique, seen = [], set()
+    for origin, password in found:
+        if password not in seen:
+            seen.add(password)
+            unique.append((origin, password))
+    return unique
+
+
+def app_database(values):
+    """{user, password, host, port, database, user_key, password_key} from an API's settings, or None.
+
+    MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_PASSWORD and a database name setting, or a DATABASE_URL
+    (mysql+pymysql://user:password@host:port/database).
+    """
+    url = values.get("DATABASE_URL") or values.get("SQLALCHEMY_DATABASE_URI")
+    if url and "://" in url:
+        parts = urlsplit(url)
+        if parts.hostname:
+            return {
+                "user": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+                "host": parts.hostname,
+                "port": parts.port or 3306,
+                "database": parts.path.lstrip("/").split("?", 1)[0] or None,
+                "user_key": "DATABASE_URL",
+                "password_key": "DATABASE_URL",
+            }
+    if not values.get("MYSQL_USER") and not values.get("MYSQL_HOST"):
+        return None
+    names = sorted(k for k in values if DB_NAME_KEY.match(k) and values[k])
+    return {
+        "user": values.get("MYSQL_USER") or "",
+        "password": values.get("MYSQL_PASSWORD") or "",
+        "host": values.get("MYSQL_HOST") or "",
+        "port": int(values.get("MYSQL_PORT") or 3306) if str(values.get("MYSQL_PORT") or "3306").isdigit() else 3306,
+        "database": values[names[0]] if names else None,
+        "databases": [values[k] for k in names],
+        "user_key": "MYSQL_USER",
+        "password_key": "MYSQL_PASSWORD",
+    }
+
+
+def app_databases(profile, containers):
+    """The databases the APIs use, from their settings (for backups and restores without --database)."""
+    found = []
+    for api in profile["roles"].get("apis") or []:
+        login = app_database(settings.current(profile, api, containers.get(api)))
+        for name in (login or {}).get("databases") or ([login["database"]] if login and login["database"] else []):
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _command_password(words):
+    for index, word in enumerate(words):
+        if word == "--requirepass" and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith("--requirepass="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def cache_password(api, profile, service, container):
+    """(origin, password) of the cache, or (None, None) when it has none."""
+    config = (container.attrs.get("Config") or {}) if container is not None else {}
+    words = [str(w) for w in (config.get("Entrypoint") or []) + (config.get("Cmd") or [])]
+    value = _command_password(words)
+    if value:
+        return "--requirepass on its command line", value
+    for word in words:
+        if word.endswith(".conf") and container is not None:
+            text = read_container_file(api, container, word) or ""
+            match = re.search(r"^\s*requirepass\s+(\S+)", text, re.MULTILINE)
+            if match:
+                return "requirepass in %s" % word, match.group(1).strip("\"'")
+    env = settings.container_env(container)
+    if env.get("REDIS_PASSWORD"):
+        return "its REDIS_PASSWORD", env["REDIS_PASSWORD"]
+    for api_service in profile["roles"].get("apis") or []:
+        url = settings.configured(profile, api_service).get("REDIS_URL") or ""
+        parts = urlsplit(url) if "://" in url else None
+        if parts is not None and parts.password and parts.hostname == service:
+            return "%s's REDIS_URL" % api_service, unquote(parts.password)
+    return None, None
+
+
+def root(api, profile, service, container, user_file=""):
+    """A mysqlexec.Root for the database's container: its password candidates and client programs."""
+    from ansible_collections.ods.fix.plugins.module_utils import mysqlexec  # noqa: PLC0415
+
+    candidates = root_passwords(api, profile, service, container, user_file) if container is not None else []
+    return mysqlexec.Root(api, container, candidates, (profile["services"].get(service) or {}).get("clients"))
+
+
+def redactor(profile, containers, root_login=None, *secrets):
+    """A Redactor knowing every value of the stack's settings files, every container's environment and
+    the credentials found (the root password that worked, the cache's password)."""
+    from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor  # noqa: PLC0415
+
+    found = Redactor()
+    found.add_env(settings.all_values(profile))
+    for container in containers.values():
+        found.add_env(settings.container_env(container))
+    if root_login is not None and root_login.password:
+        found.add("DB_ROOT_PASSWORD", root_login.password)
+    for value in secrets:
+        if value:
+            found.add("SECRET", value)
+    return found
