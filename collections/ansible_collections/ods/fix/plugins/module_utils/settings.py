@@ -235,7 +235,10 @@ def set_compose_line(text, line, key, value, path):
     match = ENV_LINE.match(lines[line - 1].rstrip("\n")) if 0 < line <= len(lines) else None
     if match is None or match.group("key") != key:
         raise SettingsError("%s:%s is not the line of %s any more: not edited" % (path, line, key))
-    quoted = '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"') if _needs_quotes(value) else value
+    old = match.group("value").strip()
+    plain_number = re.match(r"^[0-9]+$", value) and re.match(r"^[0-9]+$", old)  # 19531 -> 19530 stays a number
+    needs = _needs_quotes(value) and not plain_number
+    quoted = '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"') if needs or old[:1] in "'\"" and old else value
     if match.group("quote"):  # `- "KEY=value"`: the whole item is quoted
         quoted = value
     ending = "\n" if lines[line - 1].endswith("\n") else ""

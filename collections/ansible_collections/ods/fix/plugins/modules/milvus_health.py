@@ -12,47 +12,20 @@ module: milvus_health
 short_description: The manual's Milvus checks (Milvus 连接失败), with what each finding means
 version_added: 0.1.0
 description:
-  - The manual's three steps, C(docker-compose ps) of milvus-standalone, milvus-etcd and milvus-minio, the
-    standalone's log, and C(from services import VectorStore; VectorStore().list_collections()) inside
-    bisheng-api, plus each collection's row count.
+  - The manual's three steps, C(docker-compose ps) of Milvus, its etcd and its MinIO (the manual's
+    milvus-standalone, milvus-etcd and milvus-minio; whatever the stack calls them), Milvus's log, and
+    C(from services import VectorStore; VectorStore().list_collections()) inside the agent API (the manual's
+    bisheng-api; under /app/src too), plus each collection's row count.
   - Each component's health check is run now, not read from Docker's status, which lags both ways (a
     Milvus hung after losing etcd still shows healthy for up to interval x retries).
-  - Checks the host and port in the settings file (检查配置中的 host 和 port) against the project. The host
-    must name the Milvus service (or one of its network aliases), the port must be the one it listens on.
+  - Checks the C(MILVUS_HOST) and C(MILVUS_PORT) the agent API runs with (检查配置中的 host 和 port) against
+    the project, and says where they are written. The host must name the Milvus service (or one of its
+    network aliases), the port must be the one it listens on.
   - With O(wait_timeout), waits until the collections can be listed (a Milvus that just restarted).
   - Read-only.
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The settings file the APIs read (deploy/.env).
-    type: path
-    required: true
-  milvus_service:
-    description: The Milvus service.
-    type: str
-    default: milvus-standalone
-  dependencies:
-    description: The services Milvus needs, in the order to bring them up.
-    type: list
-    elements: str
-    default: [milvus-etcd, milvus-minio]
-  milvus_port:
-    description: The port Milvus listens on inside the project's network.
-    type: int
-    default: 19530
-  host_key:
-    description: The setting that names Milvus's host.
-    type: str
-    default: MILVUS_HOST
-  port_key:
-    description: The setting that names Milvus's port.
-    type: str
-    default: MILVUS_PORT
-  client_service:
-    description: The service in which the manual's C(VectorStore().list_collections()) runs.
-    type: str
-    default: bisheng-api
   wait_timeout:
     description: Seconds to keep trying to list the collections; 0 tries once.
     type: int
@@ -103,16 +76,23 @@ problems:
 """
 
 import json
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, dotenv, probes, services
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    dockerexec,
+    probes,
+    services,
+    settings,
+    stackprofile,
+)
 
 # The manual's step 3, with each collection's row count; one JSON line out.
 LIST_COLLECTIONS = r"""
-import json
+import json, sys
+sys.path[:0] = ["/app/src", "/app"]
 from services import VectorStore
 vs = VectorStore()
 names = vs.list_collections()
@@ -133,33 +113,38 @@ def aliases(container):
     return found
 
 
-def check_config(params, env, milvus):
-    host, port = env.get(params["host_key"], ""), env.get(params["port_key"], "")
-    expected_host, expected_port = params["milvus_service"], str(params["milvus_port"])
-    names = {expected_host} | (aliases(milvus) if milvus is not None else set())
+HOST_KEY, PORT_KEY = "MILVUS_HOST", "MILVUS_PORT"
+
+
+def check_config(profile, client, values, milvus):
+    """The MILVUS_HOST/MILVUS_PORT the client API runs with, against the Milvus service and its port."""
+    service = profile["roles"]["vector_store"]
+    host, port = values.get(HOST_KEY) or "", values.get(PORT_KEY) or ""
+    expected_port = str(profile["services"][service].get("port") or 19530)
+    names = {service} | (aliases(milvus) if milvus is not None else set())
     problems = []
-    if host not in names:
-        problems.append(
-            "%s sets %s=%s, but no service of the project answers to that name: Milvus is %s "
-            "(检查配置中的 host)" % (params["env_file"], params["host_key"], host or "(empty)", expected_host)
-        )
-    if port != expected_port:
-        problems.append(
-            "%s sets %s=%s, but %s listens on %s (检查配置中的 port)"
-            % (params["env_file"], params["port_key"], port or "(empty)", expected_host, expected_port)
-        )
-    return {
-        "host": host,
-        "port": port,
-        "expected_host": expected_host,
-        "expected_port": expected_port,
-        "problems": problems,
-    }
+    for key, value, right, what in ((HOST_KEY, host, host in names, "host"), (PORT_KEY, port, port == expected_port, "port")):
+        if not right:
+            origin = stackprofile.describe_setting(profile, client, key) or "its environment"
+            problems.append(
+                "%s runs with %s=%s (%s), but %s (检查配置中的 %s)"
+                % (
+                    client,
+                    key,
+                    value or "(empty)",
+                    origin,
+                    "no service of the project answers to that name: Milvus is %s" % service
+                    if what == "host"
+                    else "%s listens on %s" % (service, expected_port),
+                    what,
+                )
+            )
+    return {"host": host, "port": port, "expected_host": service, "expected_port": expected_port, "problems": problems}
 
 
-def list_collections(api, container):
+def list_collections(api, container, name):
     if container is None or container.status != "running":
-        return {"ok": False, "error": "bisheng-api is not running"}
+        return {"ok": False, "error": "%s is not running" % name}
     try:
         result = dockerexec.exec_stdin(api, container, ["python", "-"], LIST_COLLECTIONS.encode(), timeout=30)
     except Exception as exc:  # a hung exec: the socket times out
@@ -181,68 +166,60 @@ def log_errors(container, lines=100):
     return errors[-3:]
 
 
-def inspect(api, project, params, env):
-    containers = compose.project_containers(api, project["project_name"])
-    milvus = containers.get(params["milvus_service"])
+def client_api(profile):
+    """The API that reaches Milvus through VectorStore: the agent API, else the first API with MILVUS_HOST."""
+    if profile["roles"].get("agent_api"):
+        return profile["roles"]["agent_api"]
+    with_host = [a for a in profile["roles"]["apis"] if HOST_KEY in settings.origins(profile, a)]
+    return with_host[0] if with_host else None
+
+
+def inspect(api, profile, params):
+    containers = compose.project_containers(api, profile["project"])
+    roles = profile["roles"]
+    milvus = containers.get(roles["vector_store"])
     components = {}
-    for service in params["dependencies"] + [params["milvus_service"]]:
-        components[service] = services.condition(containers.get(service), live=True)
+    for role in ("vector_meta", "vector_object", "vector_store"):
+        if roles.get(role):
+            components[roles[role]] = services.condition(containers.get(roles[role]), live=True)
     problems = [
         "%s is %s" % (service, state) for service, state in components.items() if state not in ("healthy", "running")
     ]
-    config = check_config(params, env, milvus)
-    problems.extend(config["problems"])
-    deadline = time.monotonic() + params["wait_timeout"]
-    listed = list_collections(api, containers.get(params["client_service"]))
-    while not listed["ok"] and time.monotonic() < deadline and not config["problems"]:
-        time.sleep(2)
-        listed = list_collections(api, containers.get(params["client_service"]))
+    client = client_api(profile)
+    config = {"problems": []}
+    listed = {"ok": False, "error": "no API of the stack reaches Milvus (none has MILVUS_HOST)"}
+    if client:
+        values = settings.current(profile, client, containers.get(client))
+        config = check_config(profile, client, values, milvus)
+        problems.extend(config["problems"])
+        deadline = time.monotonic() + params["wait_timeout"]
+        listed = list_collections(api, containers.get(client), client)
+        while not listed["ok"] and time.monotonic() < deadline and not config["problems"]:
+            time.sleep(2)
+            listed = list_collections(api, compose.project_containers(api, profile["project"]).get(client), client)
     if not listed["ok"]:
-        problems.append(
-            "the manual's VectorStore().list_collections() in %s fails: %s"
-            % (params["client_service"], listed["error"])
-        )
+        problems.append("the manual's VectorStore().list_collections() in %s fails: %s" % (client, listed["error"]))
     return {
         "ok": not problems,
+        "client": client,
         "components": components,
         "config": config,
         "collections": listed,
-        "log_errors": log_errors(milvus) if components[params["milvus_service"]] != "healthy" else [],
+        "log_errors": log_errors(milvus) if components.get(roles["vector_store"]) != "healthy" else [],
         "problems": problems,
-    }
+    }, containers
 
 
 def main():
-    argument_spec = dict(
-        env_file=dict(type="path", required=True),
-        milvus_service=dict(type="str", default="milvus-standalone"),
-        dependencies=dict(type="list", elements="str", default=["milvus-etcd", "milvus-minio"]),
-        milvus_port=dict(type="int", default=19530),
-        host_key=dict(type="str", default="MILVUS_HOST"),
-        port_key=dict(type="str", default="MILVUS_PORT"),
-        client_service=dict(type="str", default="bisheng-api"),
-        wait_timeout=dict(type="int", default=0),
-    )
+    argument_spec = dict(wait_timeout=dict(type="int", default=0))
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     api, project = compose.open_project(module)
-    declared = project["declared_services"]
-    wanted = params["dependencies"] + [params["milvus_service"], params["client_service"]]
-    unknown = [s for s in wanted if declared and s not in declared]
-    if unknown:
-        module.fail_json(
-            msg="unknown service(s) %s: the compose file in %s has %s"
-            % (", ".join(unknown), params["project_dir"], ", ".join(declared)),
-            ods_failure="input",
-        )
-    if not os.path.isfile(params["env_file"]):
-        module.fail_json(msg="the settings file %s does not exist" % params["env_file"], ods_failure="input")
-    env = dotenv.read(params["env_file"])
-    result = inspect(api, project, params, env)
-    redactor = Redactor()
-    redactor.add_env(env)
-    module.exit_json(changed=False, **redactor.redact_obj(result))
+    profile = project["profile"]
+    compose.role_service(module, profile, "vector_store")
+    result, containers = inspect(api, profile, params)
+    module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
 
 
 if __name__ == "__main__":
