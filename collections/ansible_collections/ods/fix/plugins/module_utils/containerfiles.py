@@ -37,3 +37,39 @@ def tar_one(name, data):
         info.size, info.mode = len(data), 0o644
         archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+# The last nginx config that passed `nginx -t` and proxied the API: every file nginx loaded, by its path.
+GOOD_SET = "nginx-config.good.tar"
+
+
+def tar_files(files):
+    """A tar of {absolute path: bytes}, members named by their path from / (for put_archive at /)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, data in sorted(files.items()):
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def untar_files(data):
+    """{absolute path: bytes} of a tar made by tar_files."""
+    found = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive.getmembers():
+            handle = archive.extractfile(member) if member.isfile() else None
+            if handle is not None:
+                found["/" + member.name.lstrip("/")] = handle.read()
+    return found
+
+
+def read_files(container, paths):
+    """{path: bytes or None} of single files in a container, running or stopped."""
+    found = {}
+    for path in paths:
+        files = read_archive(container, path) or {}
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        found[path] = files.get(name)
+    return found

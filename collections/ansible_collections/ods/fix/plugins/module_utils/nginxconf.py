@@ -103,8 +103,9 @@ def read(container, exec_in):
     directory = os.path.dirname(main)
     try:
         stream, _stat = container.get_archive(directory)
-    except Exception:  # no such directory: not an nginx container
-        return {"main": main, "files": [], "site": None, "root": None, "api_route": None, "source": "none", "texts": {}}
+    except Exception as exc:  # no such directory: not an nginx container
+        return {"main": main, "files": [], "site": None, "root": None, "api_route": None, "texts": {},
+                "source": "none (%s: %s)" % (type(exc).__name__, exc)}
     files = from_tar(b"".join(stream), directory)
     layout = describe(files, main)
     layout.update(source="the container's %s" % directory, texts=files)

@@ -12,37 +12,34 @@ module: cors_check
 short_description: The manual's CORS preflight (API 跨域错误), per API and per origin
 version_added: 0.1.0
 description:
-  - Sends the manual's preflight, C(OPTIONS /api/v1/health) with C(Origin) and
+  - Sends the manual's preflight, C(OPTIONS) of the API's health URL with C(Origin) and
     C(Access-Control-Request-Method GET), from inside each API container, for each origin.
   - Passes when the API answers 2xx with C(Access-Control-Allow-Origin) equal to the origin (or C(*)).
-  - Reads the allowed origins from the settings file, to tell an origin that is missing from it from an API
-    that has not read it yet (it reads the file at start).
+  - Reads the allowed origins where the API gets them (its CORS setting, e.g. C(CORS_ALLOWED_ORIGINS), in a
+    settings file or its environment), to tell an origin that is missing from it from an API that has not
+    read it yet.
+  - An API that reads no CORS origin setting answers no cross-origin request at all; a browser reaches it
+    through the front end's same-origin proxy (the manual's remedies 1 and 3, the Vite proxy or nginx's
+    C(location /api/)). It is reported so (C(proxy_only)), not as a failure; the route itself is what
+    M(ods.fix.web_health) checks with O(ods.fix.web_health#module:require_proxy).
   - Read-only.
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The settings file the APIs read (deploy/.env).
-    type: path
-    required: true
   services:
-    description: The API services.
+    description: The API services. Empty means the data API (the manual curls alldata-api).
     type: list
     elements: str
-    default: [alldata-api]
+    default: []
   origins:
     description: The front-end origins that must be allowed.
     type: list
     elements: str
     default: ["http://localhost:3000"]
-  url:
-    description: The URL the preflight is sent to, as seen inside an API container.
-    type: str
-    default: http://127.0.0.1:8080/api/v1/health
   setting:
-    description: The setting listing the allowed origins, comma-separated.
+    description: The setting listing the allowed origins, comma-separated. Empty means the API's own setting with CORS in its name.
     type: str
-    default: CORS_ALLOWED_ORIGINS
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -65,13 +62,22 @@ ok:
   description: Every API allows every origin.
   returned: always
   type: bool
+setting:
+  description: The CORS setting the APIs read, or empty when none does.
+  returned: always
+  type: str
+proxy_only:
+  description: The APIs that read no CORS origin setting (reached through the front end's proxy).
+  returned: always
+  type: list
+  elements: str
 allowed_in_settings:
-  description: The origins the settings file allows.
+  description: The origins the settings allow.
   returned: always
   type: list
   elements: str
 missing_from_settings:
-  description: The wanted origins the settings file lacks.
+  description: The wanted origins the settings lack.
   returned: always
   type: list
   elements: str
@@ -92,26 +98,46 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, probes
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, probes, settings
 
 
-def inspect(api, project, params, env):
-    containers = compose.project_containers(api, project["project_name"])
-    allowed = [o.strip() for o in env.get(params["setting"], "").split(",") if o.strip()]
-    missing = [o for o in params["origins"] if o not in allowed and "*" not in allowed]
-    problems = [
-        "%s does not list %s in %s (检查 API CORS 设置)" % (params["env_file"], origin, params["setting"])
-        for origin in missing
-    ]
-    apis, failing = {}, []
-    for service in params["services"]:
+def cors_setting(profile, service, explicit):
+    """The setting an API reads its allowed origins from, or None when it reads none."""
+    keys = settings.origins(profile, service)
+    if explicit:
+        return explicit if explicit in keys else None
+    found = sorted(k for k in keys if "CORS" in k and "ORIGIN" in k) or sorted(k for k in keys if "CORS" in k)
+    return found[0] if found else None
+
+
+def inspect(api, profile, params, names):
+    containers = compose.project_containers(api, profile["project"])
+    result = {"setting": "", "proxy_only": [], "allowed_in_settings": [], "missing_from_settings": [], "apis": {},
+              "failing_services": [], "problems": []}
+    problems = result["problems"]
+    for service in names:
+        key = cors_setting(profile, service, params["setting"])
+        if key is None:
+            result["proxy_only"].append(service)
+            result["apis"][service] = {"note": "%s reads no CORS origin setting: a browser reaches it through the "
+                                       "front end's same-origin proxy" % service}
+            continue
+        result["setting"] = key
+        allowed = [o.strip() for o in (settings.configured(profile, service).get(key) or "").split(",") if o.strip()]
+        missing = [o for o in params["origins"] if o not in allowed and "*" not in allowed]
+        result["allowed_in_settings"] = allowed
+        result["missing_from_settings"] = sorted(set(result["missing_from_settings"]) | set(missing))
+        problems.extend(
+            "%s does not list %s in %s (%s) (检查 API CORS 设置)"
+            % (service, origin, key, settings_where(profile, service, key)) for origin in missing
+        )
         container = containers.get(service)
         if container is None or container.status != "running":
-            apis[service] = {"error": "%s is not running" % service}
+            result["apis"][service] = {"error": "%s is not running" % service}
             problems.append("%s is not running: no preflight answer" % service)
-            failing.append(service)
+            result["failing_services"].append(service)
             continue
-        answers = probes.probe_preflight(container, params["url"], params["origins"])
+        answers = probes.probe_preflight(container, profile["services"][service]["health_url"], params["origins"])
         for origin, answer in answers.items():
             answer["ok"] = bool(
                 answer.get("code") and 200 <= answer["code"] < 300 and answer.get("allow_origin") in (origin, "*")
@@ -119,49 +145,42 @@ def inspect(api, project, params, env):
             if not answer["ok"]:
                 problems.append(
                     "%s: the preflight from %s answers %s with Access-Control-Allow-Origin %s"
-                    % (
-                        service,
-                        origin,
-                        answer.get("code") or answer.get("error"),
-                        answer.get("allow_origin") or "missing",
-                    )
+                    % (service, origin, answer.get("code") or answer.get("error"), answer.get("allow_origin") or "missing")
                 )
-        apis[service] = answers
+        result["apis"][service] = answers
         if not all(a["ok"] for a in answers.values()):
-            failing.append(service)
-    return {
-        "ok": not problems,
-        "allowed_in_settings": allowed,
-        "missing_from_settings": missing,
-        "apis": apis,
-        "failing_services": failing,
-        "problems": problems,
-    }
+            result["failing_services"].append(service)
+    result["ok"] = not problems
+    return result, containers
+
+
+def settings_where(profile, service, key):
+    from ansible_collections.ods.fix.plugins.module_utils import stackprofile  # noqa: PLC0415
+
+    return stackprofile.describe_setting(profile, service, key) or "its environment"
 
 
 def main():
     argument_spec = dict(
-        env_file=dict(type="path", required=True),
-        services=dict(type="list", elements="str", default=["alldata-api"]),
+        services=dict(type="list", elements="str", default=[]),
         origins=dict(type="list", elements="str", default=["http://localhost:3000"]),
-        url=dict(type="str", default="http://127.0.0.1:8080/api/v1/health"),
-        setting=dict(type="str", default="CORS_ALLOWED_ORIGINS"),
+        setting=dict(type="str", default=""),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     compose.require_docker(module)
     params = module.params
-    bad = [o for o in params["origins"] if not o.startswith(("http://", "https://")) or "," in o or " " in o]
+    bad = [o for o in params["origins"] if not o.startswith(("http://", "https://")) or "," in o or " " in o
+           or settings.CONTROL.search(o)]
     if bad:
-        module.fail_json(msg="not an origin (scheme://host[:port]): %s" % ", ".join(bad), ods_failure="input")
+        module.fail_json(msg="not an origin (scheme://host[:port]): %s" % ", ".join(repr(o) for o in bad),
+                         ods_failure="input")
     api, project = compose.open_project(module)
-    declared = project["declared_services"]
-    unknown = [s for s in params["services"] if declared and s not in declared]
-    if unknown:
-        module.fail_json(
-            msg="unknown service(s) %s in %s" % (", ".join(unknown), params["project_dir"]), ods_failure="input"
-        )
-    module.exit_json(changed=False, **inspect(api, project, params, dotenv.read(params["env_file"])))
+    profile = project["profile"]
+    compose.check_services(module, profile, params["services"])
+    names = params["services"] or [compose.role_service(module, profile, "data_api", False) or compose.role_apis(module, profile)[0]]
+    result, containers = inspect(api, profile, params, names)
+    module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
 
 
 if __name__ == "__main__":

@@ -12,26 +12,34 @@ module: web_config
 short_description: Put the last known-good nginx config back into the web container, keeping the broken one
 version_added: 0.1.0
 description:
-  - The manual's 检查 Nginx 配置, as a remedy. The copy that M(ods.fix.web_health) kept the last time the
-    config passed C(nginx -t) is copied into the container (running or stopped) over the current one.
-  - The config it replaces is kept first, in O(state_dir) (C(nginx.conf.broken-YYYYMMDD-HHMMSS), 0600).
+  - The manual's 检查 Nginx 配置, as a remedy. The files that M(ods.fix.web_health) kept the last time the
+    config passed C(nginx -t) and proxied the API (every file nginx loads, wherever they are: the manual's
+    C(/etc/nginx/nginx.conf), nginx:alpine's C(conf.d/default.conf)) are copied back into the container
+    (running or stopped) over those that differ.
+  - The candidate is tested first with C(nginx -t) in a throwaway container of web's image on web's networks,
+    so that upstreams named by host name resolve; when one does not (the API it names is down), that is said,
+    and the known-good copy is still put back (it passed when it was kept).
+  - The files it replaces are kept first, in O(state_dir) (C(nginx-config.broken-YYYYMMDD-HHMMSS.tar), 0600).
   - Nothing is done when the container's config already is the known-good one.
-  - The container must be restarted afterwards for nginx to read it.
+  - With O(add_route) and no known-good copy, a C(location) for O(route_path)'s prefix that proxies to the data
+    API (by its service name and port) is added to the site's config file instead (the manual's 使用反向代理处理
+    CORS), tested the same way.
+  - The container must be restarted (or nginx reloaded) afterwards for nginx to read it.
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  service:
-    description: The web service.
-    type: str
-    default: web
-  config_path:
-    description: The nginx config in the container.
-    type: str
-    default: /etc/nginx/nginx.conf
   state_dir:
     description: Where M(ods.fix.web_health) keeps the known-good config on the target.
     type: path
     required: true
+  add_route:
+    description: With no known-good copy, add the same-origin route to the data API rather than fail.
+    type: bool
+    default: false
+  route_path:
+    description: A path the route must serve; its first segment is the route's prefix (V(/api/v1/health) gives C(/api/)).
+    type: str
+    default: /api/v1/health
 attributes:
   check_mode:
     support: full
@@ -55,53 +63,106 @@ actions:
   type: list
   elements: str
 kept:
-  description: Where the replaced config was kept.
+  description: Where the replaced files were kept.
   returned: when changed and not in check mode
   type: str
+tested:
+  description: C(passes), C(output) of the candidate's nginx -t, C(unresolved_upstream) when one did not resolve.
+  returned: when a candidate was tested
+  type: dict
 """
 
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose
-from ansible_collections.ods.fix.plugins.module_utils.containerfiles import GOOD_NAME, read_archive, tar_one
+from ansible_collections.ods.fix.plugins.module_utils import compose, containerfiles, safefile, webfront
+
+
+ROUTE = """    # Added by ods-fix cors --add-route: the same-origin route to the API (使用反向代理处理 CORS).
+    location %(prefix)s {
+        proxy_pass http://%(target)s;
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+
+"""
+
+
+def with_route(module, profile, container, route_path):
+    """{path: bytes}: the site's config file with the route added before its `location /` block."""
+    layout = webfront.read_layout(container)
+    site = layout["site"]
+    if not site:
+        module.fail_json(msg="no nginx site config found in %s to add the route to" % container.name)
+    files = webfront.config_bytes(container, layout)
+    text = files[site].decode("utf-8")
+    api = profile["roles"].get("data_api") or profile["roles"]["apis"][0]
+    prefix = "/" + route_path.strip("/").split("/", 1)[0] + "/"
+    # An upstream block named after the API already says where it is (and may not be given a port again).
+    named = any(re.search(r"^\s*upstream\s+%s\s*\{" % re.escape(api), data.decode("utf-8", "replace"), re.MULTILINE)
+                for data in files.values())
+    target = api if named else "%s:%s" % (api, profile["services"][api]["port"])
+    block = ROUTE % {"prefix": prefix, "target": target}
+    marker = re.search(r"^[ \t]*location\s+/\s*\{", text, re.MULTILINE) or re.search(r"^\}\s*$", text, re.MULTILINE)
+    if marker is None:
+        module.fail_json(msg="cannot find where to add the route in %s" % site)
+    return {site: (text[: marker.start()] + block + text[marker.start() :]).encode("utf-8")}, site, prefix
 
 
 def main():
     argument_spec = dict(
-        service=dict(type="str", default="web"),
-        config_path=dict(type="str", default="/etc/nginx/nginx.conf"),
         state_dir=dict(type="path", required=True),
+        add_route=dict(type="bool", default=False),
+        route_path=dict(type="str", default="/api/v1/health"),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     api, project = compose.open_project(module)
-    good_path = os.path.join(params["state_dir"], GOOD_NAME)
-    if not os.path.isfile(good_path):
-        module.fail_json(msg="no known-good nginx config was kept in %s" % params["state_dir"])
-    with open(good_path, "rb") as handle:
-        good = handle.read()
-    container = compose.project_containers(api, project["project_name"]).get(params["service"])
+    profile = project["profile"]
+    service = compose.role_service(module, profile, "web")
+    good_path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)
+    container = compose.project_containers(api, profile["project"]).get(service)
     if container is None:
-        module.fail_json(msg="%s has no container" % params["service"])
-    name = os.path.basename(params["config_path"])
-    current = (read_archive(container, params["config_path"]) or {}).get(name)
-    if current == good:
-        module.exit_json(changed=False, actions=[])
+        module.fail_json(msg="%s has no container" % service)
     verb = "would " if module.check_mode else ""
-    action = "%sput back the last known-good %s (kept %s)" % (verb, params["config_path"], good_path)
+    if os.path.isfile(good_path):
+        with open(good_path, "rb") as handle:
+            good = containerfiles.untar_files(handle.read())
+        what = "put back the last known-good %%s (kept in %s)" % good_path
+    elif params["add_route"]:
+        good, site, prefix = with_route(module, profile, container, params["route_path"])
+        what = "added location %s to %%s, proxying to the data API" % prefix
+    else:
+        module.fail_json(msg="no known-good nginx config was kept in %s" % params["state_dir"])
+    current = containerfiles.read_files(container, sorted(good))
+    differ = sorted(path for path, data in good.items() if current.get(path) != data)
+    if not differ:
+        module.exit_json(changed=False, actions=[])
+    action = verb + what % ", ".join(differ)
     if module.check_mode:
         module.exit_json(changed=True, actions=[action])
-    kept = os.path.join(params["state_dir"], "%s.broken-%s" % (name, time.strftime("%Y%m%d-%H%M%S")))
-    if current is not None:
-        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(current)
-        action += "; the broken one is kept in %s" % kept
-    container.put_archive(os.path.dirname(params["config_path"]), tar_one(name, good))
-    module.exit_json(changed=True, actions=[action], kept=kept if current is not None else "")
+    passes, output = webfront.nginx_test(api, container, good)
+    tested = {"passes": passes, "output": output}
+    upstream = webfront.unresolved_upstream(output)
+    if upstream:
+        tested["unresolved_upstream"] = upstream
+        action += "; it could not be tested: nginx cannot resolve the upstream %s (is it running?)" % upstream
+    elif not passes:
+        module.fail_json(msg="the candidate config does not pass nginx -t: %s (nothing put back)"
+                         % (webfront.failing_line(output) or output.splitlines()[-1:]), tested=tested)
+    broken = dict((path, current[path]) for path in differ if current.get(path) is not None)
+    kept = ""
+    if broken:
+        kept = os.path.join(params["state_dir"], "nginx-config.broken-%s.tar" % time.strftime("%Y%m%d-%H%M%S"))
+        safefile.replace(kept, containerfiles.tar_files(broken), mode=0o600)
+        action += "; the files it replaced are kept in %s" % kept
+    container.put_archive("/", containerfiles.tar_files(dict((path, good[path]) for path in differ)))
+    module.exit_json(changed=True, actions=[action], kept=kept, tested=tested)
 
 
 if __name__ == "__main__":
