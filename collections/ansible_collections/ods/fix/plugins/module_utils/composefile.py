@@ -252,10 +252,30 @@ def normalize_service(name, spec, interpolator, path, project_dir):
             env_files.append(_resolve(project_dir, target))
     service = dict((k, v) for k, v in plain.items() if k not in ("environment", "env_file"))
     service["env_file"] = env_files
+    # Variables the rest of its entry uses (its command, healthcheck, ...): it reads them too, when it is created.
+    spec_vars = []
+    for key, value in spec.items():
+        if key != "environment":
+            _collect_vars(value, interpolator, spec_vars)
+    service["spec_vars"] = sorted(set(spec_vars))
     service["env"] = env_entries(spec.get("environment"), interpolator, path)
     service["lines"] = dict(((k, (path, line)) for k, line in (getattr(spec, "lines", None) or {}).items()))
     service["lines"]["_service"] = (path, None)
     return service
+
+
+def _collect_vars(value, interpolator, found):
+    if isinstance(value, dict):
+        for item in value.values():
+            _collect_vars(item, interpolator, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_vars(item, interpolator, found)
+    elif isinstance(value, str) and "$" in value:
+        try:
+            interpolator.substitute(value, found)
+        except ComposeFileError:
+            pass
 
 
 def merge_service(base, override):
@@ -265,6 +285,8 @@ def merge_service(base, override):
             env = dict(base.get("env") or {})
             env.update(value)
             merged["env"] = env
+        elif key == "spec_vars":
+            merged[key] = sorted(set(base.get(key) or []) | set(value))
         elif key == "lines":
             lines = dict(base.get("lines") or {})
             lines.update(value)

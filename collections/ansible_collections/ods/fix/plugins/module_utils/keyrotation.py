@@ -196,3 +196,30 @@ def describe(entry, server=None):
         mode = "single phase: %s has no dual passwords" % ("MariaDB" if (server or {}).get("flavor") == "mariadb"
                                                           else "this server")
     return "%s (database password, %s)" % (entry["name"], mode)
+
+
+PROVIDER_NAME = re.compile(r"(^|_)(OPENAI|ANTHROPIC|AZURE|HF|HUGGINGFACE|DASHSCOPE|QWEN|DEEPSEEK|ZHIPU|MOONSHOT)_|_API_KEY$|_TOKEN$")
+ROOT_KEYS = ("MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD")
+USER_PASSWORD_KEYS = ("MYSQL_PASSWORD", "MARIADB_PASSWORD")
+
+
+def classify(name, readers, roles_of, database_reads):
+    """(kind, reason) of one secret of the stack's settings, by what reads it.
+
+    database_reads: {setting the database service reads: the file's name behind it}. A secret the database
+    reads as its root or user password is that password; one that another server reads (Redis on its command
+    line, MinIO, Milvus) cannot be changed by restarting the APIs: it is left for a person, with why.
+    """
+    if name in [database_reads.get(k) for k in ROOT_KEYS]:
+        return "database", "root"
+    if name in [database_reads.get(k) for k in USER_PASSWORD_KEYS]:
+        return "database", "user"
+    servers = sorted(set(s for s in readers if roles_of.get(s) not in ("api",)))
+    if not readers:
+        return None, "no service reads it"
+    if servers:
+        return None, "%s read%s it too: rotate it by hand (restarting the APIs does not change it there)" % (
+            ", ".join(servers), "s" if len(servers) == 1 else "")
+    if PROVIDER_NAME.search(name):
+        return "provider", ""
+    return "generated", ""

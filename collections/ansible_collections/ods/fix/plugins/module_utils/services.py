@@ -20,7 +20,7 @@ import time
 
 from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, probes
 
-STATES = ("healthy", "started", "restarted", "stopped", "rebuilt", "paused", "disconnected")
+STATES = ("healthy", "started", "restarted", "recreated", "stopped", "rebuilt", "paused", "disconnected")
 NOT_RUNNING = ("missing", "exited", "created", "dead")
 
 
@@ -90,6 +90,8 @@ def plan(current, wanted):
         return "pause", "it is %s" % current
     if wanted == "rebuilt":
         return "rebuild", "a rebuild was asked for"
+    if wanted == "recreated":
+        return "recreate", "its environment is fixed when it is created: a restart would not read its new settings"
     if current == "missing":
         return "create", "it has no container"
     if wanted == "restarted":
@@ -240,6 +242,9 @@ def ensure(
                 container = compose.project_containers(api, project).get(service)
             elif action == "rebuild":
                 rebuild_with_cli(profile, service, cli)
+                container = compose.project_containers(api, project).get(service)
+            elif action == "recreate":
+                recreate_with_cli(profile, [service], cli)
                 container = compose.project_containers(api, project).get(service)
             elif action == "start":
                 container.start()

@@ -54,6 +54,8 @@ def configured(profile, service):
     values = {}
     spec = project(profile)["services"].get(service) or {}
     for key, origin in origins(profile, service).items():
+        if origin["kind"] == "spec":
+            continue
         if origin["kind"] == "mounted":
             values[key] = dotenv.read(origin["file"]).get(key)
         else:
@@ -71,7 +73,7 @@ def current(profile, service, container):
     values = configured(profile, service)
     env = container_env(container)
     for key, origin in origins(profile, service).items():
-        if origin["kind"] != "mounted" and container is not None:
+        if origin["kind"] not in ("mounted", "spec") and container is not None:
             values[key] = env.get(key)
     for key, value in env.items():
         values.setdefault(key, value)
@@ -135,6 +137,9 @@ def plan(profile, values, services=None, edit_compose=False):
 
 def _target(profile, service, key, origin, edit_compose):
     kind = origin["kind"]
+    if kind == "spec":  # its command or healthcheck interpolates the .env variable
+        var = origin["vars"][0]
+        return {"file": _dotenv_path(profile), "name": var, "kind": "dotenv", "line": None, "key": key}
     if kind in ("mounted", "env_file"):
         return {"file": origin["file"], "name": key, "kind": "dotenv", "line": origin["line"], "key": key}
     if kind == "interpolated":

@@ -465,6 +465,9 @@ def mounted_settings_files(spec, working_dir):
 def setting_origins(spec, working_dir, dotenv_path, manual_env_file=""):
     """{KEY: origin} for one service, without values: where the value it starts with is written.
 
+    Variables its command or healthcheck interpolates are there too, as "${VAR}" (kind spec): the service reads
+    them when it is created (Redis's --requirepass), though no environment variable carries them.
+
     An interpolated value points at the project's .env line of its (first) variable, or at no line when the
     variable is unset there and the compose file's default applies. `whole` says the value is that one
     variable, so that writing the variable writes the value.
@@ -490,6 +493,9 @@ def setting_origins(spec, working_dir, dotenv_path, manual_env_file=""):
             item["file"], item["line"] = (dotenv_path, line) if line else (None, None)
             item["whole"] = bool(re.match(r"^\$\{?%s(?:[:?+-][^}]*)?\}?$" % re.escape(first), origin.get("raw") or ""))
         origins[key] = item
+    for var in spec.get("spec_vars") or []:
+        origins.setdefault("${%s}" % var, {"kind": "spec", "vars": [var], "file": dotenv_path, "line": None,
+                                          "apply": "recreate"})
     return origins
 
 

@@ -42,6 +42,9 @@ options:
       - V(healthy) starts, restarts or reconnects only what is not healthy.
       - V(started) starts what is not running.
       - V(restarted) restarts every service given (a change by nature).
+      - V(recreated) recreates every service given with the compose files, project name and profiles that made
+        it, so that it starts with its settings as they are written now (a C(docker restart) keeps the
+        environment a container was created with); a change by nature.
       - V(stopped) stops what is running.
       - V(rebuilt) runs the manual's C(docker-compose build SERVICE) with the Compose that created the
         project, then recreates the container from the new image (a change by nature).
@@ -49,7 +52,7 @@ options:
       - V(disconnected) cuts each container off every network and leaves its processes running, for forensics
         (疑似入侵 隔离); its published ports stop answering too.
     type: str
-    choices: [healthy, started, restarted, stopped, rebuilt, paused, disconnected]
+    choices: [healthy, started, restarted, recreated, stopped, rebuilt, paused, disconnected]
     default: healthy
   wait_timeout:
     description: Seconds to wait for each service to become healthy.
@@ -144,7 +147,7 @@ def main():
     api, project = compose.open_project(module)
     profile = project["profile"]
     names = wanted(module, profile)
-    needs_cli = params["state"] == "rebuilt" or any(s not in project["services"] for s in names)
+    needs_cli = params["state"] in ("rebuilt", "recreated") or any(s not in project["services"] for s in names)
     clis = compose.compose_clis() if needs_cli else {}
     cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
     live = set(profile["roles"].get(role) for role in params["live_health"])

@@ -9,20 +9,26 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: secret_rotation
-short_description: Rotate the secrets in deploy/.env and the database passwords, with a journal and a rollback
+short_description: Rotate the stack's secrets where they are written and the database passwords, with a journal and a rollback
 version_added: 0.2.0
 description:
   - The manual's 密钥轮换, done so that it cannot break the stack for long. It works in phases, so that the role
     can restart and verify the services between them and roll back on any failure.
-  - V(plan) checks the catalog, the keys asked for, the supplied values, C(deploy/.env) and the database, and says
-    per key what would happen (rotate, set, or nothing, when the supplied value is already in place). Read-only.
-  - V(apply) keeps a private, timestamped backup of C(deploy/.env), writes a journal (key names and the backup's
+  - The secrets are the stack's, where it keeps them (see M(ods.fix.stack_profile)): the manual's C(deploy/.env),
+    or the project's C(.env) that the compose files interpolate. Without O(catalog), the catalog is the stack's:
+    each secret-named setting there, by what reads it. The one the database reads as its root or user password
+    is that password; one only APIs read is generated, or, named like a provider's key, supplied; one another
+    server reads too (Redis's C(--requirepass), MinIO) is left for a person, with why (C(not_rotated)).
+  - V(plan) checks the catalog, the keys asked for, the supplied values, the settings file and the database, and
+    says per key what would happen (rotate, set, or nothing, when the supplied value is already in place), and
+    which services must restart (a settings file they read at start) or be recreated (their environment). Read-only.
+  - V(apply) keeps a private, timestamped backup of the settings file, writes a journal (key names and the backup's
     path, never values), writes the new values atomically (comments and order kept), then changes the database
     passwords (C(RETAIN CURRENT PASSWORD) where the server has dual passwords, MySQL 8.0.14 and later; otherwise
     in one step, right before the role restarts the APIs). If a database change fails, what it did is undone.
   - V(finish) drops the retained old passwords (dual), checks that the server accepts the new password and
     refuses the old one, and closes the journal.
-  - V(rollback) puts back, from the journal's backup, the old values in C(deploy/.env) and the old database
+  - V(rollback) puts back, from the journal's backup, the old values in the settings file and the old database
     passwords. With no rotation in progress it undoes the last finished one (C(ods-fix rotate-keys --rollback)).
   - New values are generated here, on the target, from the OS's CSPRNG; supplied values (provider keys) come
     from the action plugin of the same name, which reads them from files on the controller. No value is ever
@@ -38,17 +44,14 @@ options:
     type: str
     choices: [plan, apply, finish, rollback]
     default: plan
-  env_file:
-    description: The settings file (the manual's C(deploy/.env)).
-    type: path
-    required: true
   catalog:
     description:
       - The secrets catalog, a list of C(name), C(kind) (V(generated), V(database) or V(provider)), C(bytes)
-        (generated), C(user) or C(user_key) (database), C(services) (what must restart to read it).
+        (generated), C(user) or C(user_key) (database), C(services) (what reads it; default: as the profile says).
+      - Empty means the stack's own, as discovered.
     type: list
     elements: dict
-    required: true
+    default: []
   keys:
     description: The keys to rotate; empty means every generated key and database password.
     type: list
@@ -64,14 +67,6 @@ options:
     description: Filled in by the action plugin from O(value_files); do not set it in a task.
     type: dict
     default: {}
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
-  root_password_key:
-    description: The env file key of root's password, used when root cannot log in through the socket.
-    type: str
-    default: MYSQL_ROOT_PASSWORD
   state_dir:
     description: Where the journal of the rotation in progress, and of the last one, is kept (mode 0700).
     type: path
@@ -156,7 +151,16 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, keyrotation, mysqlexec, safefile
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    dotenv,
+    keyrotation,
+    mysqlexec,
+    redact,
+    safefile,
+    settings,
+)
 
 PENDING, LAST = "pending", "last"
 ACTION_WORDS = {"rotate": "to rotate", "set": "to set to the supplied value", "none": "already the supplied value"}
@@ -166,11 +170,14 @@ class Rotation(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.env_file = self.params["env_file"]
         self.actions = []
         self._db = None
-        self._api = None
-        self._containers = None
+        self._api, project = compose.open_project(module)
+        self.profile = project["profile"]
+        self.db_service = compose.role_service(module, self.profile, "database", required=False)
+        self._containers = compose.project_containers(self._api, self.profile["project"])
+        self.stack_catalog, self.not_rotated = self.discover_catalog()
+        self.env_file = self.settings_file()
 
     # --- failing -------------------------------------------------------------------------------------
 
@@ -184,43 +191,111 @@ class Rotation(object):
         self.module.no_log_values.update(v for v in values if v)
 
     def hide_keys(self, env, catalog=None):
-        """Mask the values of the catalog's keys and root's password in anything the module returns."""
-        names = set(entry["name"] for entry in catalog or keyrotation.normalize_catalog(self.params["catalog"]))
-        names.add(self.params["root_password_key"])
-        self.hide(value for key, value in env.items() if key in names)
+        """Mask the values of the catalog's keys and every secret-named setting in anything the module returns."""
+        names = set(entry["name"] for entry in catalog or self.catalog())
+        self.hide(value for key, value in env.items() if key in names or redact.is_secret_name(key))
+
+    # --- the stack's secrets -------------------------------------------------------------------------
+
+    def catalog(self):
+        """The secrets catalog: the inventory's (key_rotation_secrets) when it gives one, else the stack's."""
+        given = self.params["catalog"]
+        try:
+            catalog = keyrotation.normalize_catalog(given) if given else self.stack_catalog
+        except keyrotation.CatalogError as exc:
+            self.input_error(str(exc))
+        for entry in catalog:
+            if not entry["services"]:
+                entry["services"] = self.readers(entry["name"], entry["kind"])
+        return catalog
+
+    def readers(self, name, kind):
+        found = settings.readers(self.profile, name)
+        return sorted(s for s in found if not (kind == "database" and s == self.db_service))
+
+    def discover_catalog(self):
+        """[catalog entry] of the stack's secret settings, and {name: why not} for those left to a person."""
+        profile = self.profile
+        roles_of = dict((s, e["role"]) for s, e in profile["services"].items())
+        database_reads = {}
+        if self.db_service:
+            for key, origin in settings.origins(profile, self.db_service).items():
+                database_reads[key] = (origin.get("vars") or [key])[0] if origin["kind"] == "interpolated" else key
+        db_values = settings.configured(profile, self.db_service) if self.db_service else {}
+        catalog, not_rotated, seen = [], {}, set()
+        for path in settings.settings_files(profile):
+            for name in dotenv.read(path):
+                if name in seen or not redact.is_secret_name(name):
+                    continue
+                seen.add(name)
+                readers = sorted(settings.readers(profile, name))
+                kind, why = keyrotation.classify(name, readers, roles_of, database_reads)
+                if kind is None:
+                    not_rotated[name] = why
+                    continue
+                entry = {"name": name, "kind": kind}
+                if kind == "database":
+                    entry["user"] = "root" if why == "root" else (db_values.get("MYSQL_USER") or db_values.get("MARIADB_USER") or "")
+                    if not entry["user"]:
+                        not_rotated[name] = "the database's user for it is not set"
+                        continue
+                catalog.append(entry)
+        return keyrotation.normalize_catalog(catalog), not_rotated
+
+    def settings_file(self):
+        """The one file the rotated keys are written in (a deploy/.env, or the project's .env)."""
+        files = set()
+        for entry in self.catalog() if self.params["state"] in ("plan", "apply") else []:
+            if entry["name"] in (self.params["keys"] or []) or not self.params["keys"]:
+                files.update(self.file_of(entry["name"]))
+        if len(files) > 1:
+            self.input_error("the keys are written in several files (%s): rotate them a file at a time with --key"
+                             % ", ".join(sorted(files)))
+        if files:
+            return files.pop()
+        journal = self.journal(PENDING) or self.journal(LAST) or {}
+        return journal.get("env_file") or settings._dotenv_path(self.profile)
+
+    def file_of(self, name):
+        found = set()
+        for service in sorted(self.profile["services"]):
+            for key, origin in settings.origins(self.profile, service).items():
+                if origin["kind"] in ("mounted", "env_file") and key == name:
+                    found.add(origin["file"])
+                elif origin["kind"] == "interpolated" and name in (origin.get("vars") or []):
+                    found.add(origin.get("file") or settings._dotenv_path(self.profile))
+        if not found:
+            found.update(p for p in settings.settings_files(self.profile) if name in dotenv.read(p))
+        return found
 
     # --- the database --------------------------------------------------------------------------------
 
     def containers(self):
-        """service -> container of the project (inspected once)."""
-        if self._containers is None:
-            self._api, project = compose.open_project(self.module)
-            self._containers = compose.project_containers(self._api, project["project_name"])
+        """service -> container of the project (listed once)."""
         return self._containers
 
     def db(self):
         if self._db is None:
-            container = self.containers().get(self.params["db_service"])
+            container = self.containers().get(self.db_service) if self.db_service else None
             if container is None or container.status != "running":
                 self.input_error(
                     "%s is not running: a database password cannot be rotated (start it: ods-fix mysql-connect)"
-                    % self.params["db_service"]
+                    % (self.db_service or "the database")
                 )
             self._db = container
         return self._api, self._db
 
     def sql(self, statements, root_passwords):
-        """Run SQL as root: through the socket, else with each candidate root password in turn."""
+        """Run SQL as root: with the given passwords first (a rotation's new and old), then as the stack says."""
         api, db = self.db()
-        error = None
-        for password in [None] + [p for p in root_passwords if p]:
-            try:
-                return mysqlexec.run_sql(api, db, statements, root_password=password, password_only=bool(password))
-            except mysqlexec.MysqlError as exc:
-                error = exc
-                if exc.code not in (1045, 1698):  # not an authentication failure: another password won't help
-                    break
-        raise error
+        given = [("a password of this rotation", p) for p in root_passwords if p]
+        stack = credentials.root_passwords(api, self.profile, self.db_service, db, self.params["db_root_password_file"])
+        root = mysqlexec.Root(api, db, given + stack, self.profile["services"][self.db_service].get("clients"))
+        return mysqlexec.run_sql(api, db, statements, root=root)
+
+    def root_key(self):
+        """The file's name of root's password (the catalog's database entry for root), or None."""
+        return next((e["name"] for e in self.catalog() if e["kind"] == "database" and e["user"] == "root"), None)
 
     def server(self, root_passwords):
         rows = self.sql("SELECT VERSION();", root_passwords)
@@ -249,10 +324,14 @@ class Rotation(object):
             return handle.read()
 
     def plan(self):
+        catalog = self.catalog()
         try:
-            catalog = keyrotation.normalize_catalog(self.params["catalog"])
             chosen, left_out = keyrotation.select(catalog, self.params["keys"])
         except keyrotation.CatalogError as exc:
+            why = dict((k, v) for k, v in self.not_rotated.items() if k in (self.params["keys"] or []))
+            if why:
+                self.input_error("%s cannot be rotated here: %s" % (
+                    ", ".join(why), "; ".join("%s: %s" % item for item in sorted(why.items()))))
             self.input_error(str(exc))
         supplied = self.params["supplied"] or {}
         names = [entry["name"] for entry in chosen]
@@ -278,7 +357,7 @@ class Rotation(object):
         absent = [name for name in names if name not in env]
         if absent:
             self.input_error("%s not in %s: nothing to rotate there" % (", ".join(absent), self.env_file))
-        root_passwords = [env.get(self.params["root_password_key"])]
+        root_passwords = [env.get(self.root_key() or "")]
         server = {}
         steps = []
         for entry in chosen:
@@ -303,16 +382,23 @@ class Rotation(object):
             step["description"] = keyrotation.describe(entry, server)
             step["line"] = "%s: %s" % (step["description"], ACTION_WORDS[step["action"]])
             steps.append(step)
-        restart, absent = [], []
+        restart, recreate, absent = [], [], []
         running = self.containers()
         for step in steps:
             for service in step["services"] if step["action"] != "none" else []:
-                if service not in restart + absent:
-                    (restart if service in running else absent).append(service)
+                if service in restart + recreate + absent:
+                    continue
+                origin = settings.readers(self.profile, step["name"], [service]).get(service) or {}
+                if service not in running:
+                    absent.append(service)
+                else:
+                    (restart if origin.get("kind") == "mounted" else recreate).append(service)
         return {
             "plan": steps,
             "restart_services": restart,
+            "recreate_services": recreate,
             "absent_services": absent,
+            "not_rotated": ["%s was not rotated: %s" % item for item in sorted(self.not_rotated.items())],
             "left_out": [entry["name"] for entry in left_out],
             "server": server,
             "text": text,
@@ -345,6 +431,8 @@ class Rotation(object):
             "db": [dict((k, step[k]) for k in ("name", "user", "hosts")) for step in steps if step["kind"] == "database"],
             "server": server,
             "restart_services": planned["restart_services"],
+            "recreate_services": planned["recreate_services"],
+            "env_file": self.env_file,
         }
         keyrotation.write_json_private(keyrotation.journal_path(self.params["state_dir"], PENDING), journal)
         # deploy/.env first, then the server: the running APIs keep the old password in memory, so until the
@@ -352,7 +440,8 @@ class Rotation(object):
         new_text, _ = dotenv.set_values(planned["text"], new)
         safefile.replace(self.env_file, new_text)
         self.actions.append("wrote %s to %s" % (", ".join(journal["keys"]), self.env_file))
-        root_passwords = [new.get(self.params["root_password_key"]), env.get(self.params["root_password_key"])]
+        root_key = self.root_key() or ""
+        root_passwords = [new.get(root_key), env.get(root_key)]
         changed_accounts = []
         item = None
         try:
@@ -385,7 +474,8 @@ class Rotation(object):
         self.hide_keys(old)
         self.hide_keys(new)
         server = journal.get("server") or {}
-        root_passwords = [new.get(self.params["root_password_key"]), old.get(self.params["root_password_key"])]
+        root_key = self.root_key() or ""
+        root_passwords = [new.get(root_key), old.get(root_key)]
         for item in journal["db"]:
             if server.get("dual_password"):
                 for host in item["hosts"]:
@@ -430,7 +520,8 @@ class Rotation(object):
         if self.module.check_mode:
             return journal, None, differing
         server = journal.get("server") or {}
-        root_passwords = [current.get(self.params["root_password_key"]), old.get(self.params["root_password_key"])]
+        root_key = self.root_key() or ""
+        root_passwords = [current.get(root_key), old.get(root_key)]
         for item in db_items:
             for host in item["hosts"]:
                 self.sql(keyrotation.set_password_sql(server, item["user"], host, old[item["name"]]), root_passwords)
@@ -466,13 +557,10 @@ class Rotation(object):
 def main():
     argument_spec = dict(
         state=dict(type="str", default="plan", choices=["plan", "apply", "finish", "rollback"]),
-        env_file=dict(type="path", required=True),
-        catalog=dict(type="list", elements="dict", required=True),
+        catalog=dict(type="list", elements="dict", default=[]),
         keys=dict(type="list", elements="str", default=[], no_log=False),
         value_files=dict(type="dict", default={}),
         supplied=dict(type="dict", default={}, no_log=True),
-        db_service=dict(type="str", default="mysql"),
-        root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
         state_dir=dict(type="path", required=True),
         audit_log=dict(type="path", required=True),
         keep_backups=dict(type="int", default=10),
@@ -484,19 +572,21 @@ def main():
     compose.require_docker(module)
     rotation = Rotation(module)
     state = module.params["state"]
-    empty = dict(plan=[], restart_services=[], absent_services=[], left_out=[], server={})
+    empty = dict(plan=[], restart_services=[], recreate_services=[], absent_services=[], left_out=[], server={},
+                 not_rotated=[], env_file=rotation.env_file)
     if state == "rollback":
         journal, backup, keys = rotation.rollback()
         restart = journal.get("restart_services", []) if keys else []
+        recreate = journal.get("recreate_services", []) if keys else []
         module.exit_json(**dict(empty, changed=bool(keys), actions=rotation.actions, keys=keys, backup=backup,
-                                restart_services=restart))
+                                restart_services=restart, recreate_services=recreate))
     if state == "finish":
         if module.check_mode:
             module.exit_json(**dict(empty, changed=False, actions=[]))
         journal = rotation.finish()
         module.exit_json(**dict(empty, changed=True, actions=rotation.actions, keys=journal["keys"]))
     planned = rotation.plan()
-    public = dict((k, planned[k]) for k in empty)
+    public = dict((k, planned.get(k, empty[k])) for k in empty)
     changes = [step["name"] for step in planned["plan"] if step["action"] != "none"]
     if state == "plan" or module.check_mode or not changes:
         # plan is read-only; apply in check mode (or with nothing to do) says whether it would change
