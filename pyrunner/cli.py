@@ -279,7 +279,7 @@ def make_fix_command(fix: Fix) -> click.Command:
             keys,
             from_file=from_file.expanduser().absolute() if isinstance(from_file, Path) else None,
             from_env=sources.get("env"),
-            providers=supplied.provider_keys(fix.role),
+            providers=supplied.provider_keys(fix.role, keys),
             prompt=_prompt_hidden if (yes or common["check"]) else None,
         ) as files:
             role_vars[secret_options[0].var] = files or None
@@ -387,6 +387,106 @@ def list_fixes(as_json: bool, markdown: bool) -> int:
             state = "" if fix.ready else f"  [planned, #{fix.issue}]"
             click.echo(f"{fix.name:<{width}}  {fix.summary}{state}")
     return 0
+
+
+# --- discover ---------------------------------------------------------------------------------------
+
+DISCOVER = Fix(
+    name="discover",
+    role="discover",
+    section="诊断流程 (finding the stack)",
+    summary="Find the stack's Compose project, which service plays which role, and where settings and credentials are.",
+    changes=False,
+    needs_yes=False,
+    status="ready",
+    issue=13,
+    symptoms=(),
+    manual_remedy="",
+    options=(),
+)
+WRITTEN_HEADER = """# Written by `ods-fix discover --write` on {date} for host {host}: what ods-fix found on it.
+# Every fix discovers the stack again on each run; what is here only corrects it. Edit ods_roles when a
+# service plays another role than discovery says (database, cache, vector_store, vector_meta, vector_object,
+# web, data_api, agent_api, apis). A profile whose ods_profile_services no longer match the stack is refused:
+# run ods-fix discover --write again.
+"""
+
+
+def write_profiles(target: Path, hosts: dict[str, Any]) -> list[Path]:
+    """The profiles as host vars: TARGET/<host>.yml (a host_vars directory), or TARGET itself for one host."""
+    import yaml  # noqa: PLC0415
+
+    profiles: dict[str, dict[str, Any]] = {}
+    for name, host in hosts.items():
+        details = (host.report or {}).get("details")
+        if isinstance(details, dict):
+            profiles[name] = details
+    if not profiles:
+        raise OdsFixError("nothing to write: no host was discovered")
+    single = target.suffix in (".yml", ".yaml")
+    if single and len(profiles) > 1:
+        raise OdsFixError(f"{len(profiles)} hosts were discovered: give --write a directory (host_vars), not {target}")
+    written = []
+    for host, profile in sorted(profiles.items()):
+        path = target if single else target / f"{host}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        roles = {k: v for k, v in profile["roles"].items() if v}
+        data = {
+            "ods_project_dir": profile["project_dir"],
+            "ods_compose_project": profile["project"],
+            "ods_roles": roles,
+            "ods_profile_services": sorted(profile["services"]),
+        }
+        header = WRITTEN_HEADER.format(date=time.strftime("%Y-%m-%d %H:%M"), host=host)
+        path.write_text(header + "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        written.append(path)
+    return written
+
+
+@cli.command("discover", context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout (the profile of each host).")
+@click.option(
+    "--write",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Save each host's profile as inventory host vars you can edit: DIR/<host>.yml (a host_vars directory), "
+    "or FILE.yml for one host.",
+)
+@click.option("-v", "--verbose", count=True, help="More detail: -v lists every task.")
+def discover_command(
+    *, inventory: Path | None, limit: str | None, forks: int | None, as_json: bool, write: Path | None, verbose: int
+) -> int:
+    """Find the ODS stack on each host: its Compose project (from the containers' labels: every -f file, the
+    working directory, the Compose version), which service plays which role (by its image, command, ports and
+    name: the manual's names and the real compose files' alike), each service's container, flavour (MySQL or
+    MariaDB, nginx or Vite), health URL, and where each setting and credential comes from (file:line).
+
+    Every fix runs this same discovery first. Read-only. Only ods_project_dir needs to be set; ods_roles in the
+    inventory corrects a mapping.
+    """
+    execution = execute_fix(
+        DISCOVER,
+        inventory=inventory,
+        limit=limit,
+        forks=forks,
+        check=False,
+        diff=False,
+        verbose=verbose,
+        yes=False,
+        role_vars={},
+    )
+    written = write_profiles(write.expanduser().absolute(), execution.result.hosts) if write else []
+    if as_json:
+        render.print_json({**execution.document, "written": [str(p) for p in written]})
+    else:
+        render.print_result(execution.result, report_paths=execution.reports, stopped=execution.stopped)
+        for path in written:
+            click.echo(f"wrote {path}")
+    for host in execution.result.hosts.values():
+        if host.error and host.status in ("bad input", "unreachable"):
+            click.echo(f"ods-fix: {host.host}: {host.error}", err=True)
+    return int(execution.result.exit_code)
 
 
 # --- doctor -----------------------------------------------------------------------------------------

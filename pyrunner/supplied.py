@@ -25,11 +25,14 @@ from pyrunner.errors import ExitCode, OdsFixError
 Prompt = Callable[[str], "str | None"]
 
 
-def provider_keys(role: str) -> set[str]:
-    """The keys the role's default secrets catalog marks as provider-issued."""
+def provider_keys(role: str, keys: list[str] | None = None) -> set[str]:
+    """The keys that are provider-issued: those the role's default secrets catalog marks so, and, among `keys`,
+    those named like a provider's key (the catalog the stack's discovery builds uses the same rule)."""
     defaults = yaml.safe_load((paths.roles_dir() / role / "defaults" / "main.yml").read_text()) or {}
     entries = defaults.get(f"{role}_secrets") or []
-    return {str(e.get("name")) for e in entries if isinstance(e, dict) and e.get("kind") == "provider"}
+    marked = {str(e.get("name")) for e in entries if isinstance(e, dict) and e.get("kind") == "provider"}
+    rule = paths.load_module_util("keyrotation").PROVIDER_NAME
+    return marked | {key for key in keys or [] if rule.search(key)}
 
 
 def _check_file(path: Path, key: str) -> None:

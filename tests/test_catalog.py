@@ -68,27 +68,38 @@ def test_readme_table_is_generated_from_the_catalog() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "service", "expected"),
+    ("code", "role", "expected"),
     [
-        ("stopped", "mysql", "mysql-connect"),
-        ("db_auth", "mysql", "mysql-connect"),
-        ("stopped", "redis", "api-slow"),
-        ("stopped", "milvus-etcd", "milvus-restart"),
-        ("unhealthy", "milvus-standalone", "milvus-restart"),
-        ("stopped", "alldata-api", "api-500"),
-        ("config_missing", "bisheng-api", "api-500"),
+        ("stopped", "database", "mysql-connect"),
+        ("db_auth", "database", "mysql-connect"),
+        ("stopped", "cache", "api-slow"),
+        ("stopped", "vector_meta", "milvus-restart"),
+        ("unhealthy", "vector_store", "milvus-restart"),
+        ("stopped", "api", "api-500"),
+        ("config_missing", "api", "api-500"),
         ("dist_missing", "web", "web-recover"),
-        ("disk_full", "mysql", "mysql-disk"),
-        ("high_cpu", "alldata-api", "perf"),
+        ("disk_full", "database", "mysql-disk"),
+        ("high_cpu", "api", "perf"),
     ],
 )
-def test_triage_maps_findings_to_fixes(code: str, service: str, expected: str) -> None:
-    fix = catalog.fix_for(code, service)
+def test_triage_maps_findings_on_roles_to_fixes(code: str, role: str, expected: str) -> None:
+    fix = catalog.fix_for(code, role)
     assert fix is not None and fix.name == expected
 
 
 def test_no_fix_for_unknown_finding() -> None:
-    assert catalog.fix_for("error_logs", "nothing-here") is None
+    assert catalog.fix_for("error_logs", "other") is None
+
+
+def test_symptoms_and_dependencies_name_roles_not_services() -> None:
+    """The catalog names no service: a stack may call its database anything (real-stacks.md)."""
+    module = paths.load_module_util("catalog")
+    roles = {"database", "cache", "vector_store", "vector_meta", "vector_object", "api", "web", "*"}
+    for fix in module.FIXES:
+        for pattern in fix["symptoms"]:
+            assert pattern.split(":", 1)[1] in roles, f"{fix['name']}: {pattern} names a service"
+    for role, needs in module.DEPENDS_ON.items():
+        assert {role, *needs} <= roles
 
 
 def test_every_fix_names_its_manual_section() -> None:

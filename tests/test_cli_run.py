@@ -103,7 +103,7 @@ def test_a_stack_that_is_not_running_points_at_bringing_it_up(
     )
     assert cli.main([fix, "-i", str(inventory)]) == 1
     err = capsys.readouterr().err
-    assert "the stack is not running" in err and "docker-compose up -d" in err
+    assert "the stack is not running" in err and "docker compose up -d" in err
 
 
 @needs_docker

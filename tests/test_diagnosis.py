@@ -7,6 +7,17 @@ from typing import Any
 from ansible_collections.ods.fix.plugins.module_utils import diagnosis
 
 STACK = ["mysql", "redis", "milvus-etcd", "milvus-minio", "milvus-standalone", "alldata-api", "bisheng-api", "web"]
+# What discovery maps them to: the findings' roles, which the catalog's symptoms and dependencies name.
+ROLES = {
+    "mysql": "database",
+    "redis": "cache",
+    "milvus-etcd": "vector_meta",
+    "milvus-minio": "vector_object",
+    "milvus-standalone": "vector_store",
+    "alldata-api": "api",
+    "bisheng-api": "api",
+    "web": "web",
+}
 
 
 def running(**overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -41,7 +52,9 @@ def probes_with_mysql_and_redis_down() -> dict[str, Any]:
 
 def test_two_stopped_services_are_the_roots_and_the_rest_follows() -> None:
     stopped = {"status": "exited", "exit_code": 0}
-    findings, plan = diagnosis.analyse(STACK, running(mysql=stopped, redis=stopped), probes_with_mysql_and_redis_down())
+    findings, plan = diagnosis.analyse(
+        STACK, running(mysql=stopped, redis=stopped), probes_with_mysql_and_redis_down(), roles=ROLES
+    )
     roots = [f for f in findings if "caused_by" not in f and f["severity"] != "info"]
     assert sorted((f["code"], f["service"]) for f in roots) == [("stopped", "mysql"), ("stopped", "redis")]
     assert sorted(p["command"] for p in plan) == ["ods-fix api-slow", "ods-fix mysql-connect"]
@@ -51,7 +64,9 @@ def test_two_stopped_services_are_the_roots_and_the_rest_follows() -> None:
 
 def test_a_deleted_dist_is_its_own_problem_even_with_milvus_down() -> None:
     probes: dict[str, Any] = {"web": {"dist": {"ok": False, "error": "no index.html"}, "config": {"ok": True}}}
-    findings, plan = diagnosis.analyse(STACK, running(**{"milvus-etcd": {"status": "exited", "exit_code": 0}}), probes)
+    findings, plan = diagnosis.analyse(
+        STACK, running(**{"milvus-etcd": {"status": "exited", "exit_code": 0}}), probes, roles=ROLES
+    )
     dist = next(f for f in findings if f["code"] == "dist_missing")
     assert "caused_by" not in dist
     assert {p["command"] for p in plan} == {"ods-fix web-recover", "ods-fix milvus-restart"}
@@ -61,7 +76,7 @@ def test_a_crashed_api_is_a_root_cause_not_a_consequence() -> None:
     services = running(
         mysql={"status": "exited", "exit_code": 0}, **{"alldata-api": {"status": "exited", "exit_code": 137}}
     )
-    findings, _ = diagnosis.analyse(STACK, services, {})
+    findings, _ = diagnosis.analyse(STACK, services, {}, roles=ROLES)
     api = next(f for f in findings if f["service"] == "alldata-api")
     assert api["code"] == "stopped" and "caused_by" not in api
     assert "137" in api["summary"]
@@ -78,9 +93,9 @@ def test_access_denied_names_user_and_side() -> None:
             }
         }
     }
-    findings, plan = diagnosis.analyse(STACK, running(), probes)
+    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES)
     auth = next(f for f in findings if f["code"] == "db_auth")
-    assert "'ods'@'172.18.0.5'" in auth["summary"] and "deploy/.env" in auth["summary"]
+    assert "'ods'@'172.18.0.5'" in auth["summary"] and "its settings" in auth["summary"]
     assert plan[0]["command"] == "ods-fix mysql-connect"
 
 
@@ -98,20 +113,20 @@ def test_missing_setting_in_logs_becomes_config_missing() -> None:
         }
     }
     services = running(**{"bisheng-api": {"status": "exited", "exit_code": 1}})
-    findings, _ = diagnosis.analyse(STACK, services, probes)
+    findings, _ = diagnosis.analyse(STACK, services, probes, roles=ROLES)
     missing = next(f for f in findings if f["code"] == "config_missing")
     assert "OPENAI_API_KEY" in missing["summary"] and "/app/deploy/.env" in missing["summary"]
 
 
 def test_healthy_stack_has_no_findings() -> None:
-    findings, plan = diagnosis.analyse(STACK, running(), {})
+    findings, plan = diagnosis.analyse(STACK, running(), {}, roles=ROLES)
     assert findings == [] and plan == []
 
 
 def test_a_service_without_container_is_missing() -> None:
     services = running()
     del services["web"]
-    findings, plan = diagnosis.analyse(STACK, services, {})
+    findings, plan = diagnosis.analyse(STACK, services, {}, roles=ROLES)
     assert findings[0]["code"] == "missing" and plan[0]["command"] == "ods-fix web-recover"
 
 
@@ -138,7 +153,7 @@ def test_error_lines_is_grep_i_error_without_colours() -> None:
 
 def test_high_cpu_and_memory_are_reported() -> None:
     probes = {"resources": {"alldata-api": {"cpu_percent": 180.0, "mem_percent": 95.0, "mem_mb": 900}}}
-    findings, _ = diagnosis.analyse(STACK, running(), probes, cpu_threshold=90, memory_threshold=90)
+    findings, _ = diagnosis.analyse(STACK, running(), probes, cpu_threshold=90, memory_threshold=90, roles=ROLES)
     assert {f["code"] for f in findings} == {"high_cpu", "high_memory"}
 
 
@@ -146,7 +161,7 @@ def test_render_text_has_the_five_parts_and_the_fix() -> None:
     stopped = {"status": "exited", "exit_code": 0}
     services = running(mysql=stopped, redis=stopped)
     probes = probes_with_mysql_and_redis_down()
-    findings, plan = diagnosis.analyse(STACK, services, probes)
+    findings, plan = diagnosis.analyse(STACK, services, probes, roles=ROLES)
     details = dict(
         probes,
         project="p",
@@ -168,12 +183,12 @@ def test_render_text_has_the_five_parts_and_the_fix() -> None:
 
 def test_a_refused_preflight_names_ods_fix_cors() -> None:
     probes = {"cors": {"alldata-api": {"http://localhost:3000": {"code": 400, "allow_origin": None}}}}
-    findings, plan = diagnosis.analyse(STACK, running(), probes)
+    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES)
     assert [(f["code"], f["service"]) for f in findings] == [("cors", "alldata-api")]
     assert plan[0]["command"] == "ods-fix cors"
 
 
 def test_an_allowed_preflight_is_no_finding() -> None:
     allowed = {"http://localhost:3000": {"code": 200, "allow_origin": "http://localhost:3000"}}
-    findings, _ = diagnosis.analyse(STACK, running(), {"cors": {"alldata-api": allowed}})
+    findings, _ = diagnosis.analyse(STACK, running(), {"cors": {"alldata-api": allowed}}, roles=ROLES)
     assert findings == []

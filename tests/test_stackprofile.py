@@ -196,7 +196,9 @@ def test_no_container_and_no_compose_file_says_how_to_point_at_it(tmp_path: Path
 
 def test_a_written_profile_that_no_longer_matches_is_refused(root_stack: Path) -> None:
     with pytest.raises(stackprofile.ProfileError, match=r"no longer matches it: data-api is gone"):
-        stackprofile.discover(FakeApi([]), str(root_stack), written_services=["mysql", "data-api"])
+        stackprofile.discover(
+            FakeApi([]), str(root_stack), overrides={"apis": ["data-api"]}, written_services=["mysql", "data-api"]
+        )
 
 
 def test_two_projects_in_one_directory_need_a_name(root_stack: Path) -> None:

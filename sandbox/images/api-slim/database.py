@@ -2,6 +2,7 @@
 
 `from database import engine` (the manual's probe) finds no `engine` here.
 """
+
 from sqlalchemy import create_engine, text
 
 from settings import settings
@@ -9,8 +10,9 @@ from settings import settings
 
 class DatabaseManager:
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, pool_recycle=300,
-                                    connect_args={"connect_timeout": 3})
+        self.engine = create_engine(
+            url, pool_pre_ping=True, pool_size=5, pool_recycle=300, connect_args={"connect_timeout": 3}
+        )
 
     def ping(self) -> int:
         with self.engine.connect() as conn:

@@ -6,6 +6,7 @@ unreachable; the second layout's answer 503, data-api with {"status": "unhealthy
 CORS follows CORS_ALLOWED_ORIGINS in deploy/.env (Starlette's behaviour: a preflight from an origin not
 on the list gets 400); the second layout's APIs have no CORS at all (a preflight gets 405).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,6 +56,7 @@ def timed(check):
             result = {"ok": False, "error": error_line(exc)}
         result["latency_ms"] = round((time.monotonic() - start) * 1000, 1)
         return result
+
     return run
 
 
@@ -105,8 +107,9 @@ def env_layout_health(checks: dict) -> tuple[int, dict]:
     if SERVICE == "agent-api":
         return code, {"status": status, "version": "1.0"}
     names = {"db": "database", "redis": "redis", "milvus": "milvus"}
-    shown = {names[k]: {"status": "up" if v["ok"] else "down", "latency_ms": v["latency_ms"]}
-             for k, v in checks.items()}
+    shown = {
+        names[k]: {"status": "up" if v["ok"] else "down", "latency_ms": v["latency_ms"]} for k, v in checks.items()
+    }
     return code, {"status": status, "checks": shown}
 
 
@@ -123,6 +126,7 @@ def list_rows(table: str) -> tuple[int, dict]:
 def collections() -> tuple[int, dict]:
     try:
         from services import VectorStore
+
         return 200, {"collections": VectorStore(timeout=5).list_collections()}
     except Exception as exc:
         log.error("%s", error_line(exc))
@@ -146,15 +150,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def _access(self, code: int, size: int) -> None:
         stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
-        access.info('%s - - [%s] "%s" %d %d "%s" "%s"', self.client_address[0], stamp, self.requestline,
-                    code, size, self.headers.get("Referer", "-"), self.headers.get("User-Agent", "-"))
+        access.info(
+            '%s - - [%s] "%s" %d %d "%s" "%s"',
+            self.client_address[0],
+            stamp,
+            self.requestline,
+            code,
+            size,
+            self.headers.get("Referer", "-"),
+            self.headers.get("User-Agent", "-"),
+        )
 
     def _cors_headers(self) -> dict[str, str]:
         origin = self.headers.get("Origin")
         allowed = settings.cors_origins
         if origin and ("*" in allowed or origin in allowed):
-            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
-                    "Access-Control-Allow-Credentials": "true"}
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Access-Control-Allow-Credentials": "true"}
         return {}
 
     def _send(self, code: int, body: dict | str, headers: dict[str, str] | None = None) -> None:
@@ -184,11 +195,14 @@ class Handler(BaseHTTPRequestHandler):
             log.warning("cors: preflight from disallowed origin %s", origin)
             self._send(400, "Disallowed CORS origin")
             return
-        cors.update({
-            "Access-Control-Allow-Methods": ALLOWED_METHODS,
-            "Access-Control-Allow-Headers": self.headers.get("Access-Control-Request-Headers") or "Authorization, Content-Type",
-            "Access-Control-Max-Age": "600",
-        })
+        cors.update(
+            {
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Headers": self.headers.get("Access-Control-Request-Headers")
+                or "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+            }
+        )
         self._send(200, "OK", cors)
 
     def do_GET(self):  # noqa: N802
@@ -207,8 +221,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1 ignores SIGTERM without a handler
     server = ThreadingHTTPServer(("0.0.0.0", settings.port), Handler)
     server.daemon_threads = True
-    log.info("%s listening on 0.0.0.0:%d (log level %s, %d CORS origins)",
-             SERVICE, settings.port, settings.log_level, len(settings.cors_origins))
+    log.info(
+        "%s listening on 0.0.0.0:%d (log level %s, %d CORS origins)",
+        SERVICE,
+        settings.port,
+        settings.log_level,
+        len(settings.cors_origins),
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ effect on restart, which is what the manual's `docker-compose restart alldata-ap
 ODS_SETTINGS=environment (the second layout): only the container's environment, fixed when the
 container is created: editing a file and restarting changes nothing; the container must be recreated.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,14 @@ SOURCE = os.environ.get("ODS_SETTINGS", "file")
 SERVICE = os.environ.get("ODS_SERVICE") or os.environ.get("APP_NAME") or "alldata-api"
 
 COMMON = [
-    "MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD",
-    "REDIS_HOST", "REDIS_PORT", "MILVUS_HOST", "MILVUS_PORT",
+    "MYSQL_HOST",
+    "MYSQL_PORT",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "MILVUS_HOST",
+    "MILVUS_PORT",
 ]
 # Signing keys shorter than this are refused at start-up, as HS256 JWT libraries refuse them (PyJWT 2.10+).
 MIN_SECRET_LENGTH = {"ALLDATA_SECRET_KEY": 32, "BISHENG_JWT_SECRET": 32}
@@ -31,8 +38,15 @@ MIN_SECRET_LENGTH.update({"SECRET_KEY": 32, "JWT_SECRET_KEY": 32})
 REQUIRED = {
     "alldata-api": COMMON + ["ALLDATA_DB_NAME", "ALLDATA_SECRET_KEY"],
     "bisheng-api": COMMON + ["BISHENG_DB_NAME", "BISHENG_JWT_SECRET", "OPENAI_API_KEY"],
-    "data-api": ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE", "REDIS_URL",
-                 "SECRET_KEY"],
+    "data-api": [
+        "MYSQL_HOST",
+        "MYSQL_PORT",
+        "MYSQL_USER",
+        "MYSQL_PASSWORD",
+        "MYSQL_DATABASE",
+        "REDIS_URL",
+        "SECRET_KEY",
+    ],
     "agent-api": ["DATABASE_URL", "REDIS_URL", "MILVUS_HOST", "MILVUS_PORT", "JWT_SECRET_KEY"],
 }
 
@@ -72,8 +86,11 @@ class Settings:
             url = self.get("DATABASE_URL")
             return url + ("&" if "?" in url else "?") + "charset=utf8mb4"
         return "mysql+pymysql://{}:{}@{}:{}/{}?charset=utf8mb4".format(
-            quote_plus(self.get("MYSQL_USER")), quote_plus(self.get("MYSQL_PASSWORD")),
-            self.get("MYSQL_HOST"), self.get("MYSQL_PORT"), self.db_name,
+            quote_plus(self.get("MYSQL_USER")),
+            quote_plus(self.get("MYSQL_PASSWORD")),
+            self.get("MYSQL_HOST"),
+            self.get("MYSQL_PORT"),
+            self.db_name,
         )
 
     @property
@@ -113,8 +130,12 @@ def load(service: str = SERVICE) -> Settings:
     short = [key for key in REQUIRED[service] if len(values[key]) < MIN_SECRET_LENGTH.get(key, 0)]
     if short:
         for key in short:
-            log.error("config: %s is too short (%d characters, at least %d): refusing to sign with it",
-                      key, len(values[key]), MIN_SECRET_LENGTH[key])
+            log.error(
+                "config: %s is too short (%d characters, at least %d): refusing to sign with it",
+                key,
+                len(values[key]),
+                MIN_SECRET_LENGTH[key],
+            )
         sys.exit(1)
     return Settings(service, values)
 

@@ -64,11 +64,11 @@ def sha256(path):
 
 
 class Archiver(object):
-    def __init__(self, api, container, root_password, archive_dir):
-        self.api, self.container, self.root_password, self.archive_dir = api, container, root_password, archive_dir
+    def __init__(self, api, container, root, archive_dir):
+        self.api, self.container, self.root, self.archive_dir = api, container, root, archive_dir  # a mysqlexec.Root
 
     def sql(self, statement):
-        return mysqlexec.run_sql(self.api, self.container, statement, root_password=self.root_password)
+        return mysqlexec.run_sql(self.api, self.container, statement, root=self.root)
 
     def plan(self, rule):
         """Rows to archive: the cutoff, the primary key, their count and the highest key."""
@@ -100,7 +100,7 @@ class Archiver(object):
         base = os.path.join(self.archive_dir, "%s.%s-%s" % (plan["schema"], plan["table"], stamp))
         path = base + ".sql.gz"
         cmd = [
-            "mysqldump",
+            self.root.program("dump"),
             "-u",
             "root",
             "--single-transaction",
@@ -113,7 +113,7 @@ class Archiver(object):
             plan["schema"],
             plan["table"],
         ]
-        env = {"MYSQL_PWD": self.root_password} if self.root_password else {}
+        env = self.root.env
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
             result = exec_stdin(self.api, self.container, cmd, environment=env, timeout=3600, sink=out.write)

@@ -68,7 +68,8 @@ FIXES = [
                 "var": "mysql_connect_reset_db_password",
                 "type": "bool",
                 "default": False,
-                "help": "On Access denied, set the server's password for the app user to the one in the APIs' settings.",
+                "help": "On Access denied, set the server's password for the app user to the one in the APIs' "
+                "settings.",
             },
         ],
     },
@@ -135,6 +136,14 @@ FIXES = [
                 "help": "When the agent API's MILVUS_HOST/MILVUS_PORT do not name the Milvus service, set them where "
                 "they are written (backup kept) and restart or recreate the APIs; without it the mismatch is "
                 "reported (exit 5).",
+            },
+            {
+                "flag": "edit-compose",
+                "var": "milvus_restart_edit_compose",
+                "type": "bool",
+                "default": False,
+                "help": "With --fix-config, also edit a value written literally in a compose file (checked with "
+                "`docker compose config`, backup kept); without it its file and line are reported.",
             },
         ],
     },
@@ -220,7 +229,8 @@ FIXES = [
         "name": "cors",
         "role": "cors_check",
         "section": "API 跨域错误 (CORS error)",
-        "summary": "Send the manual's preflight; allow the origin where the API reads it, or check the same-origin proxy.",
+        "summary": "Send the manual's preflight; allow the origin where the API reads it, or check the same-origin "
+        "proxy.",
         "changes": True,
         "needs_yes": False,
         "status": READY,
@@ -241,6 +251,23 @@ FIXES = [
                 "type": "list",
                 "default": None,
                 "help": "The APIs that must answer the preflight (repeatable) [default: the data API].",
+            },
+            {
+                "flag": "add-route",
+                "var": "cors_check_add_route",
+                "type": "bool",
+                "default": False,
+                "help": "When web's same-origin /api route is broken and no known-good config was kept, add a "
+                "location /api/ proxying to the data API (backup, nginx -t in a throwaway container, reload, "
+                "verified).",
+            },
+            {
+                "flag": "edit-compose",
+                "var": "cors_check_edit_compose",
+                "type": "bool",
+                "default": False,
+                "help": "Also edit an allowed-origins value written literally in a compose file; otherwise its file "
+                "and line are reported.",
             },
         ],
     },
@@ -269,7 +296,16 @@ FIXES = [
                 "var": "perf_triage_lower_log_level",
                 "type": "bool",
                 "default": False,
-                "help": "When LOG_LEVEL is DEBUG, set it to INFO where it is written (backed up) and restart or recreate the APIs.",
+                "help": "When LOG_LEVEL is DEBUG, set it to INFO where it is written (backed up) and restart or "
+                "recreate the APIs.",
+            },
+            {
+                "flag": "edit-compose",
+                "var": "perf_triage_edit_compose",
+                "type": "bool",
+                "default": False,
+                "help": "With --lower-log-level, also edit a LOG_LEVEL written literally in a compose file; "
+                "otherwise its file and line are reported.",
             },
             {
                 "flag": "restart-above-mb",

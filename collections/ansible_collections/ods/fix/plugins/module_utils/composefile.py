@@ -19,6 +19,7 @@ own environment, which the caller compares with these files.
 
 from __future__ import absolute_import, division, print_function
 
+import contextlib
 import os
 import re
 
@@ -272,10 +273,8 @@ def _collect_vars(value, interpolator, found):
         for item in value:
             _collect_vars(item, interpolator, found)
     elif isinstance(value, str) and "$" in value:
-        try:
+        with contextlib.suppress(ComposeFileError):  # an unset ${VAR:?} is reported where it matters, not here
             interpolator.substitute(value, found)
-        except ComposeFileError:
-            pass
 
 
 def merge_service(base, override):

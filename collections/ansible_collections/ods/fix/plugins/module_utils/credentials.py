@@ -17,11 +17,7 @@ exec's environment (MYSQL_PWD, REDISCLI_AUTH), never on a command line. Only ori
 from __future__ import absolute_import, division, print_function
 
 import re
-
-try:
-    from urllib.parse import unquote, urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    pass
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.ods.fix.plugins.module_utils import dockerexec, settings
 

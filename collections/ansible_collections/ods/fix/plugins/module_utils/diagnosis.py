@@ -157,7 +157,8 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                 finding(
                     "db_unreachable",
                     via_api.get("service", "the data API"),
-                    "the SELECT 1 through the app's engine (%s) fails: %s" % (via_api.get("probe") or "the manual's", error),
+                    "the SELECT 1 through the app's engine (%s) fails: %s"
+                    % (via_api.get("probe") or "the manual's", error),
                     severity="warning",
                 )
             )
@@ -165,7 +166,9 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
     if direct and not direct.get("ok"):
         found.append(
             finding(
-                "unhealthy", database, "%s is running but does not answer SELECT 1: %s" % (database, direct.get("error"))
+                "unhealthy",
+                database,
+                "%s is running but does not answer SELECT 1: %s" % (database, direct.get("error")),
             )
         )
     for service, result in sorted((probes.get("cache") or {}).items()):
@@ -180,11 +183,14 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
             finding(
                 "dist_missing",
                 service,
-                "%s has no index.html (%s)" % (web["dist"].get("root") or "the document root", web["dist"].get("error", "empty")),
+                "%s has no index.html (%s)"
+                % (web["dist"].get("root") or "the document root", web["dist"].get("error", "empty")),
             )
         )
     if web.get("http") and not web["http"].get("ok"):
-        found.append(finding("unhealthy", service, "%s does not serve its index: %s" % (service, web["http"].get("error"))))
+        found.append(
+            finding("unhealthy", service, "%s does not serve its index: %s" % (service, web["http"].get("error")))
+        )
     for service, answers in sorted((probes.get("cors") or {}).items()):
         for origin, answer in sorted(answers.items()):
             code = answer.get("code")

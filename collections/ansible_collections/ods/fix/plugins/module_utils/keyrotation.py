@@ -193,12 +193,15 @@ def describe(entry, server=None):
     if server and server.get("dual_password"):
         mode = "dual password: the old one kept until the APIs run on the new one"
     else:
-        mode = "single phase: %s has no dual passwords" % ("MariaDB" if (server or {}).get("flavor") == "mariadb"
-                                                          else "this server")
+        mode = "single phase: %s has no dual passwords" % (
+            "MariaDB" if (server or {}).get("flavor") == "mariadb" else "this server"
+        )
     return "%s (database password, %s)" % (entry["name"], mode)
 
 
-PROVIDER_NAME = re.compile(r"(^|_)(OPENAI|ANTHROPIC|AZURE|HF|HUGGINGFACE|DASHSCOPE|QWEN|DEEPSEEK|ZHIPU|MOONSHOT)_|_API_KEY$|_TOKEN$")
+PROVIDER_NAME = re.compile(
+    r"(^|_)(OPENAI|ANTHROPIC|AZURE|HF|HUGGINGFACE|DASHSCOPE|QWEN|DEEPSEEK|ZHIPU|MOONSHOT)_|_API_KEY$|_TOKEN$"
+)
 ROOT_KEYS = ("MYSQL_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD")
 USER_PASSWORD_KEYS = ("MYSQL_PASSWORD", "MARIADB_PASSWORD")
 
@@ -219,7 +222,9 @@ def classify(name, readers, roles_of, database_reads):
         return None, "no service reads it"
     if servers:
         return None, "%s read%s it too: rotate it by hand (restarting the APIs does not change it there)" % (
-            ", ".join(servers), "s" if len(servers) == 1 else "")
+            ", ".join(servers),
+            "s" if len(servers) == 1 else "",
+        )
     if PROVIDER_NAME.search(name):
         return "provider", ""
     return "generated", ""

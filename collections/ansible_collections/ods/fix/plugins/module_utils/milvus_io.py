@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
-"""Vector backups of Milvus collections: the format, and the code that runs inside bisheng-api.
+"""Vector backups of Milvus collections: the format, and the code that runs inside the agent API.
 
 The modules send this file's source, with a call to ``main``, to ``python -`` in
 bisheng-api: that container has pymilvus, numpy and the manual's
@@ -181,7 +181,7 @@ def dimension_mismatch(backup_schema, live_schema):
     return lines
 
 
-# --- inside bisheng-api -----------------------------------------------------------------------------
+# --- inside the agent API -----------------------------------------------------------------------------
 
 
 def say(event, **data):
@@ -192,6 +192,7 @@ def say(event, **data):
 
 
 def client():
+    sys.path[:0] = ["/app/src", "/app"]  # where the API keeps its modules (the second layout: /app/src)
     from services import VectorStore  # the manual's interface; its client uses the stack's settings
 
     try:
@@ -199,7 +200,7 @@ def client():
         store.list_collections()
     except Exception as exc:
         raise VectorError(
-            "Milvus does not answer through VectorStore in bisheng-api (%s): run ods-fix milvus-restart"
+            "Milvus does not answer through VectorStore in the agent API (%s): run ods-fix milvus-restart"
             % (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         ) from exc
     return store.client

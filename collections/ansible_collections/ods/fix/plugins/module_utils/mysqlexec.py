@@ -34,8 +34,10 @@ class MysqlError(Exception):
 
 
 AUTH_ERRORS = (1045, 1698)  # Access denied (with a password; for the socket's unix_socket plugin)
-DEFAULT_CLIENTS = ({"sql": "mysql", "dump": "mysqldump", "admin": "mysqladmin"},
-                   {"sql": "mariadb", "dump": "mariadb-dump", "admin": "mariadb-admin"})
+DEFAULT_CLIENTS = (
+    {"sql": "mysql", "dump": "mysqldump", "admin": "mysqladmin"},
+    {"sql": "mariadb", "dump": "mariadb-dump", "admin": "mariadb-admin"},
+)
 
 
 def missing_program(result):
@@ -70,14 +72,16 @@ class Root(object):
     def run(self, args, data, timeout=120):
         """(ExecResult) of `<client> args` as root with data on stdin; tries the candidates while access is denied."""
         if self.names is not None:
-            return exec_stdin(self.api, self.container, [self.names["sql"], *args], data, environment=self.env,
-                              timeout=timeout)
+            return exec_stdin(
+                self.api, self.container, [self.names["sql"], *args], data, environment=self.env, timeout=timeout
+            )
         denied = []
         for names in self.clients:
             for origin, password in self.candidates:
                 env = {"MYSQL_PWD": password} if password is not None else {}
-                result = exec_stdin(self.api, self.container, [names["sql"], *args], data, environment=env,
-                                    timeout=timeout)
+                result = exec_stdin(
+                    self.api, self.container, [names["sql"], *args], data, environment=env, timeout=timeout
+                )
                 if missing_program(result):
                     break
                 error = _parse_error(result.stderr.decode("utf-8", "replace")) if result.code != 0 else None

@@ -23,13 +23,13 @@ class SessionError(Exception):
 
 
 class Session(object):
-    def __init__(self, api, container, database=None, root_password=None, buffer_size=1 << 20, password_only=False):
-        cmd = ["mysql", "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "-u", "root"]
-        if password_only:
-            cmd += ["--protocol=tcp", "-h", "127.0.0.1"]
+    def __init__(self, api, container, database=None, root=None, buffer_size=1 << 20):
+        """root: a mysqlexec.Root (its client and password, found with a SELECT 1 first); None: mysql, no password."""
+        program = root.program("sql") if root is not None else "mysql"
+        cmd = [program, "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "-u", "root"]
         if database:
             cmd.append(database)
-        env = {"MYSQL_PWD": root_password} if root_password else {}
+        env = root.env if root is not None else {}
         low = api.api
         self._low = low
         self._exec = low.exec_create(container.id, cmd, stdin=True, stdout=True, stderr=True, environment=env)["Id"]

@@ -24,8 +24,16 @@ INCLUDE = re.compile(r"^\s*include\s+([^;#\s]+)\s*;", re.MULTILINE)
 ROOT = re.compile(r"^\s*root\s+([^;#\s]+)\s*;", re.MULTILINE)
 LOCATION_API = re.compile(r"^\s*location\s+(?:\^~\s+)?/api/?\s*\{", re.MULTILINE)
 DEFAULT_MAIN = "/etc/nginx/nginx.conf"  # nginx's own default --conf-path (Debian's and nginx:alpine's builds)
-NOT_CONFIG = ("mime.types", "fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params", "koi-utf", "koi-win",
-              "win-utf")
+NOT_CONFIG = (
+    "mime.types",
+    "fastcgi_params",
+    "fastcgi.conf",
+    "scgi_params",
+    "uwsgi_params",
+    "koi-utf",
+    "koi-win",
+    "win-utf",
+)
 
 
 def parse_dump(text):
@@ -51,8 +59,8 @@ def loaded(files, main):
         if path in order or path not in files:
             continue
         order.append(path)
-        for pattern in INCLUDE.findall(strip_comments(files[path])):
-            pattern = pattern if pattern.startswith("/") else os.path.join(base, pattern)
+        for include in INCLUDE.findall(strip_comments(files[path])):
+            pattern = include if include.startswith("/") else os.path.join(base, include)
             pending.extend(sorted(p for p in files if fnmatch.fnmatch(p, pattern)))
     return order
 
@@ -69,8 +77,13 @@ def describe(files, main):
             root, site = found[0], path
         if api_file is None and LOCATION_API.search(text):
             api_file = path
-    return {"main": main, "files": config, "site": site or (config[-1] if config else main), "root": root,
-            "api_route": api_file}
+    return {
+        "main": main,
+        "files": config,
+        "site": site or (config[-1] if config else main),
+        "root": root,
+        "api_route": api_file,
+    }
 
 
 def from_tar(data, directory):
@@ -104,8 +117,15 @@ def read(container, exec_in):
     try:
         stream, _stat = container.get_archive(directory)
     except Exception as exc:  # no such directory: not an nginx container
-        return {"main": main, "files": [], "site": None, "root": None, "api_route": None, "texts": {},
-                "source": "none (%s: %s)" % (type(exc).__name__, exc)}
+        return {
+            "main": main,
+            "files": [],
+            "site": None,
+            "root": None,
+            "api_route": None,
+            "texts": {},
+            "source": "none (%s: %s)" % (type(exc).__name__, exc),
+        }
     files = from_tar(b"".join(stream), directory)
     layout = describe(files, main)
     layout.update(source="the container's %s" % directory, texts=files)

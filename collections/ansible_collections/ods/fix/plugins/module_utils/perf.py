@@ -99,3 +99,33 @@ def io_rates(pids_by_service, seconds, reader=read_proc_io, sleep=None, limit=3)
         writers.sort(key=lambda w: -w["write_mb_s"])
         rates[service] = {"write_mb_s": round(sum(w["write_mb_s"] for w in writers), 2), "writers": writers[:limit]}
     return rates
+
+
+def engine_processes(container, key, limit=3):
+    """The container's processes from the engine (`docker top`), for images without ps or top.
+
+    key "cpu": [{pid, cpu, mem, command}] by ps's %CPU (CPU time over the process's life; a busy loop shows
+    about 100); key "rss": [{pid, rss_mb, command}] by resident memory.
+    """
+    listing = container.top(ps_args="-eo pid,pcpu,pmem,rss,args")
+    titles = [t.upper() for t in listing.get("Titles") or []]
+    procs = []
+    for row in listing.get("Processes") or []:
+        item = dict(zip(titles, row, strict=False))
+        try:
+            procs.append(
+                {
+                    "pid": int(item["PID"]),
+                    "cpu": float(item.get("%CPU", 0)),
+                    "mem": float(item.get("%MEM", 0)),
+                    "rss_mb": round(int(item.get("RSS", 0)) / 1024.0, 1),
+                    "command": (item.get("COMMAND") or item.get("ARGS") or "").strip()[:160],
+                }
+            )
+        except (KeyError, ValueError):
+            continue
+    field = "cpu" if key == "cpu" else "rss_mb"
+    procs.sort(key=lambda p: -p[field])
+    if key == "cpu":
+        return [dict((k, p[k]) for k in ("pid", "cpu", "mem", "command")) for p in procs[:limit]]
+    return [dict((k, p[k]) for k in ("pid", "rss_mb", "command")) for p in procs[:limit]]

@@ -161,7 +161,9 @@ def dependency_role(name):
 
 def failing_dependencies(health):
     """The roles of the dependencies a health answer says are down (database, cache, vector_store, ...)."""
-    return sorted(set(dependency_role(name) for name, check in (health.get("checks") or {}).items() if not check.get("ok")))
+    return sorted(
+        set(dependency_role(name) for name, check in (health.get("checks") or {}).items() if not check.get("ok"))
+    )
 
 
 def probe_manual_db_check(container):

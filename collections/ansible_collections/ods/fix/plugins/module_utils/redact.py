@@ -28,7 +28,9 @@ PUBLIC_WORDS = frozenset(["true", "false", "yes", "no", "on", "off", "debug", "i
 NUMBER = re.compile(r"^[0-9][0-9.:_]*$")
 LOWER_WORD = re.compile(r"^[a-z][a-z_.-]{0,31}$")
 PATH_LIST = re.compile(r"^/[^\s:]*(?::/[^\s:]*)*$")
-URL_LIST = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?(?:,[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?)*$")
+URL_LIST = re.compile(
+    r"^[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?(?:,[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?)*$"
+)
 
 
 def is_secret_name(name):

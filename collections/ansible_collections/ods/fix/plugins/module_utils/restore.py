@@ -50,22 +50,14 @@ def q(name):
 class Database(object):
     """Root SQL in the mysql container."""
 
-    def __init__(self, api, container, root_password, password_only=False):
-        self.api, self.container, self.root_password = api, container, root_password
-        self.password_only = password_only
+    def __init__(self, api, container, root):
+        self.api, self.container, self.root = api, container, root  # root: a mysqlexec.Root
 
     def sql(self, statement, timeout=3600):
-        return mysqlexec.run_sql(
-            self.api,
-            self.container,
-            statement,
-            root_password=self.root_password,
-            timeout=timeout,
-            password_only=self.password_only,
-        )
+        return mysqlexec.run_sql(self.api, self.container, statement, timeout=timeout, root=self.root)
 
     def session(self, database=None):
-        return Session(self.api, self.container, database, self.root_password, password_only=self.password_only)
+        return Session(self.api, self.container, database, root=self.root)
 
     def script(self, database, text):
         """Run a script (DELIMITER-aware) in one session."""
@@ -349,6 +341,15 @@ class Journal(object):
         self.db.sql(STATE_DDL)
 
     TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects")
+
+    def last_target(self):
+        """The database the last finished restore went into, or None."""
+        if not self.db.sql(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
+        ):
+            return None
+        rows = self.db.sql("SELECT target FROM ods_fix.restores WHERE status = 'done' ORDER BY id DESC LIMIT 1;")
+        return rows[0][0] if rows else None
 
     def latest(self, target, statuses=("done",)):
         if not self.db.sql(

@@ -117,8 +117,10 @@ def disconnect(api, container, service, check_mode):
     verb = "would " if check_mode else ""
     actions = []
     for network in attached_networks(container):
-        actions.append("%sdisconnect %s from network %s (its processes keep running; reconnect: docker network "
-                       "connect --alias %s %s %s)" % (verb, service, network, service, network, container.name))
+        actions.append(
+            "%sdisconnect %s from network %s (its processes keep running; reconnect: docker network "
+            "connect --alias %s %s %s)" % (verb, service, network, service, network, container.name)
+        )
         if not check_mode:
             api.networks.get(network).disconnect(container)
     return actions
@@ -148,8 +150,11 @@ def create_with_cli(profile, service, cli):
     """`compose up -d --no-deps SERVICE` with the files, project and profiles that made the stack."""
     if not cli:
         raise compose.ProjectError("%s has no container and no Compose CLI is installed to create it" % service)
-    run_cli([*compose.compose_argv(profile, cli), "up", "-d", "--no-deps", "--no-build", service], 600,
-            profile["working_dir"])
+    run_cli(
+        [*compose.compose_argv(profile, cli), "up", "-d", "--no-deps", "--no-build", service],
+        600,
+        profile["working_dir"],
+    )
 
 
 def recreate_with_cli(profile, services, cli):
@@ -195,6 +200,30 @@ def log_tail(container, lines=20):
     return errors[-1] if errors else " | ".join(tail[-3:])
 
 
+def act(api, profile, service, container, action, cli):
+    """Do one action on a service's container; returns the container (new for create, rebuild, recreate)."""
+    project = profile["project"]
+    if action == "create":
+        create_with_cli(profile, service, cli)
+    elif action == "rebuild":
+        rebuild_with_cli(profile, service, cli)
+    elif action == "recreate":
+        recreate_with_cli(profile, [service], cli)
+    elif action == "start":
+        container.start()
+    elif action == "unpause":
+        container.unpause()
+    elif action == "restart":
+        container.restart(timeout=stop_timeout(container))
+    elif action == "stop":
+        container.stop(timeout=stop_timeout(container))
+    elif action == "pause":
+        container.pause()
+    if action in ("create", "rebuild", "recreate"):
+        return compose.project_containers(api, project).get(service)
+    return container
+
+
 def ensure(
     api,
     profile,
@@ -237,25 +266,7 @@ def ensure(
     if action and action != "wait":
         result["actions"].append("%s%s %s (%s)" % (verb, action, service, reason))
         if not check_mode:
-            if action == "create":
-                create_with_cli(profile, service, cli)
-                container = compose.project_containers(api, project).get(service)
-            elif action == "rebuild":
-                rebuild_with_cli(profile, service, cli)
-                container = compose.project_containers(api, project).get(service)
-            elif action == "recreate":
-                recreate_with_cli(profile, [service], cli)
-                container = compose.project_containers(api, project).get(service)
-            elif action == "start":
-                container.start()
-            elif action == "unpause":
-                container.unpause()
-            elif action == "restart":
-                container.restart(timeout=stop_timeout(container))
-            elif action == "stop":
-                container.stop(timeout=stop_timeout(container))
-            elif action == "pause":
-                container.pause()
+            container = act(api, profile, service, container, action, cli)
     result["changed"] = True
     if check_mode:
         return result

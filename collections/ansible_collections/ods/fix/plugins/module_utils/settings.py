@@ -213,7 +213,9 @@ def _read(path):
         return handle.read()
 
 
-ENV_LINE = re.compile(r"^(?P<head>\s*(?:-\s*)?(?P<quote>['\"]?)(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sep>\s*[:=]\s*))(?P<value>.*?)(?P<tail>\s+#.*)?$")
+ENV_LINE = re.compile(
+    r"^(?P<head>\s*(?:-\s*)?(?P<quote>['\"]?)(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<sep>\s*[:=]\s*))(?P<value>.*?)(?P<tail>\s+#.*)?$"
+)
 
 
 def compose_line_value(path, line):
@@ -243,7 +245,7 @@ def set_compose_line(text, line, key, value, path):
     old = match.group("value").strip()
     plain_number = re.match(r"^[0-9]+$", value) and re.match(r"^[0-9]+$", old)  # 19531 -> 19530 stays a number
     needs = _needs_quotes(value) and not plain_number
-    quoted = '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"') if needs or old[:1] in "'\"" and old else value
+    quoted = '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"') if needs or (old[:1] in "'\"" and old) else value
     if match.group("quote"):  # `- "KEY=value"`: the whole item is quoted
         quoted = value
     ending = "\n" if lines[line - 1].endswith("\n") else ""
@@ -253,6 +255,9 @@ def set_compose_line(text, line, key, value, path):
 
 
 def _needs_quotes(value):
-    return value == "" or bool(re.search(r"[:#{}\[\],&*?|<>=!%@`'\"\s]", value)) or value.lower() in (
-        "true", "false", "yes", "no", "on", "off", "null", "~"
-    ) or bool(re.match(r"^[0-9.+-]", value))
+    return (
+        value == ""
+        or bool(re.search(r"[:#{}\[\],&*?|<>=!%@`'\"\s]", value))
+        or value.lower() in ("true", "false", "yes", "no", "on", "off", "null", "~")
+        or bool(re.match(r"^[0-9.+-]", value))
+    )

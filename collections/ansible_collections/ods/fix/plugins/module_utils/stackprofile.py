@@ -494,8 +494,9 @@ def setting_origins(spec, working_dir, dotenv_path, manual_env_file=""):
             item["whole"] = bool(re.match(r"^\$\{?%s(?:[:?+-][^}]*)?\}?$" % re.escape(first), origin.get("raw") or ""))
         origins[key] = item
     for var in spec.get("spec_vars") or []:
-        origins.setdefault("${%s}" % var, {"kind": "spec", "vars": [var], "file": dotenv_path, "line": None,
-                                          "apply": "recreate"})
+        origins.setdefault(
+            "${%s}" % var, {"kind": "spec", "vars": [var], "file": dotenv_path, "line": None, "apply": "recreate"}
+        )
     return origins
 
 
@@ -631,6 +632,8 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
         facts[service] = service_facts(service, spec, container, image_config)
         config = (container.attrs.get("Config") or {}) if container is not None else (image_config or {})
         env_of[service] = dict(item.split("=", 1) for item in (config.get("Env") or []) if "=" in item)
+    if written_services:
+        check_written(name, facts, written_services)
     roles = map_roles(facts, project["services"], overrides)
     services = {}
     for service in sorted(facts):
@@ -669,24 +672,17 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
         "unmapped": unmapped,
         "services": services,
     }
-    if written_services:
-        check_written(profile, written_services)
     return profile
 
 
-def check_written(profile, written_services):
+def check_written(project, services, written_services):
     """A profile saved by `ods-fix discover --write` must still match the project: else say so, and how to redo it."""
-    gone = sorted(set(written_services) - set(profile["services"]))
+    gone = sorted(set(written_services) - set(services))
     if gone:
         raise ProfileError(
             "the profile written by ods-fix discover for project %s no longer matches it: %s %s gone (it has now: %s); "
             "discover it again with `ods-fix discover --write FILE`"
-            % (
-                profile["project"],
-                ", ".join(gone),
-                "is" if len(gone) == 1 else "are",
-                ", ".join(sorted(profile["services"])),
-            )
+            % (project, ", ".join(gone), "is" if len(gone) == 1 else "are", ", ".join(sorted(services)))
         )
 
 

@@ -35,14 +35,15 @@ sys.stdout.write(body.decode("utf-8", "replace") + "\n" + str(code))' "$url"
 done
 if command -v node >/dev/null 2>&1; then
   exec node -e 'require("http").get(process.argv[1], r => { let b = ""; r.on("data", d => b += d);
-    r.on("end", () => { process.stdout.write(b + "\n" + r.statusCode) }) }).on("error", e => { console.log(e.message); process.exit(1) })' "$url"
+    r.on("end", () => { process.stdout.write(b + "\n" + r.statusCode) }) })
+    .on("error", e => { console.log(e.message); process.exit(1) })' "$url"
 fi
 exit 127
 """
 
 
 def fetch_inside(container, url):
-    """(code, body) fetched inside a container; (None, why) when it cannot, or 'no-tool' when it has nothing to fetch with."""
+    """(code, body) fetched inside a container; (None, why) when it cannot; (None, "no-tool") with nothing to fetch with."""
     code, output = container.exec_run(["sh", "-c", FETCH, "sh", url])
     text = output.decode("utf-8", "replace")
     if code == 127 or (code != 0 and "not found" in text and "sh:" in text):
@@ -86,7 +87,11 @@ def fetch(profile, containers, service, path):
             code, body = fetch_inside(sibling, "http://%s:%s%s" % (service, entry["port"], path))
             if code is not None or body != "no-tool":
                 return code, body, "from %s" % api
-    return None, "nothing can fetch a page from %s (no curl, Python, wget or node in it, no published port)" % service, ""
+    return (
+        None,
+        "nothing can fetch a page from %s (no curl, Python, wget or node in it, no published port)" % service,
+        "",
+    )
 
 
 def proxied(code, body):
@@ -107,7 +112,10 @@ def nginx_test(api, container, files):
         return code == 0, output.decode("utf-8", "replace").strip()
     networks = list(((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).keys())
     probe = api.containers.create(
-        container.image.id, entrypoint=["nginx"], command=["-t"], network=networks[0] if networks else None,
+        container.image.id,
+        entrypoint=["nginx"],
+        command=["-t"],
+        network=networks[0] if networks else None,
         network_disabled=not networks,
     )
     try:

@@ -22,14 +22,10 @@ extends_documentation_fragment:
   - ods.fix.project
 options:
   services:
-    description: The services whose logs hold access lines.
+    description: The services whose logs hold access lines; empty means the web front end and the APIs.
     type: list
     elements: str
-    default: [web, alldata-api, bisheng-api]
-  env_file:
-    description: The settings file; its values are redacted from the result.
-    type: path
-    required: true
+    default: []
   window_hours:
     description: How far back to look, in hours.
     type: int
@@ -85,14 +81,13 @@ import datetime
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import accesslog, compose, dotenv
+from ansible_collections.ods.fix.plugins.module_utils import accesslog, compose, settings
 from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
 
 
 def main():
     argument_spec = dict(
-        services=dict(type="list", elements="str", default=["web", "alldata-api", "bisheng-api"]),
-        env_file=dict(type="path", required=True),
+        services=dict(type="list", elements="str", default=[]),
         window_hours=dict(type="int", default=24),
         burst_per_minute=dict(type="int", default=20),
         large_bytes=dict(type="int", default=1 << 20),
@@ -102,13 +97,18 @@ def main():
     compose.require_docker(module)
     params = module.params
     if params["window_hours"] <= 0:
-        module.fail_json(msg="the window must be at least one hour (got %d)" % params["window_hours"], ods_failure="input")
+        module.fail_json(
+            msg="the window must be at least one hour (got %d)" % params["window_hours"], ods_failure="input"
+        )
     api, project = compose.open_project(module, require_running=False)
-    containers = compose.project_containers(api, project["project_name"])
+    profile = project["profile"]
+    compose.check_services(module, profile, params["services"])
+    containers = compose.project_containers(api, profile["project"])
+    names = params["services"] or [s for s in [profile["roles"].get("web")] + profile["roles"]["apis"] if s]
     until = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     since = until - datetime.timedelta(hours=params["window_hours"])
     requests, read = [], []
-    for service in params["services"]:
+    for service in names:
         container = containers.get(service)
         if container is None:
             continue
@@ -118,16 +118,23 @@ def main():
             if request is not None:
                 requests.append(request)
         read.append(service)
-    summary = accesslog.audit(requests, since=since, until=until, burst_per_minute=params["burst_per_minute"],
-                              large_bytes=params["large_bytes"])
-    window = {"since": since.isoformat(), "until": until.isoformat(), "hours": params["window_hours"],
-              "services": read}
-    redactor = evidence_redactor(dotenv.read(params["env_file"]), [compose.container_env(c) for c in containers.values()])
+    summary = accesslog.audit(
+        requests,
+        since=since,
+        until=until,
+        burst_per_minute=params["burst_per_minute"],
+        large_bytes=params["large_bytes"],
+    )
+    window = {"since": since.isoformat(), "until": until.isoformat(), "hours": params["window_hours"], "services": read}
+    redactor = evidence_redactor(settings.all_values(profile), [compose.container_env(c) for c in containers.values()])
     result = {
         "summary": summary,
         "highlights": accesslog.highlights(summary),
-        "markdown": accesslog.render_markdown(summary, "%s to %s (%d h), from %s" % (
-            window["since"], window["until"], params["window_hours"], ", ".join(read) or "no service")),
+        "markdown": accesslog.render_markdown(
+            summary,
+            "%s to %s (%d h), from %s"
+            % (window["since"], window["until"], params["window_hours"], ", ".join(read) or "no service"),
+        ),
         "window": window,
     }
     module.exit_json(changed=False, **redactor.redact_obj(result))

@@ -92,7 +92,14 @@ import re
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, probes, services, settings, stackprofile
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    probes,
+    services,
+    settings,
+    stackprofile,
+)
 
 # What the APIs log when they cannot start for a missing setting (the manual's 检查环境变量配置).
 CONFIG_MISSING = re.compile(r"required setting (\w+) is missing")
@@ -141,8 +148,8 @@ def inspect(api, profile, params, names):
         container = containers.get(service)
         url = profile["services"][service]["health_url"]
         entry = {"condition": services.condition(container, url if container is not None else None)}
-        role = profile["roles"].get("data_api") == service and "data_api" or (
-            profile["roles"].get("agent_api") == service and "agent_api" or "api"
+        role = (profile["roles"].get("data_api") == service and "data_api") or (
+            (profile["roles"].get("agent_api") == service and "agent_api") or "api"
         )
         required = params["required_settings"].get(service) or params["required_settings"].get(role) or []
         missing = missing_settings(profile, service, container, required)
@@ -150,7 +157,8 @@ def inspect(api, profile, params, names):
             entry["missing_settings"] = [key for key, _where in missing]
             result["missing_settings"][service] = entry["missing_settings"]
             problems.extend(
-                "%s: required setting %s is missing (%s) (检查环境变量配置)" % (service, key, origin) for key, origin in missing
+                "%s: required setting %s is missing (%s) (检查环境变量配置)" % (service, key, origin)
+                for key, origin in missing
             )
         if container is None or container.status != "running":
             if container is not None:
@@ -163,7 +171,9 @@ def inspect(api, profile, params, names):
                 % (
                     service,
                     entry["condition"],
-                    " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"]) if "crash" in entry else "",
+                    " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"])
+                    if "crash" in entry
+                    else "",
                 )
             )
             result["apis"][service] = entry
@@ -182,7 +192,12 @@ def inspect(api, profile, params, names):
             failing.update(bad)
             problems.append(
                 "%s %s answers %s%s"
-                % (service, path, health.get("code") or health.get("error"), " (failing: %s)" % ", ".join(bad) if bad else "")
+                % (
+                    service,
+                    path,
+                    health.get("code") or health.get("error"),
+                    " (failing: %s)" % ", ".join(bad) if bad else "",
+                )
             )
         result["apis"][service] = entry
     db_check = profile["roles"].get("data_api")

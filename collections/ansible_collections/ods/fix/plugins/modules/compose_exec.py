@@ -126,10 +126,17 @@ def main():
     containers = compose.project_containers(api, profile["project"])
     container = containers.get(service)
     if container is None or container.status != "running":
-        module.fail_json(msg="%s is not running" % service, container=container.name if container else "", service=service)
+        module.fail_json(
+            msg="%s is not running" % service, container=container.name if container else "", service=service
+        )
     if module.check_mode and not params["read_only"]:
-        module.exit_json(changed=True, skipped=True, container=container.name, service=service,
-                         msg="would run %s" % params["argv"][0])
+        module.exit_json(
+            changed=True,
+            skipped=True,
+            container=container.name,
+            service=service,
+            msg="would run %s" % params["argv"][0],
+        )
     env = {}
     if params["cache_auth"]:
         _origin, password = credentials.cache_password(api, profile, service, container)
@@ -137,7 +144,11 @@ def main():
             module.no_log_values.add(password)
             env["REDISCLI_AUTH"] = password
     result = exec_stdin(
-        api, container, params["argv"], (params["stdin"] or "").encode("utf-8"), environment=env,
+        api,
+        container,
+        params["argv"],
+        (params["stdin"] or "").encode("utf-8"),
+        environment=env,
         timeout=params["timeout"],
     )
     redactor = credentials.redactor(profile, containers)

@@ -117,7 +117,17 @@ ods_failure:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, services
 
-ROLE_CHOICES = ["database", "cache", "vector_store", "vector_meta", "vector_object", "web", "data_api", "agent_api", "apis"]
+ROLE_CHOICES = [
+    "database",
+    "cache",
+    "vector_store",
+    "vector_meta",
+    "vector_object",
+    "web",
+    "data_api",
+    "agent_api",
+    "apis",
+]
 
 
 def wanted(module, profile):
@@ -154,7 +164,9 @@ def main():
     results, actions = {}, []
     for service in names:
         entry = profile["services"].get(service) or {}
-        probe_url = params["probe_urls"].get(service) or (entry.get("health_url") if entry.get("role") == "api" else None)
+        probe_url = params["probe_urls"].get(service) or (
+            entry.get("health_url") if entry.get("role") == "api" else None
+        )
         try:
             outcome = services.ensure(
                 api,

@@ -112,15 +112,24 @@ def cors_setting(profile, service, explicit):
 
 def inspect(api, profile, params, names):
     containers = compose.project_containers(api, profile["project"])
-    result = {"setting": "", "proxy_only": [], "allowed_in_settings": [], "missing_from_settings": [], "apis": {},
-              "failing_services": [], "problems": []}
+    result = {
+        "setting": "",
+        "proxy_only": [],
+        "allowed_in_settings": [],
+        "missing_from_settings": [],
+        "apis": {},
+        "failing_services": [],
+        "problems": [],
+    }
     problems = result["problems"]
     for service in names:
         key = cors_setting(profile, service, params["setting"])
         if key is None:
             result["proxy_only"].append(service)
-            result["apis"][service] = {"note": "%s reads no CORS origin setting: a browser reaches it through the "
-                                       "front end's same-origin proxy" % service}
+            result["apis"][service] = {
+                "note": "%s reads no CORS origin setting: a browser reaches it through the "
+                "front end's same-origin proxy" % service
+            }
             continue
         result["setting"] = key
         allowed = [o.strip() for o in (settings.configured(profile, service).get(key) or "").split(",") if o.strip()]
@@ -129,7 +138,8 @@ def inspect(api, profile, params, names):
         result["missing_from_settings"] = sorted(set(result["missing_from_settings"]) | set(missing))
         problems.extend(
             "%s does not list %s in %s (%s) (检查 API CORS 设置)"
-            % (service, origin, key, settings_where(profile, service, key)) for origin in missing
+            % (service, origin, key, settings_where(profile, service, key))
+            for origin in missing
         )
         container = containers.get(service)
         if container is None or container.status != "running":
@@ -145,7 +155,12 @@ def inspect(api, profile, params, names):
             if not answer["ok"]:
                 problems.append(
                     "%s: the preflight from %s answers %s with Access-Control-Allow-Origin %s"
-                    % (service, origin, answer.get("code") or answer.get("error"), answer.get("allow_origin") or "missing")
+                    % (
+                        service,
+                        origin,
+                        answer.get("code") or answer.get("error"),
+                        answer.get("allow_origin") or "missing",
+                    )
                 )
         result["apis"][service] = answers
         if not all(a["ok"] for a in answers.values()):
@@ -170,15 +185,21 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     compose.require_docker(module)
     params = module.params
-    bad = [o for o in params["origins"] if not o.startswith(("http://", "https://")) or "," in o or " " in o
-           or settings.CONTROL.search(o)]
+    bad = [
+        o
+        for o in params["origins"]
+        if not o.startswith(("http://", "https://")) or "," in o or " " in o or settings.CONTROL.search(o)
+    ]
     if bad:
-        module.fail_json(msg="not an origin (scheme://host[:port]): %s" % ", ".join(repr(o) for o in bad),
-                         ods_failure="input")
+        module.fail_json(
+            msg="not an origin (scheme://host[:port]): %s" % ", ".join(repr(o) for o in bad), ods_failure="input"
+        )
     api, project = compose.open_project(module)
     profile = project["profile"]
     compose.check_services(module, profile, params["services"])
-    names = params["services"] or [compose.role_service(module, profile, "data_api", False) or compose.role_apis(module, profile)[0]]
+    names = params["services"] or [
+        compose.role_service(module, profile, "data_api", False) or compose.role_apis(module, profile)[0]
+    ]
     result, containers = inspect(api, profile, params, names)
     module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
 

@@ -160,7 +160,9 @@ def check(api, profile, params):
     service, login = app_login(profile, containers, clients)
     creds = {"ok": None, "service": service}
     if login is None:
-        creds.update(ok=False, error="no API of the stack is configured with a database user (MYSQL_USER or DATABASE_URL)")
+        creds.update(
+            ok=False, error="no API of the stack is configured with a database user (MYSQL_USER or DATABASE_URL)"
+        )
         problems.append(creds["error"])
     else:
         creds.update(user=login["user"], where=where(profile, service, login["password_key"]))

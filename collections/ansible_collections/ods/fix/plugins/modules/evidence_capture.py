@@ -41,10 +41,6 @@ options:
       directories are mounted into the containers.
     type: path
     required: true
-  env_file:
-    description: The settings file (the manual's C(deploy/.env)); its values are redacted.
-    type: path
-    required: true
   parts:
     description: What to capture.
     type: list
@@ -118,6 +114,11 @@ services:
   returned: always
   type: list
   elements: str
+isolation_order:
+  description: Those services in the order to isolate them, the front door first and the data last.
+  returned: always
+  type: list
+  elements: str
 redacted:
   description: The names whose values were redacted (never the values).
   returned: always
@@ -137,7 +138,7 @@ import tarfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, evidence, forensics
+from ansible_collections.ods.fix.plugins.module_utils import compose, evidence, forensics, settings, stackprofile
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
 
@@ -153,11 +154,12 @@ def redacted_attrs(container):
 
 
 class Capture(object):
-    def __init__(self, module, api, project, containers, redactor):
+    def __init__(self, module, api, profile, containers, redactor):
         self.module = module
         self.params = module.params
         self.api = api
-        self.project = project
+        self.profile = profile
+        self.project = profile["project"]
         self.containers = containers
         self.staging = evidence.Staging(self.params["staging_dir"], redactor.redact)
         self.findings = dict((service, {}) for service in containers)
@@ -180,8 +182,10 @@ class Capture(object):
         cidrs = self.networks()
         for service, container in sorted(self.containers.items()):
             if container.status not in ("running", "paused"):  # a paused one keeps its processes and sockets
-                self.write("volatile/%s/not-running.txt" % service, "%s was %s at capture time\n"
-                           % (container.name, container.status))
+                self.write(
+                    "volatile/%s/not-running.txt" % service,
+                    "%s was %s at capture time\n" % (container.name, container.status),
+                )
                 continue
             try:
                 top = container.top()
@@ -228,8 +232,11 @@ class Capture(object):
 
     def inspect(self):
         for service, container in sorted(self.containers.items()):
-            self.write("inspect/%s.json" % service, json.dumps(redacted_attrs(container), indent=2, sort_keys=True),
-                       "docker inspect, environment values redacted")
+            self.write(
+                "inspect/%s.json" % service,
+                json.dumps(redacted_attrs(container), indent=2, sort_keys=True),
+                "docker inspect, environment values redacted",
+            )
 
     def diff(self):
         # The engine walks each container's writable layer for this (about a second each): in parallel.
@@ -274,8 +281,11 @@ class Capture(object):
                 with tarfile.open(fileobj=io.BytesIO(data)) as archive:
                     for member in archive.getmembers():
                         if member.isfile():
-                            self.write("auth/%s/%s" % (service, os.path.basename(member.name)),
-                                       archive.extractfile(member).read(), "%s in %s" % (path, container.name))
+                            self.write(
+                                "auth/%s/%s" % (service, os.path.basename(member.name)),
+                                archive.extractfile(member).read(),
+                                "%s in %s" % (path, container.name),
+                            )
                             found.append(path)
             self.findings[service]["auth_log"] = found
 
@@ -288,35 +298,45 @@ class Capture(object):
             ("git/diff-stat.txt", ["diff", "--stat", "HEAD"]),
         ]
         try:
-            inside = subprocess.run(["git", "-C", directory, "rev-parse", "--is-inside-work-tree"],
-                                    capture_output=True, text=True, timeout=30, check=False)
+            inside = subprocess.run(
+                ["git", "-C", directory, "rev-parse", "--is-inside-work-tree"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.write("git/not-available.txt", "git cannot run on the target: %s\n" % exc)
             return
         if inside.returncode != 0:
-            self.write("git/not-a-repository.txt", "%s is not in a git working tree: no history to capture\n" % directory)
+            self.write(
+                "git/not-a-repository.txt", "%s is not in a git working tree: no history to capture\n" % directory
+            )
             return
         for path, argv in commands:
-            result = subprocess.run(["git", "-C", directory, *argv], capture_output=True, text=True, timeout=60,
-                                    check=False)
-            text = result.stdout if result.returncode == 0 else "(git %s failed: %s)\n" % (argv[0], result.stderr.strip())
+            result = subprocess.run(
+                ["git", "-C", directory, *argv], capture_output=True, text=True, timeout=60, check=False
+            )
+            text = (
+                result.stdout if result.returncode == 0 else "(git %s failed: %s)\n" % (argv[0], result.stderr.strip())
+            )
             self.write(path, text, "git " + " ".join(argv))
 
     def config(self):
         clis = compose.compose_clis()
         flavor = compose.compose_flavor(self.containers) or "v2"
         cli = clis.get(flavor) or clis.get("v1") or clis.get("v2")
-        directory = self.params["project_dir"]
+        directory = self.profile["working_dir"]
         if cli:
-            argv = [*cli, "-p", self.project, "--project-directory", directory, "config"]
+            argv = [*compose.compose_argv(self.profile, cli), "config"]
             result = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=60, check=False)
             if result.returncode == 0:
                 self.write("compose/config.yml", result.stdout, "%s config (values redacted)" % " ".join(cli))
                 return
             self.notes.append("`%s config` failed: %s" % (" ".join(cli), result.stderr.strip().splitlines()[-1:]))
-        path = compose.compose_file(directory)
-        with open(path, encoding="utf-8") as handle:
-            self.write("compose/%s" % os.path.basename(path), handle.read(), "the compose file (no Compose CLI)")
+        for path in self.profile["config_files"]:
+            with open(path, encoding="utf-8") as handle:
+                self.write("compose/%s" % os.path.basename(path), handle.read(), "a compose file (no Compose CLI)")
 
 
 def highlights(findings):
@@ -325,27 +345,52 @@ def highlights(findings):
     for service, found in sorted(findings.items()):
         foreign = found.get("foreign_processes") or []
         if foreign:
-            lines.append("%s: %d process(es) not of its own program: %s" % (service, len(foreign), "; ".join(
-                "%s (pid %s, user %s)" % (p["command"], p["pid"], p["user"]) for p in foreign[:5])))
+            lines.append(
+                "%s: %d process(es) not of its own program: %s"
+                % (
+                    service,
+                    len(foreign),
+                    "; ".join("%s (pid %s, user %s)" % (p["command"], p["pid"], p["user"]) for p in foreign[:5]),
+                )
+            )
         changed = found.get("changed_files") or []
         if changed:
-            lines.append("%s: %d file(s) added, changed or deleted since it was created: %s%s" % (
-                service, len(changed), ", ".join("%s (%s)" % (c["path"], c["kind"]) for c in changed[:8]),
-                ", ..." if len(changed) > 8 else ""))
+            lines.append(
+                "%s: %d file(s) added, changed or deleted since it was created: %s%s"
+                % (
+                    service,
+                    len(changed),
+                    ", ".join("%s (%s)" % (c["path"], c["kind"]) for c in changed[:8]),
+                    ", ..." if len(changed) > 8 else "",
+                )
+            )
         outside = found.get("outside_connections") or []
         if outside:
-            lines.append("%s: %d connection(s) to addresses outside the project: %s" % (service, len(outside), "; ".join(
-                "%s %s (%s)" % (c["remote"], c["state"], c["owner"]) for c in outside[:5])))
+            lines.append(
+                "%s: %d connection(s) to addresses outside the project: %s"
+                % (
+                    service,
+                    len(outside),
+                    "; ".join("%s %s (%s)" % (c["remote"], c["state"], c["owner"]) for c in outside[:5]),
+                )
+            )
         if found.get("auth_log"):
             lines.append("%s: has an auth log (%s), captured" % (service, ", ".join(found["auth_log"])))
     return lines
+
+
+ISOLATION = ("other", "web", "api", "vector_store", "vector_object", "vector_meta", "cache", "database")
+
+
+def isolation_order(profile, services):
+    """The front door first, the data last: what is not ODS's own, web, the APIs, Milvus, ..., the database."""
+    return sorted(services, key=lambda s: (ISOLATION.index(stackprofile.role_of(profile, s)), s))
 
 
 def main():
     argument_spec = dict(
         action=dict(type="str", default="capture", choices=["capture", "seal"]),
         staging_dir=dict(type="path", required=True),
-        env_file=dict(type="path", required=True),
         parts=dict(type="list", elements="str", default=list(ALL_PARTS), choices=ALL_PARTS),
         log_lines=dict(type="int", default=0),
         log_since=dict(type="int", default=0),
@@ -356,36 +401,64 @@ def main():
         meta=dict(type="dict", default={}),
     )
     argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("action", "seal", ["bundle"])])
+    module = AnsibleModule(
+        argument_spec=argument_spec, supports_check_mode=True, required_if=[("action", "seal", ["bundle"])]
+    )
     params = module.params
     api, project = compose.open_project(module, require_running=False)
-    containers = compose.project_containers(api, project["project_name"])
+    profile = project["profile"]
+    containers = compose.project_containers(api, profile["project"])
     if not containers:
-        module.fail_json(msg="compose project %s has no containers: nothing to capture" % project["project_name"],
-                         ods_failure="input")
-    redactor = evidence_redactor(dotenv.read(params["env_file"]), [compose.container_env(c) for c in containers.values()])
+        module.fail_json(
+            msg="compose project %s has no containers: nothing to capture" % profile["project"], ods_failure="input"
+        )
+    redactor = evidence_redactor(settings.all_values(profile), [compose.container_env(c) for c in containers.values()])
     services = sorted(containers)
+    order = isolation_order(profile, services)
     if module.check_mode:
-        module.exit_json(changed=False, files=[], findings={}, highlights=[], redacted=redactor.names,
-                         services=services, would=["capture %s of %s" % (", ".join(params["parts"]), ", ".join(services))])
+        module.exit_json(
+            changed=False,
+            files=[],
+            findings={},
+            highlights=[],
+            redacted=redactor.names,
+            services=services,
+            isolation_order=order,
+            would=["capture %s of %s" % (", ".join(params["parts"]), ", ".join(services))],
+        )
     if params["action"] == "seal":
         staging = evidence.Staging(params["staging_dir"], redactor.redact)
         for path, content in sorted(params["extra_files"].items()):
             staging.write(path, str(content), "ods-fix")
         if os.path.exists(params["bundle"]):
-            module.fail_json(msg="%s already exists: evidence is never overwritten" % params["bundle"],
-                             ods_failure="input")
-        meta = dict(params["meta"], project=project["project_name"], project_dir=params["project_dir"],
-                    engine=project["engine_version"], redacted_names=redactor.names)
+            module.fail_json(
+                msg="%s already exists: evidence is never overwritten" % params["bundle"], ods_failure="input"
+            )
+        meta = dict(
+            params["meta"],
+            project=profile["project"],
+            project_dir=params["project_dir"],
+            engine=project["engine_version"],
+            redacted_names=redactor.names,
+        )
         sealed = evidence.seal(params["staging_dir"], params["bundle"], redactor.redact_obj(meta))
-        module.exit_json(changed=False, bundle=sealed, files=staging.records, redacted=redactor.names, services=services)
-    capture = Capture(module, api, project["project_name"], containers, redactor)
+        module.exit_json(
+            changed=False, bundle=sealed, files=staging.records, redacted=redactor.names, services=services
+        )
+    capture = Capture(module, api, profile, containers, redactor)
     for part in [p for p in ALL_PARTS if p in params["parts"]]:  # the volatile state first, whatever the order given
         getattr(capture, part)()
     findings = redactor.redact_obj(capture.findings)
-    module.exit_json(changed=False, files=capture.staging.records, findings=findings, highlights=highlights(findings),
-                     redacted=redactor.names, notes=redactor.redact_obj(capture.notes), services=services)
+    module.exit_json(
+        changed=False,
+        files=capture.staging.records,
+        findings=findings,
+        highlights=highlights(findings),
+        redacted=redactor.names,
+        notes=redactor.redact_obj(capture.notes),
+        services=services,
+        isolation_order=order,
+    )
 
 
 if __name__ == "__main__":

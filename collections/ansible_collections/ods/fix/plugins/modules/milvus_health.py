@@ -123,7 +123,10 @@ def check_config(profile, client, values, milvus):
     expected_port = str(profile["services"][service].get("port") or 19530)
     names = {service} | (aliases(milvus) if milvus is not None else set())
     problems = []
-    for key, value, right, what in ((HOST_KEY, host, host in names, "host"), (PORT_KEY, port, port == expected_port, "port")):
+    for key, value, right, what in (
+        (HOST_KEY, host, host in names, "host"),
+        (PORT_KEY, port, port == expected_port, "port"),
+    ):
         if not right:
             origin = stackprofile.describe_setting(profile, client, key) or "its environment"
             problems.append(

@@ -12,7 +12,7 @@ module: milvus_vectors
 short_description: Export Milvus collections to a vector backup, or restore them from one (向量数据恢复)
 version_added: 0.1.0
 description:
-  - Runs inside the client service (bisheng-api), through the manual's C(services.VectorStore) and its
+  - Runs inside the agent API (the manual's bisheng-api), through the manual's C(services.VectorStore) and its
     pymilvus client, so that it reaches Milvus exactly as the application does.
   - V(export) writes a backup (format in the README and in module_utils/milvus_io) under O(dest); when the
     newest backup there holds the same content, the new one is dropped and nothing changes.
@@ -72,9 +72,9 @@ options:
     description: Where V(restore) and V(export) write their progress (JSON), for ods.fix.job_progress.
     type: path
   client_service:
-    description: The service that runs the manual's VectorStore.
+    description: The service that runs the manual's VectorStore; empty means the agent API (the manual's bisheng-api).
     type: str
-    default: bisheng-api
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -358,18 +358,21 @@ def main():
             workers=dict(type="int", default=2),
             index_timeout=dict(type="int", default=3600),
             progress_file=dict(type="path"),
-            client_service=dict(type="str", default="bisheng-api"),
+            client_service=dict(type="str", default=""),
         ),
         required_if=[("action", "export", ["dest"]), ("action", "restore", ["backup"])],
         supports_check_mode=True,
     )
     p = module.params
     api, project = compose.open_project(module)
-    container = compose.project_containers(api, project["project_name"]).get(p["client_service"])
+    profile = project["profile"]
+    if p["client_service"]:
+        compose.check_services(module, profile, [p["client_service"]])
+    client = p["client_service"] or compose.role_service(module, profile, "agent_api")
+    container = compose.project_containers(api, profile["project"]).get(client)
     if container is None or container.status != "running":
         module.fail_json(
-            msg="%s is not running, and the vector tools run in it: ods-fix api-500 brings it back"
-            % p["client_service"],
+            msg="%s is not running, and the vector tools run in it: ods-fix api-500 brings it back" % client,
             ods_failure="input",
         )
     try:

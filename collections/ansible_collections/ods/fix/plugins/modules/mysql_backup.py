@@ -12,7 +12,8 @@ module: mysql_backup
 short_description: A consistent, compressed dump of one database with a manifest, on the target
 version_added: 0.1.0
 description:
-  - Runs mysqldump inside the mysql container (C(--single-transaction --routines --triggers --events
+  - Runs mysqldump (or mariadb-dump, whichever the image has) inside the database's container, as root as the
+    stack allows (see M(ods.fix.db_connectivity)), (C(--single-transaction --routines --triggers --events
     --hex-blob --databases)), streams it into C(backup_<database>_YYYYMMDD-HHMMSS.sql.gz) (mode 0600) on the
     target, then reads it back to count every table's rows and check the trailer, and writes a manifest
     beside it, the file's SHA-256, row counts per table, the views, triggers and routines, and each table's
@@ -23,41 +24,19 @@ extends_documentation_fragment:
   - ods.fix.project
 options:
   database:
-    description: The database to back up.
+    description: The database to back up; empty means the one the APIs use (when they use several, name it).
     type: str
-    required: true
+    default: ""
   dest:
     description: Directory on the target for the backups (created with mode 0700).
     type: path
     required: true
-  env_file:
-    description: The env file, for root's password when root cannot log in through the socket.
-    type: path
-    default: ""
-  root_password_key:
-    description: The env file key of root's password.
-    type: str
-    default: MYSQL_ROOT_PASSWORD
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
-attributes:
-  check_mode:
-    support: full
-    details: Says whether it would make a new backup, makes none.
-  idempotent:
-    support: full
-    details: An unchanged database gets no second backup.
-author:
-  - ods-fix contributors
 """
 
 EXAMPLES = r"""
 - name: Back up one_data_bisheng
   ods.fix.mysql_backup:
     project_dir: /home/dev/one-data-studio
-    database: one_data_bisheng
     dest: /home/dev/one-data-studio/deploy/backups
 """
 
@@ -91,7 +70,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec, restore, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
 
@@ -112,24 +91,31 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             compose.PROJECT_ARGS,
-            database=dict(type="str", required=True),
+            database=dict(type="str", default=""),
             dest=dict(type="path", required=True),
-            env_file=dict(type="path", default=""),
-            root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
-            db_service=dict(type="str", default="mysql"),
         ),
         supports_check_mode=True,
     )
     p = module.params
     api, project = compose.open_project(module)
-    container = compose.project_containers(api, project["project_name"]).get(p["db_service"])
+    profile = project["profile"]
+    name = compose.role_service(module, profile, "database")
+    containers = compose.project_containers(api, profile["project"])
+    container = containers.get(name)
     if container is None or container.status != "running":
-        module.fail_json(
-            msg="%s is not running: ods-fix mysql-connect brings it back" % p["db_service"], ods_failure="input"
-        )
-    env = dotenv.read(p["env_file"]) if p["env_file"] else {}
-    root_password = env.get(p["root_password_key"])
-    db = restore.Database(api, container, root_password)
+        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name, ods_failure="input")
+    if not p["database"]:
+        used = credentials.app_databases(profile, containers)
+        if len(used) != 1:
+            module.fail_json(
+                msg="the APIs use %s: name the one to back up with --database"
+                % (", ".join(used) if used else "no database their settings name"),
+                ods_failure="input",
+                databases=used,
+            )
+        p["database"] = used[0]
+    root = credentials.root(api, profile, name, container, p["db_root_password_file"])
+    db = restore.Database(api, container, root)
     try:
         if not db.exists(p["database"]):
             module.fail_json(msg="there is no database %s to back up" % p["database"], ods_failure="input")
@@ -140,6 +126,7 @@ def main():
     if manifest and manifest.get("checksums") == checksums:
         module.exit_json(
             changed=False,
+            database=p["database"],
             up_to_date=True,
             file=manifest["file"],
             manifest=manifest_path,
@@ -147,13 +134,18 @@ def main():
             rows=manifest["rows"],
         )
     if module.check_mode:
-        module.exit_json(changed=True, up_to_date=False, msg="would dump %s to %s" % (p["database"], p["dest"]))
+        module.exit_json(
+            changed=True,
+            database=p["database"],
+            up_to_date=False,
+            msg="would dump %s to %s" % (p["database"], p["dest"]),
+        )
     if not os.path.isdir(p["dest"]):
         os.makedirs(p["dest"], mode=0o700)
     base = os.path.join(p["dest"], "backup_%s_%s" % (p["database"], time.strftime("%Y%m%d-%H%M%S")))
     path = base + ".sql.gz"
     cmd = [
-        "mysqldump",
+        root.program("dump"),
         "-u",
         "root",
         "--single-transaction",
@@ -172,7 +164,7 @@ def main():
             api,
             container,
             cmd,
-            environment={"MYSQL_PWD": root_password} if root_password else {},
+            environment=root.env,
             timeout=24 * 3600,
             sink=out.write,
         )
@@ -205,6 +197,7 @@ def main():
         json.dump(manifest, handle, indent=2, ensure_ascii=False)
     module.exit_json(
         changed=True,
+        database=p["database"],
         up_to_date=False,
         file=path,
         manifest=manifest_path,

@@ -25,14 +25,6 @@ description:
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The env file, for root's password when root cannot log in through the socket.
-    type: path
-    default: ""
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
   purge_binlogs_days:
     description:
       - Purge binary logs closed more than this many days ago; 0 purges every closed log (the one being
@@ -60,19 +52,6 @@ options:
     description: Check that an insert works (not in check mode).
     type: bool
     default: true
-  root_password_key:
-    description: The env file key of root's password.
-    type: str
-    default: MYSQL_ROOT_PASSWORD
-attributes:
-  check_mode:
-    support: full
-    details: Reports what it would purge and archive (rows, tables), and changes nothing.
-  idempotent:
-    support: full
-    details: Once purged and archived, nothing is eligible any more.
-author:
-  - ods-fix contributors
 """
 
 EXAMPLES = r"""
@@ -128,7 +107,7 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import archive, compose, dotenv, mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils import archive, compose, credentials, mysqlexec
 
 SCHEMA_SIZES = (
     "SELECT table_schema, ROUND(SUM(data_length + index_length) / 1024 / 1024, 2) "
@@ -158,11 +137,11 @@ def disk_usage(api, container, datadir):
 
 
 class Disk(object):
-    def __init__(self, module, api, container, root_password):
-        self.module, self.api, self.container, self.root_password = module, api, container, root_password
+    def __init__(self, module, api, container, root):
+        self.module, self.api, self.container, self.root = module, api, container, root  # a mysqlexec.Root
 
     def sql(self, statement):
-        return mysqlexec.run_sql(self.api, self.container, statement, root_password=self.root_password)
+        return mysqlexec.run_sql(self.api, self.container, statement, root=self.root)
 
     def report(self):
         datadir = self.sql("SELECT @@datadir;")[0][0]
@@ -230,14 +209,11 @@ def found_lines(report, full_percent):
 
 def main():
     argument_spec = dict(
-        env_file=dict(type="path", default=""),
-        db_service=dict(type="str", default="mysql"),
         purge_binlogs_days=dict(type="int", default=-1),
         archive=dict(type="list", elements="str", default=[]),
         archive_dir=dict(type="path", default=""),
         full_percent=dict(type="int", default=95),
         write_probe=dict(type="bool", default=True),
-        root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -250,17 +226,19 @@ def main():
     if rules and not params["archive_dir"]:
         module.fail_json(msg="archive rules need archive_dir (where the archives go)", ods_failure="input")
     api, project = compose.open_project(module)
-    db = compose.project_containers(api, project["project_name"]).get(params["db_service"])
+    profile = project["profile"]
+    name = compose.role_service(module, profile, "database")
+    db = compose.project_containers(api, profile["project"]).get(name)
     if db is None or db.status != "running":
-        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % params["db_service"])
-    env = dotenv.read(params["env_file"]) if params["env_file"] else {}
-    disk = Disk(module, api, db, env.get(params["root_password_key"]))
+        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name)
+    root = credentials.root(api, profile, name, db, params["db_root_password_file"])
+    disk = Disk(module, api, db, root)
     try:
         before = disk.report()
         done, archives = [], []
         if params["purge_binlogs_days"] >= 0:
             done += disk.purge_binlogs(params["purge_binlogs_days"], module.check_mode)
-        archiver = archive.Archiver(api, db, env.get(params["root_password_key"]), params["archive_dir"])
+        archiver = archive.Archiver(api, db, root, params["archive_dir"])
         for rule in rules:
             plan = archiver.plan(rule)
             if not plan["rows"]:

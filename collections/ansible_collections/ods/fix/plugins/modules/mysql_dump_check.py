@@ -26,14 +26,16 @@ options:
     type: path
     required: true
   database:
-    description: The database to restore into; empty means the dump's own, which must be one of O(known_databases).
+    description: The database to restore into; empty means the dump's own (which, with O(known_databases), must be one of them).
     type: str
     default: ""
   known_databases:
-    description: The stack's databases, into which a dump may be restored without naming O(database).
+    description:
+      - The stack's databases, into which a dump may be restored without naming O(database).
+      - Empty leaves that check to M(ods.fix.mysql_restore)'s plan, on the target, which knows the databases the APIs use.
     type: list
     elements: str
-    default: [one_data_bisheng, one_data_alldata]
+    default: []
   allow_incomplete:
     description: Accept a dump without the trailer.
     type: bool
@@ -124,7 +126,7 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             database=dict(type="str", default=""),
-            known_databases=dict(type="list", elements="str", default=["one_data_bisheng", "one_data_alldata"]),
+            known_databases=dict(type="list", elements="str", default=[]),
             allow_incomplete=dict(type="bool", default=False),
             count_rows=dict(type="bool", default=False),
         ),
@@ -141,7 +143,7 @@ def main():
     own = scan.database
     if p["database"]:
         target = p["database"]
-    elif own and own in p["known_databases"]:
+    elif own and (own in p["known_databases"] or not p["known_databases"]):
         target = own
     elif own:
         module.fail_json(

@@ -40,9 +40,15 @@ options:
     description: The dump on the target (.sql or .sql.gz). Required for V(plan), V(load) and V(swap).
     type: path
   database:
-    description: The database to restore into.
+    description:
+      - The database to restore into; empty means the one the APIs use (for V(rollback), the last restore's).
+      - One the APIs do not use is refused unless O(explicit_database) says the user named it.
     type: str
-    required: true
+    default: ""
+  explicit_database:
+    description: O(database) was named by the user (C(--database)), not taken from the dump.
+    type: bool
+    default: false
   expected_sha256:
     description: The dump's SHA-256 as computed where it came from; the copy on the target must match.
     type: str
@@ -62,25 +68,6 @@ options:
     description: Directory on the target for the split dump and the progress file.
     type: path
     required: true
-  env_file:
-    description: The env file, for root's password when root cannot log in through the socket.
-    type: path
-    default: ""
-  root_password_key:
-    description: The env file key of root's password.
-    type: str
-    default: MYSQL_ROOT_PASSWORD
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
-  login:
-    description:
-      - How root logs in. V(auto), through the socket, else with the password from the env file.
-        V(password), only with the password (MySQL images that give root no socket authentication).
-    type: str
-    choices: [auto, password]
-    default: auto
   sql_bytes:
     description: For V(plan) without O(backup) (a dump still on the controller), its size once decompressed.
     type: int
@@ -106,7 +93,6 @@ EXAMPLES = r"""
     project_dir: /home/dev/one-data-studio
     phase: load
     backup: /home/dev/one-data-studio/deploy/backups/backup_20240101.sql.gz
-    database: one_data_bisheng
     staging_dir: /home/dev/one-data-studio/deploy/backups
 """
 
@@ -145,7 +131,7 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dotenv, mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec, restore, sqldump
 
 
 class Progress(object):
@@ -192,16 +178,13 @@ def main():
             compose.PROJECT_ARGS,
             phase=dict(type="str", required=True, choices=["plan", "load", "swap", "rollback"]),
             backup=dict(type="path"),
-            database=dict(type="str", required=True),
+            database=dict(type="str", default=""),
+            explicit_database=dict(type="bool", default=False),
             expected_sha256=dict(type="str"),
             allow_incomplete=dict(type="bool", default=False),
             workers=dict(type="int", default=2),
             keep=dict(type="int", default=3),
             staging_dir=dict(type="path", required=True),
-            env_file=dict(type="path", default=""),
-            root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
-            db_service=dict(type="str", default="mysql"),
-            login=dict(type="str", default="auto", choices=["auto", "password"]),
             sql_bytes=dict(type="int", default=0),
             expected_rows=dict(type="dict", default={}),
         ),
@@ -210,29 +193,45 @@ def main():
     )
     p = module.params
     api, project = compose.open_project(module)
-    container = compose.project_containers(api, project["project_name"]).get(p["db_service"])
+    profile = project["profile"]
+    name = compose.role_service(module, profile, "database")
+    container = compose.project_containers(api, profile["project"]).get(name)
     if container is None or container.status != "running":
         module.fail_json(
-            msg="%s is not running: ods-fix mysql-connect brings it back, then run the restore again" % p["db_service"],
+            msg="%s is not running: ods-fix mysql-connect brings it back, then run the restore again" % name,
             ods_failure="input",
         )
-    env = dotenv.read(p["env_file"]) if p["env_file"] else {}
-    db = restore.Database(api, container, env.get(p["root_password_key"]), password_only=p["login"] == "password")
+    db = restore.Database(api, container, credentials.root(api, profile, name, container, p["db_root_password_file"]))
     try:
         db.sql("SELECT 1;")
     except mysqlexec.MysqlError as exc:
-        module.fail_json(
-            msg="cannot log in to MySQL as root: %s (check %s in %s)"
-            % (exc, p["root_password_key"], p["env_file"] or "the env file"),
-            ods_failure="input",
-        )
+        module.fail_json(msg="cannot log in to the database as root: %s" % exc, ods_failure="input")
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
     try:
+        check_target(module, db, p, profile, compose.project_containers(api, profile["project"]))
         handlers[p["phase"]](module, db, p)
     except sqldump.DumpError as exc:
         module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
     except (restore.RestoreError, mysqlexec.MysqlError) as exc:
         module.fail_json(msg=str(exc))
+
+
+def check_target(module, db, p, profile, containers):
+    """A dump of a database the APIs do not use is restored only with an explicit --database."""
+    used = credentials.app_databases(profile, containers)
+    if p["database"] and used and p["database"] not in used and not p["explicit_database"]:
+        raise sqldump.DumpError(
+            "the backup is a dump of database %s, which is not one of this stack's (%s): pass --database %s "
+            "to restore it as %s, or --database NAME to load it into NAME"
+            % (p["database"], ", ".join(used), p["database"], p["database"])
+        )
+    if not p["database"]:
+        if p["phase"] == "rollback":
+            p["database"] = restore.Journal(db).last_target() or (used[0] if used else "")
+        elif len(used) == 1:
+            p["database"] = used[0]
+    if not p["database"]:
+        raise sqldump.DumpError("name the database with --database (the APIs use %s)" % (", ".join(used) or "none"))
 
 
 def plan(module, db, p):
@@ -268,7 +267,7 @@ def plan(module, db, p):
             probe = os.path.dirname(probe)
         staging_free = shutil.disk_usage(probe or "/").free / 1048576.0
         result.update(staging_free_mb=round(staging_free, 1), staging_room=staging_free > size * 2 / 1048576.0)
-    module.exit_json(changed=bool(resumed), plan=result)
+    module.exit_json(changed=bool(resumed), plan=result, database=p["database"])
 
 
 def load(module, db, p):

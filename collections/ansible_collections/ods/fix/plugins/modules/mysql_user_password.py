@@ -16,7 +16,7 @@ description:
     C(DATABASE_URL)), checks whether the server accepts them, and only if it does not, runs
     C(ALTER USER ... IDENTIFIED BY) as root inside the database's container. The statement goes in on
     stdin; the password is never on a command line, in the module's arguments or in its result.
-  - Root logs in as the stack allows (see M(ods.fix.db_connectivity)): the container's
+  - Root logs in as the stack allows (see M(ods.fix.db_connectivity)); the container's
     C(MYSQL_ROOT_PASSWORD), the settings files, O(db_root_password_file), or the socket.
   - community.mysql's C(mysql_user) would need the password as a module argument and a client connection
     from the target to the server; this module keeps the secret inside the target, as the manual's
@@ -96,12 +96,16 @@ def main():
     account = "'%s'@'%s'" % (user, params["host"])
     error = mysqlexec.login_as(api, db, user, password)
     if error is None:
-        module.exit_json(changed=False, user=account, action="the server already accepts the password %s uses" % service)
+        module.exit_json(
+            changed=False, user=account, action="the server already accepts the password %s uses" % service
+        )
     if error.code != 1045:
         module.fail_json(msg="cannot check %s's password: %s" % (user, error), user=account)
     if module.check_mode:
         module.exit_json(
-            changed=True, user=account, action="would set %s's password to the one %s uses (%s)" % (account, service, origin)
+            changed=True,
+            user=account,
+            action="would set %s's password to the one %s uses (%s)" % (account, service, origin),
         )
     sql = "ALTER USER %s@%s IDENTIFIED BY %s;\nFLUSH PRIVILEGES;\n" % (
         mysqlexec.quote(user),

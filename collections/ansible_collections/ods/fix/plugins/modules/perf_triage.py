@@ -25,10 +25,6 @@ description:
 extends_documentation_fragment:
   - ods.fix.project
 options:
-  env_file:
-    description: The settings file the APIs read; its values are redacted.
-    type: path
-    default: ""
   focus:
     description: What to look at.
     type: list
@@ -55,22 +51,6 @@ options:
     description: A container writes a lot from this many MB/s on.
     type: float
     default: 0.5
-  db_service:
-    description: The MySQL service.
-    type: str
-    default: mysql
-  root_password_key:
-    description: The env file key of MySQL root's password, when root cannot log in through the socket.
-    type: str
-    default: MYSQL_ROOT_PASSWORD
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors
 """
 
 EXAMPLES = r"""
@@ -114,8 +94,15 @@ over_memory:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, diagnosis, dotenv, mysqlexec, perf
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    diagnosis,
+    mysqlexec,
+    perf,
+    settings,
+    stackprofile,
+)
 
 
 def exec_text(container, cmd):
@@ -135,7 +122,20 @@ def sample_stats(running):
     return stats
 
 
-def mysql_status(api, db, root_password, seconds):
+def processes(container, key):
+    """(code, procs, how): the manual's `top` or `ps` in the container, else the engine's `docker top`."""
+    argv = (
+        ["top", "-b", "-c", "-n", "2", "-d", "1", "-w", "200"]
+        if key == "cpu"
+        else ["ps", "-eo", "pid,rss,args", "--sort=-rss"]
+    )
+    code, text = exec_text(container, argv)
+    if code == 0:
+        return (perf.parse_top(text) if key == "cpu" else perf.parse_ps_rss(text)), argv[0]
+    return perf.engine_processes(container, key), "docker top (the image has no %s)" % argv[0]
+
+
+def mysql_status(api, db, root, seconds):
     def status():
         rows = mysqlexec.run_sql(
             api,
@@ -143,13 +143,11 @@ def mysql_status(api, db, root_password, seconds):
             "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_os_log_fsyncs', "
             "'Com_commit', 'Com_insert', 'Com_update', 'Com_delete', 'Innodb_data_written', "
             "'Innodb_log_writes');",
-            root_password=root_password,
+            root=root,
         )
         return dict((r[0], int(r[1])) for r in rows)
 
-    flush = mysqlexec.run_sql(
-        api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root_password=root_password
-    )[0][1]
+    flush = mysqlexec.run_sql(api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root=root)[0][1]
     before = status()
     time.sleep(seconds)
     after = status()
@@ -170,18 +168,16 @@ def log_rate(container, seconds=10):
     return round(lines / float(seconds), 1)
 
 
-def measure(api, running, env, params, stats):
+def measure(api, running, stack, params, stats):
     """The slow probes, all at once: top in busy containers, ps in big ones, the I/O and MySQL samples."""
     focus = params["focus"]
     busy = [s for s, e in stats.items() if "cpu" in focus and e["cpu_percent"] >= params["cpu_percent"]]
     big = [s for s, e in stats.items() if "memory" in focus and e["mem_mb"] >= params["memory_mb"]]
     tasks = {}
     for service in busy:
-        tasks["top:" + service] = lambda c=running[service]: exec_text(
-            c, ["top", "-b", "-c", "-n", "2", "-d", "1", "-w", "200"]
-        )
+        tasks["top:" + service] = lambda c=running[service]: processes(c, "cpu")
     for service in big:
-        tasks["ps:" + service] = lambda c=running[service]: exec_text(c, ["ps", "-eo", "pid,rss,args", "--sort=-rss"])
+        tasks["ps:" + service] = lambda c=running[service]: processes(c, "rss")
     if "io" in focus:
 
         def io():
@@ -194,19 +190,19 @@ def measure(api, running, env, params, stats):
             return perf.io_rates(pids, params["sample_seconds"])
 
         tasks["io"] = io
-        db = running.get(params["db_service"])
+        db = running.get(stack["database"])
         if db is not None:
-            tasks["db"] = lambda: mysql_status(api, db, env.get(params["root_password_key"]), params["sample_seconds"])
+            tasks["db"] = lambda: mysql_status(api, db, stack["root"], params["sample_seconds"])
     return busy, big, compose.run_parallel(tasks, params["sample_seconds"] + 60)
 
 
-def triage(api, running, env, params, stats):
+def triage(api, running, stack, params, stats):
     hot, causes, found = [], [], []
-    busy_list, big_list, seen = measure(api, running, env, params, stats)
+    env, where = stack["env"], stack["where"]
+    busy_list, big_list, seen = measure(api, running, stack, params, stats)
     for service in sorted(busy_list, key=lambda s: -stats[s]["cpu_percent"]):
         ok, value = seen["top:" + service]
-        code, text = value if ok else (1, "")
-        procs = perf.parse_top(text) if ok and code == 0 else []
+        procs, _how = value if ok else ([], "")
         hot.append({"service": service, "kind": "cpu", "figure": stats[service]["cpu_percent"], "processes": procs})
         top = procs[0] if procs else None
         found.append(
@@ -219,8 +215,7 @@ def triage(api, running, env, params, stats):
         )
     for service in sorted(big_list, key=lambda s: -stats[s]["mem_mb"]):
         ok, value = seen["ps:" + service]
-        code, text = value if ok else (1, "")
-        procs = perf.parse_ps_rss(text) if ok and code == 0 else []
+        procs, _how = value if ok else ([], "")
         entry = stats[service]
         hot.append({"service": service, "kind": "memory", "figure": entry["mem_mb"], "processes": procs})
         top = procs[0] if procs else None
@@ -271,37 +266,38 @@ def triage(api, running, env, params, stats):
     big = set(h["service"] for h in hot if h["kind"] == "memory")
     level = env.get("LOG_LEVEL", "")
     if busy or "io" in focus:
-        rates = dict((s, log_rate(running[s])) for s in running if s.endswith("-api"))
+        rates = dict((s, log_rate(running[s])) for s in running if s in stack["apis"])
         if level.upper() == "DEBUG" or any(rate > 20 for rate in rates.values()):
             causes.append(
                 {
                     "cause": "日志处理 (log processing)",
-                    "evidence": "LOG_LEVEL=%s in %s; log lines/s: %s"
+                    "evidence": "LOG_LEVEL=%s (%s); log lines/s: %s"
                     % (
                         level or "(unset)",
-                        params["env_file"],
+                        where("LOG_LEVEL"),
                         ", ".join("%s %.1f" % item for item in sorted(rates.items())),
                     ),
                     "remedy": "降低日志级别: LOG_LEVEL=INFO and restart the APIs (ods-fix perf --lower-log-level)",
                 }
             )
-    if "milvus-standalone" in busy:
+    milvus, agent = stack["vector_store"], stack["agent_api"]
+    if milvus in busy:
         causes.append(
             {
                 "cause": "向量检索 (vector search)",
-                "evidence": "milvus-standalone uses %.1f%% CPU" % stats["milvus-standalone"]["cpu_percent"],
+                "evidence": "%s uses %.1f%% CPU" % (milvus, stats[milvus]["cpu_percent"]),
                 "remedy": "调整 Milvus 索引参数: a lower nprobe/ef at search time, or an IVF/HNSW index instead of FLAT",
             }
         )
-    if "bisheng-api" in busy:
+    if agent in busy:
         streaming = dict((k, v) for k, v in env.items() if "STREAM" in k.upper())
         causes.append(
             {
                 "cause": "LLM 调用 (LLM calls)",
-                "evidence": "bisheng-api uses %.1f%% CPU; streaming setting in %s: %s"
+                "evidence": "%s uses %.1f%% CPU; streaming setting in its settings: %s"
                 % (
-                    stats["bisheng-api"]["cpu_percent"],
-                    params["env_file"],
+                    agent,
+                    stats[agent]["cpu_percent"],
                     ", ".join("%s=%s" % item for item in sorted(streaming.items())) or "none",
                 ),
                 "remedy": "启用流式响应 (enable streaming responses)",
@@ -312,11 +308,10 @@ def triage(api, running, env, params, stats):
         causes.append(
             {
                 "cause": "内存 (memory)",
-                "evidence": "%s above %.0f MB; pool/cache settings in %s: %s"
+                "evidence": "%s above %.0f MB; pool/cache settings in the APIs' settings: %s"
                 % (
                     ", ".join(sorted(big)),
                     params["memory_mb"],
-                    params["env_file"],
                     ", ".join("%s=%s" % item for item in sorted(pools.items())) or "none",
                 ),
                 "remedy": "调整数据库连接池大小 / 配置适当的缓存大小; 重启服务释放内存 (ods-fix perf --restart-above-mb N)",
@@ -327,30 +322,48 @@ def triage(api, running, env, params, stats):
     return hot, causes, found, db_io
 
 
+def stack_facts(api, profile, containers, params):
+    """What the triage needs of the stack: its roles, the APIs' settings (the data API's first), root's login."""
+    roles = profile["roles"]
+    env = {}
+    for service in reversed(roles["apis"]):
+        env.update(dict((k, v) for k, v in settings.current(profile, service, containers.get(service)).items() if v))
+    first = roles["apis"][0] if roles["apis"] else None
+    database = roles.get("database")
+    return {
+        "env": env,
+        "apis": roles["apis"],
+        "database": database,
+        "vector_store": roles.get("vector_store"),
+        "agent_api": roles.get("agent_api"),
+        "root": credentials.root(api, profile, database, containers.get(database), params["db_root_password_file"])
+        if database
+        else None,
+        "where": lambda key: (stackprofile.describe_setting(profile, first, key) if first else None) or "not set",
+    }
+
+
 def main():
     argument_spec = dict(
-        env_file=dict(type="path", default=""),
         focus=dict(type="list", elements="str", choices=["cpu", "memory", "io"], default=["cpu", "memory", "io"]),
         cpu_percent=dict(type="float", default=50.0),
         memory_mb=dict(type="float", default=300.0),
         restart_above_mb=dict(type="int", default=0),
         sample_seconds=dict(type="int", default=3),
         write_mb_s=dict(type="float", default=0.5),
-        db_service=dict(type="str", default="mysql"),
-        root_password_key=dict(type="str", default="MYSQL_ROOT_PASSWORD", no_log=False),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     api, project = compose.open_project(module)
-    running = dict(
-        (s, c) for s, c in compose.project_containers(api, project["project_name"]).items() if c.status == "running"
-    )
-    env = dotenv.read(params["env_file"]) if params["env_file"] else {}
-    redactor = Redactor()
-    redactor.add_env(env)
+    profile = project["profile"]
+    containers = compose.project_containers(api, profile["project"])
+    running = dict((s, c) for s, c in containers.items() if c.status == "running")
+    stack = stack_facts(api, profile, containers, params)
+    env = stack["env"]
+    redactor = credentials.redactor(profile, containers)
     stats = sample_stats(running)
-    hot, causes, found, db_io = triage(api, running, env, params, stats)
+    hot, causes, found, db_io = triage(api, running, stack, params, stats)
     over = sorted(
         s for s, e in stats.items() if params["restart_above_mb"] and e["mem_mb"] > params["restart_above_mb"]
     )

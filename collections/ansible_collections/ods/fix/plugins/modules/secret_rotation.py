@@ -14,8 +14,8 @@ version_added: 0.2.0
 description:
   - The manual's 密钥轮换, done so that it cannot break the stack for long. It works in phases, so that the role
     can restart and verify the services between them and roll back on any failure.
-  - The secrets are the stack's, where it keeps them (see M(ods.fix.stack_profile)): the manual's C(deploy/.env),
-    or the project's C(.env) that the compose files interpolate. Without O(catalog), the catalog is the stack's:
+  - The secrets are the stack's, where it keeps them (see M(ods.fix.stack_profile)); the manual's C(deploy/.env),
+    or the project's C(.env) that the compose files interpolate. Without O(catalog), the catalog is the stack's;
     each secret-named setting there, by what reads it. The one the database reads as its root or user password
     is that password; one only APIs read is generated, or, named like a provider's key, supplied; one another
     server reads too (Redis's C(--requirepass), MinIO) is left for a person, with why (C(not_rotated)).
@@ -47,7 +47,7 @@ options:
   catalog:
     description:
       - The secrets catalog, a list of C(name), C(kind) (V(generated), V(database) or V(provider)), C(bytes)
-        (generated), C(user) or C(user_key) (database), C(services) (what reads it; default: as the profile says).
+        (generated), C(user) or C(user_key) (database), C(services) (what reads it; default; as the profile says).
       - Empty means the stack's own, as discovered.
     type: list
     elements: dict
@@ -235,7 +235,11 @@ class Rotation(object):
                     continue
                 entry = {"name": name, "kind": kind}
                 if kind == "database":
-                    entry["user"] = "root" if why == "root" else (db_values.get("MYSQL_USER") or db_values.get("MARIADB_USER") or "")
+                    entry["user"] = (
+                        "root"
+                        if why == "root"
+                        else (db_values.get("MYSQL_USER") or db_values.get("MARIADB_USER") or "")
+                    )
                     if not entry["user"]:
                         not_rotated[name] = "the database's user for it is not set"
                         continue
@@ -249,8 +253,10 @@ class Rotation(object):
             if entry["name"] in (self.params["keys"] or []) or not self.params["keys"]:
                 files.update(self.file_of(entry["name"]))
         if len(files) > 1:
-            self.input_error("the keys are written in several files (%s): rotate them a file at a time with --key"
-                             % ", ".join(sorted(files)))
+            self.input_error(
+                "the keys are written in several files (%s): rotate them a file at a time with --key"
+                % ", ".join(sorted(files))
+            )
         if files:
             return files.pop()
         journal = self.journal(PENDING) or self.journal(LAST) or {}
@@ -302,8 +308,9 @@ class Rotation(object):
         return keyrotation.server_info(rows[0][0] if rows else "")
 
     def hosts_of(self, user, root_passwords):
-        rows = self.sql("SELECT Host FROM mysql.user WHERE User = %s ORDER BY Host;" % mysqlexec.quote(user),
-                        root_passwords)
+        rows = self.sql(
+            "SELECT Host FROM mysql.user WHERE User = %s ORDER BY Host;" % mysqlexec.quote(user), root_passwords
+        )
         return [row[0] for row in rows]
 
     def login_error(self, user, password):
@@ -330,15 +337,19 @@ class Rotation(object):
         except keyrotation.CatalogError as exc:
             why = dict((k, v) for k, v in self.not_rotated.items() if k in (self.params["keys"] or []))
             if why:
-                self.input_error("%s cannot be rotated here: %s" % (
-                    ", ".join(why), "; ".join("%s: %s" % item for item in sorted(why.items()))))
+                self.input_error(
+                    "%s cannot be rotated here: %s"
+                    % (", ".join(why), "; ".join("%s: %s" % item for item in sorted(why.items())))
+                )
             self.input_error(str(exc))
         supplied = self.params["supplied"] or {}
         names = [entry["name"] for entry in chosen]
         stray = [key for key in supplied if key not in names]
         if stray:
-            self.input_error("a value was supplied for %s, which is not among the keys rotated (%s)"
-                             % (", ".join(stray), ", ".join(names)))
+            self.input_error(
+                "a value was supplied for %s, which is not among the keys rotated (%s)"
+                % (", ".join(stray), ", ".join(names))
+            )
         for entry in chosen:
             if entry["kind"] == "provider" and entry["name"] not in supplied:
                 self.input_error(
@@ -368,8 +379,10 @@ class Rotation(object):
                 server = server or self.checked_server(root_passwords)
                 step["user"] = entry["user"] or env.get(entry["user_key"], "")
                 if not step["user"]:
-                    self.input_error("%s: %s, the user of this password, is not set in %s"
-                                     % (entry["name"], entry["user_key"], self.env_file))
+                    self.input_error(
+                        "%s: %s, the user of this password, is not set in %s"
+                        % (entry["name"], entry["user_key"], self.env_file)
+                    )
                 step["hosts"] = self.hosts_of(step["user"], root_passwords)
                 if not step["hosts"]:
                     self.input_error("%s: the server has no account %s" % (entry["name"], step["user"]))
@@ -428,7 +441,9 @@ class Rotation(object):
             "actor": self.params["actor"],
             "backup": backup,
             "keys": [step["name"] for step in steps],
-            "db": [dict((k, step[k]) for k in ("name", "user", "hosts")) for step in steps if step["kind"] == "database"],
+            "db": [
+                dict((k, step[k]) for k in ("name", "user", "hosts")) for step in steps if step["kind"] == "database"
+            ],
             "server": server,
             "restart_services": planned["restart_services"],
             "recreate_services": planned["recreate_services"],
@@ -451,15 +466,18 @@ class Rotation(object):
                     self.sql(sql + "\nFLUSH PRIVILEGES;", root_passwords)
                     changed_accounts.append((item, host))
                 how = "kept the old one until the APIs run on the new" if server.get("dual_password") else "one step"
-                self.actions.append("set the server's password of %s on %s (%s)"
-                                    % (item["user"], ", ".join(item["hosts"]), how))
+                self.actions.append(
+                    "set the server's password of %s on %s (%s)" % (item["user"], ", ".join(item["hosts"]), how)
+                )
         except mysqlexec.MysqlError as exc:
             for done, host in changed_accounts:
                 self.sql(keyrotation.set_password_sql(server, done["user"], host, env[done["name"]]), root_passwords)
             safefile.replace(self.env_file, planned["text"])
             os.unlink(keyrotation.journal_path(self.params["state_dir"], PENDING))
-            self.fail("the server refused the new password of %s (%s): %s and the passwords already changed "
-                      "were put back" % (item["user"], exc, self.env_file))
+            self.fail(
+                "the server refused the new password of %s (%s): %s and the passwords already changed "
+                "were put back" % (item["user"], exc, self.env_file)
+            )
         self.audit("rotated", journal["keys"], backup)
         return backup, journal
 
@@ -487,8 +505,10 @@ class Rotation(object):
             if old.get(item["name"]) and self.login_error(item["user"], old[item["name"]]) is None:
                 self.fail("the server still accepts the old password of %s" % item["user"])
             self.actions.append("the server accepts the new password of %s and refuses the old one" % item["user"])
-        os.rename(keyrotation.journal_path(self.params["state_dir"], PENDING),
-                  keyrotation.journal_path(self.params["state_dir"], LAST))
+        os.rename(
+            keyrotation.journal_path(self.params["state_dir"], PENDING),
+            keyrotation.journal_path(self.params["state_dir"], LAST),
+        )
         self.audit("verified", journal["keys"], journal["backup"])
         return journal
 
@@ -503,8 +523,10 @@ class Rotation(object):
         if journal is None:
             self.input_error("no rotation to roll back: %s holds no journal" % self.params["state_dir"])
         if not os.path.isfile(journal["backup"]):
-            self.input_error("the backup %s of the rotation of %s is gone: nothing to put back"
-                             % (journal["backup"], ", ".join(journal["keys"])))
+            self.input_error(
+                "the backup %s of the rotation of %s is gone: nothing to put back"
+                % (journal["backup"], ", ".join(journal["keys"]))
+            )
         old = dotenv.read(journal["backup"])
         text = self.read_env()
         current = dotenv.parse(text)
@@ -535,20 +557,29 @@ class Rotation(object):
             backup = safefile.backup(self.env_file, self.params["keep_backups"])
             new_text, _ = dotenv.set_values(text, wanted)
             safefile.replace(self.env_file, new_text)
-            self.actions.append("put back the old %s in %s from %s (the rotated file kept as %s)"
-                                % (", ".join(differing), self.env_file, journal["backup"], backup))
+            self.actions.append(
+                "put back the old %s in %s from %s (the rotated file kept as %s)"
+                % (", ".join(differing), self.env_file, journal["backup"], backup)
+            )
         self.close_journal(which, journal, self.params["reason"])
         return journal, backup, differing or journal["keys"]
 
     def close_journal(self, which, journal, reason):
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        shutil.move(keyrotation.journal_path(self.params["state_dir"], which),
-                    os.path.join(self.params["state_dir"], "rolled-back-%s.json" % stamp))
+        shutil.move(
+            keyrotation.journal_path(self.params["state_dir"], which),
+            os.path.join(self.params["state_dir"], "rolled-back-%s.json" % stamp),
+        )
         self.audit("rolled back", journal["keys"], journal["backup"], reason=reason)
 
     def audit(self, event, keys, backup, reason=""):
-        record = {"event": event, "keys": keys, "actor": self.params["actor"], "env_file": self.env_file,
-                  "backup": backup}
+        record = {
+            "event": event,
+            "keys": keys,
+            "actor": self.params["actor"],
+            "env_file": self.env_file,
+            "backup": backup,
+        }
         if reason:
             record["reason"] = reason
         keyrotation.audit(self.params["audit_log"], record)
@@ -572,14 +603,31 @@ def main():
     compose.require_docker(module)
     rotation = Rotation(module)
     state = module.params["state"]
-    empty = dict(plan=[], restart_services=[], recreate_services=[], absent_services=[], left_out=[], server={},
-                 not_rotated=[], env_file=rotation.env_file)
+    empty = dict(
+        plan=[],
+        restart_services=[],
+        recreate_services=[],
+        absent_services=[],
+        left_out=[],
+        server={},
+        not_rotated=[],
+        env_file=rotation.env_file,
+    )
     if state == "rollback":
         journal, backup, keys = rotation.rollback()
         restart = journal.get("restart_services", []) if keys else []
         recreate = journal.get("recreate_services", []) if keys else []
-        module.exit_json(**dict(empty, changed=bool(keys), actions=rotation.actions, keys=keys, backup=backup,
-                                restart_services=restart, recreate_services=recreate))
+        module.exit_json(
+            **dict(
+                empty,
+                changed=bool(keys),
+                actions=rotation.actions,
+                keys=keys,
+                backup=backup,
+                restart_services=restart,
+                recreate_services=recreate,
+            )
+        )
     if state == "finish":
         if module.check_mode:
             module.exit_json(**dict(empty, changed=False, actions=[]))

@@ -117,7 +117,6 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     nginxconf,
     probes,
     settings,
-    stackprofile,
 )
 
 # The Vite dev server has node, and neither curl nor Python: GET its index with node.
@@ -182,7 +181,16 @@ def gather(api, profile, containers, params, expected, root, cache_password):
 
 
 def assemble(results, profile):
-    seen = {"resources": {}, "logs": {}, "network": {}, "health": {}, "database": {}, "web": {}, "cors": {}, "cache": {}}
+    seen = {
+        "resources": {},
+        "logs": {},
+        "network": {},
+        "health": {},
+        "database": {},
+        "web": {},
+        "cors": {},
+        "cache": {},
+    }
     for key, (ok, value) in sorted(results.items()):
         kind, _, name = key.partition(":")
         if kind == "logs":

@@ -10,14 +10,14 @@ module: stack_settings
 short_description: Set a setting of ODS services where it is written, and make them pick it up
 version_added: 0.2.0
 description:
-  - For each KEY=value, finds where each service that reads KEY gets it (see M(ods.fix.stack_profile)): a
+  - For each KEY=value, finds where each service that reads KEY gets it (see M(ods.fix.stack_profile)); a
     settings file it mounts (the manual's C(deploy/.env)), an C(env_file), a variable of the project's
     C(.env) that the compose file interpolates, or a literal in a compose file. It writes the value there,
     after a backup (0600, the newest O(keep_backups) kept), atomically, keeping comments, order, owner and mode.
   - A literal in a compose file is edited only with O(edit_compose); otherwise the file and line to change
     are returned in C(left). An edited compose file is checked with C(docker compose config) before anything
     is recreated, and put back from its backup when it does not pass.
-  - Then each service that reads a changed value picks it up as it can: a restart for a settings file it
+  - Then each service that reads a changed value picks it up as it can; a restart for a settings file it
     reads at start; for an environment, which a container gets when it is created, a recreation with the same
     compose files, project name and profiles (C(docker compose up -d --no-deps --force-recreate)); a
     C(docker restart) would change nothing. It waits until each answers (an API's health URL below 500).
@@ -141,8 +141,14 @@ def compose_config_ok(profile, cli):
     """(ok, last line) of `docker compose config -q` for the project as it was made."""
     if not cli:
         return False, "no Compose CLI is installed to check the edited compose file"
-    result = subprocess.run([*compose.compose_argv(profile, cli), "config", "-q"], capture_output=True, text=True,
-                            check=False, timeout=120, cwd=profile["working_dir"])
+    result = subprocess.run(
+        [*compose.compose_argv(profile, cli), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=profile["working_dir"],
+    )
     lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
     return result.returncode == 0, lines[-1] if lines else ""
 
@@ -160,8 +166,10 @@ def apply_changes(api, profile, stale, method, cli, wait):
     recreate = [s for s in stale if method[s] == "recreate"]
     if recreate:
         services.recreate_with_cli(profile, recreate, cli)
-        actions.append("recreated %s so that %s the new settings (a restart would not)"
-                       % (", ".join(recreate), "it reads" if len(recreate) == 1 else "they read"))
+        actions.append(
+            "recreated %s so that %s the new settings (a restart would not)"
+            % (", ".join(recreate), "it reads" if len(recreate) == 1 else "they read")
+        )
     containers = compose.project_containers(api, profile["project"])
     for service in stale:
         container = containers.get(service)
@@ -175,8 +183,10 @@ def apply_changes(api, profile, stale, method, cli, wait):
         url = entry.get("health_url") if entry.get("role") == "api" else None
         ok, state = services.wait_healthy(container, wait, url) if container is not None else (False, "missing")
         if not ok:
-            failed.append("%s is %s after it picked up the new settings; its log: %s"
-                          % (service, state, services.log_tail(container) if container is not None else ""))
+            failed.append(
+                "%s is %s after it picked up the new settings; its log: %s"
+                % (service, state, services.log_tail(container) if container is not None else "")
+            )
     return actions, failed
 
 
@@ -226,8 +236,11 @@ def main():
         ok, line = compose_config_ok(profile, cli)
         if not ok:
             restore(result["written"])
-            module.fail_json(msg="the edited compose file does not pass `docker compose config` (%s): put back from "
-                             "its backup, nothing recreated" % line, **result)
+            module.fail_json(
+                msg="the edited compose file does not pass `docker compose config` (%s): put back from "
+                "its backup, nothing recreated" % line,
+                **result,
+            )
     written_files = set(w["file"] for w in result["written"])
     stale = stale_readers(profile, containers, plan, values, written_files, module.check_mode and bool(todo))
     if params["apply"] and stale:

@@ -13,7 +13,7 @@ short_description: Put the last known-good nginx config back into the web contai
 version_added: 0.1.0
 description:
   - The manual's 检查 Nginx 配置, as a remedy. The files that M(ods.fix.web_health) kept the last time the
-    config passed C(nginx -t) and proxied the API (every file nginx loads, wherever they are: the manual's
+    config passed C(nginx -t) and proxied the API (every file nginx loads, wherever they are; the manual's
     C(/etc/nginx/nginx.conf), nginx:alpine's C(conf.d/default.conf)) are copied back into the container
     (running or stopped) over those that differ.
   - The candidate is tested first with C(nginx -t) in a throwaway container of web's image on web's networks,
@@ -79,7 +79,6 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, containerfiles, safefile, webfront
 
-
 ROUTE = """    # Added by ods-fix cors --add-route: the same-origin route to the API (使用反向代理处理 CORS).
     location %(prefix)s {
         proxy_pass http://%(target)s;
@@ -103,8 +102,10 @@ def with_route(module, profile, container, route_path):
     api = profile["roles"].get("data_api") or profile["roles"]["apis"][0]
     prefix = "/" + route_path.strip("/").split("/", 1)[0] + "/"
     # An upstream block named after the API already says where it is (and may not be given a port again).
-    named = any(re.search(r"^\s*upstream\s+%s\s*\{" % re.escape(api), data.decode("utf-8", "replace"), re.MULTILINE)
-                for data in files.values())
+    named = any(
+        re.search(r"^\s*upstream\s+%s\s*\{" % re.escape(api), data.decode("utf-8", "replace"), re.MULTILINE)
+        for data in files.values()
+    )
     target = api if named else "%s:%s" % (api, profile["services"][api]["port"])
     block = ROUTE % {"prefix": prefix, "target": target}
     marker = re.search(r"^[ \t]*location\s+/\s*\{", text, re.MULTILINE) or re.search(r"^\}\s*$", text, re.MULTILINE)
@@ -135,7 +136,7 @@ def main():
             good = containerfiles.untar_files(handle.read())
         what = "put back the last known-good %%s (kept in %s)" % good_path
     elif params["add_route"]:
-        good, site, prefix = with_route(module, profile, container, params["route_path"])
+        good, _site, prefix = with_route(module, profile, container, params["route_path"])
         what = "added location %s to %%s, proxying to the data API" % prefix
     else:
         module.fail_json(msg="no known-good nginx config was kept in %s" % params["state_dir"])
@@ -153,8 +154,11 @@ def main():
         tested["unresolved_upstream"] = upstream
         action += "; it could not be tested: nginx cannot resolve the upstream %s (is it running?)" % upstream
     elif not passes:
-        module.fail_json(msg="the candidate config does not pass nginx -t: %s (nothing put back)"
-                         % (webfront.failing_line(output) or output.splitlines()[-1:]), tested=tested)
+        module.fail_json(
+            msg="the candidate config does not pass nginx -t: %s (nothing put back)"
+            % (webfront.failing_line(output) or output.splitlines()[-1:]),
+            tested=tested,
+        )
     broken = dict((path, current[path]) for path in differ if current.get(path) is not None)
     kept = ""
     if broken:

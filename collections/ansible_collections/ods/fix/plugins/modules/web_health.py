@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - The manual's three steps, on the stack's web front end (the manual's C(web); whatever the stack calls it).
     Its container's state (C(docker-compose ps web)); for nginx, C(nginx -t) (检查 Nginx 配置) and its
-    document root (检查静态文件; the manual's C(/app/dist), nginx:alpine's C(/usr/share/nginx/html): read from
+    document root (检查静态文件; the manual's C(/app/dist), nginx:alpine's C(/usr/share/nginx/html); read from
     nginx's own config, C(nginx -T)), which must hold C(index.html) and every asset it refers to.
   - When web runs, C(GET /) must answer 200 with that C(index.html) and its first asset must load; fetched
     inside web with whatever it has (curl, Python, wget, node), else through its published port, else from
@@ -22,7 +22,7 @@ description:
   - When web is stopped (an nginx that cannot start), its config is read from the stopped container and
     tested with C(nginx -t) in a throwaway container of the same image on web's networks, so that upstreams
     named by host name resolve; one that does not is named.
-  - A Vite dev server (node on 5173, the front end's sources bind-mounted) has no nginx config: it must
+  - A Vite dev server (node on 5173, the front end's sources bind-mounted) has no nginx config; it must
     answer, serve its index, and proxy O(proxy_path) to the API.
   - With O(save_good), a config that passes C(nginx -t) and proxies O(proxy_path) is kept on the target in
     O(state_dir) (every file nginx loads), so that a later fix can put it back. Saving it is the tool's own
@@ -187,7 +187,8 @@ def http_problems(service, http, require_proxy):
     problems = []
     if http["index_code"] != 200 or not http["index_matches"]:
         problems.append(
-            "GET / answers %s%s" % (http["index_code"] or http.get("error"), "" if http["index_matches"] else ", not the app's index.html")
+            "GET / answers %s%s"
+            % (http["index_code"] or http.get("error"), "" if http["index_matches"] else ", not the app's index.html")
         )
     if http.get("asset") and http.get("asset_code") != 200:
         problems.append("GET %s answers %s" % (http["asset"], http["asset_code"]))
@@ -198,7 +199,9 @@ def http_problems(service, http, require_proxy):
             "/api route (使用反向代理处理 CORS) is broken" % (service, proxy["path"], proxy["code"])
         )
     elif require_proxy and proxy and proxy["code"] in (502, 503, 504):
-        problems.append("%s proxies %s, but the API behind it does not answer (%s)" % (service, proxy["path"], proxy["code"]))
+        problems.append(
+            "%s proxies %s, but the API behind it does not answer (%s)" % (service, proxy["path"], proxy["code"])
+        )
     return problems
 
 
@@ -207,7 +210,9 @@ def inspect_vite(profile, containers, service, params, result):
     result.update(config={}, dist={}, good_copy={})
     if container is not None and container.status == "running":
         result["http"] = check_http(profile, containers, service, params, None, [])
-        result["problems"] += http_problems(service, result["http"], params["require_proxy"] or bool(params["proxy_path"]))
+        result["problems"] += http_problems(
+            service, result["http"], params["require_proxy"] or bool(params["proxy_path"])
+        )
     return result
 
 
@@ -242,7 +247,8 @@ def inspect(api, profile, params, check_mode):
         result["good_copy"]["not_saved"] = "%s is not proxied to the API" % params["proxy_path"]
     else:
         problems.append(
-            "nginx -t fails: %s" % (result["config"]["failing_line"] or (result["config"]["output"].splitlines() or [""])[-1])
+            "nginx -t fails: %s"
+            % (result["config"]["failing_line"] or (result["config"]["output"].splitlines() or [""])[-1])
         )
     root = result["dist"]["root"] or "the document root (no root directive found)"
     if not result["dist"]["index"]:

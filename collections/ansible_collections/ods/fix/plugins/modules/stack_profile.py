@@ -1,0 +1,108 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+DOCUMENTATION = r"""
+module: stack_profile
+short_description: Discover an ODS stack, its Compose project, which service plays which role, where settings live
+version_added: 0.2.0
+description:
+  - Finds the Compose project that O(project_dir) points at from its containers' own labels (the project name,
+    every C(-f) file, overlays included, the working directory, the Compose version); only when no container
+    exists yet, from the compose file in that directory (or in C(deploy/local)).
+  - Reads the compose files as Compose does (interpolated from the project's C(.env), overlays merged, the
+    C(env_file:) entries read, profiles in use) and maps each service to the role it plays, by its image, its
+    command, its ports and its name; the manual's names and the public compose files' are both recognised
+    (C(milvus-standalone)/C(milvus), C(alldata-api)/C(data-api), C(web)/C(web-frontend), ...). The inventory's
+    O(stack_roles) overrides any mapping.
+  - Per service, its container, its flavour (MySQL or MariaDB; nginx or a Vite dev server), its port and health
+    URL inside the container, where each of its settings comes from (file and line), and where its credentials are.
+  - Every other ods.fix module discovers the same way; the first of a run returns the profile as the fact
+    C(ods_profile) and the next ones take it through C(module_defaults), so a run reads the compose files once.
+  - Read-only. The profile holds no value, only names and origins.
+extends_documentation_fragment:
+  - ods.fix.project
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors
+"""
+
+EXAMPLES = r"""
+- name: Discover the stack
+  ods.fix.stack_profile:
+    project_dir: /home/dev/one-data-studio
+  register: stack
+
+- name: Which service is the database
+  ansible.builtin.debug:
+    msg: "{{ stack.profile.roles.database }}"
+"""
+
+RETURN = r"""
+profile:
+  description: The profile (project, config_files, working_dir, profiles, roles, unmapped, services).
+  returned: always
+  type: dict
+ods_report:
+  description: C(found) (one line per role), C(done) (empty), C(left) (the roles no service plays), C(details) (the profile).
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ods.fix.plugins.module_utils import compose, stackprofile
+
+
+def summary(profile):
+    """One line per role, and one per setting-holding file: what a person checks first."""
+    lines = [
+        "project %s: %s (%s), Compose %s"
+        % (
+            profile["project"],
+            ", ".join(profile["config_files"]),
+            "from its containers' labels" if profile["source"] == "labels" else "no container yet",
+            profile.get("compose_version") or "?",
+        )
+    ]
+    if profile.get("profiles"):
+        lines.append("profiles in use: %s" % ", ".join(profile["profiles"]))
+    for role in stackprofile.ROLES + stackprofile.API_ROLES + ("apis",):
+        service = profile["roles"].get(role)
+        if not service:
+            continue
+        names = service if isinstance(service, list) else [service]
+        details = []
+        for name in names:
+            entry = profile["services"][name]
+            extra = [entry.get("container") or "no container"]
+            if entry.get("flavor"):
+                extra.append(entry["flavor"] + (" " + entry["version"] if entry.get("version") else ""))
+            if entry.get("health_url"):
+                extra.append(entry["health_url"])
+            details.append("%s (%s)" % (name, ", ".join(extra)))
+        lines.append("%s: %s" % (stackprofile.ROLE_WORDS[role], "; ".join(details)))
+    return lines
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(compose.PROJECT_ARGS), supports_check_mode=True)
+    _api, project = compose.open_project(module, require_running=False)
+    profile = project["profile"]
+    left = [
+        "no service is %s: set ods_roles.%s if one is" % (stackprofile.ROLE_WORDS[r], r) for r in profile["unmapped"]
+    ]
+    report = {"fix": "discover", "found": summary(profile), "done": [], "left": left, "details": profile}
+    module.exit_json(changed=False, profile=profile, ods_report=report)
+
+
+if __name__ == "__main__":
+    main()
