@@ -32,6 +32,10 @@ class Layout:
     app_user: str = "ods"
     databases: tuple[str, ...] = ("one_data_alldata", "one_data_bisheng")
     root_password_only: bool = False
+    # The data API's signing key: (its setting in the container, the name it is written under in the settings file).
+    signing_key: tuple[str, str] = ("ALLDATA_SECRET_KEY", "ALLDATA_SECRET_KEY")
+    # The app secrets rotate-keys generates (names in the settings file).
+    generated_keys: tuple[str, ...] = ("ALLDATA_SECRET_KEY", "BISHENG_JWT_SECRET")
 
     @property
     def compose_dir(self) -> str:
@@ -119,6 +123,8 @@ LOCAL = Layout(
     app_user="onedata",
     databases=("onedata",),
     root_password_only=True,
+    signing_key=("SECRET_KEY", "DATA_API_SECRET_KEY"),
+    generated_keys=("AGENT_API_JWT_SECRET", "DATA_API_SECRET_KEY"),
 )
 
 LAYOUTS = {layout.name: layout for layout in (MANUAL, LOCAL)}

@@ -407,12 +407,25 @@ def status() -> dict[str, Any]:
     for service in instance.spec.services:
         container = containers.get(service)
         services[service] = container_state(container) if container else {"status": "absent"}
+    layout = instance.spec
     return {
         "directory": str(instance.directory),
         "project": instance.project,
         "compose": instance.compose,
         "layout": instance.layout,
         "services": services,
+        # What the sandbox knows of itself, for tests: ods-fix is told none of it.
+        "roles": {role: service for role, service in layout.roles.items() if service in instance.services},
+        "settings_file": str(instance.env_file),
+        "compose_dir": str(instance.compose_dir),
+        "databases": list(layout.databases),
+        "app_user": layout.app_user,
+        "root_password_only": layout.root_password_only,
+        "web_root": layout.web_root,
+        "web_config": layout.web_config,
+        "signing_key": {"setting": layout.signing_key[0], "name": layout.signing_key[1]},
+        "generated_keys": list(layout.generated_keys),
+        "ports": {name: instance.port(name) for name in layout.ports},
     }
 
 

@@ -8,7 +8,8 @@ import json
 import random
 import sys
 
-from services import VectorStore
+sys.path[:0] = ["/app/src", "/app"]  # where the API keeps its modules (/app/src in the second layout)
+from services import VectorStore  # noqa: E402
 
 NAME = "ods_fix_docs"
 rng = random.Random(7)

@@ -9,7 +9,8 @@ import json
 import random
 import sys
 
-from services import VectorStore
+sys.path[:0] = ["/app/src", "/app"]  # where the API keeps its modules (/app/src in the second layout)
+from services import VectorStore  # noqa: E402
 
 rng = random.Random(11)
 DOCS = [[rng.random() for _ in range(64)] for _ in range(1500)]

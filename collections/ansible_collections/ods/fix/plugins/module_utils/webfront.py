@@ -43,7 +43,7 @@ exit 127
 
 
 def fetch_inside(container, url):
-    """(code, body) fetched inside a container; (None, why) when it cannot; (None, "no-tool") with nothing to fetch with."""
+    """(code, body) fetched inside a container; (None, why) when it cannot; (None, "no-tool") with no fetcher in it."""
     code, output = container.exec_run(["sh", "-c", FETCH, "sh", url])
     text = output.decode("utf-8", "replace")
     if code == 127 or (code != 0 and "not found" in text and "sh:" in text):

@@ -136,7 +136,33 @@ def missing_settings(profile, service, container, required):
 
 
 def where(profile, service, key):
-    return stackprofile.describe_setting(profile, service, key) or "set nowhere in the stack's files"
+    found = stackprofile.describe_setting(profile, service, key)
+    if found:
+        return found
+    files = sorted(
+        set(o["file"] for o in settings.origins(profile, service).values() if o["kind"] in ("mounted", "env_file"))
+    )
+    if files:
+        return "not in %s, the settings file %s reads" % (", ".join(files), service)
+    return "set nowhere in the stack's files"
+
+
+def database_down(api, profile, containers, params):
+    """An API answers 500 or 503 without naming what failed: is it the database? Probed directly, as root."""
+    from ansible_collections.ods.fix.plugins.module_utils import mysqlexec  # noqa: PLC0415
+
+    name = profile["roles"].get("database")
+    container = containers.get(name) if name else None
+    if name is None:
+        return None
+    if container is None or container.status != "running":
+        return "%s is %s" % (name, "missing" if container is None else container.status)
+    root = credentials.root(api, profile, name, container, params["db_root_password_file"])
+    try:
+        mysqlexec.run_sql(api, container, "SELECT 1;", root=root, timeout=20)
+    except mysqlexec.MysqlError as exc:
+        return "%s does not answer SELECT 1: %s" % (name, exc)
+    return None
 
 
 def inspect(api, profile, params, names):
@@ -189,6 +215,10 @@ def inspect(api, profile, params, names):
             problems.append("%s %s took %s ms (more than %s ms)" % (service, path, health["ms"], threshold))
         if health.get("code") != 200:
             bad = probes.failing_dependencies(health)
+            if not bad and (health.get("code") or 0) >= 500:
+                down = database_down(api, profile, containers, params)
+                entry["database_probe"] = down or "answers SELECT 1"
+                bad = ["database"] if down else []
             failing.update(bad)
             problems.append(
                 "%s %s answers %s%s"

@@ -113,7 +113,8 @@ def aliases(container):
     return found
 
 
-HOST_KEY, PORT_KEY = "MILVUS_HOST", "MILVUS_PORT"
+HOST_KEY = "MILVUS_HOST"
+PORT_KEY = "MILVUS_PORT"
 
 
 def check_config(profile, client, values, milvus):
