@@ -16,6 +16,6 @@ rng = random.Random(7)
 vectors = [[rng.random() for _ in range(16)] for _ in range(500)]
 store = VectorStore()
 if sys.argv[1] == "seed":
-    store.insert(NAME, ["doc %d" % i for i in range(500)], vectors, [{"n": i} for i in range(500)])
+    store.insert(NAME, [f"doc {i}" for i in range(500)], vectors, [{"n": i} for i in range(500)])
 rows = {name: store.count(name) for name in store.list_collections()}
 print(json.dumps({"rows": rows, "search": [hit["id"] for hit in store.search(NAME, vectors[42], limit=5)]}))

@@ -23,14 +23,14 @@ if action == "seed":
         numbers = range(1500)[part]
         store.insert(
             "kb_docs",
-            ["文档 %d: 向量数据恢复 chunk" % i for i in numbers],
+            [f"文档 {i}: 向量数据恢复 chunk" for i in numbers],
             DOCS[part],
-            [{"n": i, "source": "file-%d.pdf" % (i % 9), "tags": ["a", "b"][: i % 3]} for i in numbers],
+            [{"n": i, "source": f"file-{i % 9}.pdf", "tags": ["a", "b"][: i % 3]} for i in numbers],
         )
-    store.insert("kb_faq", ["faq %d" % i for i in range(120)], FAQ, [{"q": i} for i in range(120)])
+    store.insert("kb_faq", [f"faq {i}" for i in range(120)], FAQ, [{"q": i} for i in range(120)])
 elif action == "damage":
     store.client.drop_collection("kb_faq")
-    store.insert("kb_docs", ["stray %d" % i for i in range(10)], DOCS[:10], [{} for _ in range(10)])
+    store.insert("kb_docs", [f"stray {i}" for i in range(10)], DOCS[:10], [{} for _ in range(10)])
 elif action == "mismatch":
     store.client.drop_collection("kb_faq")
     store.insert("kb_faq", ["other model"], [[0.5] * 16], [{}])

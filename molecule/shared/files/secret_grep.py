@@ -19,8 +19,8 @@ SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|CANARY", re.IGNORECASE)
 def env_secrets(path):
     found = {}
     with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
+        for raw in handle:
+            line = raw.strip()
             if line and not line.startswith("#") and "=" in line:
                 key, _, value = line.partition("=")
                 value = value.strip().strip("'\"")
@@ -43,7 +43,7 @@ def blobs(path):
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             for member in archive.getmembers():
                 if member.isfile():
-                    yield "%s:%s" % (path, member.name), archive.extractfile(member).read()
+                    yield f"{path}:{member.name}", archive.extractfile(member).read()
     except tarfile.TarError:
         pass
 
