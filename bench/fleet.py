@@ -99,8 +99,6 @@ def build_fleet(root: Path, hosts: int) -> Path:
         f"    ansible_ssh_private_key_file: {key}",
         f"    ansible_ssh_common_args: -o UserKnownHostsFile={root / 'known_hosts'}",
         "    ansible_python_interpreter: /usr/bin/python3",
-        "    ods_services: [mysql, redis, alldata-api, web]",
-        "    ods_api_services: [alldata-api]",
         "  hosts:",
     ]
     for n in range(1, hosts + 1):

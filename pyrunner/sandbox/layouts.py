@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# What each published port is, in the order every layout lists its ports.
+PORT_ROLES = ("database", "cache", "vector_store", "vector_health", "data_api", "agent_api", "web")
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -22,7 +25,8 @@ class Layout:
     needs: dict[str, tuple[str, ...]]  # a service cannot start without these
     compose_files: tuple[tuple[str, str], ...]  # (source in sandbox/, destination in the instance)
     settings_file: str  # the file the sandbox generates its secrets into, relative to the instance
-    ports: dict[str, int]  # the settings file's (or project .env's) port variable -> the default host port
+    # The settings file's (or project .env's) port variable -> the default host port, in PORT_ROLES order.
+    ports: dict[str, int]
     profiles: dict[str, str] = field(default_factory=dict)  # service -> the profile it is under
     # Services whose Docker health says nothing (no healthcheck, or one testing a tool the image lacks):
     # ready when this URL on the published port answers below 500. service -> (port variable, path).
@@ -41,6 +45,10 @@ class Layout:
     def compose_dir(self) -> str:
         """Where the compose files are, relative to the instance (the project's working directory)."""
         return self.compose_files[0][1].rpartition("/")[0] or "."
+
+    def role_port_names(self) -> dict[str, str]:
+        """role -> the variable its host port is set by."""
+        return dict(zip(PORT_ROLES, self.ports, strict=True))
 
     def service(self, name: str) -> str:
         """A service of this layout, from its own name or from a role (database, data_api, ...)."""

@@ -426,6 +426,7 @@ def status() -> dict[str, Any]:
         "signing_key": {"setting": layout.signing_key[0], "name": layout.signing_key[1]},
         "generated_keys": list(layout.generated_keys),
         "ports": {name: instance.port(name) for name in layout.ports},
+        "published": {role: instance.port(name) for role, name in layout.role_port_names().items()},
     }
 
 

@@ -1,5 +1,4 @@
 -- What a bad migration or a wrong command does.
-USE one_data_bisheng;
 DROP TABLE knowledge;
 DELETE FROM message WHERE id % 3 = 0;
 UPDATE flow SET name = CONCAT(name, ' (broken)');

@@ -1,5 +1,4 @@
 -- Known data for the restore scenarios: everything a dump may hold.
-USE one_data_bisheng;
 CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, message_id BIGINT, note VARCHAR(200)) DEFAULT CHARSET=utf8mb4;
 CREATE TABLE attachment (id INT PRIMARY KEY, name VARCHAR(100), body LONGBLOB) DEFAULT CHARSET=utf8mb4;
 INSERT INTO attachment VALUES

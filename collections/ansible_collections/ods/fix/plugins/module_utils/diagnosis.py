@@ -176,7 +176,7 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
             found.append(finding("unhealthy", service, "%s does not answer PING: %s" % (service, result.get("error"))))
     web = probes.get("web") or {}
     service = probes.get("web_service") or "web"
-    if web.get("config") and not web["config"].get("ok"):
+    if web.get("config") and not web["config"].get("ok") and not web["config"].get("upstream_down"):
         found.append(finding("nginx_config", service, "nginx -t fails: %s" % web["config"].get("output", "")))
     if web.get("dist") and not web["dist"].get("ok"):
         found.append(

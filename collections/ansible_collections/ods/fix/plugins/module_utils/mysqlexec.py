@@ -90,6 +90,8 @@ class Root(object):
                     continue
                 self.names, self.password, self.origin = names, password, origin
                 return result
+            if denied:  # this client ran and the server refused each password: another client fares no better
+                break
         if not denied:
             raise MysqlError("no mysql or mariadb client in %s" % self.container.name)
         raise MysqlError(

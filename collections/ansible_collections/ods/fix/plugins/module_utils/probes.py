@@ -213,9 +213,20 @@ def probe_redis(api, container, password):
     return {"ok": False, "error": last_line(answer) or "exit code %s" % result.code}
 
 
+NGINX_EMERG = re.compile(r"\[emerg\] (?:\d+#\d+: )?(.*)")
+NGINX_UNRESOLVED = re.compile(r"host not found in upstream \"?([^\"\s:]+)")
+
+
 def probe_nginx(container):
+    """nginx -t: ok, the line that says why not (its [emerg], else the last), and an upstream it cannot resolve."""
     code, output = exec_in(container, ["nginx", "-t"])
-    return {"ok": code == 0, "output": output.splitlines()[-1] if output else ""}
+    emerg = NGINX_EMERG.search(output or "")
+    unresolved = NGINX_UNRESOLVED.search(output or "")
+    return {
+        "ok": code == 0,
+        "output": emerg.group(1).strip() if emerg else (output.splitlines()[-1] if output else ""),
+        "unresolved": unresolved.group(1) if unresolved else None,
+    }
 
 
 def probe_dist(container, root):

@@ -226,7 +226,8 @@ def check_target(module, db, p, profile, containers):
             % (p["database"], ", ".join(used), p["database"], p["database"])
         )
     if not p["database"]:
-        if p["phase"] == "rollback":
+        # A rollback (and its plan, which names no backup) goes back into the database the last restore went into.
+        if p["phase"] == "rollback" or not (p["backup"] or p["expected_sha256"]):
             p["database"] = restore.Journal(db).last_target() or (used[0] if used else "")
         elif len(used) == 1:
             p["database"] = used[0]

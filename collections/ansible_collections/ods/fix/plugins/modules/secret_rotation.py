@@ -206,21 +206,26 @@ class Rotation(object):
             self.input_error(str(exc))
         for entry in catalog:
             if not entry["services"]:
-                entry["services"] = self.readers(entry["name"], entry["kind"])
+                entry["services"] = self.readers(entry["name"])
         return catalog
 
-    def readers(self, name, kind):
+    def readers(self, name):
+        """The services to restart or recreate for a new value of NAME: never the database, which reads only its
+        own passwords (changed in the server, not by a restart)."""
         found = settings.readers(self.profile, name)
-        return sorted(s for s in found if not (kind == "database" and s == self.db_service))
+        return sorted(s for s in found if s != self.db_service)
 
     def discover_catalog(self):
         """[catalog entry] of the stack's secret settings, and {name: why not} for those left to a person."""
         profile = self.profile
         roles_of = dict((s, e["role"]) for s, e in profile["services"].items())
+        # The MySQL and MariaDB images read only their MYSQL_* / MARIADB_* settings: any other key the database's
+        # container sees (deploy/.env mounted whole, say) is not the database's to read.
         database_reads = {}
         if self.db_service:
             for key, origin in settings.origins(profile, self.db_service).items():
-                database_reads[key] = (origin.get("vars") or [key])[0] if origin["kind"] == "interpolated" else key
+                if key.startswith(("MYSQL_", "MARIADB_")):
+                    database_reads[key] = (origin.get("vars") or [key])[0] if origin["kind"] == "interpolated" else key
         db_values = settings.configured(profile, self.db_service) if self.db_service else {}
         catalog, not_rotated, seen = [], {}, set()
         for path in settings.settings_files(profile):
@@ -228,7 +233,9 @@ class Rotation(object):
                 if name in seen or not redact.is_secret_name(name):
                     continue
                 seen.add(name)
-                readers = sorted(settings.readers(profile, name))
+                readers = sorted(
+                    s for s in settings.readers(profile, name) if s != self.db_service or name in database_reads.values()
+                )
                 kind, why = keyrotation.classify(name, readers, roles_of, database_reads)
                 if kind is None:
                     not_rotated[name] = why

@@ -126,13 +126,23 @@ NODE_GET = (
 )
 
 
-def web_probes(profile, service, container, tasks):
+def web_probes(profile, service, container, tasks, running):
     entry = profile["services"][service]
     if entry.get("flavor") == "vite":
         tasks["web:http"] = lambda: vite_index(container, entry["url"])
         return
-    tasks["web:config"] = lambda: probes.probe_nginx(container)
+    tasks["web:config"] = lambda: nginx_config(profile, container, running)
     tasks["web:dist"] = lambda: probes.probe_dist(container, nginxconf.read(container, probes.exec_in)["root"] or "/")
+
+
+def nginx_config(profile, container, running):
+    """nginx -t; an upstream that does not resolve because its service of this stack is down is that service's
+    fault (reported as such), not the config's."""
+    result = probes.probe_nginx(container)
+    upstream = result.get("unresolved")
+    if upstream in profile["services"] and upstream not in running:
+        result["upstream_down"] = upstream
+    return result
 
 
 def vite_index(container, url):
@@ -176,7 +186,7 @@ def gather(api, profile, containers, params, expected, root, cache_password):
         url = profile["services"][cors_api]["health_url"]
         tasks["cors:" + cors_api] = lambda c=running[cors_api]: probes.probe_preflight(c, url, params["cors_origins"])
     if roles.get("web") in running:
-        web_probes(profile, roles["web"], running[roles["web"]], tasks)
+        web_probes(profile, roles["web"], running[roles["web"]], tasks, running)
     return compose.run_parallel(tasks, params["timeout"])
 
 
