@@ -226,8 +226,15 @@ def _render_manual(instance: Instance, source: Path, ports: dict[str, str]) -> N
 
 def _render_local(instance: Instance, source: Path, ports: dict[str, str]) -> None:
     _copy_web_context(source, instance.directory / "web", "web-frontend")
-    if instance.mysql_disk_mb > 0:
-        raise OdsFixError("--mysql-disk-mb is for the manual layout only")
+    if instance.mysql_disk_mb > 0:  # in the base file itself: this layout has no override file
+        base = instance.directory / instance.spec.compose_files[0][1]
+        volume = SMALL_DISK_OVERRIDE.format(mb=instance.mysql_disk_mb).split("volumes:\n", 1)[1]
+        text = base.read_text().replace(
+            "\nvolumes:\n  mysql_data:\n", "\nvolumes:\n" + volume.replace("mysql-data", "mysql_data")
+        )
+        if text == base.read_text():
+            raise OdsFixError(f"{base} has no mysql_data volume to put on a small disk")
+        base.write_text(text)
     values = {"CONTAINER_PREFIX": instance.container_prefix, **ports}
     if not instance.env_file.exists():
         template = string.Template((source / "local" / "env.template").read_text())
