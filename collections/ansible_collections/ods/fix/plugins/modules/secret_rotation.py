@@ -162,7 +162,8 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     settings,
 )
 
-PENDING, LAST = "pending", "last"
+PENDING = "pending"
+LAST = "last"
 ACTION_WORDS = {"rotate": "to rotate", "set": "to set to the supplied value", "none": "already the supplied value"}
 
 
