@@ -42,7 +42,9 @@ class _Containers:
     def __init__(self, containers: list[FakeContainer]) -> None:
         self._containers = containers
 
-    def list(self, all: bool = False, filters: dict[str, str] | None = None) -> list[FakeContainer]:
+    def list(
+        self, all: bool = False, filters: dict[str, str] | None = None, ignore_removed: bool = False
+    ) -> list[FakeContainer]:
         label = (filters or {}).get("label", "")
         key, _, value = label.partition("=")
         return [c for c in self._containers if key in c.labels and (not value or c.labels[key] == value)]

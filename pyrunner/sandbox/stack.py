@@ -257,7 +257,9 @@ def _render_local(instance: Instance, source: Path, ports: dict[str, str]) -> No
 def project_containers(client: Any, project: str) -> dict[str, Any]:
     """service -> container, through the compose labels (the same for v1 and v2)."""
     found: dict[str, Any] = {}
-    for container in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"}):
+    for container in client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={project}"}, ignore_removed=True
+    ):
         labels = container.labels
         if labels.get("com.docker.compose.oneoff", "False") == "True":
             continue
@@ -378,7 +380,7 @@ def remove_leftovers(project: str, log: Log = lambda _: None) -> int:
     client = docker_client()
     label = {"label": f"com.docker.compose.project={project}"}
     removed = 0
-    for container in client.containers.list(all=True, filters=label):
+    for container in client.containers.list(all=True, filters=label, ignore_removed=True):
         container.remove(force=True, v=True)
         removed += 1
     for network in client.networks.list(filters=label):

@@ -218,13 +218,14 @@ def classify(name, readers, roles_of, database_reads):
     if name in [database_reads.get(k) for k in USER_PASSWORD_KEYS]:
         return "database", "user"
     servers = sorted(set(s for s in readers if roles_of.get(s) not in ("api",)))
-    if not readers:
-        return None, "no service reads it"
     if servers:
         return None, "%s read%s it too: rotate it by hand (restarting the APIs does not change it there)" % (
             ", ".join(servers),
             "s" if len(servers) == 1 else "",
         )
+    # A provider's key is listed even when no service here reads it: it is in the file, so it may have leaked.
     if PROVIDER_NAME.search(name):
         return "provider", ""
+    if not readers:
+        return None, "no service reads it"
     return "generated", ""

@@ -148,9 +148,13 @@ def _inside(path, root):
 
 
 def compose_containers(api):
-    """project -> [container] for every Compose-made container on the engine (one listing)."""
+    """project -> [container] for every Compose-made container on the engine (one listing).
+
+    A container removed between the listing and its inspection (another project going down) is left out,
+    not an error.
+    """
     projects = {}
-    for container in api.containers.list(all=True, filters={"label": PROJECT_LABEL}):
+    for container in api.containers.list(all=True, filters={"label": PROJECT_LABEL}, ignore_removed=True):
         labels = container.labels or {}
         if labels.get(ONEOFF_LABEL, "False") == "True":
             continue
