@@ -82,7 +82,8 @@ def client(docker_host=""):
 def project_containers(api, name):
     """service -> container for the project's service containers (one-off `run` containers excluded)."""
     found = {}
-    for container in api.containers.list(all=True, filters={"label": "%s=%s" % (PROJECT_LABEL, name)}, ignore_removed=True):
+    label = "%s=%s" % (PROJECT_LABEL, name)
+    for container in api.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         labels = container.labels or {}
         if labels.get(ONEOFF_LABEL, "False") == "True":
             continue
