@@ -164,6 +164,17 @@ def test_two_databases_are_refused_naming_both(tmp_path: Path) -> None:
         stackprofile.discover(FakeApi([]), str(tmp_path))
 
 
+def test_a_stack_without_a_database_or_an_api_names_the_role_and_its_variable(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  cache:\n    image: redis:7.0-alpine\n")
+    profile = stackprofile.discover(FakeApi([]), str(tmp_path))
+    assert {"database", "apis"} <= set(profile["unmapped"]) and profile["roles"]["cache"] == "cache"
+    missing = r"no service of project .* is the database .*ods_roles.database"
+    with pytest.raises(stackprofile.ProfileError, match=missing):
+        stackprofile.service_for(profile, "database", True)
+    with pytest.raises(stackprofile.ProfileError, match=r"is an API \(its services: cache\): set ods_roles.apis"):
+        stackprofile.apis(profile, True)
+
+
 def test_the_apis_point_at_the_database_they_use(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text(
         "services:\n  db-a:\n    image: mysql:8.0\n  db-b:\n    image: mysql:8.0\n"

@@ -392,11 +392,11 @@ def inject(names: list[str], log: Log = lambda _: None) -> list[str]:
     faults = [get(name) for name in names]  # all names checked before anything changes
     instance = stack.require_instance()
     client = stack.docker_client()
-    containers = stack.project_containers(client, instance.project)
     done = []
     for fault in faults:
         service = instance.spec.service(fault.role)
-        container = containers.get(service)
+        # Looked up for each fault: an earlier one may have recreated it (debug-logging in the local layout).
+        container = stack.project_containers(client, instance.project).get(service)
         if container is None:
             raise OdsFixError(
                 f"{fault.name}: the sandbox has no {service} container (start it with "

@@ -22,7 +22,7 @@ class Layout:
     name: str
     services: tuple[str, ...]  # in start order
     roles: dict[str, str]  # ods-fix's role -> this layout's service (what faults and `--services` accept)
-    needs: dict[str, tuple[str, ...]]  # a service cannot start without these
+    needs: dict[str, tuple[str, ...]]  # a service cannot start (or be healthy) without these
     compose_files: tuple[tuple[str, str], ...]  # (source in sandbox/, destination in the instance)
     settings_file: str  # the file the sandbox generates its secrets into, relative to the instance
     # The settings file's (or project .env's) port variable -> the default host port, in PORT_ROLES order.
@@ -104,8 +104,9 @@ LOCAL = Layout(
         "agent_api": "agent-api",
         "web": "web-frontend",
     },
-    # nginx resolves its upstreams by host name when it starts: without data-api it does not start at all.
-    needs={"milvus": ("etcd", "minio"), "web-frontend": ("data-api",)},
+    # nginx resolves its upstreams by host name when it starts: without data-api it does not start at all;
+    # and data-api answers 503 until it reaches its database.
+    needs={"milvus": ("etcd", "minio"), "web-frontend": ("data-api",), "data-api": ("mysql",)},
     compose_files=(
         ("local/docker-compose.yml", "deploy/local/docker-compose.yml"),
         ("local/docker-compose.llmops.yml", "deploy/local/docker-compose.llmops.yml"),

@@ -139,8 +139,12 @@ def expand_services(layout: Layout, services: Iterable[str] | None) -> list[str]
             f"unknown sandbox service(s) {', '.join(unknown)} in layout {layout.name} "
             f"(known: {', '.join(layout.services)}, or a role: {', '.join(layout.roles)})"
         )
-    for service in list(wanted):
-        wanted.update(layout.needs.get(service, ()))
+    pending = list(wanted)
+    while pending:  # what they need, and what that needs
+        for needed in layout.needs.get(pending.pop(), ()):
+            if needed not in wanted:
+                wanted.add(needed)
+                pending.append(needed)
     return [s for s in layout.services if s in wanted]
 
 

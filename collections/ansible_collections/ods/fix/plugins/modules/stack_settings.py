@@ -221,7 +221,11 @@ def main():
     todo = settings.pending(plan["edits"])
     containers = compose.project_containers(api, profile["project"])
     verb = "would " if module.check_mode else ""
-    where = ["%s in %s%s" % (e["name"], e["file"], ":%s" % e["line"] if e.get("line") else "") for e in todo]
+    where = [
+        "%s%s in %s%s"
+        % (e["name"], "" if params["secret"] else "=" + e["value"], e["file"], ":%s" % e["line"] if e.get("line") else "")
+        for e in todo
+    ]
     result = {"edits": plan["edits"], "written": [], "actions": [], "left": plan["left"], "changed": False}
     if module._diff:
         result["diff"] = {"before": "", "after": "", "prepared": "\n".join("set " + w for w in where)}
