@@ -11,10 +11,19 @@ from its documentation (hub.docker.com/_/mysql, the MySQL 8.0 reference manual) 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.ods.fix.plugins.module_utils import credentials, diagnosis, keyrotation, mysqlexec, probes
+from ansible_collections.ods.fix.plugins.module_utils import (
+    credentials,
+    diagnosis,
+    keyrotation,
+    mysqlexec,
+    nginxconf,
+    probes,
+    services,
+)
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import ExecResult
 
 DENIED_8 = b"ERROR 1045 (28000): Access denied for user 'root'@'localhost' (using password: YES)\n"
@@ -174,3 +183,61 @@ def test_a_down_upstream_is_its_service_not_the_config() -> None:
     assert diagnosis.probe_findings({"web": {"config": down}, "web_service": "web-frontend"}, 90, 90) == []
     found = diagnosis.probe_findings({"web": {"config": typo}, "web_service": "web-frontend"}, 90, 90)
     assert [f["code"] for f in found] == ["nginx_config"] and "servr_name" in found[0]["summary"]
+
+
+class NginxAlpineContainer:
+    """nginx:alpine's layout; `nginx -T` prints the dump on stdout and "syntax is ok" on stderr."""
+
+    status = "running"
+    name = "one-data-web"
+    IMAGE = Path(__file__).resolve().parents[1] / "sandbox" / "images" / "web-frontend"
+
+    def exec_run(self, cmd: list[str], environment: Any = None, demux: bool = False) -> tuple[int, Any]:
+        assert cmd == ["nginx", "-T"] and demux, "the dump is read from stdout alone"
+        files = {
+            "/etc/nginx/nginx.conf": (self.IMAGE / "nginx.conf").read_text(),
+            "/etc/nginx/conf.d/default.conf": (self.IMAGE / "default.conf").read_text(),
+        }
+        out = "".join(f"# configuration file {path}:\n{text}\n" for path, text in files.items())
+        err = "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n"
+        return 0, (out.encode(), err.encode())
+
+
+def test_nginx_alpine_layout_comes_from_nginx_t() -> None:
+    layout = nginxconf.read(NginxAlpineContainer(), probes.exec_in)
+    assert layout["source"] == "nginx -T"
+    assert layout["site"] == "/etc/nginx/conf.d/default.conf" and layout["root"] == "/usr/share/nginx/html"
+    assert layout["files"] == ["/etc/nginx/nginx.conf", "/etc/nginx/conf.d/default.conf"]
+
+
+class Box:
+    """A container as services.addresses and reload_front_end see it."""
+
+    def __init__(self, name: str, ip: str, status: str = "running") -> None:
+        self.name, self.status, self.reloads = name, status, 0
+        self.attrs: dict[str, Any] = {"NetworkSettings": {"Networks": {"one-data-network": {"IPAddress": ip}}}}
+
+    def exec_run(self, cmd: list[str]) -> tuple[int, bytes]:
+        assert cmd == ["nginx", "-s", "reload"]
+        self.reloads += 1
+        return 0, b""
+
+
+PROFILE: dict[str, Any] = {
+    "project": "p",
+    "roles": {"web": "web-frontend", "data_api": "data-api", "apis": ["data-api"]},
+    "services": {"web-frontend": {"role": "web", "flavor": "nginx"}, "data-api": {"role": "api"}},
+}
+
+
+@pytest.mark.parametrize(("after_ip", "reloads"), [("192.168.0.9", 1), ("192.168.0.4", 0)])
+def test_nginx_is_reloaded_only_when_an_api_came_back_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, after_ip: str, reloads: int
+) -> None:
+    web, api = Box("web", "192.168.0.2"), Box("api", "192.168.0.4")
+    monkeypatch.setattr(services.compose, "project_containers", lambda _api, _p: {"web-frontend": web, "data-api": api})
+    before = services.addresses(None, PROFILE, ["data-api"])
+    api.attrs["NetworkSettings"]["Networks"]["one-data-network"]["IPAddress"] = after_ip
+    actions = services.reload_front_end(None, PROFILE, before)
+    assert web.reloads == reloads and len(actions) == reloads
+    assert not actions or actions[0].startswith("reloaded web-frontend's nginx: data-api came back")

@@ -187,6 +187,17 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                 % (web["dist"].get("root") or "the document root", web["dist"].get("error", "empty")),
             )
         )
+    proxy = web.get("proxy") or {}
+    if proxy.get("stale"):
+        found.append(
+            finding(
+                "unhealthy",
+                service,
+                "%s answers %s on %s while %s answers it directly: nginx kept the address %s had when nginx "
+                "started"
+                % (service, web["proxy"]["code"], web["proxy"]["path"], web["proxy"]["stale"], web["proxy"]["stale"]),
+            )
+        )
     if web.get("http") and not web["http"].get("ok"):
         found.append(
             finding("unhealthy", service, "%s does not serve its index: %s" % (service, web["http"].get("error")))

@@ -99,11 +99,18 @@ def from_tar(data, directory):
     return files
 
 
+def dump(container):
+    """(exit code, stdout) of `nginx -T`. Its stdout only: nginx writes "syntax is ok" to stderr, and merged
+    streams interleave at random, cutting a "# configuration file" line in two now and then."""
+    code, (out, _err) = container.exec_run(["nginx", "-T"], demux=True)
+    return code, (out or b"").decode("utf-8", "replace")
+
+
 def read(container, exec_in):
     """The config as nginx loads it; exec_in(container, argv) -> (code, text). Works for a stopped container too."""
     main = DEFAULT_MAIN
     if container.status == "running":
-        code, output = exec_in(container, ["nginx", "-T"])
+        code, output = dump(container)
         if code == 0:
             files = parse_dump(output)
             if files:

@@ -157,6 +157,50 @@ def create_with_cli(profile, service, cli):
     )
 
 
+def addresses(api, profile, names):
+    """{service: [(network, IP)]} of these services' containers now (None where there is no container)."""
+    containers = compose.project_containers(api, profile["project"])
+    found = {}
+    for name in names:
+        container = containers.get(name)
+        networks = ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}) if container else None
+        found[name] = None if networks is None else sorted((n, v.get("IPAddress") or "") for n, v in networks.items())
+    return found
+
+
+def reload_front_end(api, profile, before):
+    """[action]: nginx reloaded when an API behind it came back at another address.
+
+    nginx resolves the host names of its upstreams when it starts or reloads, not per request: an API that
+    was recreated or restarted at a new address gets the old one's traffic, and /api answers 502. A reload
+    is graceful (open connections finish), so it is done whenever an address changed. before: addresses().
+    """
+    web = profile["roles"].get("web")
+    entry = profile["services"].get(web) or {}
+    if not web or web in before or entry.get("flavor") != "nginx":
+        return []
+    after = addresses(api, profile, list(before))
+    moved = [
+        s
+        for s in sorted(before)
+        if (profile["services"].get(s) or {}).get("role") == "api"
+        and after.get(s)
+        and any(ip for _n, ip in after[s])
+        and before[s] != after[s]
+    ]
+    container = compose.project_containers(api, profile["project"]).get(web) if moved else None
+    if container is None or container.status != "running":
+        return []
+    code, output = container.exec_run(["nginx", "-s", "reload"])
+    if code != 0:
+        lines = [line for line in output.decode("utf-8", "replace").splitlines() if line.strip()]
+        return ["could not reload %s's nginx (%s): restart it" % (web, lines[-1] if lines else "exit %s" % code)]
+    return [
+        "reloaded %s's nginx: %s came back at another address, which nginx resolves only when it (re)loads"
+        % (web, ", ".join(moved))
+    ]
+
+
 def recreate_with_cli(profile, services, cli):
     """Recreate containers so they start with their settings as the files give them now (a restart would not)."""
     if not cli:

@@ -130,6 +130,22 @@ def nginx_test(api, container, files):
         probe.remove(force=True)
 
 
+def stale_upstream(profile, containers, code):
+    """The API behind /api when the front end answered `code` (502/504) for it while the API answers directly.
+
+    nginx resolves its upstreams' host names when it starts: an API recreated at another address since then
+    gets none of its traffic, though both run.
+    """
+    if code not in (502, 504):
+        return None
+    api = profile["roles"].get("data_api") or (profile["roles"].get("apis") or [None])[0]
+    container = containers.get(api)
+    if container is None or container.status != "running":
+        return None
+    answer, _body = fetch_inside(container, profile["services"][api]["health_url"])
+    return api if answer is not None else None
+
+
 def failing_line(output):
     match = FAILING_LINE.search(output or "")
     return match.group(1) if match else ""

@@ -161,6 +161,8 @@ def main():
     clis = compose.compose_clis() if needs_cli else {}
     cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
     live = set(profile["roles"].get(role) for role in params["live_health"])
+    moving = params["state"] not in ("stopped", "paused", "disconnected") and not module.check_mode
+    before = services.addresses(api, profile, names) if moving else {}
     results, actions = {}, []
     for service in names:
         entry = profile["services"].get(service) or {}
@@ -191,6 +193,8 @@ def main():
                 actions=actions,
                 services=results,
             )
+    if before and any(r["changed"] for r in results.values()):
+        actions.extend(services.reload_front_end(api, profile, before))
     module.exit_json(changed=any(r["changed"] for r in results.values()), actions=actions, services=results)
 
 

@@ -117,8 +117,10 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     nginxconf,
     probes,
     settings,
+    webfront,
 )
 
+API_ROUTE = "/api/v1/health"  # the manual's health path, through the front end's same-origin /api route
 # The Vite dev server has node, and neither curl nor Python: GET its index with node.
 NODE_GET = (
     "require('http').get(process.argv[1], r => { process.stdout.write(String(r.statusCode)); process.exit(0) })"
@@ -132,6 +134,7 @@ def web_probes(profile, service, container, tasks, running):
         tasks["web:http"] = lambda: vite_index(container, entry["url"])
         return
     tasks["web:config"] = lambda: nginx_config(profile, container, running)
+    tasks["web:proxy"] = lambda: api_route(profile, service, running)
     tasks["web:dist"] = lambda: probes.probe_dist(container, nginxconf.read(container, probes.exec_in)["root"] or "/")
 
 
@@ -143,6 +146,13 @@ def nginx_config(profile, container, running):
     if upstream in profile["services"] and upstream not in running:
         result["upstream_down"] = upstream
     return result
+
+
+def api_route(profile, service, running):
+    """The front end's /api route, when it answers 502/504 while the API behind it answers (a stale upstream)."""
+    code, _body, _how = webfront.fetch(profile, running, service, API_ROUTE)
+    stale = webfront.stale_upstream(profile, running, code)
+    return {"ok": stale is None, "code": code, "path": API_ROUTE, "stale": stale}
 
 
 def vite_index(container, url):

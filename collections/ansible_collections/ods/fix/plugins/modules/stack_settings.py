@@ -163,6 +163,7 @@ def restore(written):
 def apply_changes(api, profile, stale, method, cli, wait):
     """Restart (mounted settings files) or recreate (environments) the stale readers; then wait for each."""
     actions = []
+    before = services.addresses(api, profile, stale)
     recreate = [s for s in stale if method[s] == "recreate"]
     if recreate:
         services.recreate_with_cli(profile, recreate, cli)
@@ -187,6 +188,7 @@ def apply_changes(api, profile, stale, method, cli, wait):
                 "%s is %s after it picked up the new settings; its log: %s"
                 % (service, state, services.log_tail(container) if container is not None else "")
             )
+    actions += services.reload_front_end(api, profile, before)
     return actions, failed
 
 

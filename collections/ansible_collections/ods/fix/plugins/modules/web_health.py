@@ -205,6 +205,16 @@ def http_problems(service, http, require_proxy):
     return problems
 
 
+def upstream_down(profile, containers, config):
+    """True (and config["upstream_down"] set) when nginx -t fails on an upstream that is a stopped service here."""
+    name = config.get("unresolved_upstream")
+    container = containers.get(name)
+    if name in profile["services"] and (container is None or container.status != "running"):
+        config["upstream_down"] = name
+        return True
+    return False
+
+
 def inspect_vite(profile, containers, service, params, result):
     container = containers.get(service)
     result.update(config={}, dist={}, good_copy={})
@@ -245,6 +255,13 @@ def inspect(api, profile, params, check_mode):
         result["good_copy"] = keep_good(params, files, check_mode)
     elif result["config"]["valid"]:
         result["good_copy"]["not_saved"] = "%s is not proxied to the API" % params["proxy_path"]
+    elif upstream_down(profile, containers, result["config"]):
+        # Its config is fine: the upstream it names is down (nginx resolves it at start and -t).
+        down = result["config"]["upstream_down"]
+        problems.append(
+            "nginx -t fails only because its upstream %s is not running: fix %s first (%s)"
+            % (down, down, "ods-fix api-500" if profile["services"][down]["role"] == "api" else "ods-fix diagnose")
+        )
     else:
         problems.append(
             "nginx -t fails: %s"
@@ -257,6 +274,15 @@ def inspect(api, profile, params, check_mode):
         problems.append("%s lacks assets its index.html loads: %s" % (root, ", ".join(result["dist"]["missing"])))
     if "http" in result:
         problems.extend(http_problems(service, result["http"], params["require_proxy"]))
+        proxy = result["http"].get("proxy") or {}
+        stale = webfront.stale_upstream(profile, containers, proxy.get("code")) if proxy else None
+        if stale:
+            result["stale_upstream"] = stale
+            problems.append(
+                "%s answers %s on %s while %s itself answers: nginx still sends it to the address %s had when "
+                "nginx started (it resolves upstream names only then); restarting nginx makes it look again"
+                % (service, result["http"]["proxy"]["code"], result["http"]["proxy"]["path"], stale, stale)
+            )
     result["ok"] = not problems
     return result
 
