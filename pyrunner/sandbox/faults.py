@@ -240,6 +240,31 @@ def _memory_hog(container: Any) -> str:
     return f"started a process holding 450 MB in {container.name}"
 
 
+def _api_moved(container: Any) -> str:
+    """The data API stopped and started again at another address (another container took its old one), as
+    after a recreate on a busy network: a front end that resolved it once, when it started, keeps the old."""
+    networks = list((container.attrs.get("NetworkSettings") or {}).get("Networks") or {})
+    if not networks:
+        raise OdsFixError(f"{container.name} is on no network")
+    old = _address(container)
+    container.stop(timeout=10)
+    squatter = container.client.containers.run(
+        container.image.id, entrypoint=["sleep", "600"], network=networks[0], detach=True, auto_remove=True
+    )
+    try:
+        container.start()
+    finally:
+        squatter.remove(force=True)
+    container.reload()
+    return f"{container.name} is back at {_address(container)} (it was at {old})"
+
+
+def _address(container: Any) -> str:
+    container.reload()
+    networks = (container.attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    return ", ".join(v.get("IPAddress") or "?" for v in networks.values())
+
+
 def _write_load(container: Any) -> str:
     """Single-row autocommit inserts for two minutes: with innodb_flush_log_at_trx_commit=1, one fsync each."""
     instance = stack.require_instance()
@@ -367,6 +392,13 @@ FAULTS: tuple[Fault, ...] = (
     Fault("slow-query", "data_api", "API 响应缓慢", "a 600 s SELECT from the app's connection", _slow_query),
     Fault("slow-write", "data_api", "API 响应缓慢", "a 600 s UPDATE holding a row lock", _slow_write),
     Fault("mysql-disk-full", "database", "数据库磁盘空间不足", "job_log filled until ERROR 1114", _fill_disk),
+    Fault(
+        "api-moved",
+        "data_api",
+        "页面加载失败",
+        "the data API back at another address (what nginx resolved is stale)",
+        _api_moved,
+    ),
     Fault("cpu-burner", "data_api", "高 CPU 使用", "a busy loop in the data API", _cpu_burner),
     Fault("memory-hog", "agent_api", "高内存使用", "a process holding 450 MB in the agent API", _memory_hog),
     Fault("write-load", "database", "磁盘 I/O 高", "120 s of single-row autocommit inserts", _write_load),
