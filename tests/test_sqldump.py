@@ -151,3 +151,86 @@ def test_a_table_with_foreign_keys_keeps_its_keys() -> None:
 )
 def test_rows_are_counted_outside_string_literals(values: bytes, rows: int) -> None:
     assert sqldump.count_rows(b"INSERT INTO `t` VALUES " + values + b";\n") == rows
+
+
+MYSQL8 = DATA / "mysqldump8-gtid.sql"
+
+
+def test_split_leaves_out_table_locks(tmp_path: Path) -> None:
+    """Another session creating a child table while this one holds LOCK TABLES breaks its INSERTs (ERROR 1100)."""
+    parts = restore.split(str(MARIADB), str(tmp_path / "split"))
+    for path in parts.tables.values():
+        body = Path(path).read_bytes()
+        assert b"LOCK TABLES" not in body and b"UNLOCK TABLES" not in body
+    assert b"LOCK TABLES" not in Path(parts.objects).read_bytes()
+
+
+def test_mysqldump8_gtid_purged_is_not_run_and_its_session_settings_reach_every_table(tmp_path: Path) -> None:
+    scan, _ = sqldump.validate(str(MYSQL8))
+    assert scan.kind == "mysqldump" and scan.database == "shop" and scan.rows == {"customer": 2, "orders": 3}
+    assert scan.skipped == ["SET @@GLOBAL.GTID_PURGED (the source server's GTID set)"]
+    parts = restore.split(str(MYSQL8), str(tmp_path / "split"))
+    for table in ("customer", "orders"):
+        body = Path(parts.tables[table]).read_bytes()
+        assert b"GTID_PURGED" not in body
+        assert b"FOREIGN_KEY_CHECKS=0" in body and b"SET @@SESSION.SQL_LOG_BIN= 0;" in body
+        assert b"SET NAMES utf8mb4" in body and b"TIME_ZONE='+00:00'" in body
+        assert b"/*!50503 SET character_set_client = utf8mb4 */;" in body  # with its table, not the objects
+    objects = Path(parts.objects).read_bytes()
+    assert b"GTID_PURGED" not in objects and b"SET @@SESSION.SQL_LOG_BIN = @MYSQLDUMP_TEMP_LOG_BIN;" in objects
+    assert b"character_set_client = utf8mb4" not in objects.split(b"SQL_NOTES=0 */;")[1]
+
+
+class SwapDatabase:
+    """Just enough of restore.Database for swap_in: schemas of tables, statements recorded."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, list[str]] = {"app": ["old"], "app__shadow": ["new"]}
+        self.statements: list[str] = []
+
+    def sql(self, statement: str) -> list[list[str]]:
+        self.statements.append(statement)
+        if statement.startswith("RENAME TABLE"):
+            for move in statement[len("RENAME TABLE ") : -1].split(", "):
+                source, target = (part.replace("`", "").split(".") for part in move.split(" TO "))
+                self.schemas[source[0]].remove(source[1])
+                self.schemas.setdefault(target[0], []).append(target[1])
+        return []
+
+    def tables(self, schema: str) -> list[str]:
+        return list(self.schemas.get(schema, []))
+
+    def objects(self, schema: str) -> dict[str, list[str]]:
+        return {}
+
+    def script(self, database: str, text: str) -> None:
+        self.statements.append(f"script in {database}: {text}")
+
+
+class SwapJournal:
+    def __init__(self) -> None:
+        self.statuses: list[str] = []
+
+    def start(self, *args: object) -> int:
+        return 7
+
+    def finish(self, entry: int, status: str, *args: object) -> None:
+        self.statuses.append(status)
+
+
+def test_a_failed_check_after_the_swap_swaps_back_before_the_journal_says_done(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(restore, "capture_objects", lambda db, schema: ("OLD OBJECTS", {}))
+    monkeypatch.setattr(restore, "drop_objects", lambda db, schema, names: None)
+    db, journal = SwapDatabase(), SwapJournal()
+    with pytest.raises(restore.RestoreError, match="rows differ; the old data and objects were put back"):
+        restore.swap_in(db, journal, "app", "app__shadow", "app__old", "NEW", "sha", "d.sql", lambda: ["rows differ"])
+    assert db.schemas["app"] == ["old"] and "done" not in journal.statuses and journal.statuses == ["aborted"]
+    assert db.statements[-2] == "script in app: OLD OBJECTS"
+
+
+def test_a_passing_check_leaves_the_new_data_in_and_the_old_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(restore, "capture_objects", lambda db, schema: ("", {}))
+    monkeypatch.setattr(restore, "drop_objects", lambda db, schema, names: None)
+    db = SwapDatabase()
+    restore.swap_in(db, SwapJournal(), "app", "app__shadow", "app__old", "", "sha", "d.sql", lambda: [])
+    assert db.schemas["app"] == ["new"] and db.schemas["app__old"] == ["old"]

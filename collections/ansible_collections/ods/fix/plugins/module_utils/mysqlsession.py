@@ -40,6 +40,7 @@ class Session(object):
         self._buffered = 0
         self._buffer_size = buffer_size
         self._out, self._err = bytearray(), bytearray()
+        self._closing = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.sent = 0
@@ -51,6 +52,11 @@ class Session(object):
                 (self._err if stream == dockerexec.STDERR else self._out).extend(data)
         except OSError:
             pass
+        if not self._closing:
+            # The client stopped before its input ended (an error): dockerd keeps taking input for minutes,
+            # so a blocked sendall is woken here rather than left to hang the load.
+            with contextlib.suppress(OSError):
+                self._raw.shutdown(socket.SHUT_RDWR)
 
     def send(self, data):
         if self.broken:
@@ -74,6 +80,7 @@ class Session(object):
     def close(self):
         """Finish the stream; SessionError with the client's error when it failed."""
         self.flush()
+        self._closing = True
         with contextlib.suppress(OSError):  # the client may have gone already, on an error
             self._raw.shutdown(socket.SHUT_WR)
         self._reader.join()

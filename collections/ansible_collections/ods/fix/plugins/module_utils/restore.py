@@ -176,7 +176,14 @@ class Split(object):
 
 
 def write_table_statement(files, deferred, directory, preamble, table, lines, defer_keys):
-    """Append one statement to its table's file (opened on first use, with the load settings)."""
+    """Append one statement to its table's file (opened on first use, with the load settings).
+
+    The dump's LOCK TABLES / UNLOCK TABLES are left out: the shadow schema is the load's own, and a
+    table that another session creates while this one holds its lock, with a foreign key to it,
+    makes the next INSERT fail ("Table 'child' was not locked with LOCK TABLES", ERROR 1100).
+    """
+    if sqldump.TABLE_LOCKING.match(lines[0].lstrip()):
+        return
     handle = files.get(table)
     if handle is None:
         handle = files[table] = open(os.path.join(directory, "table-%04d.sql" % len(files)), "wb")
@@ -278,6 +285,15 @@ def load_parallel(db, shadow, parts, workers, progress=None):
             progress("loading the shadow schema", state["sent"], None, total)
     if state["errors"]:
         raise RestoreError(state["errors"][0])
+
+
+def drop_shadow(db, shadow):
+    """Drop a failed load's shadow schema; what became of it, for the report."""
+    try:
+        db.sql("DROP DATABASE IF EXISTS %s;" % q(shadow))
+    except Exception as exc:  # the report must say what is left, whatever stopped the drop
+        return "the shadow schema %s is left (%s); remove it with: DROP DATABASE %s;" % (shadow, exc, q(shadow))
+    return "the shadow schema %s was dropped, nothing was swapped" % shadow
 
 
 def checksums_parallel(db, schema, tables, rows, workers):

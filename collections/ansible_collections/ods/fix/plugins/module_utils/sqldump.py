@@ -48,7 +48,11 @@ TABLE_STATEMENT = re.compile(
 )
 # Case matters: mysqldump writes these lower-case around CREATE TABLE, and the
 # closing /*!40101 SET CHARACTER_SET_CLIENT=@OLD_... */ upper-case.
-TABLE_CONTEXT = re.compile(rb"^(?:UNLOCK TABLES|/\*!40101 SET (?:@saved_cs_client|character_set_client))")
+TABLE_CONTEXT = re.compile(rb"^(?:UNLOCK TABLES|/\*!\d{5} SET (?:@saved_cs_client|character_set_client))")
+# mysqldump 8.0 writes the source's GTID set as a global SET: not the restore's to change, and MariaDB has no such
+# variable (dumps made with --set-gtid-purged=OFF leave it out).
+GLOBAL_GTID = re.compile(rb"^SET @@GLOBAL\.GTID_PURGED\s*=", re.IGNORECASE)
+TABLE_LOCKING = re.compile(rb"^(?:UNLOCK TABLES|LOCK TABLES )", re.IGNORECASE)
 INSERT = re.compile(rb"^(?:INSERT|REPLACE)(?: IGNORE)? INTO " + IDENT, re.IGNORECASE)
 INSERT_START = re.compile(rb"(?:INSERT|REPLACE)(?: IGNORE)? INTO `")
 CREATE_TABLE = re.compile(rb"^CREATE TABLE (?:IF NOT EXISTS )?" + IDENT, re.IGNORECASE)
@@ -223,6 +227,7 @@ class Scan(object):
         self.views, self.triggers, self.routines, self.events = [], [], [], []
         self.complete = False
         self.statements = 0
+        self.skipped = []  # statements not run, and why
 
     @property
     def database(self):
@@ -241,6 +246,7 @@ class Scan(object):
             "routines": self.routines,
             "events": self.events,
             "complete": self.complete,
+            "skipped": self.skipped,
         }
 
 
@@ -285,6 +291,9 @@ def classify(statement, scan, first_line):
         name = unquote(match.group(1))
         if name not in scan.databases:
             scan.databases.append(name)
+        return "drop", None
+    if GLOBAL_GTID.match(head):
+        scan.skipped.append("SET @@GLOBAL.GTID_PURGED (the source server's GTID set)")
         return "drop", None
     match = TABLE_STATEMENT.match(head)
     if match:

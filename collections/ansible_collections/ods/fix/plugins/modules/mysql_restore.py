@@ -301,7 +301,7 @@ def load(module, db, p):
         shutil.rmtree(work, ignore_errors=True)
         raise sqldump.DumpError("the dump does not match its manifest (%s)" % "; ".join(differ))
     checks.append(
-        "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines%s"
+        "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines, %d events%s"
         % (
             scan.kind,
             len(scan.tables),
@@ -309,9 +309,11 @@ def load(module, db, p):
             len(scan.views),
             len(scan.triggers),
             len(scan.routines),
+            len(scan.events),
             ", as its manifest says" if p["expected_rows"] else "",
         )
     )
+    checks.extend("not run: %s" % what for what in scan.skipped)
     needed = parts.info["sql_bytes"] * 1.3 / 1048576.0
     free = db.datadir_free_mb()
     if free is not None and free < needed:
@@ -321,7 +323,10 @@ def load(module, db, p):
         )
     checks.append("room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed))
     shadow = restore.shadow_name(p["database"])
-    restore.load_parallel(db, shadow, parts.tables, p["workers"], progress)
+    try:
+        restore.load_parallel(db, shadow, parts.tables, p["workers"], progress)
+    except restore.RestoreError as exc:
+        raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
     problems, counts = restore.verify(db, shadow, scan)
     if problems:
         db.sql("DROP DATABASE IF EXISTS %s;" % restore.q(shadow))
@@ -365,33 +370,37 @@ def swap(module, db, p):
     if not db.exists(p["database"]):
         db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % restore.q(p["database"]))
     kept = restore.kept_name(p["database"])
+    shadow = restore.shadow_name(p["database"])
+    # The swap moves every table of the shadow schema: exactly the dump's, nothing a stray run left there.
+    extra = sorted(set(db.tables(shadow)) ^ set(scan.tables))
+    if extra:
+        raise restore.RestoreError(
+            "the shadow schema %s does not hold exactly the dump's tables (%s differ); nothing was swapped, "
+            "load it again" % (shadow, ", ".join(extra))
+        )
+    verified = {}
+
+    def check_after_swap():
+        problems, verified["rows"] = restore.verify(db, p["database"], scan)
+        object_problems, verified["objects"] = restore.verify_objects(db, p["database"], scan)
+        return problems + object_problems
+
     entry = restore.swap_in(
         db,
         journal,
         p["database"],
-        restore.shadow_name(p["database"]),
+        shadow,
         kept,
         objects_sql,
         saved["sha256"],
         os.path.basename(p["backup"]),
+        check=check_after_swap,
     )
-    problems, counts = restore.verify(db, p["database"], scan)
-    object_problems, found = restore.verify_objects(db, p["database"], scan)
     checksums = saved.get("checksums") or db.checksums(p["database"], db.tables(p["database"]))
-    journal.finish(entry, "done", checksums, counts)
+    journal.finish(entry, "done", checksums, verified["rows"])
     pruned = restore.prune(db, p["database"], p["keep"])
     shutil.rmtree(work, ignore_errors=True)
-    problems += object_problems
-    result = dict(
-        changed=True, kept=kept, pruned=pruned, verified={"rows": counts, "objects": found}, problems=problems
-    )
-    if problems:
-        module.fail_json(
-            msg="restored, but the check after the swap found: %s (the old data is in %s: "
-            "ods-fix mysql-restore --rollback puts it back)" % ("; ".join(problems), kept),
-            **result,
-        )
-    module.exit_json(**result)
+    module.exit_json(changed=True, kept=kept, pruned=pruned, verified=verified, problems=[])
 
 
 def rollback(module, db, p):
