@@ -234,3 +234,31 @@ def test_a_passing_check_leaves_the_new_data_in_and_the_old_kept(monkeypatch) ->
     db = SwapDatabase()
     restore.swap_in(db, SwapJournal(), "app", "app__shadow", "app__old", "", "sha", "d.sql", lambda: [])
     assert db.schemas["app"] == ["new"] and db.schemas["app__old"] == ["old"]
+
+
+@pytest.mark.parametrize("name", ["mysql", "MySQL", "sys", "performance_schema", "information_schema", "ods_fix"])
+def test_system_schemas_are_never_restore_targets(name: str) -> None:
+    assert "system schema" in (restore.not_restorable(name) or "")
+
+
+@pytest.mark.parametrize("name", ["onedata__old_20261202110251", "onedata__restore"])
+def test_the_restores_own_copies_are_not_targets(name: str) -> None:
+    assert "--rollback" in (restore.not_restorable(name) or "")
+
+
+def test_application_databases_are_targets() -> None:
+    assert restore.not_restorable("one_data_bisheng") is None and restore.not_restorable("mysql_app") is None
+
+
+def test_definers_are_listed_once_each() -> None:
+    scan, _ = sqldump.validate(str(MARIADB))
+    assert scan.definers == ["root@localhost"]
+
+
+def test_missing_definers_are_the_ones_the_server_lacks() -> None:
+    class Users:
+        def sql(self, statement: str) -> list[list[str]]:
+            return [["root", "localhost"], ["app", "%"]]
+
+    assert restore.missing_definers(Users(), ["root@localhost", "nobody_here@%", "app@%"]) == ["nobody_here@%"]
+    assert restore.missing_definers(Users(), []) == []

@@ -507,5 +507,26 @@ def kept_name(target):
     return "%s__old_%s" % (target, time.strftime("%Y%m%d%H%M%S"))
 
 
+def missing_definers(db, definers):
+    """The DEFINER accounts ("user@host") the server does not have."""
+    if not definers:
+        return []
+    have = set("%s@%s" % (r[0], r[1]) for r in db.sql("SELECT User, Host FROM mysql.user;"))
+    return [d for d in definers if d not in have]
+
+
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys", "ods_fix")
+
+
+def not_restorable(database):
+    """Why a restore must never replace this schema (the server's, the journal's, a kept or shadow copy), or None."""
+    name = database.lower()
+    if name in SYSTEM_SCHEMAS:
+        return "%s is a system schema: mysql-restore never replaces it (restore one application database)" % database
+    if "__old_" in name or name.endswith("__restore"):
+        return "%s is a copy mysql-restore keeps for itself: --rollback puts a kept copy back" % database
+    return None
+
+
 def shadow_name(target):
     return "%s__restore" % target

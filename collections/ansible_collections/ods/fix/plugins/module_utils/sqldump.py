@@ -61,6 +61,7 @@ HEADER_DB = re.compile(rb"^-- Host: .*Database: (\S+)")
 VIEW = re.compile(rb"(?:/\*!50001 )?VIEW " + IDENT + rb" AS", re.IGNORECASE)
 TRIGGER = re.compile(rb"\bTRIGGER\s+`?([\w$]+)`?\s+(?:BEFORE|AFTER)\b", re.IGNORECASE)
 ROUTINE = re.compile(rb"^CREATE\b.*?\b(PROCEDURE|FUNCTION)\s+" + IDENT, re.IGNORECASE | re.DOTALL)
+DEFINER = re.compile(rb"DEFINER\s*=\s*`((?:[^`]|``)*)`@`((?:[^`]|``)*)`", re.IGNORECASE)
 EVENT = re.compile(rb"\bEVENT\s+" + IDENT, re.IGNORECASE)
 DELIMITER = re.compile(rb"^DELIMITER\s+(\S+)\s*$", re.IGNORECASE)
 SQL_START = re.compile(rb"^(?:--|/\*|SET |CREATE |DROP |INSERT |USE |LOCK |ALTER |DELIMITER )", re.IGNORECASE)
@@ -228,6 +229,7 @@ class Scan(object):
         self.complete = False
         self.statements = 0
         self.skipped = []  # statements not run, and why
+        self.definers = []  # "user@host" named by DEFINER clauses, in order
 
     @property
     def database(self):
@@ -247,6 +249,7 @@ class Scan(object):
             "events": self.events,
             "complete": self.complete,
             "skipped": self.skipped,
+            "definers": self.definers,
         }
 
 
@@ -309,6 +312,10 @@ def classify(statement, scan, first_line):
     if TABLE_CONTEXT.match(head):
         return "table", None  # belongs to the table being loaded
     text = b"".join(statement)
+    for user, host in DEFINER.findall(text):
+        definer = "%s@%s" % (user.decode("utf-8", "replace"), host.decode("utf-8", "replace"))
+        if definer not in scan.definers:
+            scan.definers.append(definer)
     view = VIEW.search(text)
     if view and b"CREATE" in text.upper() and not text.lstrip().upper().startswith(b"DROP"):
         name = unquote(view.group(1))

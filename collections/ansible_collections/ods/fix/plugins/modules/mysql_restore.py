@@ -233,6 +233,9 @@ def check_target(module, db, p, profile, containers):
             p["database"] = used[0]
     if not p["database"]:
         raise sqldump.DumpError("name the database with --database (the APIs use %s)" % (", ".join(used) or "none"))
+    reason = restore.not_restorable(p["database"])
+    if reason:
+        raise sqldump.DumpError(reason)
 
 
 def plan(module, db, p):
@@ -314,6 +317,12 @@ def load(module, db, p):
         )
     )
     checks.extend("not run: %s" % what for what in scan.skipped)
+    missing = restore.missing_definers(db, scan.definers)
+    if missing:
+        checks.append(
+            "definers not on this server: %s; their views, triggers and routines are created as the dump has them "
+            "and fail when used until the user exists (CREATE USER)" % ", ".join(missing)
+        )
     needed = parts.info["sql_bytes"] * 1.3 / 1048576.0
     free = db.datadir_free_mb()
     if free is not None and free < needed:
