@@ -255,7 +255,6 @@ def _api_moved(container: Any) -> str:
         container.start()
     finally:
         squatter.remove(force=True)
-    container.reload()
     return f"{container.name} is back at {_address(container)} (it was at {old})"
 
 

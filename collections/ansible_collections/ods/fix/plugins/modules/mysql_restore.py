@@ -338,9 +338,8 @@ def load(module, db, p):
         raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
     problems, counts = restore.verify(db, shadow, scan)
     if problems:
-        db.sql("DROP DATABASE IF EXISTS %s;" % restore.q(shadow))
         raise restore.RestoreError(
-            "the shadow copy does not match the dump (%s); it was dropped, nothing was swapped" % "; ".join(problems)
+            "the shadow copy does not match the dump (%s); %s" % ("; ".join(problems), restore.drop_shadow(db, shadow))
         )
     # Checksummed here, while the APIs still run, not after the swap: the data is the same, the downtime shorter.
     # (A view's stand-in table, replaced by the view at the swap, is not one of them.)
