@@ -20,6 +20,7 @@ class FixOption:
     choices: tuple[str, ...] = ()
     required: bool = False
     secret_source: str = ""  # "file" or "env": a new secret value, handed to the role as a private file's path
+    minimum: int | None = None  # the smallest number accepted: below it is a usage error, not a role failure
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def _fix(entry: dict[str, Any]) -> Fix:
             choices=tuple(o.get("choices", ())),
             required=bool(o.get("required", False)),
             secret_source=o.get("secret_source", ""),
+            minimum=o.get("minimum"),
         )
         for o in entry["options"]
     )

@@ -229,6 +229,8 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     )
     if option.type == "path":
         kind = click.Path(path_type=Path)
+    if option.minimum is not None:
+        kind = (click.IntRange if option.type == "int" else click.FloatRange)(min=option.minimum)
     shown = option.default not in (None, [], "") and option.type != "bool"
     help_text = option.help + (f" [default: {option.default}]" if shown else "")
     if option.secret_source:  # two flags may feed one role variable: each gets its own name here
@@ -742,9 +744,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.exceptions.Abort:
         return int(ExitCode.INTERRUPTED)
+    except click.UsageError as exc:  # one line, naming where the help is, instead of click's three
+        command = exc.ctx.command_path if exc.ctx else "ods-fix"
+        click.echo(f"{command}: {exc.format_message()} (see {command} --help)", err=True)
+        return int(ExitCode.USAGE)
     except click.ClickException as exc:
         exc.show()
-        return int(ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.BAD_INPUT)
+        return int(ExitCode.BAD_INPUT)
     except OdsFixError as exc:
         click.echo(f"ods-fix: {exc.message}", err=True)
         return int(exc.exit_code)

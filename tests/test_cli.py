@@ -42,6 +42,23 @@ def test_bad_option_value_is_a_usage_error() -> None:
     assert cli.main(["diagnose", "--log-lines", "many"]) == 2
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["mysql-restore", "--keep", "0"],  # would drop the copy just made while saying --rollback can put it back
+        ["mysql-restore", "--keep", "-1"],
+        ["mysql-restore", "--workers", "0"],
+        ["milvus-restore", "--workers", "0"],
+        ["diagnose", "--log-lines", "0"],
+        ["data-leak", "--window-hours", "0"],
+    ],
+)
+def test_a_number_below_its_minimum_is_one_usage_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert cli.main(argv) == 2
+    line = one_error_line(capsys)
+    assert f"'--{argv[1][2:]}'" in line and "--help" in line, line
+
+
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1, err

@@ -192,6 +192,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    if p["keep"] < 1 or p["workers"] < 1:  # keep 0 would drop the copy just made, the one --rollback puts back
+        module.fail_json(msg="keep and workers must be at least 1", ods_failure="input")
     api, project = compose.open_project(module)
     profile = project["profile"]
     name = compose.role_service(module, profile, "database")
