@@ -7,6 +7,7 @@ maps errors to the exit codes documented in the README.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -108,6 +109,7 @@ def execute_fix(
     run_dir = new_run_dir(fix.name)
     extravars = {k: v for k, v in role_vars.items() if v not in (None, [])}
     extravars["ods_report_dir"] = str(run_dir / "reports")
+    extravars["ods_lock_owner"] = lock_owner()
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
     shared = Progress()
     with render.LiveProgress(title, verbose=verbose > 0, planned=hosts) as live:
@@ -243,6 +245,21 @@ def _click_option(option: FixOption) -> Callable[..., Any]:
     return click.option(
         f"--{option.flag}", option.var, type=kind, default=None, required=option.required, help=help_text
     )
+
+
+def lock_owner() -> str:
+    """This process, as a project lock on this machine can watch it: boot, pid namespace, pid, start time.
+
+    A holder on the same kernel and pid namespace (a local target) lets go as soon as this process has gone
+    and no step of it still runs; elsewhere the lease alone decides.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+        start = Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+    return f"{boot}/{namespace}/{os.getpid()}/{start}"
 
 
 def secret_dest(option: FixOption) -> str:

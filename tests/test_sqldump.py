@@ -182,10 +182,11 @@ def test_mysqldump8_gtid_purged_is_not_run_and_its_session_settings_reach_every_
 
 
 class SwapDatabase:
-    """Just enough of restore.Database for swap_in: schemas of tables, statements recorded."""
+    """Just enough of restore.Database for swap_in and resume: schemas of tables, statements recorded."""
 
-    def __init__(self) -> None:
-        self.schemas: dict[str, list[str]] = {"app": ["old"], "app__shadow": ["new"]}
+    def __init__(self, schemas: dict[str, list[str]] | None = None) -> None:
+        fresh = {"app": ["old"], "app__shadow": ["new"]}
+        self.schemas: dict[str, list[str]] = schemas if schemas is not None else fresh
         self.statements: list[str] = []
 
     def sql(self, statement: str) -> list[list[str]]:
@@ -195,27 +196,109 @@ class SwapDatabase:
                 source, target = (part.replace("`", "").split(".") for part in move.split(" TO "))
                 self.schemas[source[0]].remove(source[1])
                 self.schemas.setdefault(target[0], []).append(target[1])
+        elif statement.startswith("DROP DATABASE"):
+            self.schemas.pop(statement.rsplit(maxsplit=1)[-1].strip("`;"), None)
+        elif statement.startswith("CREATE DATABASE"):
+            self.schemas.setdefault(statement.split()[-3].strip("`"), [])
         return []
+
+    def exists(self, schema: str) -> bool:
+        return schema in self.schemas
 
     def tables(self, schema: str) -> list[str]:
         return list(self.schemas.get(schema, []))
 
     def objects(self, schema: str) -> dict[str, list[str]]:
-        return {}
+        return {"views": [], "triggers": [], "routines": [], "events": []}
+
+    def row_counts(self, schema: str, tables: list[str]) -> dict[str, int]:
+        return {t: 5 for t in tables}
+
+    def checksums(self, schema: str, tables: list[str]) -> dict[str, str]:
+        return {t: "1" for t in tables}
 
     def script(self, database: str, text: str) -> None:
         self.statements.append(f"script in {database}: {text}")
 
 
 class SwapJournal:
-    def __init__(self) -> None:
-        self.statuses: list[str] = []
+    """The journal's rows in memory: the phases each went through."""
 
-    def start(self, *args: object) -> int:
+    def __init__(self, entry: dict[str, object] | None = None) -> None:
+        self.statuses: list[str] = []
+        self.entry = entry
+
+    def start(self, *args: object, **kwargs: object) -> int:
         return 7
+
+    def phase(self, entry: int, status: str) -> None:
+        self.statuses.append(status)
 
     def finish(self, entry: int, status: str, *args: object) -> None:
         self.statuses.append(status)
+
+    def latest(self, target: str, statuses: tuple[str, ...] = ("done",)) -> dict[str, object] | None:
+        return self.entry if self.entry is not None and self.entry["status"] in statuses else None
+
+
+def journal_row(status: str, old_tables: list[str], new_tables: list[str], **extra: object) -> dict[str, object]:
+    row: dict[str, object] = dict(
+        id=7, status=status, kept_schema="app__old", source_schema="app__shadow", old_tables=old_tables,
+        new_tables=new_tables, old_objects="OLD OBJECTS", new_objects="NEW OBJECTS", checksums="", row_counts="",
+    )
+    row.update(extra)
+    return row
+
+
+def test_a_swap_journals_each_phase_before_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(restore, "capture_objects", lambda db, schema: ("", db.objects(schema)))
+    db, journal = SwapDatabase(), SwapJournal()
+    restore.swap_in(db, journal, "app", "app__shadow", "app__old", "NEW", "sha", "d.sql", lambda: [])
+    assert journal.statuses == ["renamed", "objects"]  # the module then says done, after its own checks
+
+
+def test_a_restore_into_an_empty_database_killed_after_the_rename_comes_back_complete() -> None:
+    # The disaster case: nothing was there to keep, so the kept schema is empty, yet the RENAME did run.
+    db = SwapDatabase({"app": ["t1", "t2"], "app__old": []})
+    journal = SwapJournal(journal_row("renamed", [], ["t1", "t2"], row_counts='{"t1": 5, "t2": 5}'))
+    said = restore.resume(db, journal, "app", None)
+    assert "finished an interrupted restore" in (said or "")
+    assert "script in app: NEW OBJECTS" in db.statements and journal.statuses == ["objects", "done"]
+    assert db.schemas["app"] == ["t1", "t2"]
+
+
+def test_a_kill_in_swapping_with_the_rename_done_is_told_by_the_tables_not_the_kept_schema() -> None:
+    db = SwapDatabase({"app": ["t1"], "app__old": [], "app__shadow": []})
+    journal = SwapJournal(journal_row("swapping", [], ["t1"]))
+    assert "finished" in (restore.resume(db, journal, "app", None) or "")
+    assert journal.statuses[-1] == "done"
+
+
+def test_a_kill_in_swapping_before_the_rename_puts_the_old_objects_back() -> None:
+    db = SwapDatabase({"app": ["t1"], "app__old": [], "app__shadow": ["t1"]})
+    journal = SwapJournal(journal_row("swapping", ["t1"], ["t1"]))
+    assert "never moved" in (restore.resume(db, journal, "app", None) or "")
+    assert "script in app: OLD OBJECTS" in db.statements and journal.statuses == ["aborted"]
+    assert "app__old" not in db.schemas and db.schemas["app__shadow"] == ["t1"]
+
+
+def test_a_restore_whose_rows_differ_on_resume_is_swapped_back() -> None:
+    db = SwapDatabase({"app": ["t1"], "app__old": ["t1"]})
+    journal = SwapJournal(journal_row("objects", ["t1"], ["t1"], row_counts='{"t1": 6}'))
+    assert "the old data is back" in (restore.resume(db, journal, "app", None) or "")
+    assert journal.statuses == ["objects", "swapping_back", "aborted"]
+    assert db.schemas["app"] == ["t1"] and "app__old" not in db.schemas
+
+
+@pytest.mark.parametrize("moved_back", [False, True])
+def test_a_kill_during_swap_back_finishes_the_swap_back(moved_back: bool) -> None:
+    back = {"app": ["t1"], "app__old": [], "app__shadow": ["t1"]}
+    db = SwapDatabase(back if moved_back else {"app": ["t1"], "app__old": ["t1"]})
+    journal = SwapJournal(journal_row("swapping_back", ["t1"], ["t1"]))
+    assert "finished putting back" in (restore.resume(db, journal, "app", None) or "")
+    assert sum(s.startswith("RENAME TABLE") for s in db.statements) == (0 if moved_back else 1)
+    assert "script in app: OLD OBJECTS" in db.statements and journal.statuses == ["aborted"]
+    assert db.schemas["app"] == ["t1"] and "app__old" not in db.schemas and "app__shadow" not in db.schemas
 
 
 def test_a_failed_check_after_the_swap_swaps_back_before_the_journal_says_done(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -224,7 +307,8 @@ def test_a_failed_check_after_the_swap_swaps_back_before_the_journal_says_done(m
     db, journal = SwapDatabase(), SwapJournal()
     with pytest.raises(restore.RestoreError, match="rows differ; the old data and objects were put back"):
         restore.swap_in(db, journal, "app", "app__shadow", "app__old", "NEW", "sha", "d.sql", lambda: ["rows differ"])
-    assert db.schemas["app"] == ["old"] and "done" not in journal.statuses and journal.statuses == ["aborted"]
+    assert db.schemas["app"] == ["old"] and "done" not in journal.statuses
+    assert journal.statuses == ["renamed", "objects", "swapping_back", "aborted"]
     assert db.statements[-2] == "script in app: OLD OBJECTS"
 
 
@@ -262,3 +346,12 @@ def test_missing_definers_are_the_ones_the_server_lacks() -> None:
 
     assert restore.missing_definers(Users(), ["root@localhost", "nobody_here@%", "app@%"]) == ["nobody_here@%"]
     assert restore.missing_definers(Users(), []) == []
+
+
+def test_views_on_views_are_recreated_after_the_views_they_name() -> None:
+    creates = {
+        "a_top": "CREATE VIEW `a_top` AS select * from `m_middle`",
+        "m_middle": "CREATE VIEW `m_middle` AS select * from `z_base` join `t`",
+        "z_base": "CREATE VIEW `z_base` AS select * from `t`",
+    }
+    assert restore.views_in_order(creates) == ["z_base", "m_middle", "a_top"]

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
-"""Archive old rows before deleting them: dump, compress, checksum, verify, then delete.
+"""Archive old rows before deleting them: dump, compress, fsync, checksum, verify, then delete.
 
-Nothing is deleted unless the archive on disk holds exactly the rows to be
-deleted. The archive is a plain mysqldump (one INSERT per row), so restoring
-is `gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
+Only rows that are in the archive, exactly as they are now, are deleted: the archive is loaded back into a
+scratch copy of the table and the DELETE joins it on the primary key and every column (NULL-safe). A row
+changed between the dump and the delete stays, so the archive holds every deleted row by construction, and
+the archive has been shown to load. The archive is a plain mysqldump (one INSERT per row), so restoring is
+`gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +23,7 @@ import time
 
 from ansible_collections.ods.fix.plugins.module_utils import mysqlexec
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Session, SessionError
 
 SPEC = re.compile(r"^(?P<schema>\w+)\.(?P<table>\w+):(?P<column>\w+):(?P<days>\d+)$")
 IDENT = re.compile(r"^\w+$")
@@ -115,8 +118,12 @@ class Archiver(object):
         ]
         env = self.root.env
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
-            result = exec_stdin(self.api, self.container, cmd, environment=env, timeout=3600, sink=out.write)
+        with os.fdopen(fd, "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb") as out:
+                result = exec_stdin(self.api, self.container, cmd, environment=env, timeout=3600, sink=out.write)
+            raw.flush()
+            os.fsync(raw.fileno())  # on disk before a row is deleted, not in the page cache of a host that may crash
+        fsync_dir(self.archive_dir)
         if result.code != 0:
             os.unlink(path)
             raise ArchiveError("mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
@@ -141,20 +148,73 @@ class Archiver(object):
             json.dump(manifest, handle, indent=2)
         return manifest
 
-    def delete(self, plan, batch=1000):
-        """Delete the archived rows in batches, without writing them to the binary log.
+    def delete(self, plan, manifest, batch=1000):
+        """Delete the rows the archive holds, unchanged since, in batches, without writing the binary log.
 
-        Under ROW binlog format a DELETE logs every deleted row: on a full disk
-        the server then waits for space forever. The rows are in the verified
-        archive, which is what restores them.
+        Returns (deleted, changed): rows deleted, and archived rows left because they changed (or went) since
+        the dump. Under ROW binlog format a DELETE logs every deleted row: on a full disk the server then waits
+        for space forever. The rows are in the verified archive, which is what restores them.
         """
-        deleted = 0
-        while True:
-            rows = self.sql(
-                "SET SESSION sql_log_bin = 0; DELETE FROM `%s`.`%s` WHERE %s LIMIT %d; SELECT ROW_COUNT();"
-                % (plan["schema"], plan["table"], plan["where"], batch)
+        schema, table, key = plan["schema"], plan["table"], plan["key"]
+        columns = [
+            r[0]
+            for r in self.sql(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
+                "AND EXTRA NOT LIKE '%%GENERATED%%' ORDER BY ORDINAL_POSITION;"
+                % (mysqlexec.quote(schema), mysqlexec.quote(table))
             )
-            count = int(rows[-1][0])
-            deleted += count
-            if count < batch:
-                return deleted
+        ]
+        scratch = "archive_check_%d" % os.getpid()  # a name within 64 characters, whatever the table's
+        self.sql(
+            "CREATE DATABASE IF NOT EXISTS ods_fix; DROP TABLE IF EXISTS `ods_fix`.`%s`; "
+            "CREATE TABLE `ods_fix`.`%s` LIKE `%s`.`%s`;" % (scratch, scratch, schema, table)
+        )
+        try:
+            self._load_into(manifest["file"], table, scratch)
+            same = " AND ".join("t.`%s` <=> a.`%s`" % (c, c) for c in columns)
+            cutoff = mysqlexec.quote(plan["cutoff"])
+            where = "t.`%s` < %s AND t.`%s` <= %d" % (plan["column"], cutoff, key, plan["highest"])
+            deleted, last = 0, None
+            while True:
+                keys = self.sql(
+                    "SELECT `%s` FROM `ods_fix`.`%s` %s ORDER BY `%s` LIMIT %d;"
+                    % (key, scratch, "" if last is None else "WHERE `%s` > %d" % (key, last), key, batch)
+                )
+                if not keys:
+                    break
+                low, last = int(keys[0][0]), int(keys[-1][0])
+                rows = self.sql(
+                    # USE: MariaDB resolves a multi-table DELETE's alias against the default database (ERROR 1046)
+                    "SET SESSION sql_log_bin = 0; USE `%s`; DELETE t FROM `%s`.`%s` t JOIN `ods_fix`.`%s` a "
+                    "ON t.`%s` = a.`%s` WHERE a.`%s` BETWEEN %d AND %d AND %s AND %s; SELECT ROW_COUNT();"
+                    % (schema, schema, table, scratch, key, key, key, low, last, where, same)
+                )
+                deleted += int(rows[-1][0])
+        finally:
+            self.sql("DROP TABLE IF EXISTS `ods_fix`.`%s`;" % scratch)
+        return deleted, manifest["rows"] - deleted
+
+    def _load_into(self, path, table, scratch):
+        """The archive, loaded into the scratch table: its header (time zone, names), its INSERTs renamed."""
+        prefix = ("INSERT INTO `%s` " % table).encode("utf-8")
+        renamed = ("INSERT INTO `%s` " % scratch).encode("utf-8")
+        session = Session(self.api, self.container, "ods_fix", root=self.root)
+        with gzip.open(path, "rb") as dump:
+            session.send(b"SET SESSION sql_log_bin = 0;\n")
+            for line in dump:
+                if line.startswith(prefix):
+                    session.send(renamed + line[len(prefix):])
+                elif line.startswith((b"/*!40101 SET", b"/*!40103 SET", b"/*!40014 SET")):
+                    session.send(line)
+        try:
+            session.close()
+        except SessionError as exc:
+            raise ArchiveError("the archive %s does not load back, nothing was deleted: %s" % (path, exc)) from exc
+
+
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -36,6 +36,14 @@ STATE_DDL = (
     " started_at DATETIME NOT NULL, finished_at DATETIME, KEY target_status (target, status)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
 )
+# Added after the first release: a journal made by it gets them on first use.
+STATE_COLUMNS = {"source_schema": "VARCHAR(64)", "old_tables": "LONGTEXT", "new_tables": "LONGTEXT"}
+# A swap's phases, in order. `swapping`: the old objects are being dropped and the RENAME may or may not have
+# run (it is atomic: the tables tell). `renamed`: the RENAME ran. `objects`: the dump's views, triggers and
+# routines are being created. `swapping_back`: a failed check is putting the old database back.
+UNFINISHED = ("swapping", "renamed", "objects", "swapping_back")
+# A load's: `loading` while the shadow schema fills, `loaded` once verified and waiting for the swap.
+LOADS = ("loading", "loaded")
 LOAD_SETTINGS = b"SET SESSION sql_log_bin = 0;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
 
 
@@ -131,9 +139,9 @@ def capture_objects(db, schema):
     """A script that recreates the schema's views, triggers, routines and events (SHOW CREATE)."""
     names = db.objects(schema)
     parts = ["SET NAMES utf8mb4;\n"]
-    for view in names["views"]:
-        create = db.sql("SHOW CREATE VIEW %s.%s;" % (q(schema), q(view)))[0][1]
-        parts.append("DROP VIEW IF EXISTS %s;\n%s;\n" % (q(view), create))
+    creates = dict((view, db.sql("SHOW CREATE VIEW %s.%s;" % (q(schema), q(view)))[0][1]) for view in names["views"])
+    for view in views_in_order(creates):
+        parts.append("DROP VIEW IF EXISTS %s;\n%s;\n" % (q(view), creates[view]))
     for trigger in names["triggers"]:
         row = db.sql("SHOW CREATE TRIGGER %s.%s;" % (q(schema), q(trigger)))[0]
         parts.append(
@@ -154,6 +162,24 @@ def capture_objects(db, schema):
             % (q(event), mysqlexec.quote(row[1]), row[3])
         )
     return "".join(parts), names
+
+
+def views_in_order(creates):
+    """View names, each after the views its definition names (views on views are created in that order)."""
+    done, order = set(), []
+
+    def visit(view, path):
+        if view in done or view in path:
+            return
+        for other in creates:
+            if other != view and q(other) in creates[view]:
+                visit(other, path | {view})
+        done.add(view)
+        order.append(view)
+
+    for view in sorted(creates):
+        visit(view, frozenset())
+    return order
 
 
 def drop_objects(db, schema, names):
@@ -293,7 +319,7 @@ def drop_shadow(db, shadow):
         db.sql("DROP DATABASE IF EXISTS %s;" % q(shadow))
     except Exception as exc:  # the report must say what is left, whatever stopped the drop
         return "the shadow schema %s is left (%s); remove it with: DROP DATABASE %s;" % (shadow, exc, q(shadow))
-    return "the shadow schema %s was dropped, nothing was swapped" % shadow
+    return "the shadow schema %s was dropped" % shadow
 
 
 def checksums_parallel(db, schema, tables, rows, workers):
@@ -348,15 +374,33 @@ def verify_objects(db, schema, scan):
 
 
 class Journal(object):
-    """ods_fix.restores: what was restored where, and how far an unfinished swap got."""
+    """ods_fix.restores: what was restored where, and the phase an unfinished load or swap reached."""
 
     def __init__(self, db):
         self.db = db
 
     def ensure(self):
         self.db.sql(STATE_DDL)
+        have = {
+            r[0]
+            for r in self.db.sql(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
+                "WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
+            )
+        }
+        missing = ["ADD COLUMN %s %s" % (c, t) for c, t in sorted(STATE_COLUMNS.items()) if c not in have]
+        if missing:  # ADD COLUMN IF NOT EXISTS is MariaDB's; MySQL 8 has no such clause
+            self.db.sql("ALTER TABLE ods_fix.restores %s;" % ", ".join(missing))
 
-    TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects")
+    TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects", "old_tables", "new_tables")
+
+    def _exists(self):
+        return bool(
+            self.db.sql(
+                "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ods_fix' "
+                "AND TABLE_NAME = 'restores' AND COLUMN_NAME = 'source_schema';"
+            )
+        )
 
     def last_target(self):
         """The database the last finished restore went into, or None."""
@@ -372,58 +416,81 @@ class Journal(object):
             "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
         ):
             return None
+        # Read-only (check mode plans too): a journal from before STATE_COLUMNS is read as if they were empty.
+        recent = self._exists()
+        column = lambda c: c if recent or c not in STATE_COLUMNS else "NULL"  # noqa: E731
         # Text columns hold scripts with newlines: read them as hex, one row per line.
         rows = self.db.sql(
-            "SELECT id, backup_sha256, kept_schema, status, started_at, %s FROM ods_fix.restores "
-            "WHERE target = %s AND status IN (%s) ORDER BY id DESC LIMIT 1;"
+            "SELECT id, backup_sha256, kept_schema, status, started_at, IFNULL(%s, ''), %s "
+            "FROM ods_fix.restores WHERE target = %s AND status IN (%s) ORDER BY id DESC LIMIT 1;"
             % (
-                ", ".join("HEX(IFNULL(%s, ''))" % c for c in self.TEXT),
+                column("source_schema"),
+                ", ".join("HEX(IFNULL(%s, ''))" % column(c) for c in self.TEXT),
                 mysqlexec.quote(target),
                 ", ".join(mysqlexec.quote(s) for s in statuses),
             )
         )
         if not rows:
             return None
-        keys = ("id", "backup_sha256", "kept_schema", "status", "started_at", *self.TEXT)
+        keys = ("id", "backup_sha256", "kept_schema", "status", "started_at", "source_schema", *self.TEXT)
         entry = dict(zip(keys, rows[0], strict=True))
         entry["id"] = int(entry["id"])
         for column in self.TEXT:
             entry[column] = bytes.fromhex(entry[column] or "").decode("utf-8", "replace")
+        for column in ("old_tables", "new_tables"):
+            entry[column] = json.loads(entry[column] or "[]")
         return entry
 
-    def start(self, target, sha256, name, kept, old_objects, new_objects):
+    def start(self, target, sha256, name, kept, old_objects, new_objects, status="swapping", source="",
+              old_tables=(), new_tables=(), checksums=None, counts=None):
+        self.ensure()
+        values = (target, sha256, name, kept, status, old_objects, new_objects, source,
+                  json.dumps(list(old_tables)), json.dumps(list(new_tables)), json.dumps(checksums or {}),
+                  json.dumps(counts or {}))
         self.db.sql(
-            "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, "
-            "old_objects, new_objects, started_at) VALUES (%s, %s, %s, %s, 'swapping', %s, %s, NOW());"
-            % tuple(mysqlexec.quote(v) for v in (target, sha256, name, kept, old_objects, new_objects))
+            "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, old_objects, "
+            "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, started_at) "
+            "VALUES (%s, NOW());" % ", ".join(mysqlexec.quote(v) for v in values)
         )
         return int(self.db.sql("SELECT MAX(id) FROM ods_fix.restores;")[0][0])
 
+    def phase(self, entry_id, status):
+        self.db.sql("UPDATE ods_fix.restores SET status = %s WHERE id = %d;" % (mysqlexec.quote(status), entry_id))
+        test_pause(status)
+
     def finish(self, entry_id, status, checksums=None, counts=None):
-        self.db.sql(
-            "UPDATE ods_fix.restores SET status = %s, checksums = %s, row_counts = %s, finished_at = NOW() "
-            "WHERE id = %d;"
-            % (
-                mysqlexec.quote(status),
-                mysqlexec.quote(json.dumps(checksums or {})),
-                mysqlexec.quote(json.dumps(counts or {})),
-                entry_id,
-            )
-        )
+        sets = ["status = %s" % mysqlexec.quote(status), "finished_at = NOW()"]
+        if checksums is not None:
+            sets.append("checksums = %s" % mysqlexec.quote(json.dumps(checksums)))
+        if counts is not None:
+            sets.append("row_counts = %s" % mysqlexec.quote(json.dumps(counts)))
+        self.db.sql("UPDATE ods_fix.restores SET %s WHERE id = %d;" % (", ".join(sets), entry_id))
 
 
-def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None):
+def test_pause(phase):
+    """For the kill tests only: stop at a phase (ODS_FIX_TEST_PAUSE_AT) so that the process can be killed there."""
+    if os.environ.get("ODS_FIX_TEST_PAUSE_AT") == phase:
+        time.sleep(3600)
+
+
+def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None, checksums=None,
+            counts=None):
     """Move target's tables to `kept` and source's into target, in one RENAME; objects around it.
 
     When creating the new objects fails, or `check` (a callable returning
     problems) finds any, everything is swapped back: the target is exactly the
-    old database again, and RestoreError says so.
+    old database again, and RestoreError says so. Each phase is journalled
+    first, so that resume() can finish what a kill interrupted.
     """
     old_sql, old_names = capture_objects(db, target)
-    entry = journal.start(target, sha256, name, kept, old_sql, new_objects_sql)
+    old_tables, new_tables = db.tables(target), db.tables(source)
+    entry = journal.start(
+        target, sha256, name, kept, old_sql, new_objects_sql, source=source, old_tables=old_tables,
+        new_tables=new_tables, checksums=checksums, counts=counts,
+    )
+    test_pause("swapping")
     db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % q(kept))
     drop_objects(db, target, old_names)
-    old_tables, new_tables = db.tables(target), db.tables(source)
     moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(kept), q(t)) for t in old_tables]
     moves += ["%s.%s TO %s.%s" % (q(source), q(t), q(target), q(t)) for t in new_tables]
     try:
@@ -433,12 +500,10 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
         db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
         journal.finish(entry, "aborted")
         raise RestoreError("RENAME TABLE failed, nothing was swapped: %s" % exc) from exc
-    try:
-        db.script(target, new_objects_sql)
-        problems = check() if check is not None else []
-    except (RestoreError, mysqlexec.MysqlError) as exc:
-        problems = ["creating the dump's views, triggers and routines failed: %s" % exc]
+    journal.phase(entry, "renamed")
+    problems = create_objects(db, journal, entry, target, new_objects_sql, check)
     if problems:
+        journal.phase(entry, "swapping_back")
         swap_back(db, target, source, kept, old_tables, new_tables, old_sql)
         journal.finish(entry, "aborted")
         raise RestoreError(
@@ -448,37 +513,95 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
     return entry
 
 
+def create_objects(db, journal, entry, target, objects_sql, check):
+    """The dump's views, triggers and routines in target, after the RENAME; the problems found, if any."""
+    journal.phase(entry, "objects")
+    try:
+        drop_objects(db, target, db.objects(target))  # a killed run's half-made ones
+        db.script(target, objects_sql)
+        return check() if check is not None else []
+    except (RestoreError, mysqlexec.MysqlError) as exc:
+        return ["creating the dump's views, triggers and routines failed: %s" % exc]
+
+
 def swap_back(db, target, source, kept, old_tables, new_tables, old_sql):
     drop_objects(db, target, db.objects(target))
-    moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(source), q(t)) for t in new_tables]
-    moves += ["%s.%s TO %s.%s" % (q(kept), q(t), q(target), q(t)) for t in old_tables]
-    db.sql("RENAME TABLE %s;" % ", ".join(moves))
+    if not set(new_tables) or not set(new_tables) <= set(db.tables(source)):  # not yet moved back (resume)
+        moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(source), q(t)) for t in new_tables]
+        moves += ["%s.%s TO %s.%s" % (q(kept), q(t), q(target), q(t)) for t in old_tables]
+        db.sql("CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4;" % q(source))
+        db.sql("RENAME TABLE %s;" % ", ".join(moves))
     db.script(target, old_sql)
     db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
 
 
+def renamed(db, entry, target):
+    """Whether a swap's RENAME ran, from the journal's phase and the tables found (the RENAME is atomic: all
+    of them moved, or none), not from whether the kept schema has tables: restoring into an empty database
+    keeps none."""
+    if entry["status"] != "swapping":
+        return True
+    new_tables, source = set(entry["new_tables"]), entry["source_schema"]
+    if not new_tables:  # a journal row from before the table lists were recorded
+        return db.exists(entry["kept_schema"]) and bool(db.tables(entry["kept_schema"]))
+    left = new_tables & set(db.tables(source)) if source and db.exists(source) else set()
+    return not left and new_tables <= set(db.tables(target))
+
+
 def resume(db, journal, target, log):
-    """Finish or undo a swap that a killed run left half done. Returns what it did, or None."""
-    entry = journal.latest(target, statuses=("swapping",))
+    """Finish or undo a load or a swap that a killed run left half done. Returns what it did, or None."""
+    load = journal.latest(target, statuses=LOADS)
+    entry = journal.latest(target, statuses=UNFINISHED)
+    done = []
+    if load is not None and (entry is None or load["id"] > entry["id"]):
+        # A load killed before its swap: its shadow schema is this project's (the lock says so), and stale.
+        shadow = load["source_schema"] or shadow_name(target)
+        db.sql("DROP DATABASE IF EXISTS %s;" % q(shadow))
+        journal.finish(load["id"], "aborted")
+        done.append("dropped the shadow schema %s of an interrupted load (%s)" % (shadow, load["status"]))
     if entry is None:
-        return None
-    kept = entry["kept_schema"]
+        return "; ".join(done) or None
+    kept, source = entry["kept_schema"], entry["source_schema"] or shadow_name(target)
     try:
-        if db.exists(kept) and db.tables(kept):
-            # The RENAME happened: create the new objects it was about to create.
-            db.script(target, entry["new_objects"] or "")
-            journal.finish(entry["id"], "done", db.checksums(target, db.tables(target)))
-            return "finished an interrupted restore of %s (the replaced data is in %s)" % (target, kept)
-        db.script(target, entry["old_objects"] or "")
-        db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
-        journal.finish(entry["id"], "aborted")
-        return "undid an interrupted restore of %s: the old data was never moved, its objects are back" % target
+        if entry["status"] == "swapping_back":
+            swap_back(db, target, source, kept, entry["old_tables"], entry["new_tables"], entry["old_objects"])
+            db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
+            journal.finish(entry["id"], "aborted")
+            done.append("finished putting back the old %s, as an interrupted restore had begun to" % target)
+        elif renamed(db, entry, target):
+            expected = json.loads(entry["row_counts"] or "{}")
+
+            def check():
+                counts = db.row_counts(target, [t for t in db.tables(target) if t in expected])
+                return ["%s: %s rows, the dump %s" % (t, counts.get(t), n) for t, n in expected.items()
+                        if counts.get(t) != n]
+
+            problems = create_objects(db, journal, entry["id"], target, entry["new_objects"] or "", check)
+            if problems:
+                journal.phase(entry["id"], "swapping_back")
+                swap_back(db, target, source, kept, entry["old_tables"], entry["new_tables"], entry["old_objects"])
+                journal.finish(entry["id"], "aborted")
+                done.append("undid an interrupted restore of %s (%s): the old data is back" % (target,
+                            "; ".join(problems)))
+            else:
+                db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
+                checksums = json.loads(entry["checksums"] or "{}") or db.checksums(target, db.tables(target))
+                journal.finish(entry["id"], "done", checksums)
+                done.append("finished an interrupted restore of %s with its views, triggers and routines "
+                            "(the replaced data is in %s)" % (target, kept))
+        else:
+            db.script(target, entry["old_objects"] or "")
+            db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+            journal.finish(entry["id"], "aborted")
+            done.append("undid an interrupted restore of %s: the old data was never moved, its objects are back"
+                        % target)
     except (RestoreError, mysqlexec.MysqlError) as exc:
         journal.finish(entry["id"], "needs_attention")
         raise RestoreError(
             "an interrupted restore of %s (ods_fix.restores id %d) could not be finished: %s; "
-            "its tables are in %s and %s" % (target, entry["id"], exc, target, kept)
+            "its tables are in %s, %s and %s" % (target, entry["id"], exc, target, kept, source)
         ) from exc
+    return "; ".join(done)
 
 
 def prune(db, target, keep):

@@ -75,6 +75,12 @@ options:
     description: The service that runs the manual's VectorStore; empty means the agent API (the manual's bisheng-api).
     type: str
     default: ""
+  lock_token:
+    description:
+      - The token of the run's project lock (M(ods.fix.project_lock)). The step is refused unless the lock is
+        still the run's, and holds it while it runs, also after the controller has gone.
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -134,7 +140,14 @@ import pkgutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, dockerexec, milvus_io, probes, vectorarchive
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    dockerexec,
+    milvus_io,
+    probes,
+    projectlock,
+    vectorarchive,
+)
 from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorError
 
 SCRIPT = pkgutil.get_data("ansible_collections.ods.fix.plugins.module_utils", "milvus_io.py")
@@ -359,6 +372,7 @@ def main():
             index_timeout=dict(type="int", default=3600),
             progress_file=dict(type="path"),
             client_service=dict(type="str", default=""),
+            lock_token=dict(type="str", default="", no_log=False),
         ),
         required_if=[("action", "export", ["dest"]), ("action", "restore", ["backup"])],
         supports_check_mode=True,
@@ -376,7 +390,11 @@ def main():
             ods_failure="input",
         )
     try:
-        module.exit_json(**ACTIONS[p["action"]](module, api, container))
+        with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
+            result = ACTIONS[p["action"]](module, api, container)
+        module.exit_json(**result)
+    except projectlock.LockError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
     except VectorError as exc:
         module.fail_json(msg=str(exc), ods_failure=exc.kind)
 

@@ -250,10 +250,11 @@ def main():
                 )
                 continue
             manifest = archiver.dump(plan)
-            deleted = archiver.delete(plan)
-            archives.append(manifest)
+            deleted, changed = archiver.delete(plan, manifest)
+            archives.append(dict(manifest, deleted=deleted, kept_changed=changed))
             done.append(
-                "archived %d rows of %s (older than %s) to %s (sha256 %s), then deleted %d"
+                "archived %d rows of %s (older than %s) to %s (sha256 %s, on disk), then deleted %d of them, "
+                "each one only if unchanged since the dump%s"
                 % (
                     manifest["rows"],
                     manifest["table"],
@@ -261,15 +262,9 @@ def main():
                     manifest["file"],
                     manifest["sha256"][:12],
                     deleted,
+                    "; %d changed since and were kept" % changed if changed else "",
                 )
             )
-            if deleted != manifest["rows"]:
-                module.fail_json(
-                    msg="deleted %d rows but archived %d; the archive %s holds them all"
-                    % (deleted, manifest["rows"], manifest["file"]),
-                    done=done,
-                    archives=archives,
-                )
         after = before if module.check_mode else disk.report()
     except (mysqlexec.MysqlError, archive.ArchiveError) as exc:
         module.fail_json(msg=str(exc))

@@ -76,6 +76,12 @@ options:
     description: For V(load), rows per table from the backup's manifest; the load refuses a dump that differs.
     type: dict
     default: {}
+  lock_token:
+    description:
+      - The token of the run's project lock (M(ods.fix.project_lock)). The step is refused unless the lock is
+        still the run's, and holds it while it runs, also after the controller has gone.
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: partial
@@ -131,7 +137,14 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    mysqlexec,
+    projectlock,
+    restore,
+    sqldump,
+)
 
 
 class Progress(object):
@@ -187,6 +200,7 @@ def main():
             staging_dir=dict(type="path", required=True),
             sql_bytes=dict(type="int", default=0),
             expected_rows=dict(type="dict", default={}),
+            lock_token=dict(type="str", default="", no_log=False),
         ),
         required_if=[("phase", "load", ["backup"]), ("phase", "swap", ["backup"])],
         supports_check_mode=True,
@@ -210,8 +224,11 @@ def main():
         module.fail_json(msg="cannot log in to the database as root: %s" % exc, ods_failure="input")
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
     try:
-        check_target(module, db, p, profile, compose.project_containers(api, profile["project"]))
-        handlers[p["phase"]](module, db, p)
+        with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
+            check_target(module, db, p, profile, compose.project_containers(api, profile["project"]))
+            handlers[p["phase"]](module, db, p)
+    except projectlock.LockError as exc:
+        module.fail_json(msg=str(exc), ods_failure="input")
     except sqldump.DumpError as exc:
         module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
     except (restore.RestoreError, mysqlexec.MysqlError) as exc:
@@ -334,12 +351,19 @@ def load(module, db, p):
         )
     checks.append("room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed))
     shadow = restore.shadow_name(p["database"])
+    journal = restore.Journal(db)
+    entry = journal.start(
+        p["database"], actual, os.path.basename(p["backup"]), "", "", "", status="loading", source=shadow
+    )
     try:
         restore.load_parallel(db, shadow, parts.tables, p["workers"], progress)
+        restore.test_pause("loading")
     except restore.RestoreError as exc:
+        journal.finish(entry, "aborted")
         raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
     problems, counts = restore.verify(db, shadow, scan)
     if problems:
+        journal.finish(entry, "aborted")
         raise restore.RestoreError(
             "the shadow copy does not match the dump (%s); %s" % ("; ".join(problems), restore.drop_shadow(db, shadow))
         )
@@ -350,6 +374,7 @@ def load(module, db, p):
     saved = dict(scan.as_dict(), sha256=parts.info["sha256"], checksums=checksums)
     with open(os.path.join(work, "scan.json"), "w") as handle:
         json.dump(saved, handle)
+    journal.phase(entry, "loaded")
     progress("loaded", parts.info["sql_bytes"], sum(scan.rows.values()), parts.info["sql_bytes"])
     module.exit_json(
         changed=True,
@@ -395,17 +420,26 @@ def swap(module, db, p):
         object_problems, verified["objects"] = restore.verify_objects(db, p["database"], scan)
         return problems + object_problems
 
-    entry = restore.swap_in(
-        db,
-        journal,
-        p["database"],
-        shadow,
-        kept,
-        objects_sql,
-        saved["sha256"],
-        os.path.basename(p["backup"]),
-        check=check_after_swap,
-    )
+    loaded = journal.latest(p["database"], statuses=("loaded",))
+    if loaded is not None:
+        journal.finish(loaded["id"], "swapped")
+    expected = dict((t, n) for t, n in scan.rows.items() if t not in scan.views)
+    try:
+        entry = restore.swap_in(
+            db,
+            journal,
+            p["database"],
+            shadow,
+            kept,
+            objects_sql,
+            saved["sha256"],
+            os.path.basename(p["backup"]),
+            check=check_after_swap,
+            checksums=saved.get("checksums"),
+            counts=expected,
+        )
+    except restore.RestoreError as exc:  # swapped back: the shadow holds the dump that failed, not worth keeping
+        raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
     checksums = saved.get("checksums") or db.checksums(p["database"], db.tables(p["database"]))
     journal.finish(entry, "done", checksums, verified["rows"])
     pruned = restore.prune(db, p["database"], p["keep"])

@@ -1,0 +1,137 @@
+"""The project lock, with real processes and a real flock: refusal, release, lease, and a step outliving its run."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+from ansible_collections.ods.fix.plugins.module_utils import projectlock
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def sdir(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = str(tmp_path / ".ods-fix")
+    yield path
+    info = projectlock.holder(path)
+    if info:  # never leave a holder behind a failed test
+        os.kill(info["pid"], 15)
+
+
+def test_a_second_run_is_refused_naming_the_holder_then_taken_once_released(sdir: str) -> None:
+    first = projectlock.acquire(sdir, "mysql-restore", lease=60)
+    assert first["pid"] != os.getpid() and projectlock.holder(sdir)["token"] == first["token"]
+    with pytest.raises(projectlock.Busy) as refused:
+        projectlock.acquire(sdir, "rotate-keys", lease=60)
+    line = str(refused.value)
+    assert "\n" not in line and "mysql-restore" in line and f"pid {first['pid']}" in line and "UTC" in line
+    assert not projectlock.release(sdir, "not-the-token") and projectlock.holder(sdir)
+    assert projectlock.release(sdir, first["token"])
+    assert projectlock.holder(sdir) == {}
+    second = projectlock.acquire(sdir, "rotate-keys", lease=60)
+    assert second["token"] != first["token"]
+    assert projectlock.release(sdir, second["token"])
+
+
+def test_the_state_directory_is_private_and_an_existing_one_is_not_chmodded(tmp_path: Path) -> None:
+    fresh = str(tmp_path / "fresh")
+    info = projectlock.acquire(fresh, "mysql-disk", lease=60)
+    assert os.stat(fresh).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(fresh, "lock")).st_mode & 0o777 == 0o600
+    projectlock.release(fresh, info["token"])
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    info = projectlock.acquire(str(shared), "mysql-disk", lease=60)
+    assert shared.stat().st_mode & 0o777 == 0o755
+    projectlock.release(str(shared), info["token"])
+
+
+def test_a_run_that_went_quiet_lets_go_after_its_lease(sdir: str) -> None:
+    info = projectlock.acquire(sdir, "data-leak", lease=1)  # the controller was interrupted: nobody releases
+    assert wait_for(lambda: projectlock.holder(sdir) == {}, timeout=10)
+    assert wait_for(lambda: not _pid_exists(info["pid"]))
+    projectlock.release(sdir, projectlock.acquire(sdir, "data-leak", lease=60)["token"])
+
+
+def _step(sdir: str, token: str, seconds: float, entered) -> None:  # type: ignore[no-untyped-def]
+    with projectlock.working(sdir, token):
+        entered.set()
+        time.sleep(seconds)
+
+
+def test_a_step_still_running_keeps_the_lock_after_its_run_has_gone(sdir: str) -> None:
+    info = projectlock.acquire(sdir, "mysql-restore", lease=1)
+    entered = multiprocessing.Event()
+    load = multiprocessing.Process(target=_step, args=(sdir, info["token"], 4, entered))
+    load.start()  # the async load, left running on the target after a Ctrl-C on the controller
+    assert entered.wait(10)
+    time.sleep(2.5)  # well past the lease: the load still runs, so the lock must hold
+    with pytest.raises(projectlock.Busy):
+        projectlock.acquire(sdir, "mysql-restore", lease=60)
+    load.join(10)
+    assert wait_for(lambda: projectlock.holder(sdir) == {}, timeout=10)  # the load ended, then its lease ran out
+    projectlock.release(sdir, projectlock.acquire(sdir, "mysql-restore", lease=60)["token"])
+
+
+def test_a_step_with_a_lost_lock_is_refused_before_it_runs(sdir: str) -> None:
+    info = projectlock.acquire(sdir, "mysql-restore", lease=60)
+    projectlock.release(sdir, info["token"])
+    ran = []
+    with pytest.raises(projectlock.Lost), projectlock.working(sdir, info["token"]):
+        ran.append(True)
+    assert not ran
+    assert os.listdir(os.path.join(sdir, projectlock.WORKERS)) == []
+
+
+def test_a_killed_holder_is_no_holder(sdir: str) -> None:
+    info = projectlock.acquire(sdir, "incident", lease=600)
+    os.kill(info["pid"], 9)
+    assert wait_for(lambda: not _pid_exists(info["pid"]))
+    assert projectlock.holder(sdir) == {}  # its record stays behind, but its pid is gone
+    projectlock.release(sdir, projectlock.acquire(sdir, "incident", lease=60)["token"])
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_lock_lets_go_as_soon_as_its_controller_has_gone_and_no_step_runs(sdir: str) -> None:
+    controller = multiprocessing.Process(target=time.sleep, args=(60,))
+    controller.start()
+    with open(f"/proc/{controller.pid}/stat") as handle:
+        start = handle.read().rsplit(")", 1)[1].split()[19]
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    owner = f"{boot}/{os.readlink('/proc/self/ns/pid')}/{controller.pid}/{start}"
+    info = projectlock.acquire(sdir, "mysql-restore", lease=600, owner=owner)
+    entered = multiprocessing.Event()
+    load = multiprocessing.Process(target=_step, args=(sdir, info["token"], 3, entered))
+    load.start()
+    assert entered.wait(10)
+    controller.kill()  # kill -9 of the CLI
+    controller.join()
+    time.sleep(1.5)
+    assert projectlock.holder(sdir)["token"] == info["token"]  # the load still runs: held
+    load.join(10)
+    assert wait_for(lambda: projectlock.holder(sdir) == {}, timeout=5)  # then free, long before the lease
+
+
+def test_an_owner_on_another_machine_leaves_it_to_the_lease(sdir: str) -> None:
+    info = projectlock.acquire(sdir, "mysql-restore", lease=600, owner="another-boot/pid:[1]/1/1")
+    time.sleep(1.5)
+    assert projectlock.holder(sdir)["token"] == info["token"]
+    assert projectlock.release(sdir, info["token"])
