@@ -107,6 +107,88 @@ def test_archive_count_checks_rows_and_trailer(tmp_path: Path) -> None:
     assert archive.count_inserts(str(dump)) == (1, False)
 
 
+class FakeArchiveSession:
+    """The interactive mysql session the archiver drives: rows 1..total match; a DELETE may take extra rows."""
+
+    def __init__(self, total: int, extra_on_delete: int = 0) -> None:
+        self.left = list(range(1, total + 1))
+        self.extra = extra_on_delete
+        self.statements: list[str] = []
+        self.deleted: list[int] = []
+        self.locked: list[int] = []
+
+    def query(self, statement: str) -> list[list[str]]:
+        self.statements.append(statement)
+        if "FOR UPDATE" in statement:
+            after = int(statement.split("` > ")[1].split(" ")[0]) if "` > " in statement else 0
+            limit = int(statement.rsplit("LIMIT ", 1)[1].split(" ")[0])
+            self.locked = [k for k in self.left if k > after][:limit]
+            return [[str(k)] for k in self.locked]
+        if statement.startswith("DELETE"):
+            return [[str(len(self.locked) + self.extra)]]
+        if statement == "COMMIT;":
+            self.deleted += self.locked
+            self.left = [k for k in self.left if k not in self.locked]
+        return []
+
+    def close(self) -> str:
+        return ""
+
+
+def archiver_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, session: FakeArchiveSession) -> archive.Archiver:
+    monkeypatch.setattr(archive, "Session", lambda *args, **kwargs: session)
+    archiver = archive.Archiver(None, None, None, str(tmp_path / "archive"))
+
+    def append_chunk(fd: int, plan: dict[str, object], where: str, rows: int) -> None:
+        os.write(fd, gzip.compress(b"".join(b"INSERT INTO `t` VALUES (%d);\n" % k for k in session.locked)))
+
+    monkeypatch.setattr(archiver, "_append_chunk", append_chunk)
+    return archiver
+
+
+PLAN = {"schema": "s", "table": "t", "key": "id", "where": "`ts` < '2025-01-01' AND `id` <= 9"}
+
+
+def test_archive_locks_each_chunk_then_deletes_exactly_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    session = FakeArchiveSession(total=5)
+    manifest = archiver_with(monkeypatch, tmp_path, session).archive(PLAN, chunk=2)
+    assert manifest["rows"] == 5
+    assert session.deleted == [1, 2, 3, 4, 5]
+    assert "READ COMMITTED" in session.statements[0]  # only the matching rows are locked, no gap locks
+    assert [s for s in session.statements if "FOR UPDATE" in s][1].count("`id` > 2") == 1
+    assert gzip.decompress(Path(manifest["file"]).read_bytes()).count(b"INSERT") == 5
+    assert stat.S_IMODE(os.stat(manifest["file"]).st_mode) == 0o600
+
+
+def test_archive_puts_a_chunk_back_when_its_delete_takes_more_than_was_dumped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    session = FakeArchiveSession(total=5)
+    archiver = archiver_with(monkeypatch, tmp_path, session)
+    original = session.query
+
+    def second_chunk_grows(statement: str) -> list[list[str]]:
+        rows = original(statement)
+        if statement.startswith("DELETE") and session.deleted:
+            return [[str(int(rows[0][0]) + 1)]]  # a row came into the chunk's key range after its lock
+        return rows
+
+    monkeypatch.setattr(session, "query", second_chunk_grows)
+    with pytest.raises(archive.ArchiveError, match="stopped after 2 rows.*came into keys 3-4"):
+        archiver.archive(PLAN, chunk=2)
+    assert session.deleted == [1, 2]  # the second chunk was never committed
+    (archived,) = (tmp_path / "archive").glob("*.sql.gz")
+    assert gzip.decompress(archived.read_bytes()).count(b"INSERT") == 2  # and its dump was cut off again
+    assert session.statements[-1].startswith("DELETE")
+
+
+def test_archive_with_nothing_deleted_leaves_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    session = FakeArchiveSession(total=3, extra_on_delete=1)
+    with pytest.raises(archive.ArchiveError, match="nothing was deleted"):
+        archiver_with(monkeypatch, tmp_path, session).archive(PLAN)
+    assert list((tmp_path / "archive").iterdir()) == []
+
+
 TOP = """top - 10:00:00 up 1 day
 PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND
   1 root      20   0   10000   5000   1000 S   0.0   0.1   0:01.00 python server.py

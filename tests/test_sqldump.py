@@ -243,8 +243,16 @@ class SwapJournal:
 
 def journal_row(status: str, old_tables: list[str], new_tables: list[str], **extra: object) -> dict[str, object]:
     row: dict[str, object] = dict(
-        id=7, status=status, kept_schema="app__old", source_schema="app__shadow", old_tables=old_tables,
-        new_tables=new_tables, old_objects="OLD OBJECTS", new_objects="NEW OBJECTS", checksums="", row_counts="",
+        id=7,
+        status=status,
+        kept_schema="app__old",
+        source_schema="app__shadow",
+        old_tables=old_tables,
+        new_tables=new_tables,
+        old_objects="OLD OBJECTS",
+        new_objects="NEW OBJECTS",
+        checksums="",
+        row_counts="",
     )
     row.update(extra)
     return row

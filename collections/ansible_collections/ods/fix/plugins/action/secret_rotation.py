@@ -32,15 +32,21 @@ class ActionModule(ActionBase):
                     value = strip_value(handle.read())
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-                result.update(failed=True, ods_failure="input",
-                              msg="cannot read the new value of %s from %s: %s" % (key, path, reason))
+                result.update(
+                    failed=True,
+                    ods_failure="input",
+                    msg="cannot read the new value of %s from %s: %s" % (key, path, reason),
+                )
                 return result
             if not value.strip():
                 result.update(failed=True, ods_failure="input", msg="%s is empty: no new value for %s" % (path, key))
                 return result
             if "\n" in value or "\x00" in value:
-                result.update(failed=True, ods_failure="input",
-                              msg="%s holds more than one line: a value for %s is one line" % (path, key))
+                result.update(
+                    failed=True,
+                    ods_failure="input",
+                    msg="%s holds more than one line: a value for %s is one line" % (path, key),
+                )
                 return result
             supplied[str(key)] = value
         if supplied:

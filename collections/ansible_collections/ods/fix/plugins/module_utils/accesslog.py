@@ -26,8 +26,10 @@ TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 SUSPICIOUS = [
     ("path traversal", re.compile(r"\.\./|\.\.%2f|%2e%2e", re.I)),
     ("secrets or VCS files", re.compile(r"/\.env\b|/\.git\b|/\.aws|/\.ssh|id_rsa|/etc/(passwd|shadow)", re.I)),
-    ("SQL injection", re.compile(
-        r"union(\s|%20|\+)+select|(\s|%20|\+|')or(\s|%20|\+)+1=1|sleep\(|information_schema", re.I)),
+    (
+        "SQL injection",
+        re.compile(r"union(\s|%20|\+)+select|(\s|%20|\+|')or(\s|%20|\+)+1=1|sleep\(|information_schema", re.I),
+    ),
     ("script injection", re.compile(r"<script|%3cscript|javascript:", re.I)),
     ("scanner paths", re.compile(r"wp-(admin|login)|phpmyadmin|/cgi-bin/|/actuator|/server-status|\.php\b", re.I)),
 ]
@@ -85,11 +87,18 @@ def audit(requests, since=None, until=None, top=10, burst_per_minute=20, large_b
     large = []
     for request in kept:
         usual = sizes[(request["method"], request["path"].split("?")[0])]
-        outlier = (len(usual) >= 5 and request["size"] >= 10240
-                   and request["size"] >= large_factor * max(_median(usual), 1))
+        outlier = (
+            len(usual) >= 5 and request["size"] >= 10240 and request["size"] >= large_factor * max(_median(usual), 1)
+        )
         if request["size"] >= large_bytes or outlier:
-            large.append(_brief(request, reason="over %d bytes" % large_bytes if request["size"] >= large_bytes
-                                else "%dx the usual size of that path" % large_factor))
+            large.append(
+                _brief(
+                    request,
+                    reason="over %d bytes" % large_bytes
+                    if request["size"] >= large_bytes
+                    else "%dx the usual size of that path" % large_factor,
+                )
+            )
     large.sort(key=lambda r: -r["size"])
     times = [r["time"] for r in kept]
     return {
@@ -127,14 +136,16 @@ def error_bursts(errors, threshold, window=datetime.timedelta(seconds=60)):
     for start, end in spans:
         inside = [r for r in errors if start <= r["time"] <= end]
         ips = collections.Counter(r["ip"] for r in inside)
-        bursts.append({
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "errors": len(inside),
-            "4xx": sum(1 for r in inside if r["status"] < 500),
-            "5xx": sum(1 for r in inside if r["status"] >= 500),
-            "top_ip": ips.most_common(1)[0][0],
-        })
+        bursts.append(
+            {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "errors": len(inside),
+                "4xx": sum(1 for r in inside if r["status"] < 500),
+                "5xx": sum(1 for r in inside if r["status"] >= 500),
+                "top_ip": ips.most_common(1)[0][0],
+            }
+        )
     return bursts
 
 
@@ -155,42 +166,87 @@ def _brief(request, reason=""):
 
 def highlights(summary):
     """What the report puts first, one line each."""
-    lines = ["%d requests from %d clients between %s and %s" % (
-        summary["requests"], summary["clients"], summary["first"], summary["last"])]
+    lines = [
+        "%d requests from %d clients between %s and %s"
+        % (summary["requests"], summary["clients"], summary["first"], summary["last"])
+    ]
     if summary["top_ips"]:
-        lines.append("top clients: " + ", ".join(
-            "%s (%d requests, %d errors)" % (e["ip"], e["requests"], e["errors"]) for e in summary["top_ips"][:5]))
+        lines.append(
+            "top clients: "
+            + ", ".join(
+                "%s (%d requests, %d errors)" % (e["ip"], e["requests"], e["errors"]) for e in summary["top_ips"][:5]
+            )
+        )
     if summary["suspicious_total"]:
         kinds = collections.Counter(s["reason"] for s in summary["suspicious"])
-        lines.append("%d suspicious requests (%s), e.g. %s %s from %s" % (
-            summary["suspicious_total"], ", ".join("%s %d" % kv for kv in kinds.most_common()),
-            summary["suspicious"][0]["method"], summary["suspicious"][0]["path"], summary["suspicious"][0]["ip"]))
+        lines.append(
+            "%d suspicious requests (%s), e.g. %s %s from %s"
+            % (
+                summary["suspicious_total"],
+                ", ".join("%s %d" % kv for kv in kinds.most_common()),
+                summary["suspicious"][0]["method"],
+                summary["suspicious"][0]["path"],
+                summary["suspicious"][0]["ip"],
+            )
+        )
     if summary["unusual_methods"]:
         lines.append("unusual methods: " + ", ".join("%s %d" % kv for kv in sorted(summary["unusual_methods"].items())))
     for burst in summary["error_bursts"][:3]:
-        lines.append("error burst from %s to %s: %d errors (%d 4xx, %d 5xx), mostly from %s" % (
-            burst["start"], burst["end"], burst["errors"], burst["4xx"], burst["5xx"], burst["top_ip"]))
+        lines.append(
+            "error burst from %s to %s: %d errors (%d 4xx, %d 5xx), mostly from %s"
+            % (burst["start"], burst["end"], burst["errors"], burst["4xx"], burst["5xx"], burst["top_ip"])
+        )
     for item in summary["large_responses"][:3]:
-        lines.append("large response: %s %s -> %d bytes to %s at %s (%s)" % (
-            item["method"], item["path"], item["size"], item["ip"], item["time"], item["reason"]))
+        lines.append(
+            "large response: %s %s -> %d bytes to %s at %s (%s)"
+            % (item["method"], item["path"], item["size"], item["ip"], item["time"], item["reason"])
+        )
     return lines
 
 
 def render_markdown(summary, window):
-    out = ["# Access-log audit (数据泄露: 审计访问日志)", "", "Window: %s" % window, "",
-           "Requests: %d from %d clients (%s)" % (summary["requests"], summary["clients"], ", ".join(
-               "%s %d" % kv for kv in sorted(summary["by_source"].items()))), ""]
+    out = [
+        "# Access-log audit (数据泄露: 审计访问日志)",
+        "",
+        "Window: %s" % window,
+        "",
+        "Requests: %d from %d clients (%s)"
+        % (
+            summary["requests"],
+            summary["clients"],
+            ", ".join("%s %d" % kv for kv in sorted(summary["by_source"].items())),
+        ),
+        "",
+    ]
     out += ["## Top clients", "", "| ip | requests | errors | bytes |", "|---|---|---|---|"]
     out += ["| %s | %d | %d | %d |" % (e["ip"], e["requests"], e["errors"], e["bytes"]) for e in summary["top_ips"]]
     out += ["", "## Methods", ""] + ["- %s: %d" % kv for kv in sorted(summary["methods"].items())]
     for title, key in (("Suspicious requests", "suspicious"), ("Large responses", "large_responses")):
-        out += ["", "## %s" % title, "", "| time | source | ip | method | path | status | bytes | why |",
-                "|---|---|---|---|---|---|---|---|"]
-        out += ["| %s | %s | %s | %s | `%s` | %d | %d | %s |" % (
-            r["time"], r["source"], r["ip"], r["method"], r["path"].replace("|", "%7C"), r["status"], r["size"],
-            r.get("reason", "")) for r in summary[key]]
+        out += [
+            "",
+            "## %s" % title,
+            "",
+            "| time | source | ip | method | path | status | bytes | why |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        out += [
+            "| %s | %s | %s | %s | `%s` | %d | %d | %s |"
+            % (
+                r["time"],
+                r["source"],
+                r["ip"],
+                r["method"],
+                r["path"].replace("|", "%7C"),
+                r["status"],
+                r["size"],
+                r.get("reason", ""),
+            )
+            for r in summary[key]
+        ]
     out += ["", "## 404s (probing)", ""] + ["- `%s`: %d" % (n["path"], n["count"]) for n in summary["not_found"]]
     out += ["", "## Error bursts (at least the threshold within 60 s)", ""] + [
-        "- %s to %s: %d errors (%d 4xx, %d 5xx), mostly from %s" % (
-            b["start"], b["end"], b["errors"], b["4xx"], b["5xx"], b["top_ip"]) for b in summary["error_bursts"]]
+        "- %s to %s: %d errors (%d 4xx, %d 5xx), mostly from %s"
+        % (b["start"], b["end"], b["errors"], b["4xx"], b["5xx"], b["top_ip"])
+        for b in summary["error_bursts"]
+    ]
     return "\n".join(out) + "\n"

@@ -1,13 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
-"""Archive old rows before deleting them: dump, compress, fsync, checksum, verify, then delete.
+"""Archive old rows before deleting them: lock, dump, count, fsync, then delete, chunk by chunk.
 
-Only rows that are in the archive, exactly as they are now, are deleted: the archive is loaded back into a
-scratch copy of the table and the DELETE joins it on the primary key and every column (NULL-safe). A row
-changed between the dump and the delete stays, so the archive holds every deleted row by construction, and
-the archive has been shown to load. The archive is a plain mysqldump (one INSERT per row), so restoring is
-`gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
+The rows of a chunk stay locked from before their dump until their delete commits, so the archive holds every
+deleted row as it was (see Archiver.archive). The archive is a plain mysqldump (one INSERT per row), so
+restoring is `gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +25,7 @@ from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Sessio
 
 SPEC = re.compile(r"^(?P<schema>\w+)\.(?P<table>\w+):(?P<column>\w+):(?P<days>\d+)$")
 IDENT = re.compile(r"^\w+$")
+CHUNK_ROWS = 2000  # locked at once: short transactions, as pt-archiver keeps them; a mysqldump each
 
 
 class ArchiveError(Exception):
@@ -95,13 +94,86 @@ class Archiver(object):
         where = "`%s` < '%s' AND `%s` <= %s" % (column, cutoff, key, highest)
         return dict(rule, key=key, cutoff=cutoff, rows=int(count), where=where, highest=int(highest))
 
-    def dump(self, plan):
-        """Write the rows to a gzip file on the target; returns its manifest (verified)."""
+    def archive(self, plan, chunk=CHUNK_ROWS):
+        """Archive the plan's rows to a gzip file on the target, then delete them, chunk by chunk; the manifest.
+
+        Each chunk is pt-archiver's way: its rows are locked (SELECT ... FOR UPDATE, READ COMMITTED so that only
+        they are), dumped by a mysqldump whose snapshot starts after the lock, counted, appended to the archive
+        and fsynced; only then are they deleted in the same transaction, which commits only when the DELETE took
+        exactly the locked rows. No row can change between its dump and its delete, so the archive holds every
+        deleted row as it was. The deletes are not written to the binary log: under ROW format a DELETE logs every
+        row, and on a full disk the server then waits for space forever. The verified archive restores them.
+        """
         if not os.path.isdir(self.archive_dir):
             os.makedirs(self.archive_dir, mode=0o700)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = os.path.join(self.archive_dir, "%s.%s-%s" % (plan["schema"], plan["table"], stamp))
+        schema, table = plan["schema"], plan["table"]
+        base = os.path.join(self.archive_dir, "%s.%s-%s" % (schema, table, time.strftime("%Y%m%d-%H%M%S")))
         path = base + ".sql.gz"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        session = Session(self.api, self.container, schema, root=self.root, interactive=True)
+        deleted, failure, last = 0, None, None
+        try:
+            session.query("SET SESSION sql_log_bin = 0; SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;")
+            session.query("SET autocommit = 0;")
+            while True:
+                took, last = self._chunk(session, fd, plan, last, chunk)
+                if not took:
+                    break
+                deleted += took
+        except (SessionError, ArchiveError) as exc:
+            failure = exc
+        finally:
+            os.close(fd)
+            try:
+                session.close()
+            except SessionError as exc:
+                failure = failure or exc
+        if not deleted:
+            os.unlink(path)
+            if failure:
+                raise ArchiveError("archiving %s.%s failed, nothing was deleted: %s" % (schema, table, failure))
+            return None
+        manifest = write_manifest(base, path, plan, deleted)
+        if failure:
+            raise ArchiveError(
+                "archiving %s.%s stopped after %d rows, which are archived in %s and deleted: %s"
+                % (schema, table, deleted, path, failure)
+            )
+        return manifest
+
+    def _chunk(self, session, fd, plan, last, chunk):
+        """Lock, dump, append and delete the next chunk of rows after key `last`; (rows deleted, its last key)."""
+        schema, table, key = plan["schema"], plan["table"], plan["key"]
+        after = "" if last is None else " AND `%s` > %d" % (key, last)
+        keys = session.query(
+            "SELECT `%s` FROM `%s`.`%s` WHERE %s%s ORDER BY `%s` LIMIT %d FOR UPDATE;"
+            % (key, schema, table, plan["where"], after, key, chunk)
+        )
+        if not keys:
+            session.query("ROLLBACK;")
+            return 0, last
+        low, high = int(keys[0][0]), int(keys[-1][0])
+        where = "%s AND `%s` BETWEEN %d AND %d" % (plan["where"], key, low, high)
+        end = os.lseek(fd, 0, os.SEEK_END)
+        self._append_chunk(fd, plan, where, len(keys))
+        try:
+            took = int(
+                session.query("DELETE FROM `%s`.`%s` WHERE %s; SELECT ROW_COUNT();" % (schema, table, where))[-1][0]
+            )
+            if took != len(keys):
+                raise ArchiveError(
+                    "%d rows of %s.%s came into keys %d-%d while they were archived; that chunk was put back, "
+                    "run it again" % (took - len(keys), schema, table, low, high)
+                )
+        except (SessionError, ArchiveError):
+            os.ftruncate(fd, end)  # the chunk's delete does not commit (the client rolls back as it exits)
+            os.fsync(fd)
+            raise
+        session.query("COMMIT;")  # one that fails half-way may have deleted: the chunk stays archived
+        return took, high
+
+    def _append_chunk(self, fd, plan, where, rows):
+        """Dump the chunk's rows to a part file, check it holds them all, append it to the archive, fsync."""
         cmd = [
             self.root.program("dump"),
             "-u",
@@ -112,104 +184,52 @@ class Archiver(object):
             "--complete-insert",
             "--skip-triggers",
             "--where",
-            plan["where"],
+            where,
             plan["schema"],
             plan["table"],
         ]
-        env = self.root.env
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb") as out:
-                result = exec_stdin(self.api, self.container, cmd, environment=env, timeout=3600, sink=out.write)
-            raw.flush()
-            os.fsync(raw.fileno())  # on disk before a row is deleted, not in the page cache of a host that may crash
-        fsync_dir(self.archive_dir)
-        if result.code != 0:
-            os.unlink(path)
-            raise ArchiveError("mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
-        rows, complete = count_inserts(path)
-        if rows != plan["rows"] or not complete:
-            raise ArchiveError(
-                "the archive %s holds %d rows (expected %d, complete: %s); nothing was deleted"
-                % (path, rows, plan["rows"], complete)
-            )
-        manifest = {
-            "table": "%s.%s" % (plan["schema"], plan["table"]),
-            "where": plan["where"],
-            "rows": rows,
-            "file": path,
-            "sha256": sha256(path),
-            "bytes": os.path.getsize(path),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "restore": "gunzip -c %s | docker-compose exec -T mysql mysql %s" % (path, plan["schema"]),
-        }
-        fd = os.open(base + ".manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(manifest, handle, indent=2)
-        return manifest
-
-    def delete(self, plan, manifest, batch=1000):
-        """Delete the rows the archive holds, unchanged since, in batches, without writing the binary log.
-
-        Returns (deleted, changed): rows deleted, and archived rows left because they changed (or went) since
-        the dump. Under ROW binlog format a DELETE logs every deleted row: on a full disk the server then waits
-        for space forever. The rows are in the verified archive, which is what restores them.
-        """
-        schema, table, key = plan["schema"], plan["table"], plan["key"]
-        columns = [
-            r[0]
-            for r in self.sql(
-                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
-                "AND EXTRA NOT LIKE '%%GENERATED%%' ORDER BY ORDINAL_POSITION;"
-                % (mysqlexec.quote(schema), mysqlexec.quote(table))
-            )
-        ]
-        scratch = "archive_check_%d" % os.getpid()  # a name within 64 characters, whatever the table's
-        self.sql(
-            "CREATE DATABASE IF NOT EXISTS ods_fix; DROP TABLE IF EXISTS `ods_fix`.`%s`; "
-            "CREATE TABLE `ods_fix`.`%s` LIKE `%s`.`%s`;" % (scratch, scratch, schema, table)
-        )
+        part = "%s.part-%d" % (os.path.join(self.archive_dir, plan["table"]), os.getpid())
         try:
-            self._load_into(manifest["file"], table, scratch)
-            same = " AND ".join("t.`%s` <=> a.`%s`" % (c, c) for c in columns)
-            cutoff = mysqlexec.quote(plan["cutoff"])
-            where = "t.`%s` < %s AND t.`%s` <= %d" % (plan["column"], cutoff, key, plan["highest"])
-            deleted, last = 0, None
-            while True:
-                keys = self.sql(
-                    "SELECT `%s` FROM `ods_fix`.`%s` %s ORDER BY `%s` LIMIT %d;"
-                    % (key, scratch, "" if last is None else "WHERE `%s` > %d" % (key, last), key, batch)
+            raw = open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+            with raw, gzip.GzipFile(fileobj=raw, mode="wb") as out:
+                result = exec_stdin(
+                    self.api, self.container, cmd, environment=self.root.env, timeout=3600, sink=out.write
                 )
-                if not keys:
-                    break
-                low, last = int(keys[0][0]), int(keys[-1][0])
-                rows = self.sql(
-                    # USE: MariaDB resolves a multi-table DELETE's alias against the default database (ERROR 1046)
-                    "SET SESSION sql_log_bin = 0; USE `%s`; DELETE t FROM `%s`.`%s` t JOIN `ods_fix`.`%s` a "
-                    "ON t.`%s` = a.`%s` WHERE a.`%s` BETWEEN %d AND %d AND %s AND %s; SELECT ROW_COUNT();"
-                    % (schema, schema, table, scratch, key, key, key, low, last, where, same)
+            if result.code != 0:
+                raise ArchiveError("mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
+            found, complete = count_inserts(part)
+            if found != rows or not complete:
+                raise ArchiveError(
+                    "the dump of %s holds %d rows, not %d (complete: %s)" % (where, found, rows, complete)
                 )
-                deleted += int(rows[-1][0])
+            with open(part, "rb") as dump:
+                for block in iter(lambda: dump.read(1 << 20), b""):
+                    os.write(fd, block)  # gzip members one after the other are one gzip file
+            os.fsync(fd)  # on disk before a row is deleted, not in the page cache of a host that may crash
         finally:
-            self.sql("DROP TABLE IF EXISTS `ods_fix`.`%s`;" % scratch)
-        return deleted, manifest["rows"] - deleted
+            if os.path.exists(part):
+                os.unlink(part)
 
-    def _load_into(self, path, table, scratch):
-        """The archive, loaded into the scratch table: its header (time zone, names), its INSERTs renamed."""
-        prefix = ("INSERT INTO `%s` " % table).encode("utf-8")
-        renamed = ("INSERT INTO `%s` " % scratch).encode("utf-8")
-        session = Session(self.api, self.container, "ods_fix", root=self.root)
-        with gzip.open(path, "rb") as dump:
-            session.send(b"SET SESSION sql_log_bin = 0;\n")
-            for line in dump:
-                if line.startswith(prefix):
-                    session.send(renamed + line[len(prefix):])
-                elif line.startswith((b"/*!40101 SET", b"/*!40103 SET", b"/*!40014 SET")):
-                    session.send(line)
-        try:
-            session.close()
-        except SessionError as exc:
-            raise ArchiveError("the archive %s does not load back, nothing was deleted: %s" % (path, exc)) from exc
+
+def write_manifest(base, path, plan, rows):
+    """The archive's manifest beside it (0600, fsynced): what it holds and how to restore it."""
+    manifest = {
+        "table": "%s.%s" % (plan["schema"], plan["table"]),
+        "where": plan["where"],
+        "rows": rows,
+        "file": path,
+        "sha256": sha256(path),
+        "bytes": os.path.getsize(path),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "restore": "gunzip -c %s | docker-compose exec -T mysql mysql %s" % (path, plan["schema"]),
+    }
+    fd = os.open(base + ".manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(manifest, handle, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+    fsync_dir(os.path.dirname(path))
+    return manifest
 
 
 def fsync_dir(path):

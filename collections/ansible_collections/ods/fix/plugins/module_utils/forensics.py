@@ -12,8 +12,17 @@ import socket
 import struct
 
 TCP_STATES = {
-    "01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
-    "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING",
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
 }
 PROC_NET = ("tcp", "tcp6", "udp", "udp6")
 # Paths every container writes to at run time: sockets, pid files, caches. Everything else changed is listed.
@@ -29,7 +38,7 @@ def _address(hex_address):
         words = struct.unpack(">4I", raw)
         ip = socket.inet_ntop(socket.AF_INET6, struct.pack("<4I", *words))
         if ip.startswith("::ffff:") and "." in ip:
-            ip = ip[len("::ffff:"):]
+            ip = ip[len("::ffff:") :]
     return ip, int(port, 16)
 
 
@@ -44,12 +53,21 @@ def parse_proc_net(text, proto):
             local, remote = _address(fields[1]), _address(fields[2])
         except (ValueError, OSError):
             continue
-        state = TCP_STATES.get(fields[3].upper(), fields[3]) if proto.startswith("tcp") else (
-            "LISTEN" if fields[2].endswith(":0000") and remote[1] == 0 else "CONNECTED")
-        sockets.append({
-            "proto": proto, "local": "%s:%d" % local, "remote": "%s:%d" % remote, "state": state,
-            "remote_ip": remote[0], "inode": fields[9],
-        })
+        state = (
+            TCP_STATES.get(fields[3].upper(), fields[3])
+            if proto.startswith("tcp")
+            else ("LISTEN" if fields[2].endswith(":0000") and remote[1] == 0 else "CONNECTED")
+        )
+        sockets.append(
+            {
+                "proto": proto,
+                "local": "%s:%d" % local,
+                "remote": "%s:%d" % remote,
+                "state": state,
+                "remote_ip": remote[0],
+                "inode": fields[9],
+            }
+        )
     return sockets
 
 
@@ -98,8 +116,10 @@ def _in_network(ip, cidr):
 def render_connections(sockets):
     lines = ["%-5s %-42s %-42s %-12s %s" % ("proto", "local", "remote", "state", "pid/program")]
     for item in sockets:
-        lines.append("%-5s %-42s %-42s %-12s %s" % (
-            item["proto"], item["local"], item["remote"], item["state"], item.get("owner", "-")))
+        lines.append(
+            "%-5s %-42s %-42s %-12s %s"
+            % (item["proto"], item["local"], item["remote"], item["state"], item.get("owner", "-"))
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,9 @@
 """A mysql client session inside the mysql container, fed a stream on stdin.
 
 The client handles DELIMITER and stops at the first error; its stderr is
-collected on a thread so that a full pipe never blocks the sender.
+collected on a thread so that a full pipe never blocks the sender. With
+interactive=True the client flushes after each statement, and query() waits for
+a statement's rows: a transaction can then stay open across other work.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,7 @@ __metaclass__ = type
 import contextlib
 import socket
 import threading
+import time
 
 from ansible_collections.ods.fix.plugins.module_utils import dockerexec
 
@@ -23,10 +26,12 @@ class SessionError(Exception):
 
 
 class Session(object):
-    def __init__(self, api, container, database=None, root=None, buffer_size=1 << 20):
+    def __init__(self, api, container, database=None, root=None, buffer_size=1 << 20, interactive=False):
         """root: a mysqlexec.Root (its client and password, found with a SELECT 1 first); None: mysql, no password."""
         program = root.program("sql") if root is not None else "mysql"
         cmd = [program, "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "-u", "root"]
+        if interactive:
+            cmd += ["--unbuffered", "--batch", "--skip-column-names"]
         if database:
             cmd.append(database)
         env = root.env if root is not None else {}
@@ -41,6 +46,8 @@ class Session(object):
         self._buffer_size = buffer_size
         self._out, self._err = bytearray(), bytearray()
         self._closing = False
+        self._arrived = threading.Condition()
+        self._marks = 0
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.sent = 0
@@ -49,9 +56,13 @@ class Session(object):
     def _read(self):
         try:
             for stream, data in dockerexec._frames(self._raw):
-                (self._err if stream == dockerexec.STDERR else self._out).extend(data)
+                with self._arrived:
+                    (self._err if stream == dockerexec.STDERR else self._out).extend(data)
+                    self._arrived.notify_all()
         except OSError:
             pass
+        with self._arrived:
+            self._arrived.notify_all()
         if not self._closing:
             # The client stopped before its input ended (an error): dockerd keeps taking input for minutes,
             # so a blocked sendall is woken here rather than left to hang the load.
@@ -76,6 +87,33 @@ class Session(object):
             self.sent += len(payload)
         except OSError:
             self.broken = True  # the client stopped, on an error; close() reports it
+
+    def query(self, statements, timeout=3600):
+        """Run statements (interactive sessions only) and return the rows they print, as lists of columns.
+
+        A marker selected after them tells where their output ends; SessionError when the client stopped (an
+        error: it exits at the first) or took longer than timeout seconds.
+        """
+        self._marks += 1
+        mark = b"ods-fix-mark-%d\n" % self._marks
+        with self._arrived:
+            start = len(self._out)
+        self.send(statements.encode("utf-8") + b"\nSELECT '" + mark.strip() + b"';\n")
+        self.flush()
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                end = self._out.find(mark, start)
+                if end >= 0:
+                    text = bytes(self._out[start:end]).decode("utf-8", "replace")
+                    del self._out[:]
+                    return [line.split("\t") for line in text.splitlines()]
+                if self.broken or not self._reader.is_alive():
+                    lines = [line for line in self._err.decode("utf-8", "replace").splitlines() if line.strip()]
+                    raise SessionError(lines[-1] if lines else "the mysql client stopped")
+                if time.monotonic() > deadline:
+                    raise SessionError("no answer from the mysql client in %d s" % timeout)
+                self._arrived.wait(1)
 
     def close(self):
         """Finish the stream; SessionError with the client's error when it failed."""

@@ -107,8 +107,13 @@ def describe(info):
     return (
         "another ods-fix run holds this project: %s, pid %s, since %s; wait for it to end (if it was interrupted, "
         "the lock lets go %d s after its last step, at %s at the earliest)"
-        % (info.get("fix", "?"), info.get("pid"), _utc(info.get("since", 0)), info.get("lease", 0),
-           _utc(info.get("last_step", 0) + info.get("lease", 0)))
+        % (
+            info.get("fix", "?"),
+            info.get("pid"),
+            _utc(info.get("since", 0)),
+            info.get("lease", 0),
+            _utc(info.get("last_step", 0) + info.get("lease", 0)),
+        )
     )
 
 

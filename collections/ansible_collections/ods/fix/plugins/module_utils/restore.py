@@ -441,12 +441,36 @@ class Journal(object):
             entry[column] = json.loads(entry[column] or "[]")
         return entry
 
-    def start(self, target, sha256, name, kept, old_objects, new_objects, status="swapping", source="",
-              old_tables=(), new_tables=(), checksums=None, counts=None):
+    def start(
+        self,
+        target,
+        sha256,
+        name,
+        kept,
+        old_objects,
+        new_objects,
+        status="swapping",
+        source="",
+        old_tables=(),
+        new_tables=(),
+        checksums=None,
+        counts=None,
+    ):
         self.ensure()
-        values = (target, sha256, name, kept, status, old_objects, new_objects, source,
-                  json.dumps(list(old_tables)), json.dumps(list(new_tables)), json.dumps(checksums or {}),
-                  json.dumps(counts or {}))
+        values = (
+            target,
+            sha256,
+            name,
+            kept,
+            status,
+            old_objects,
+            new_objects,
+            source,
+            json.dumps(list(old_tables)),
+            json.dumps(list(new_tables)),
+            json.dumps(checksums or {}),
+            json.dumps(counts or {}),
+        )
         self.db.sql(
             "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, old_objects, "
             "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, started_at) "
@@ -473,8 +497,7 @@ def test_pause(phase):
         time.sleep(3600)
 
 
-def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None, checksums=None,
-            counts=None):
+def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None, checksums=None, counts=None):
     """Move target's tables to `kept` and source's into target, in one RENAME; objects around it.
 
     When creating the new objects fails, or `check` (a callable returning
@@ -485,8 +508,17 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
     old_sql, old_names = capture_objects(db, target)
     old_tables, new_tables = db.tables(target), db.tables(source)
     entry = journal.start(
-        target, sha256, name, kept, old_sql, new_objects_sql, source=source, old_tables=old_tables,
-        new_tables=new_tables, checksums=checksums, counts=counts,
+        target,
+        sha256,
+        name,
+        kept,
+        old_sql,
+        new_objects_sql,
+        source=source,
+        old_tables=old_tables,
+        new_tables=new_tables,
+        checksums=checksums,
+        counts=counts,
     )
     test_pause("swapping")
     db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % q(kept))
@@ -573,28 +605,35 @@ def resume(db, journal, target, log):
 
             def check():
                 counts = db.row_counts(target, [t for t in db.tables(target) if t in expected])
-                return ["%s: %s rows, the dump %s" % (t, counts.get(t), n) for t, n in expected.items()
-                        if counts.get(t) != n]
+                return [
+                    "%s: %s rows, the dump %s" % (t, counts.get(t), n)
+                    for t, n in expected.items()
+                    if counts.get(t) != n
+                ]
 
             problems = create_objects(db, journal, entry["id"], target, entry["new_objects"] or "", check)
             if problems:
                 journal.phase(entry["id"], "swapping_back")
                 swap_back(db, target, source, kept, entry["old_tables"], entry["new_tables"], entry["old_objects"])
                 journal.finish(entry["id"], "aborted")
-                done.append("undid an interrupted restore of %s (%s): the old data is back" % (target,
-                            "; ".join(problems)))
+                done.append(
+                    "undid an interrupted restore of %s (%s): the old data is back" % (target, "; ".join(problems))
+                )
             else:
                 db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
                 checksums = json.loads(entry["checksums"] or "{}") or db.checksums(target, db.tables(target))
                 journal.finish(entry["id"], "done", checksums)
-                done.append("finished an interrupted restore of %s with its views, triggers and routines "
-                            "(the replaced data is in %s)" % (target, kept))
+                done.append(
+                    "finished an interrupted restore of %s with its views, triggers and routines "
+                    "(the replaced data is in %s)" % (target, kept)
+                )
         else:
             db.script(target, entry["old_objects"] or "")
             db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
             journal.finish(entry["id"], "aborted")
-            done.append("undid an interrupted restore of %s: the old data was never moved, its objects are back"
-                        % target)
+            done.append(
+                "undid an interrupted restore of %s: the old data was never moved, its objects are back" % target
+            )
     except (RestoreError, mysqlexec.MysqlError) as exc:
         journal.finish(entry["id"], "needs_attention")
         raise RestoreError(

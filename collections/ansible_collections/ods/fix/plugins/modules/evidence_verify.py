@@ -80,9 +80,12 @@ def main():
             digest.update(block)
     manifest, problems = evidence.verify(path)
     if module.params["sha256"] and digest.hexdigest() != module.params["sha256"]:
-        problems.insert(0, "the bundle's sha256 is %s, its maker reported %s" % (digest.hexdigest(), module.params["sha256"]))
-    result = dict(changed=False, files=len((manifest or {}).get("files") or []), sha256=digest.hexdigest(),
-                  problems=problems)
+        problems.insert(
+            0, "the bundle's sha256 is %s, its maker reported %s" % (digest.hexdigest(), module.params["sha256"])
+        )
+    result = dict(
+        changed=False, files=len((manifest or {}).get("files") or []), sha256=digest.hexdigest(), problems=problems
+    )
     if problems:
         module.fail_json(msg="%s does not verify: %s" % (path, "; ".join(problems[:3])), **result)
     module.exit_json(**result)

@@ -17,8 +17,9 @@ description:
     and the largest tables.
   - Frees space only as the policy says, each step opt-in. O(purge_binlogs_days) purges binary logs older
     than that many days (C(PURGE BINARY LOGS BEFORE)). O(archive) rules archive rows older than N days from
-    a table to a gzip file on the target, verified to hold exactly those rows, with a checksum and a
-    manifest, before the rows are deleted in batches (启用数据归档; nothing is lost and it can be restored).
+    a table to a gzip file on the target, with a checksum and a manifest, in chunks of 2000 rows; a chunk's
+    rows are locked, dumped, counted and fsynced, then deleted in the same transaction, so no row changes
+    between its dump and its delete (启用数据归档; nothing is lost and it can be restored).
   - When nothing is eligible it says that only growing the disk helps (扩容磁盘) and changes nothing.
   - O(write_probe) checks that inserts work, with a 1 MiB row in a scratch table (C(ods_fix.write_probe))
     that is dropped again; it is skipped in check mode.
@@ -249,20 +250,19 @@ def main():
                     % (plan["rows"], plan["schema"], plan["table"], plan["cutoff"], params["archive_dir"])
                 )
                 continue
-            manifest = archiver.dump(plan)
-            deleted, changed = archiver.delete(plan, manifest)
-            archives.append(dict(manifest, deleted=deleted, kept_changed=changed))
+            manifest = archiver.archive(plan)
+            if manifest is None:
+                continue
+            archives.append(manifest)
             done.append(
-                "archived %d rows of %s (older than %s) to %s (sha256 %s, on disk), then deleted %d of them, "
-                "each one only if unchanged since the dump%s"
+                "archived %d rows of %s (older than %s) to %s (sha256 %s, on disk), then deleted them, each row "
+                "locked from before its dump until its delete"
                 % (
                     manifest["rows"],
                     manifest["table"],
                     plan["cutoff"],
                     manifest["file"],
                     manifest["sha256"][:12],
-                    deleted,
-                    "; %d changed since and were kept" % changed if changed else "",
                 )
             )
         after = before if module.check_mode else disk.report()

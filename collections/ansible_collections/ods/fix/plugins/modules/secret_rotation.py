@@ -235,7 +235,9 @@ class Rotation(object):
                     continue
                 seen.add(name)
                 readers = sorted(
-                    s for s in settings.readers(profile, name) if s != self.db_service or name in database_reads.values()
+                    s
+                    for s in settings.readers(profile, name)
+                    if s != self.db_service or name in database_reads.values()
                 )
                 kind, why = keyrotation.classify(name, readers, roles_of, database_reads)
                 if kind is None:

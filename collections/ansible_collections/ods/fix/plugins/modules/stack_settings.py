@@ -225,7 +225,12 @@ def main():
     verb = "would " if module.check_mode else ""
     where = [
         "%s%s in %s%s"
-        % (e["name"], "" if params["secret"] else "=" + e["value"], e["file"], ":%s" % e["line"] if e.get("line") else "")
+        % (
+            e["name"],
+            "" if params["secret"] else "=" + e["value"],
+            e["file"],
+            ":%s" % e["line"] if e.get("line") else "",
+        )
         for e in todo
     ]
     result = {"edits": plan["edits"], "written": [], "actions": [], "left": plan["left"], "changed": False}
