@@ -120,8 +120,8 @@ class FakeArchiveSession:
     def query(self, statement: str) -> list[list[str]]:
         self.statements.append(statement)
         if "FOR UPDATE" in statement:
-            after = int(statement.split("` > ")[1].split(" ")[0]) if "` > " in statement else 0
-            limit = int(statement.rsplit("LIMIT ", 1)[1].split(" ")[0])
+            after = int(statement.split("` > ")[1].split(" ", maxsplit=1)[0]) if "` > " in statement else 0
+            limit = int(statement.rsplit("LIMIT ", 1)[1].split(" ", maxsplit=1)[0])
             self.locked = [k for k in self.left if k > after][:limit]
             return [[str(k)] for k in self.locked]
         if statement.startswith("DELETE"):
@@ -174,7 +174,7 @@ def test_archive_puts_a_chunk_back_when_its_delete_takes_more_than_was_dumped(
         return rows
 
     monkeypatch.setattr(session, "query", second_chunk_grows)
-    with pytest.raises(archive.ArchiveError, match="stopped after 2 rows.*came into keys 3-4"):
+    with pytest.raises(archive.ArchiveError, match=r"stopped after 2 rows.*came into keys 3-4"):
         archiver.archive(PLAN, chunk=2)
     assert session.deleted == [1, 2]  # the second chunk was never committed
     (archived,) = (tmp_path / "archive").glob("*.sql.gz")

@@ -363,3 +363,25 @@ def test_views_on_views_are_recreated_after_the_views_they_name() -> None:
         "z_base": "CREATE VIEW `z_base` AS select * from `t`",
     }
     assert restore.views_in_order(creates) == ["z_base", "m_middle", "a_top"]
+
+
+MYSQL8_DATABASES = DATA / "mysqldump8-databases.sql"
+
+
+def test_mysqldump8_databases_without_gtids_loads_into_the_shadow_with_its_8_0_comments(tmp_path: Path) -> None:
+    """--databases --set-gtid-purged=OFF --complete-insert --skip-extended-insert, as mysqldump 8.0 writes it."""
+    scan, _ = sqldump.validate(str(MYSQL8_DATABASES))
+    assert (scan.kind, scan.database, scan.complete) == ("mysqldump", "shop", True)
+    assert scan.rows == {"customer": 2, "orders": 3} and scan.skipped == []
+    assert (scan.triggers, scan.routines) == (["orders_count"], ["FUNCTION order_total"])
+    assert scan.definers == ["shop_app@%"]  # reported when the target lacks it
+    parts = restore.split(str(MYSQL8_DATABASES), str(tmp_path / "split"))
+    customer = Path(parts.tables["customer"]).read_bytes()
+    assert b"/*!80016" not in customer and b"CREATE DATABASE" not in customer and b"USE `" not in customer
+    assert b"/*!80023 INVISIBLE */" in customer and b"GENERATED ALWAYS AS" in customer
+    assert customer.count(b"INSERT INTO `customer` (`id`, `name`, `orders`, `api_token`) VALUES") == 2
+    assert b"FOREIGN_KEY_CHECKS=0" in Path(parts.tables["orders"]).read_bytes()
+    objects = Path(parts.objects).read_bytes()
+    assert b"/*!50017 DEFINER=`shop_app`@`%`*/ /*!50003 TRIGGER `orders_count`" in objects
+    assert b"FUNCTION `order_total`" in objects and b"/*!80016" not in objects
+    assert b"SQL_LOG_BIN" not in objects + customer  # --set-gtid-purged=OFF writes none
