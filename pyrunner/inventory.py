@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 
 from pyrunner import paths
@@ -34,12 +35,31 @@ def resolve_hosts(inventory: Path, limit: str | None) -> list[str]:
         raise OdsFixError(f"inventory {inventory} has no hosts")
     if not limit:
         return hosts
-    with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
-        manager.subset(limit)
-        selected = [host.name for host in manager.get_hosts("all")]
+    check_limit(limit)
+    try:
+        with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
+            manager.subset(limit)
+            selected = [host.name for host in manager.get_hosts("all")]
+    except AnsibleError as exc:
+        raise OdsFixError(f"--limit {limit}: {' '.join(str(exc).split())[:200]}") from exc
     if not selected:
         raise OdsFixError(f"--limit {limit} matches no host in {inventory} (hosts: {', '.join(sorted(hosts))})")
     return selected
+
+
+def check_limit(limit: str) -> None:
+    """Refuse what Ansible would take silently: a ~regex that does not compile (it then matches every host)."""
+    from ansible.inventory.manager import split_host_pattern  # noqa: PLC0415
+
+    for raw in {*limit.split(","), *split_host_pattern(limit)}:  # Ansible's own split turns "~[" into "~"
+        term = raw.strip().lstrip("&!")
+        if term.startswith("~"):
+            try:
+                re.compile(term[1:])
+            except re.error as exc:
+                raise OdsFixError(f"--limit {limit}: invalid pattern {term} ({exc})") from exc
+        elif term.startswith("@") and not Path(term[1:]).is_file():
+            raise OdsFixError(f"--limit {limit}: the limit file {term[1:]} does not exist")
 
 
 def parse_reason(warnings: str, fallback: str) -> str:

@@ -129,3 +129,29 @@ def test_doctor_help_explains_the_order_and_the_loop_guard(capsys: pytest.Captur
     out = " ".join(capsys.readouterr().out.split())
     assert "safe order" in out and "Loop guard" in out and "--window-minutes" in out
     assert "apply without asking" in out and "never run by doctor" in out
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [("~[", "invalid pattern ~["), ("dev-01,~(a", "invalid pattern ~(a"), ("@/missing/hosts", "does not exist")],
+)
+def test_a_bad_limit_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str], write, limit: str, expected: str
+) -> None:  # type: ignore[no-untyped-def]
+    inventory = write("hosts.yml", "ods_dev:\n  hosts:\n    dev-01:\n      ansible_connection: local\n")
+    assert cli.main(["diagnose", "-i", str(inventory), "--limit", limit]) == 1
+    line = one_error_line(capsys)
+    assert line.startswith(f"ods-fix: --limit {limit}: ") and expected in line
+
+
+def test_a_limit_file_selects_its_hosts(write) -> None:  # type: ignore[no-untyped-def]
+    from pyrunner.inventory import resolve_hosts  # noqa: PLC0415
+
+    inventory = write(
+        "hosts.yml",
+        "ods_dev:\n  hosts:\n    dev-01:\n      ansible_connection: local\n"
+        "    dev-02:\n      ansible_connection: local\n",
+    )
+    limit_file = write("limit.txt", "dev-02\n")
+    assert resolve_hosts(inventory, f"@{limit_file}") == ["dev-02"]
+    assert resolve_hosts(inventory, "~dev-0[1]") == ["dev-01"]
