@@ -23,7 +23,7 @@ from pyrunner.catalog import Fix, FixOption
 from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.inventory import resolve_hosts
 from pyrunner.progress import Progress
-from pyrunner.runner import RunResult, new_run_dir, run_playbook
+from pyrunner.runner import RunResult, keep_runs, new_run_dir, run_playbook
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 EXIT_CODES_HELP = (
@@ -756,6 +756,7 @@ def _log_traceback() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        keep_runs()  # a bad setting is refused before any work, not after it
         result = cli.main(args=argv, prog_name="ods-fix", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

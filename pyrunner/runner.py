@@ -8,7 +8,9 @@ exported in the user's shell cannot end up in the runner's artifacts.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -52,8 +54,21 @@ ENV_ALLOW = {
     "no_proxy",
     "VIRTUAL_ENV",
 }
+URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
 ENV_ALLOW_PREFIXES = ("ODS_FIX_", "ANSIBLE_", "AWX_", "RUNNER_", "JOB_", "PYTHON")
-KEEP_RUNS = int(os.environ.get("ODS_FIX_KEEP_RUNS", "20"))
+
+
+def keep_runs() -> int:
+    """How many run directories to keep (ODS_FIX_KEEP_RUNS, default 20)."""
+    raw = os.environ.get("ODS_FIX_KEEP_RUNS", "20").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise OdsFixError(f"ODS_FIX_KEEP_RUNS={raw!r} is not a whole number of runs to keep, 1 or more", ExitCode.USAGE)
+    return int(raw)
+
+
+def mask_url_credentials(value: str) -> str:
+    """http://user:pw@proxy:3128 -> http://user:***@proxy:3128, for every URL in the value."""
+    return URL_PASSWORD.sub(r"\1***@", value)
 
 
 @dataclass
@@ -95,7 +110,7 @@ def new_run_dir(fix: str) -> Path:
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{fix}-{secrets.token_hex(2)}"
     run_dir.mkdir(mode=0o700)
-    rotate_runs(root, KEEP_RUNS)
+    rotate_runs(root, keep_runs())
     return run_dir
 
 
@@ -103,6 +118,22 @@ def rotate_runs(root: Path, keep: int) -> None:
     runs = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name)
     for old in runs[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def mask_command_artifact(path: Path) -> None:
+    """ansible-runner writes the environment into artifacts/<ident>/command even with
+    suppress_env_files; a proxy URL's password must not stay there."""
+    try:
+        command = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    env = command.get("env") if isinstance(command, dict) else None
+    if not isinstance(env, dict):
+        return
+    masked = {k: mask_url_credentials(v) if isinstance(v, str) else v for k, v in env.items()}
+    if masked != env:
+        command["env"] = masked
+        path.write_text(json.dumps(command, ensure_ascii=False), encoding="utf-8")
 
 
 def runner_env() -> dict[str, str]:
@@ -168,12 +199,15 @@ def run_playbook(
     config.env = filtered_env(config.env)
     started = time.monotonic()
     interrupted = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    # SIGTERM (timeout, systemd, CI) cancels like Ctrl-C: ansible-playbook is stopped, not orphaned
+    previous = {sig: signal.signal(sig, lambda *_: interrupted.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     runner = ansible_runner.Runner(config=config, event_handler=handle, cancel_callback=interrupted.is_set)
     try:
         runner.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        mask_command_artifact(run_dir / "runner" / "artifacts" / ident / "command")
     stdout_tail = ""
     stdout_file = run_dir / "runner" / "artifacts" / ident / "stdout"
     if stdout_file.is_file():

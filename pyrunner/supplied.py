@@ -71,7 +71,8 @@ def value_files(
     value = None
     key = keys[0] if keys else ""
     if from_env:
-        value = os.environ.get(from_env, "")
+        # popped, not read: under an allowed prefix (ODS_FIX_...) it would reach ansible-playbook's environment
+        value = os.environ.pop(from_env, "")
         if not value.strip():
             raise OdsFixError(f"environment variable {from_env} is not set or empty: no new value for {key}")
     else:

@@ -3,13 +3,15 @@ through the real runner (no Docker: the role refuses before it reaches the engin
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from pyrunner import cli, paths, supplied
+from pyrunner import cli, paths, runner, supplied
 from pyrunner.errors import OdsFixError
 
 
@@ -69,6 +71,54 @@ def test_a_value_from_the_environment_goes_through_a_private_file_that_is_then_r
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert not path.exists() and not path.parent.exists()
+
+
+def test_a_value_from_the_environment_is_removed_from_it_so_ansible_playbook_never_sees_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ODS_FIX_NEW_KEY", "sk-from-env-456")  # an allowed prefix: it would pass the filter
+    with supplied.value_files(
+        ["OPENAI_API_KEY"], from_file=None, from_env="ODS_FIX_NEW_KEY", providers=set(), prompt=None
+    ):
+        assert "ODS_FIX_NEW_KEY" not in os.environ
+        assert "sk-from-env-456" not in runner.filtered_env(os.environ).values()
+
+
+def test_a_proxy_password_is_masked_in_the_runner_command_artifact(tmp_path: Path) -> None:
+    command = tmp_path / "command"
+    env = {"HTTPS_PROXY": "http://alice:s3cr%40t@proxy:3128", "NO_PROXY": "localhost", "PATH": "/bin"}
+    command.write_text(json.dumps({"command": ["ansible-playbook"], "env": env}))
+    runner.mask_command_artifact(command)
+    text = command.read_text()
+    assert "s3cr" not in text
+    assert json.loads(text)["env"] == {
+        "HTTPS_PROXY": "http://alice:***@proxy:3128",
+        "NO_PROXY": "localhost",
+        "PATH": "/bin",
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("http://u:pw@p:3128", "http://u:***@p:3128"),
+        ("socks5h://:pw@p", "socks5h://:***@p"),
+        ("http://p:3128", "http://p:3128"),
+        ("http://u@p:3128", "http://u@p:3128"),
+    ],
+)
+def test_mask_url_credentials(url: str, masked: str) -> None:
+    assert runner.mask_url_credentials(url) == masked
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "2.5", ""])
+def test_a_bad_keep_runs_setting_is_one_usage_line(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ODS_FIX_KEEP_RUNS", value)
+    assert cli.main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ODS_FIX_KEEP_RUNS" in err and "Traceback" not in err
 
 
 def test_a_provider_key_is_asked_for_at_a_prompt_and_never_echoed() -> None:

@@ -69,6 +69,38 @@ def test_set_values_is_idempotent() -> None:
     assert dotenv.set_values(ENV, {"A": "1"}) == (ENV, [])
 
 
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ('KEY="v" # note', "v"),
+        ("KEY='v w' # note", "v w"),
+        ('KEY="a\\"b\\\\c"', 'a"b\\c'),
+        ("KEY=plain # note", "plain"),
+        ("KEY=pa#ss", "pa#ss"),
+        ("KEY=back\\slash", "back\\slash"),
+        ("export KEY = spaced ", "spaced"),
+    ],
+)
+def test_dotenv_reads_values_as_compose_does(line: str, value: str) -> None:
+    assert dotenv.parse_line(line) == ("KEY", value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "two words", 'a"b', "a\\b", 'q"\\"q', "it's", "#hash", "пароль-2024", "x # y", "$HOME", ""],
+)
+def test_dotenv_round_trips_every_value_exactly(value: str) -> None:
+    text, _ = dotenv.set_values("A=1\n", {"K": value})
+    assert dotenv.parse(text)["K"] == value
+    assert dotenv.set_values(text, {"K": value}) == (text, [])
+
+
+@pytest.mark.parametrize("bad", ["http://x\nMYSQL_HOST=evil", "a\rb", "a\tb", "a\x00b"])
+def test_dotenv_refuses_a_value_with_a_control_character(bad: str) -> None:
+    with pytest.raises(ValueError, match="control characters"):
+        dotenv.set_values("A=1\n", {"CORS_ORIGINS": bad})
+
+
 def test_safefile_replaces_atomically_with_mode_and_a_private_backup(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("A=1\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 
@@ -385,3 +386,18 @@ def test_mysqldump8_databases_without_gtids_loads_into_the_shadow_with_its_8_0_c
     assert b"/*!50017 DEFINER=`shop_app`@`%`*/ /*!50003 TRIGGER `orders_count`" in objects
     assert b"FUNCTION `order_total`" in objects and b"/*!80016" not in objects
     assert b"SQL_LOG_BIN" not in objects + customer  # --set-gtid-purged=OFF writes none
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_a_backup_that_is_not_a_regular_file_is_refused_without_blocking(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "dump.sql"
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: a plain open() would block forever
+    elif kind == "device":
+        path.symlink_to("/dev/zero")  # endless: a read-until-the-end would never finish
+    else:
+        path.mkdir()
+    with pytest.raises(sqldump.DumpError, match="not a regular file"):
+        sqldump.quick_check(str(path))
+    with pytest.raises(sqldump.DumpError, match="not a regular file"):
+        sqldump.validate(str(path))

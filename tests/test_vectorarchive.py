@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import struct
 import tarfile
 from pathlib import Path
@@ -93,6 +94,14 @@ def test_missing_empty_truncated_and_not_a_tar(tmp_path: Path) -> None:
     (tmp_path / "text.tar").write_text("hello\n")
     with pytest.raises(VectorError, match="truncated or corrupt"):
         vectorarchive.check(str(tmp_path / "text.tar"))
+
+
+def test_a_fifo_or_a_device_as_the_backup_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.tar")
+    (tmp_path / "zero.tar").symlink_to("/dev/zero")
+    for name in ("fifo.tar", "zero.tar"):
+        with pytest.raises(VectorError, match="is not a regular file"):
+            vectorarchive.check(str(tmp_path / name))
 
 
 def test_a_collection_the_backup_lacks_is_refused(tmp_path: Path) -> None:

@@ -9,6 +9,34 @@ __metaclass__ = type
 
 import io
 
+ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
+CONTROL = frozenset(chr(c) for c in range(32)) | {"\x7f"}
+
+
+def unquote(value):
+    """The value of the text after KEY=, as Compose reads it: a quoted value ends at its closing
+    quote (a comment may follow), \\ escapes are undone in double quotes, an unquoted one ends at ' #'."""
+    if value[:1] == "'":
+        end = value.find("'", 1)
+        return value[1:end] if end > 0 else value
+    if value[:1] == '"':
+        out, index = [], 1
+        while index < len(value):
+            char = value[index]
+            if char == "\\" and index + 1 < len(value):
+                nxt = value[index + 1]
+                out.append(ESCAPES.get(nxt, "\\" + nxt))
+                index += 2
+                continue
+            if char == '"':
+                return "".join(out)
+            out.append(char)
+            index += 1
+        return value  # no closing quote: kept as written
+    if " #" in value or "\t#" in value:
+        value = value.replace("\t#", " #").split(" #", 1)[0]
+    return value.rstrip()
+
 
 def parse_line(line):
     """(key, value) for a KEY=VALUE line, None for comments, blanks and junk."""
@@ -19,14 +47,16 @@ def parse_line(line):
     key = key.strip()
     if key.startswith("export "):
         key = key[len("export ") :].strip()
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        value = value[1:-1]
-    elif " #" in value:
-        value = value.split(" #", 1)[0].rstrip()
     if not key:
         return None
-    return key, value
+    return key, unquote(value.strip())
+
+
+def check_value(key, value):
+    """ValueError for a value no .env line can hold: a newline would add a line (a new KEY=)."""
+    bad = sorted({"%r" % c for c in value if c in CONTROL})
+    if bad:
+        raise ValueError("the value of %s holds control characters (%s): refused" % (key, ", ".join(bad)))
 
 
 def parse(text):
@@ -73,6 +103,8 @@ def set_values(text, values):
     A key that is not there yet is appended at the end. Values are written
     unquoted unless they hold a space, a quote or a #.
     """
+    for key, value in values.items():
+        check_value(key, value)
     lines = text.splitlines(True)
     changed, seen = [], set()
     for index, line in enumerate(lines):
@@ -96,6 +128,7 @@ def set_values(text, values):
 
 
 def render_value(value):
-    if any(c in value for c in " \t#'\""):
+    """The value as written after KEY=, read back by unquote() exactly."""
+    if any(c in value for c in " #'\""):
         return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
     return value

@@ -25,7 +25,9 @@ __metaclass__ = type
 import gzip
 import hashlib
 import io
+import os
 import re
+import stat
 import zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -431,10 +433,15 @@ def scan_file(path, progress=None):
 def check_opening(path):
     """DumpError unless the file can be read, is not empty and starts like SQL."""
     try:
-        with io.open(path, "rb") as handle:
-            empty = not handle.read(1)
+        # O_NONBLOCK: a FIFO or a tty would block the open itself; it is refused just below
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except (IOError, OSError) as exc:
         raise DumpError("cannot open %s: %s" % (path, exc.strerror or exc)) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DumpError("%s is not a regular file" % path)
+    with io.open(fd, "rb") as handle:
+        empty = not handle.read(1)
     if empty:
         raise DumpError("%s is empty" % path)
     if not looks_like_sql(path):

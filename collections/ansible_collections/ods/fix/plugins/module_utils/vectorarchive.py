@@ -116,8 +116,10 @@ def _check(path, collections=None):
     """
     if not os.path.exists(path):
         raise VectorError("the backup %s does not exist" % path)
-    if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        raise VectorError("the backup %s is not a readable file" % path)
+    if not os.path.isfile(path):
+        raise VectorError("the backup %s is not a regular file" % path)
+    if not os.access(path, os.R_OK):
+        raise VectorError("the backup %s is not readable" % path)
     if os.path.getsize(path) == 0:
         raise VectorError("the backup %s is empty" % path)
     sums, shapes, lines, texts, whole = _scan(path)

@@ -17,6 +17,7 @@ description:
     O(keep_backups) kept); it then writes atomically (a temporary file in the same directory, fsynced,
     renamed over the old one) with the old file's owner and mode.
   - Nothing is written when every value is already in place.
+  - A value holding a control character (newline, carriage return, tab, NUL) is refused.
   - Unlike C(ansible.builtin.lineinfile) (one key per task, no backup rotation, a secret in its arguments
     unless no_log is set on each task) this sets several keys in one atomic write and never returns a
     value when O(secret=true).
@@ -30,7 +31,7 @@ options:
     type: dict
     required: true
   secret:
-    description: The values are secrets; they are not logged or returned, and the diff shows key names only.
+    description: The values are secrets; they are not logged. No value is ever returned, and the diff names keys only.
     type: bool
     default: false
   keep_backups:
@@ -43,6 +44,7 @@ attributes:
     details: Reports the keys it would change, writes nothing.
   diff_mode:
     support: full
+    details: Key names only, never values, whether or not O(secret) is set.
   idempotent:
     support: full
 author:
@@ -96,16 +98,17 @@ def main():
     values = dict((str(k), str(v)) for k, v in params["values"].items())
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    new_text, changed_keys = dotenv.set_values(text, values)
+    try:
+        new_text, changed_keys = dotenv.set_values(text, values)
+    except ValueError as exc:  # a newline in a value would add a line, a new KEY=, to the file
+        module.fail_json(msg="%s; %s was not changed" % (exc, path), ods_failure="input")
     result = {"changed": bool(changed_keys), "changed_keys": changed_keys}
     if module._diff:
-        shown = dict((k, "[secret]" if params["secret"] else values[k]) for k in changed_keys)
+        # key-level only: the file's other lines hold passwords and keys, and a diff lands in job events
         result["diff"] = {
             "before_header": path,
             "after_header": path,
-            "before": "" if params["secret"] else text,
-            "after": "" if params["secret"] else new_text,
-            "prepared": "" if not params["secret"] else "set %s" % ", ".join(sorted(shown)),
+            "prepared": "set %s" % ", ".join(sorted(changed_keys)) if changed_keys else "",
         }
     if changed_keys and not module.check_mode:
         result["backup"] = safefile.backup(path, params["keep_backups"])
