@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, restore, restoreload, sqldump
 
 DATA = Path(__file__).parent / "data"
 MARIADB = DATA / "mariadb-dump.sql"
@@ -68,14 +68,29 @@ def test_incomplete_accepted_on_request(tmp_path: Path) -> None:
     assert not scan.complete
 
 
+def split(dump: Path, tmp_path: Path, load_data: bool = False, bulk: bool = False) -> restoreload.Split:
+    """The dump split as the restore splits it, each table's part as the loaders would get it."""
+    return restoreload.Splitter(str(dump), str(tmp_path / "split"), load_data=load_data, bulk=bulk).run()
+
+
+def sql_of(parts: restoreload.Split, table: str) -> bytes:
+    return Path(parts.parts[table].sql_path).read_bytes()
+
+
 def test_split_puts_each_table_in_its_own_file_and_objects_after(tmp_path: Path) -> None:
-    parts = restore.split(str(MARIADB), str(tmp_path / "split"))
-    assert sorted(parts.tables) == ["blob_store", "flow", "flow_summary", "knowledge", "message"]
-    flow = Path(parts.tables["flow"]).read_bytes()
-    assert flow.startswith(restore.LOAD_SETTINGS) and b"SET NAMES utf8mb4" in flow and b"INSERT INTO `flow`" in flow
+    parts = split(MARIADB, tmp_path)
+    assert sorted(parts.parts) == ["blob_store", "flow", "flow_summary", "knowledge", "message"]
+    flow = sql_of(parts, "flow")
+    assert flow.startswith(restoreload.LOAD_SETTINGS) and b"SET NAMES utf8mb4" in flow
+    assert b"INSERT INTO `flow`" in flow
     assert b"message" not in flow and b"CREATE DATABASE" not in flow and b"USE `" not in flow
-    assert b"KEY `idx_flow_name`" not in flow.split(b"INSERT INTO")[0]  # built after the rows, sorted:
-    assert flow.endswith(b"ALTER TABLE `flow` ADD KEY `idx_flow_name` (`name`);\n")
+    assert b"KEY `idx_flow_name`" not in flow  # built after the rows, sorted:
+    assert parts.parts["flow"].after == [
+        "ALTER TABLE %(table)s ADD KEY `idx_flow_name` (`name`)",
+        "ALTER TABLE %(table)s STATS_AUTO_RECALC=DEFAULT",
+        "ANALYZE NO_WRITE_TO_BINLOG TABLE %(table)s",
+    ]
+    assert b") STATS_AUTO_RECALC=0 ENGINE=InnoDB" in flow
     objects = Path(parts.objects).read_bytes()
     assert objects.startswith(b"/*!40101 SET @OLD_CHARACTER_SET_CLIENT")  # the preamble, for its own session
     assert b"TRIGGER message_touch" in objects and b"PROCEDURE `flow_count`" in objects
@@ -159,9 +174,9 @@ MYSQL8 = DATA / "mysqldump8-gtid.sql"
 
 def test_split_leaves_out_table_locks(tmp_path: Path) -> None:
     """Another session creating a child table while this one holds LOCK TABLES breaks its INSERTs (ERROR 1100)."""
-    parts = restore.split(str(MARIADB), str(tmp_path / "split"))
-    for path in parts.tables.values():
-        body = Path(path).read_bytes()
+    parts = split(MARIADB, tmp_path)
+    for part in parts.parts.values():
+        body = Path(part.sql_path).read_bytes()
         assert b"LOCK TABLES" not in body and b"UNLOCK TABLES" not in body
     assert b"LOCK TABLES" not in Path(parts.objects).read_bytes()
 
@@ -170,9 +185,9 @@ def test_mysqldump8_gtid_purged_is_not_run_and_its_session_settings_reach_every_
     scan, _ = sqldump.validate(str(MYSQL8))
     assert scan.kind == "mysqldump" and scan.database == "shop" and scan.rows == {"customer": 2, "orders": 3}
     assert scan.skipped == ["SET @@GLOBAL.GTID_PURGED (the source server's GTID set)"]
-    parts = restore.split(str(MYSQL8), str(tmp_path / "split"))
+    parts = split(MYSQL8, tmp_path)
     for table in ("customer", "orders"):
-        body = Path(parts.tables[table]).read_bytes()
+        body = sql_of(parts, table)
         assert b"GTID_PURGED" not in body
         assert b"FOREIGN_KEY_CHECKS=0" in body and b"SET @@SESSION.SQL_LOG_BIN= 0;" in body
         assert b"SET NAMES utf8mb4" in body and b"TIME_ZONE='+00:00'" in body
@@ -376,12 +391,12 @@ def test_mysqldump8_databases_without_gtids_loads_into_the_shadow_with_its_8_0_c
     assert scan.rows == {"customer": 2, "orders": 3} and scan.skipped == []
     assert (scan.triggers, scan.routines) == (["orders_count"], ["FUNCTION order_total"])
     assert scan.definers == ["shop_app@%"]  # reported when the target lacks it
-    parts = restore.split(str(MYSQL8_DATABASES), str(tmp_path / "split"))
-    customer = Path(parts.tables["customer"]).read_bytes()
+    parts = split(MYSQL8_DATABASES, tmp_path)
+    customer = sql_of(parts, "customer")
     assert b"/*!80016" not in customer and b"CREATE DATABASE" not in customer and b"USE `" not in customer
     assert b"/*!80023 INVISIBLE */" in customer and b"GENERATED ALWAYS AS" in customer
     assert customer.count(b"INSERT INTO `customer` (`id`, `name`, `orders`, `api_token`) VALUES") == 2
-    assert b"FOREIGN_KEY_CHECKS=0" in Path(parts.tables["orders"]).read_bytes()
+    assert b"FOREIGN_KEY_CHECKS=0" in sql_of(parts, "orders")
     objects = Path(parts.objects).read_bytes()
     assert b"/*!50017 DEFINER=`shop_app`@`%`*/ /*!50003 TRIGGER `orders_count`" in objects
     assert b"FUNCTION `order_total`" in objects and b"/*!80016" not in objects

@@ -84,7 +84,7 @@ class Root(object):
                 )
                 if missing_program(result):
                     break
-                error = _parse_error(result.stderr.decode("utf-8", "replace")) if result.code != 0 else None
+                error = parse_error(result.stderr.decode("utf-8", "replace")) if result.code != 0 else None
                 if error is not None and error.code in AUTH_ERRORS:
                     denied.append(origin)
                     continue
@@ -106,7 +106,7 @@ def quote(value):
     return "'%s'" % value.replace("\\", "\\\\").replace("'", "''")
 
 
-def _parse_error(text):
+def parse_error(text):
     match = ERROR.search(text)
     if match:
         return MysqlError("ERROR %s: %s" % (match.group(1), match.group(3).strip()), int(match.group(1)))
@@ -136,7 +136,7 @@ def run_sql(api, container, sql, root_password=None, timeout=120, password_only=
         if result.code != 0 and root_password and b"Access denied" in result.stderr:
             result = exec_stdin(api, container, CLIENT, data, environment={"MYSQL_PWD": root_password}, timeout=timeout)
     if result.code != 0:
-        raise _parse_error(result.stderr.decode("utf-8", "replace") or result.stdout.decode("utf-8", "replace"))
+        raise parse_error(result.stderr.decode("utf-8", "replace") or result.stdout.decode("utf-8", "replace"))
     rows = []
     for line in result.stdout.decode("utf-8", "replace").split("\n"):
         if line:
@@ -172,5 +172,5 @@ def login_as(api, container, user, password, timeout=30, client=None):
             continue
         if result.code == 0:
             return None
-        return _parse_error(result.stderr.decode("utf-8", "replace"))
+        return parse_error(result.stderr.decode("utf-8", "replace"))
     return MysqlError("no mysql or mariadb client in %s" % container.name)

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -26,12 +27,16 @@ class SessionError(Exception):
 
 
 class Session(object):
-    def __init__(self, api, container, database=None, root=None, buffer_size=1 << 20, interactive=False):
-        """root: a mysqlexec.Root (its client and password, found with a SELECT 1 first); None: mysql, no password."""
+    def __init__(self, api, container, database=None, root=None, buffer_size=1 << 20, interactive=False, args=()):
+        """root: a mysqlexec.Root (its client and password, found with a SELECT 1 first); None: mysql, no password.
+
+        args: more client arguments (["--local-infile=1", "-e", statement] reads the stream as the statement's file).
+        """
         program = root.program("sql") if root is not None else "mysql"
         cmd = [program, "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "-u", "root"]
         if interactive:
             cmd += ["--unbuffered", "--batch", "--skip-column-names"]
+        cmd += list(args)
         if database:
             cmd.append(database)
         env = root.env if root is not None else {}
@@ -77,6 +82,23 @@ class Session(object):
         if self._buffered >= self._buffer_size:
             self.flush()
 
+    def send_file(self, handle, offset, count):
+        """Send count bytes of an open file from offset: by the kernel (sendfile) when they are many."""
+        if count < (1 << 18):
+            self.send(os.pread(handle.fileno(), count, offset))
+            return
+        self.flush()
+        if self.broken:
+            return
+        try:
+            sent = self._raw.sendfile(handle, offset, count)
+        except OSError:
+            self.broken = True  # the client stopped, on an error; close() reports it
+            return
+        self.sent += sent
+        if sent < count:
+            raise SessionError("%s is shorter than when it was read: it changed during the restore" % handle.name)
+
     def flush(self):
         if not self._buffer or self.broken:
             return
@@ -114,6 +136,12 @@ class Session(object):
                 if time.monotonic() > deadline:
                     raise SessionError("no answer from the mysql client in %d s" % timeout)
                 self._arrived.wait(1)
+
+    def abandon(self):
+        """Let the session go without waiting for the client (it may be stuck in a statement)."""
+        self._closing = True
+        with contextlib.suppress(OSError):
+            self._raw.close()
 
     def close(self):
         """Finish the stream; SessionError with the client's error when it failed."""

@@ -19,11 +19,10 @@ __metaclass__ = type
 import hashlib
 import json
 import os
-import shutil
 import threading
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import mysqlexec
 from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Session, SessionError
 
 STATE_SCHEMA = "ods_fix"
@@ -44,7 +43,6 @@ STATE_COLUMNS = {"source_schema": "VARCHAR(64)", "old_tables": "LONGTEXT", "new_
 UNFINISHED = ("swapping", "renamed", "objects", "swapping_back")
 # A load's: `loading` while the shadow schema fills, `loaded` once verified and waiting for the swap.
 LOADS = ("loading", "loaded")
-LOAD_SETTINGS = b"SET SESSION sql_log_bin = 0;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
 
 
 class RestoreError(Exception):
@@ -56,16 +54,33 @@ def q(name):
 
 
 class Database(object):
-    """Root SQL in the mysql container."""
+    """Root SQL in the mysql container, each thread through a client session of its own kept open.
+
+    A session is one `docker exec` of the mysql client; a statement through an open one costs about a
+    millisecond instead of the 50 ms of a new exec (a restore runs a few hundred, most while the APIs are down).
+    The client stops at the first error: its session is then dropped, and the next statement opens another.
+    """
 
     def __init__(self, api, container, root):
         self.api, self.container, self.root = api, container, root  # root: a mysqlexec.Root
+        self._local = threading.local()
 
     def sql(self, statement, timeout=3600):
-        return mysqlexec.run_sql(self.api, self.container, statement, timeout=timeout, root=self.root)
+        """Rows (lists of str; NULL as None) of the statements' result sets; MysqlError as the server said it."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            self.root.resolve()  # the client and the password that work, found once with a SELECT 1
+            session = self._local.session = self.session(interactive=True)
+        try:
+            rows = session.query(statement, timeout=timeout)
+        except SessionError as exc:
+            self._local.session = None
+            session.abandon()
+            raise mysqlexec.parse_error(str(exc)) from exc
+        return [[None if cell == "NULL" else mysqlexec.unescape(cell) for cell in row] for row in rows]
 
-    def session(self, database=None):
-        return Session(self.api, self.container, database, root=self.root)
+    def session(self, database=None, args=(), interactive=False):
+        return Session(self.api, self.container, database, root=self.root, args=args, interactive=interactive)
 
     def script(self, database, text):
         """Run a script (DELIMITER-aware) in one session."""
@@ -191,126 +206,6 @@ def drop_objects(db, schema, names):
     statements += ["DROP EVENT IF EXISTS %s.%s;" % (q(schema), q(e)) for e in names["events"]]
     if statements:
         db.sql("\n".join(statements))
-
-
-class Split(object):
-    """A dump cut into one file per table (loadable in parallel) and one file of the rest."""
-
-    def __init__(self, directory, scan, info, preamble, tables, objects):
-        self.directory, self.scan, self.info = directory, scan, info
-        self.preamble, self.tables, self.objects = preamble, tables, objects
-
-
-def write_table_statement(files, deferred, directory, preamble, table, lines, defer_keys):
-    """Append one statement to its table's file (opened on first use, with the load settings).
-
-    The dump's LOCK TABLES / UNLOCK TABLES are left out: the shadow schema is the load's own, and a
-    table that another session creates while this one holds its lock, with a foreign key to it,
-    makes the next INSERT fail ("Table 'child' was not locked with LOCK TABLES", ERROR 1100).
-    """
-    if sqldump.TABLE_LOCKING.match(lines[0].lstrip()):
-        return
-    handle = files.get(table)
-    if handle is None:
-        handle = files[table] = open(os.path.join(directory, "table-%04d.sql" % len(files)), "wb")
-        handle.write(LOAD_SETTINGS + b"".join(preamble))
-    if defer_keys and sqldump.CREATE_TABLE.match(lines[0].lstrip()):
-        lines, deferred[table] = sqldump.defer_secondary_keys(lines, table)
-    handle.writelines(lines)
-
-
-def split(dump_path, directory, allow_incomplete=False, progress=None, defer_keys=True):
-    """Validate and cut the dump in one pass; DumpError (input) when it cannot be restored.
-
-    With defer_keys, each table's plain secondary keys are built after its rows are in.
-    """
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
-    os.makedirs(directory, mode=0o700)
-    reader = sqldump.Reader(dump_path)
-    scan = sqldump.Scan()
-    preamble, files, deferred = [], {}, {}
-    objects = open(os.path.join(directory, "objects.body"), "wb")
-    current, started = None, False
-    try:
-        for kind, table, lines in sqldump.statements(reader.units(), scan):
-            if kind == "drop":
-                continue
-            if kind == "table":
-                started = True
-                current = table or current
-                if current is None:
-                    continue
-                write_table_statement(files, deferred, directory, preamble, current, lines, defer_keys)
-            elif not started:
-                preamble.append(b"".join(lines))
-            else:
-                objects.writelines(lines)
-            if progress is not None and scan.statements % 500 == 0:
-                progress("checking and splitting the dump", reader.sql_bytes, sum(scan.rows.values()))
-    except (OSError, EOFError) as exc:
-        raise sqldump.DumpError("cannot read it: %s" % exc) from exc
-    finally:
-        objects.close()
-        for name, handle in files.items():
-            if deferred.get(name) and not handle.closed:
-                handle.write(deferred[name])
-            handle.close()
-    if scan.kind is None:
-        scan.kind = "sql"
-    if not scan.tables:
-        raise sqldump.DumpError("%s holds no table: not a dump of a database" % dump_path)
-    sqldump.check_complete(dump_path, scan, allow_incomplete)
-    info = reader.info()
-    # The objects run in a session of their own: they need the dump's opening SETs too.
-    objects_path = os.path.join(directory, "objects.sql")
-    with open(objects_path, "wb") as out, open(objects.name, "rb") as body:
-        out.write(b"".join(preamble))
-        shutil.copyfileobj(body, out)
-    os.unlink(objects.name)
-    tables = dict((name, handle.name) for name, handle in files.items())
-    return Split(directory, scan, info, b"".join(preamble), tables, objects_path)
-
-
-def load_parallel(db, shadow, parts, workers, progress=None):
-    """Load table files into the shadow schema, `workers` sessions at a time, largest first."""
-    db.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4;" % (q(shadow), q(shadow)))
-    queue = sorted(parts.items(), key=lambda item: -os.path.getsize(item[1]))
-    total = sum(os.path.getsize(path) for _name, path in queue) or 1
-    lock = threading.Lock()
-    state = {"sent": 0, "errors": [], "started": time.monotonic()}
-
-    def worker():
-        while True:
-            with lock:
-                if not queue or state["errors"]:
-                    return
-                name, path = queue.pop(0)
-            session = db.session(shadow)
-            try:
-                with open(path, "rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 20), b""):
-                        session.send(block)
-                        with lock:
-                            state["sent"] += len(block)
-                        if session.broken:
-                            break
-                session.close()
-            except (SessionError, OSError) as exc:
-                with lock:
-                    state["errors"].append("loading table %s: %s" % (name, exc))
-                return
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
-    for thread in threads:
-        thread.start()
-    while any(t.is_alive() for t in threads):
-        for thread in threads:
-            thread.join(1.0)
-        if progress is not None:
-            progress("loading the shadow schema", state["sent"], None, total)
-    if state["errors"]:
-        raise RestoreError(state["errors"][0])
 
 
 def drop_shadow(db, shadow):
@@ -655,6 +550,28 @@ def prune(db, target, keep):
     for name in doomed:
         db.sql("DROP DATABASE %s;" % q(name))
     return doomed
+
+
+def touched_since(db, schema, entry):
+    """Has the schema visibly changed since the journal entry's restore? Other tables, or one that InnoDB saw
+    change after it finished (information_schema's UPDATE_TIME, kept in memory since the server started).
+    False means only that nothing shows: unchanged_since() tells for sure."""
+    if sorted(json.loads(entry["checksums"] or "{}")) != sorted(db.tables(schema)):
+        return True
+    touched = db.sql(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND UPDATE_TIME > "
+        "(SELECT finished_at FROM ods_fix.restores WHERE id = %d);" % (mysqlexec.quote(schema), entry["id"])
+    )
+    return bool(touched) and touched[0][0] not in (None, "0")
+
+
+def unchanged_since(db, schema, entry, workers):
+    """Is the schema still exactly what the journal entry's restore left? Every table's checksum tells."""
+    tables = db.tables(schema)
+    now = checksums_parallel(db, schema, tables, {}, workers)
+    if now is None:
+        now = db.checksums(schema, tables)
+    return now == json.loads(entry["checksums"] or "{}")
 
 
 def sha256_file(path):

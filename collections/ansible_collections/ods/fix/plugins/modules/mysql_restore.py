@@ -131,6 +131,7 @@ pruned:
   elements: str
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -143,6 +144,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     mysqlexec,
     projectlock,
     restore,
+    restoreload,
     sqldump,
 )
 
@@ -266,7 +268,6 @@ def plan(module, db, p):
             raise sqldump.DumpError("%s does not exist on the target" % p["backup"])
         if p["backup"] and not os.access(p["backup"], os.R_OK):
             raise sqldump.DumpError("%s cannot be read" % p["backup"])
-        sha = p["expected_sha256"] or restore.sha256_file(p["backup"])
         size = p["sql_bytes"] or estimated_sql_bytes(p["backup"])
         last = journal.latest(p["database"])
         if last:
@@ -276,12 +277,14 @@ def plan(module, db, p):
                 "kept": last["kept_schema"],
                 "at": last["started_at"],
             }
-        if last and last["backup_sha256"] == sha and db.exists(p["database"]):
-            tables = db.tables(p["database"])
-            now = restore.checksums_parallel(db, p["database"], tables, {}, p["workers"])
-            if now is None:
-                now = db.checksums(p["database"], tables)
-            result["up_to_date"] = now == json.loads(last["checksums"] or "{}")
+        # In place already: the same dump (SHA-256) restored last, and the database unchanged since. The cheap
+        # signs first; the dump is hashed here only when the check left that to the load (a dump restored where
+        # it is, read once), and only when the database shows no change.
+        if last and db.exists(p["database"]) and not restore.touched_since(db, p["database"], last):
+            sha = p["expected_sha256"] or restore.sha256_file(p["backup"])
+            result["up_to_date"] = last["backup_sha256"] == sha and restore.unchanged_since(
+                db, p["database"], last, p["workers"]
+            )
         needed = size * 1.3 / 1048576.0
         free = db.datadir_free_mb()
         result.update(needed_mb=round(needed, 1), free_mb=free, room=free is None or free > needed)
@@ -298,30 +301,55 @@ def load(module, db, p):
         module.exit_json(changed=True, skipped=True, msg="would load the dump into the shadow schema")
     if not os.path.isdir(p["staging_dir"]):
         os.makedirs(p["staging_dir"], mode=0o700)
-    progress_path = os.path.join(p["staging_dir"], "progress.json")
-    progress = Progress(progress_path, estimated_sql_bytes(p["backup"]))
-    checks = []
-    work = os.path.join(p["staging_dir"], ".restore-split")
-    parts = restore.split(p["backup"], work, p["allow_incomplete"], progress)
-    scan = parts.scan
-    # The split hashes the file as it reads it: the copy is checked without a pass of its own.
-    actual = parts.info["sha256"]
-    if p["expected_sha256"] and actual != p["expected_sha256"]:
-        shutil.rmtree(work, ignore_errors=True)
+    started = time.monotonic()
+    total = estimated_sql_bytes(p["backup"])
+    with contextlib.suppress(OSError):  # an earlier run's
+        os.unlink(os.path.join(p["staging_dir"], "progress.json"))
+    progress = Progress(os.path.join(p["staging_dir"], "progress.json"), total)
+    needed = total * 1.3 / 1048576.0
+    free = db.datadir_free_mb()
+    if free is not None and free < needed:
         raise sqldump.DumpError(
-            "the file on the target (sha256 %s) differs from the one checked (%s)"
-            % (actual[:12], p["expected_sha256"][:12])
+            "MySQL's data directory has %d MB free, the shadow copy needs about %d MB" % (free, needed)
         )
+    checks = ["room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed)]
+    work = os.path.join(p["staging_dir"], ".restore-split")
+    shadow = restore.shadow_name(p["database"])
+    journal = restore.Journal(db)
+    entry = journal.start(
+        p["database"],
+        p["expected_sha256"] or "",
+        os.path.basename(p["backup"]),
+        "",
+        "",
+        "",
+        status="loading",
+        source=shadow,
+    )
+    try:
+        # The dump is checked as it is read and loaded: a problem found on the way stops the load, and the
+        # shadow schema, this restore's own, is dropped; the database the APIs use is not touched.
+        split, loader = restoreload.split_and_load(
+            db, p["backup"], work, shadow, p["workers"], p["allow_incomplete"], progress, total
+        )
+        restore.test_pause("loading")
+        scan = split.scan
+        problems = unexpected(split, loader, p)
+    except sqldump.DumpError as exc:
+        journal.finish(entry, "aborted")
+        shutil.rmtree(work, ignore_errors=True)
+        raise sqldump.DumpError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
+    except restore.RestoreError as exc:
+        journal.finish(entry, "aborted")
+        raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
+    if problems:
+        journal.finish(entry, "aborted")
+        raise restore.RestoreError(
+            "the shadow copy does not match the dump (%s); %s" % ("; ".join(problems), restore.drop_shadow(db, shadow))
+        )
+    actual = split.info["sha256"]
     if p["expected_sha256"]:
         checks.append("the file on the target is the one checked: sha256 %s" % actual[:16])
-    differ = [
-        "%s: %s rows, the manifest %s" % (t, scan.rows.get(t), n)
-        for t, n in sorted(p["expected_rows"].items())
-        if scan.rows.get(t) != n
-    ]
-    if differ:
-        shutil.rmtree(work, ignore_errors=True)
-        raise sqldump.DumpError("the dump does not match its manifest (%s)" % "; ".join(differ))
     checks.append(
         "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines, %d events%s"
         % (
@@ -342,49 +370,55 @@ def load(module, db, p):
             "definers not on this server: %s; their views, triggers and routines are created as the dump has them "
             "and fail when used until the user exists (CREATE USER)" % ", ".join(missing)
         )
-    needed = parts.info["sql_bytes"] * 1.3 / 1048576.0
-    free = db.datadir_free_mb()
-    if free is not None and free < needed:
-        shutil.rmtree(work, ignore_errors=True)
-        raise sqldump.DumpError(
-            "MySQL's data directory has %d MB free, the shadow copy needs about %d MB" % (free, needed)
-        )
-    checks.append("room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed))
-    shadow = restore.shadow_name(p["database"])
-    journal = restore.Journal(db)
-    entry = journal.start(
-        p["database"], actual, os.path.basename(p["backup"]), "", "", "", status="loading", source=shadow
-    )
-    try:
-        restore.load_parallel(db, shadow, parts.tables, p["workers"], progress)
-        restore.test_pause("loading")
-    except restore.RestoreError as exc:
-        journal.finish(entry, "aborted")
-        raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
-    problems, counts = restore.verify(db, shadow, scan)
-    if problems:
-        journal.finish(entry, "aborted")
-        raise restore.RestoreError(
-            "the shadow copy does not match the dump (%s); %s" % ("; ".join(problems), restore.drop_shadow(db, shadow))
-        )
-    # Checksummed here, while the APIs still run, not after the swap: the data is the same, the downtime shorter.
-    # (A view's stand-in table, replaced by the view at the swap, is not one of them.)
-    tables = [t for t in db.tables(shadow) if t not in scan.views]
-    checksums = restore.checksums_parallel(db, shadow, tables, scan.rows, p["workers"])
-    saved = dict(scan.as_dict(), sha256=parts.info["sha256"], checksums=checksums)
+    checks.extend(loader.notes)
+    # Checksummed while loading, with the APIs still running, not after the swap: the data is the same, the
+    # downtime shorter. (A view's stand-in table, replaced by the view at the swap, is not one of them.)
+    checksums = dict((t, c) for t, c in loader.checksums.items() if t not in scan.views)
+    counts = dict((t, n) for t, n in loader.counts.items() if t in scan.tables)
+    saved = dict(scan.as_dict(), sha256=actual, checksums=checksums)
     with open(os.path.join(work, "scan.json"), "w") as handle:
         json.dump(saved, handle)
     journal.phase(entry, "loaded")
-    progress("loaded", parts.info["sql_bytes"], sum(scan.rows.values()), parts.info["sql_bytes"])
+    progress("loaded", split.info["sql_bytes"], sum(scan.rows.values()), split.info["sql_bytes"])
     module.exit_json(
         changed=True,
         checks=checks,
         dump=scan.as_dict(),
         shadow=shadow,
         shadow_rows=counts,
-        info=parts.info,
+        loaded_with=loader.methods,
+        timeline=loader.timeline,
+        seconds=round(time.monotonic() - started, 1),
+        info=split.info,
         split_dir=work,
     )
+
+
+def unexpected(split, loader, p):
+    """Why the loaded shadow schema must not be swapped in: DumpError for the dump itself, else problems."""
+    scan, actual = split.scan, split.info["sha256"]
+    if p["expected_sha256"] and actual != p["expected_sha256"]:
+        raise sqldump.DumpError(
+            "the file on the target (sha256 %s) differs from the one checked (%s)"
+            % (actual[:12], p["expected_sha256"][:12])
+        )
+    differ = [
+        "%s: %s rows, the manifest %s" % (t, scan.rows.get(t), n)
+        for t, n in sorted(p["expected_rows"].items())
+        if scan.rows.get(t) != n
+    ]
+    if differ:
+        raise sqldump.DumpError("the dump does not match its manifest (%s)" % "; ".join(differ))
+    problems = []
+    missing = [t for t in scan.tables if t not in loader.counts]
+    if missing:
+        problems.append("tables missing in %s: %s" % (restore.shadow_name(p["database"]), ", ".join(missing)))
+    problems.extend(
+        "%s has %d rows, the dump %d" % (t, loader.counts[t], scan.rows.get(t, 0))
+        for t in scan.tables
+        if t in loader.counts and loader.counts[t] != scan.rows.get(t, 0)
+    )
+    return problems
 
 
 def swap(module, db, p):

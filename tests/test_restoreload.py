@@ -1,0 +1,251 @@
+"""The pipelined split and load: which tables LOAD DATA takes, the rows it is given, the loaders' fallback."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+from ansible_collections.ods.fix.plugins.module_utils import restoreload, sqldump
+
+DATA = Path(__file__).parent / "data"
+MARIADB = DATA / "mariadb-dump.sql"  # mariadb-dump 10.11: a row a line
+MYSQL = DATA / "mysqldump-oneline.sql"  # mysqldump 8.0: rows on one line, "),(" inside a string
+MYSQL8_DATABASES = DATA / "mysqldump8-databases.sql"  # --complete-insert --skip-extended-insert
+
+
+def split(dump: Path, tmp_path: Path, bulk: bool = False, big: int | None = None) -> restoreload.Split:
+    if big is not None:
+        restoreload.Part.BIG = big
+    try:
+        return restoreload.Splitter(str(dump), str(tmp_path / "split"), load_data=True, bulk=bulk).run()
+    finally:
+        restoreload.Part.BIG = 1 << 16
+
+
+def rows_sent(part: restoreload.Part, dump: Path) -> bytes:
+    """What a loader streams into LOAD DATA for a part: its segments, separated."""
+    sources = {restoreload.Part.DUMP: dump.read_bytes(), restoreload.Part.SPOOL: b""}
+    if Path(part.spool_path).exists():
+        sources[restoreload.Part.SPOOL] = Path(part.spool_path).read_bytes()
+    return part.separator.join(sources[kind][start:end] for kind, start, end in part.runs())
+
+
+def test_tables_loadable_as_text_go_to_load_data_and_a_blob_table_keeps_its_inserts(tmp_path: Path) -> None:
+    parts = split(MARIADB, tmp_path).parts
+    assert {name: part.loadable for name, part in parts.items()} == {
+        "blob_store": False,  # longblob: mariadb-dump writes raw bytes a LOAD DATA would read as text
+        "flow": True,
+        "flow_summary": False,  # a view's stand-in, no rows
+        "knowledge": True,
+        "message": True,
+    }
+    assert b"INSERT INTO `blob_store`" in Path(parts["blob_store"].sql_path).read_bytes()
+    assert b"INSERT INTO" not in Path(parts["flow"].sql_path).read_bytes()
+    assert (parts["flow"].load_rows, parts["flow"].counted, parts["flow"].separator) == (3, 3, b"),\n(")
+
+
+@pytest.mark.parametrize("big", [1, 1 << 20], ids=["read from the dump", "copied to the spool"])
+def test_the_rows_given_to_load_data_are_the_inserts_values(tmp_path: Path, big: int) -> None:
+    part = split(MARIADB, tmp_path, big=big).parts["message"]
+    sent = rows_sent(part, MARIADB)
+    assert sent.startswith(b"1,1,'user','") and sent.endswith(b"'2026-11-28 11:06:38'")
+    assert sent.count(b"),\n(") == 2 and not sent.startswith(b"(") and b";" not in sent[-3:]
+    kinds = {kind for kind, _start, _end in part.runs()}
+    assert kinds == ({restoreload.Part.DUMP} if big == 1 else {restoreload.Part.SPOOL})
+
+
+def test_single_line_inserts_are_joined_with_the_separator_and_a_string_keeps_its_own(tmp_path: Path) -> None:
+    part = split(MYSQL, tmp_path).parts["orders"]
+    assert part.separator == b"),(" and part.load_rows == 4
+    assert rows_sent(part, MYSQL) == b"1,'a),(b'),(2,'it\\'s (two)'),(3,NULL),(4,'x'"
+
+
+def test_a_gzip_dump_is_spooled(tmp_path: Path) -> None:
+    packed = tmp_path / "dump.sql.gz"
+    with MARIADB.open("rb") as source, gzip.open(packed, "wb") as out:
+        shutil.copyfileobj(source, out)
+    part = split(packed, tmp_path, big=1).parts["message"]
+    assert {kind for kind, _s, _e in part.runs()} == {restoreload.Part.SPOOL}
+    assert rows_sent(part, packed) == rows_sent(split(MARIADB, tmp_path).parts["message"], MARIADB)
+
+
+def test_complete_inserts_give_load_data_their_column_list(tmp_path: Path) -> None:
+    parts = split(MYSQL8_DATABASES, tmp_path).parts
+    assert not parts["customer"].loadable  # a generated and an invisible column
+    orders = parts["orders"]
+    assert orders.columns == b" (`id`, `customer_id`, `total`)" and orders.load_rows == 3
+    statement = restoreload.load_statement(orders, "utf8mb4")
+    assert statement.endswith("LINES TERMINATED BY '),(' (`id`, `customer_id`, `total`)")
+    assert "INTO TABLE `orders` CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' ENCLOSED BY ''''" in statement
+
+
+def test_the_load_statement_of_a_row_a_line_dump(tmp_path: Path) -> None:
+    statement = restoreload.load_statement(split(MARIADB, tmp_path).parts["flow"], "utf8mb4")
+    assert statement == (
+        "LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE `flow` CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY ',' ENCLOSED BY '''' ESCAPED BY '\\\\' LINES TERMINATED BY '),\\n('"
+    )
+
+
+def test_with_bulk_insert_the_keys_are_built_by_the_load_itself(tmp_path: Path) -> None:
+    flow = split(MARIADB, tmp_path, bulk=True).parts["flow"]
+    assert b"KEY `idx_flow_name`" in Path(flow.sql_path).read_bytes()
+    assert flow.after == [
+        "ALTER TABLE %(table)s STATS_AUTO_RECALC=DEFAULT",
+        "ANALYZE NO_WRITE_TO_BINLOG TABLE %(table)s",
+    ]
+
+
+CREATE = (
+    b"CREATE TABLE `t` (\n  `id` int NOT NULL,\n  %s,\n  PRIMARY KEY (`id`)\n) ENGINE=%s DEFAULT CHARSET=utf8mb4;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("column", "engine", "kind", "header", "loadable"),
+    [
+        (b"`a` varchar(10) DEFAULT NULL", b"InnoDB", "mysqldump", b"", True),
+        (b"`a` json DEFAULT NULL", b"InnoDB", "mariadb-dump", b"", True),
+        (b"`a` blob", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` varbinary(16) NOT NULL", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` bit(1) DEFAULT NULL", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` point NOT NULL", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` varchar(10) CHARACTER SET binary", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` int GENERATED ALWAYS AS (`id` + 1) VIRTUAL", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` int DEFAULT NULL /*!80023 INVISIBLE */", b"InnoDB", "mysqldump", b"", False),
+        (b"`a` varchar(10) DEFAULT NULL", b"MyISAM", "mysqldump", b"", False),
+        (b"`a` varchar(10) DEFAULT NULL", b"InnoDB", "sql", b"", False),  # a dump of unknown make
+        (b"`a` varchar(10) DEFAULT NULL", b"InnoDB", "mysqldump", b"SET SQL_MODE='NO_BACKSLASH_ESCAPES';", False),
+    ],
+)
+def test_which_tables_load_data_takes(column: bytes, engine: bytes, kind: str, header: bytes, loadable: bool) -> None:
+    assert restoreload.loadable(CREATE % (column, engine), kind, header) is loadable
+
+
+def test_statistics_are_not_recalculated_during_the_load_and_put_back_after() -> None:
+    lines = (CREATE % (b"`a` int", b"InnoDB")).splitlines(True)
+    changed, off = restoreload.without_stats_recalc(lines)
+    assert off and changed[-1] == b") STATS_AUTO_RECALC=0 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n"
+    partitioned = [
+        *lines[:-1],
+        b") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4\n",
+        b"/*!50100 PARTITION BY HASH (`id`) */;\n",
+    ]
+    assert restoreload.without_stats_recalc(partitioned)[0][-2].startswith(b") STATS_AUTO_RECALC=0 ENGINE=InnoDB")
+    explicit = [*lines[:-1], b") ENGINE=InnoDB STATS_AUTO_RECALC=1;\n"]
+    assert restoreload.without_stats_recalc(explicit) == (explicit, False)
+    myisam = (CREATE % (b"`a` int", b"MyISAM")).splitlines(True)
+    assert restoreload.without_stats_recalc(myisam) == (myisam, False)
+
+
+@pytest.mark.parametrize(
+    ("version", "local_infile", "bulk", "unsafe"),
+    [
+        ("10.11.18-MariaDB-0+deb12u1-log", "1", True, False),
+        ("10.11.6-MariaDB", "1", False, True),  # MDEV-34703: LOAD DATA on the bulk path can abort
+        ("11.4.5-MariaDB", "ON", True, False),
+        ("11.2.2-MariaDB", "1", False, True),
+        ("10.5.23-MariaDB", "1", False, False),  # no bulk insert before 10.6
+        ("8.0.36", "0", False, False),  # MySQL 8: local_infile is off by default
+    ],
+)
+def test_how_each_server_is_loaded(version: str, local_infile: str, bulk: bool, unsafe: bool) -> None:
+    server = restoreload.ServerLoad(local_infile in ("1", "ON"), version)
+    assert (server.bulk, server.bulk_unsafe) == (bulk, unsafe)
+    assert server.settings() == (b"SET unique_checks = 1;\n" if unsafe else b"")
+
+
+def test_a_table_whose_rows_come_back_later_is_loaded_after_the_others(tmp_path: Path) -> None:
+    dump = tmp_path / "late.sql"
+    text = MYSQL.read_bytes().replace(
+        b"-- Dump completed", b"INSERT INTO `orders` VALUES (5,'late');\n-- Dump completed"
+    )
+    dump.write_bytes(
+        text.replace(b"UNLOCK TABLES;\n", b"UNLOCK TABLES;\nCREATE TABLE `other` (`id` int) ENGINE=InnoDB;\n")
+    )
+    parts = split(dump, tmp_path)
+    assert sorted(parts.parts) == ["orders", "other"]
+    assert b"INSERT INTO `orders` VALUES (5,'late');" in Path(parts.late).read_bytes()
+    assert parts.scan.rows["orders"] == 5
+
+
+def test_a_table_created_twice_is_refused(tmp_path: Path) -> None:
+    dump = tmp_path / "twice.sql"
+    create = b"CREATE TABLE `t` (\n  `id` int\n) ENGINE=InnoDB;\n"
+    dump.write_bytes(
+        MYSQL.read_bytes().replace(
+            b"UNLOCK TABLES;\n",
+            b"UNLOCK TABLES;\n" + create + b"DROP TABLE IF EXISTS `orders`;\n" + b"CREATE TABLE `orders` (`id` int);\n",
+        )
+    )
+    with pytest.raises(sqldump.DumpError, match="created twice"):
+        split(dump, tmp_path)
+
+
+class FakeSession:
+    """A client session: what it was sent, and the output a LOAD DATA gives (rows loaded, warnings)."""
+
+    def __init__(self, log: list[tuple[str, bytes]], args: list[str], output: str) -> None:
+        self.log, self.args, self.output, self.data = log, args, output, b""
+        self.broken = False
+
+    def send(self, data: bytes) -> None:
+        self.data += data
+
+    def send_file(self, handle, offset: int, count: int) -> None:  # type: ignore[no-untyped-def]
+        handle.seek(offset)
+        self.data += handle.read(count)
+
+    def close(self) -> str:
+        self.log.append(("load" if self.args else "sql", self.data))
+        return self.output if self.args else ""
+
+
+class FakeDatabase:
+    def __init__(self, load_output: str) -> None:
+        self.log: list[tuple[str, bytes]] = []
+        self.statements: list[str] = []
+        self.load_output = load_output
+
+    def session(self, database: str | None = None, args: tuple[str, ...] | list[str] = ()) -> FakeSession:
+        return FakeSession(self.log, list(args), self.load_output)
+
+    def sql(self, statement: str, timeout: int = 3600) -> list[list[str]]:
+        self.statements.append(statement)
+        if statement.startswith("SELECT COUNT(*)"):
+            return [["3"]]
+        if statement.startswith("CHECKSUM TABLE"):
+            return [["app__restore.message", "1234"]]
+        return []
+
+
+def load_one(tmp_path: Path, output: str) -> tuple[FakeDatabase, restoreload.Loader]:
+    splitter = restoreload.Splitter(str(MARIADB), str(tmp_path / "split"), load_data=True, bulk=True)
+    parts = splitter.run().parts
+    db = FakeDatabase(output)
+    server = restoreload.ServerLoad(True, "10.11.18-MariaDB")
+    loader = restoreload.Loader(db, "app__restore", 1, lambda: splitter.split.preamble, server, str(MARIADB))
+    loader.load(parts["message"])
+    return db, loader
+
+
+def test_load_data_whose_count_matches_is_trusted_without_counting_again(tmp_path: Path) -> None:
+    db, loader = load_one(tmp_path, "ROW_COUNT()\t@@warning_count\n3\t0\n")
+    kinds = [kind for kind, _data in db.log]
+    assert kinds == ["sql", "load"] and loader.methods == {"message": "LOAD DATA"}
+    assert loader.counts == {"message": 3} and loader.checksums == {"message": "1234"}
+    assert not any(s.startswith("SELECT COUNT(*)") for s in db.statements)
+    assert any("STATS_AUTO_RECALC=DEFAULT" in s and "`app__restore`.`message`" in s for s in db.statements)
+
+
+@pytest.mark.parametrize("output", ["2\t0\n", "3\t1\n"], ids=["a row short", "a warning"])
+def test_load_data_that_differs_is_undone_and_the_table_loaded_from_its_inserts(tmp_path: Path, output: str) -> None:
+    db, loader = load_one(tmp_path, output)
+    assert [kind for kind, _data in db.log] == ["sql", "load", "sql"]
+    assert "TRUNCATE TABLE `app__restore`.`message`;" in db.statements
+    inserts = db.log[-1][1]
+    assert inserts.startswith(restoreload.LOAD_SETTINGS) and inserts.count(b"INSERT INTO `message` VALUES") == 1
+    assert loader.methods == {"message": "INSERT"} and loader.counts == {"message": 3}
+    assert "loaded from its INSERTs instead" in loader.notes[0]
