@@ -249,3 +249,83 @@ def test_load_data_that_differs_is_undone_and_the_table_loaded_from_its_inserts(
     assert inserts.startswith(restoreload.LOAD_SETTINGS) and inserts.count(b"INSERT INTO `message` VALUES") == 1
     assert loader.methods == {"message": "INSERT"} and loader.counts == {"message": 3}
     assert "loaded from its INSERTs instead" in loader.notes[0]
+
+
+ALL = DATA / "mariadb-dump-all-databases.sql"
+
+
+def test_a_dump_of_several_databases_is_refused_at_its_second_database(tmp_path: Path) -> None:
+    with pytest.raises(sqldump.DumpError, match=r"holds several databases \(app_one, mysql\): restore one of them"):
+        split(ALL, tmp_path)  # refused at mysql, before app_one's tables are loaded further
+
+
+@pytest.mark.parametrize(
+    ("pick", "rows", "objects"),
+    [("app_one", {"users": 2}, b"TRIGGER users_touch"), ("app_two", {"users": 3}, b"PROCEDURE `team_size`")],
+)
+def test_one_database_is_picked_from_a_dump_of_several(tmp_path: Path, pick: str, rows: dict, objects: bytes) -> None:
+    parts = restoreload.Splitter(str(ALL), str(tmp_path / "split"), load_data=True, pick=pick).run()
+    assert parts.scan.tables == ["users"] and parts.scan.rows == rows
+    assert sorted(parts.parts) == ["users"] and parts.scan.databases[0] == "app_one"
+    body = Path(parts.objects).read_bytes()
+    assert objects in body and b"`db`" not in body and b"mysql" not in body
+    other = b"TRIGGER users_touch" if pick == "app_two" else b"team_size"
+    assert other not in body and body.count(b"DELIMITER ;;") == body.count(b"DELIMITER ;\n")
+    assert b"'%','app_one'" not in Path(parts.parts["users"].sql_path).read_bytes()
+
+
+def test_the_databases_of_a_dump_are_listed_without_parsing_it() -> None:
+    assert sqldump.databases_in(str(ALL)) == ["app_one", "mysql", "app_two"]
+    assert sqldump.databases_in(str(MARIADB)) == ["one_data_bisheng"]
+
+
+def test_a_database_the_dump_does_not_hold_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(sqldump.DumpError, match="holds the databases app_one, mysql, app_two, not shop"):
+        restoreload.Splitter(str(ALL), str(tmp_path / "split"), pick="shop").run()
+
+
+class MountedContainer:
+    """A database container whose data directory is a directory of the test's: what exec_run's `test -f` sees."""
+
+    def __init__(self, source: Path, there: str = "/var/lib/mysql") -> None:
+        self.source, self.there = source, there
+        self.attrs = {"Mounts": [{"Type": "volume", "Source": str(source), "Destination": there, "RW": True}]}
+
+    def exec_run(self, argv: list[str]) -> object:
+        path = self.source / Path(argv[-1]).relative_to(self.there)
+
+        class Result:
+            exit_code = 0 if path.is_file() else 1
+
+        return Result()
+
+
+class DatadirDatabase:
+    def __init__(self, container: MountedContainer) -> None:
+        self.container = container
+
+    def sql(self, statement: str) -> list[list[str]]:
+        assert statement == "SELECT @@datadir;"
+        return [["/var/lib/mysql/"]]
+
+
+def test_rows_go_through_a_file_in_the_mounted_data_directory(tmp_path: Path) -> None:
+    datadir = tmp_path / "volume"
+    datadir.mkdir()
+    (datadir / "ods-fix-rows-1-7").write_bytes(b"left by a killed run")
+    rows_dir = restoreload.RowsDir.find(DatadirDatabase(MountedContainer(datadir)))
+    assert rows_dir is not None and rows_dir.here == str(datadir) and rows_dir.there == "/var/lib/mysql"
+    assert list(datadir.iterdir()) == []  # what a killed run left is gone, and so is the probe
+    part = split(MARIADB, tmp_path, big=64).parts["message"]
+    assert {kind for kind, _s, _e in part.runs()} == {restoreload.Part.DUMP, restoreload.Part.SPOOL}
+    written = rows_dir.write(part, str(MARIADB))
+    assert written is not None and written[1].startswith("/var/lib/mysql/ods-fix-rows-")
+    assert Path(written[0]).read_bytes() == rows_sent(part, MARIADB)
+    assert Path(written[0]).stat().st_mode & 0o777 == 0o600
+
+
+def test_without_a_data_directory_mounted_from_here_the_rows_go_through_stdin(tmp_path: Path) -> None:
+    elsewhere = MountedContainer(tmp_path / "not-here")  # the engine's host is another machine
+    assert restoreload.RowsDir.find(DatadirDatabase(elsewhere)) is None
+    other = MountedContainer(tmp_path, there="/data")  # the data directory is not a mount
+    assert restoreload.RowsDir.find(DatadirDatabase(other)) is None

@@ -200,9 +200,11 @@ def _hold(sdir, fix, lease, owner, token, answer):
         os.close(answer)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the controller's process group is not a release
+        ticks = 0
         while not os.path.exists(release):
-            time.sleep(0.5)
-            if _workers_alive(sdir, token):
+            time.sleep(0.1)  # a release is seen within 0.1 s; the rest is looked at every half second
+            ticks += 1
+            if ticks % 5 or _workers_alive(sdir, token):
                 continue
             try:
                 quiet = time.time() - os.stat(os.path.join(sdir, ALIVE)).st_mtime

@@ -244,20 +244,6 @@ def checksums_parallel(db, schema, tables, rows, workers):
     return None if errors else found
 
 
-def verify(db, schema, scan):
-    """Problems (one line each) where the schema differs from what the dump defines."""
-    problems = []
-    tables = db.tables(schema)
-    missing = [t for t in scan.tables if t not in tables]
-    if missing:
-        problems.append("tables missing in %s: %s" % (schema, ", ".join(missing)))
-    counts = db.row_counts(schema, [t for t in scan.tables if t in tables])
-    for table in scan.tables:
-        if table in counts and counts[table] != scan.rows.get(table, 0):
-            problems.append("%s.%s has %d rows, the dump %d" % (schema, table, counts[table], scan.rows.get(table, 0)))
-    return problems, counts
-
-
 def verify_objects(db, schema, scan):
     have = db.objects(schema)
     problems = []

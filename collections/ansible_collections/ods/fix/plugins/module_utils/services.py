@@ -225,7 +225,7 @@ def wait_healthy(container, timeout, probe_url=None, live=False):
     while current not in ("healthy", "running") and time.monotonic() < deadline:
         if current in ("exited", "dead"):
             break
-        time.sleep(0.5)
+        time.sleep(0.25)
         current = condition(container, probe_url, live)
     return current in ("healthy", "running"), current
 

@@ -69,6 +69,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+pick:
+  description:
+    - The database to take from a dump that names its databases, when O(database) is one of them; null when the
+      dump is restored whole (into O(database), or its own database).
+  returned: always
+  type: str
 database:
   description: The database it restores into.
   returned: success
@@ -151,6 +157,18 @@ def main():
     except sqldump.DumpError as exc:
         module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
     own = scan.database
+    pick = None
+    if p["database"] and scan.databases:
+        # A dump that names its database (--databases, --all-databases) may hold several: --database picks one.
+        names = [own] if p["database"] == own else sqldump.databases_in(p["path"])
+        if p["database"] == own or len(names) > 1:
+            pick = p["database"]
+        if len(names) > 1 and pick not in names:
+            module.fail_json(
+                msg="the backup cannot be restored: %s holds the databases %s, not %s; nothing was changed"
+                % (p["path"], ", ".join(names), pick),
+                ods_failure="input",
+            )
     if p["database"]:
         target = p["database"]
     elif own and (own in p["known_databases"] or not p["known_databases"]):
@@ -204,6 +222,7 @@ def main():
     module.exit_json(
         changed=False,
         database=target,
+        pick=pick,
         sha256=info["sha256"],
         checks=checks,
         dump=scan.as_dict(),
