@@ -316,11 +316,11 @@ def test_rows_go_through_a_file_in_the_mounted_data_directory(tmp_path: Path) ->
     rows_dir = restoreload.RowsDir.find(DatadirDatabase(MountedContainer(datadir)))
     assert rows_dir is not None and rows_dir.here == str(datadir) and rows_dir.there == "/var/lib/mysql"
     assert list(datadir.iterdir()) == []  # what a killed run left is gone, and so is the probe
-    part = split(MARIADB, tmp_path, big=64).parts["message"]
-    assert {kind for kind, _s, _e in part.runs()} == {restoreload.Part.DUMP, restoreload.Part.SPOOL}
-    written = rows_dir.write(part, str(MARIADB))
+    part = split(MYSQL, tmp_path, big=20).parts["orders"]  # its first INSERT read from the dump, its second copied
+    assert [kind for kind, _s, _e in part.runs()] == [restoreload.Part.DUMP, restoreload.Part.SPOOL]
+    written = rows_dir.write(part, str(MYSQL))
     assert written is not None and written[1].startswith("/var/lib/mysql/ods-fix-rows-")
-    assert Path(written[0]).read_bytes() == rows_sent(part, MARIADB)
+    assert Path(written[0]).read_bytes() == b"1,'a),(b'),(2,'it\\'s (two)'),(3,NULL),(4,'x'"
     assert Path(written[0]).stat().st_mode & 0o777 == 0o600
 
 
