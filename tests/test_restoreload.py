@@ -92,10 +92,7 @@ def test_the_load_statement_of_a_row_a_line_dump(tmp_path: Path) -> None:
 def test_with_bulk_insert_the_keys_are_built_by_the_load_itself(tmp_path: Path) -> None:
     flow = split(MARIADB, tmp_path, bulk=True).parts["flow"]
     assert b"KEY `idx_flow_name`" in Path(flow.sql_path).read_bytes()
-    assert flow.after == [
-        "ALTER TABLE %(table)s STATS_AUTO_RECALC=DEFAULT",
-        "ANALYZE NO_WRITE_TO_BINLOG TABLE %(table)s",
-    ]
+    assert flow.after == [] and flow.stats_off
 
 
 CREATE = (
@@ -237,7 +234,17 @@ def test_load_data_whose_count_matches_is_trusted_without_counting_again(tmp_pat
     assert kinds == ["sql", "load"] and loader.methods == {"message": "LOAD DATA"}
     assert loader.counts == {"message": 3} and loader.checksums == {"message": "1234"}
     assert not any(s.startswith("SELECT COUNT(*)") for s in db.statements)
-    assert any("STATS_AUTO_RECALC=DEFAULT" in s and "`app__restore`.`message`" in s for s in db.statements)
+    assert not any("STATS_AUTO_RECALC" in s for s in db.statements)  # put back once every table is in
+
+
+def test_the_statistics_option_is_put_back_in_one_session_one_table_after_the_other(tmp_path: Path) -> None:
+    db = FakeDatabase("")
+    restoreload.put_back_statistics(db, "app__restore", split(MARIADB, tmp_path))
+    assert len(db.statements) == 1  # never two ALTERs at once: on tables a foreign key links they can deadlock
+    statement = db.statements[0]
+    assert statement.startswith("SET SESSION lock_wait_timeout = 600;\n")
+    assert statement.count("STATS_AUTO_RECALC=DEFAULT") == 4 and "`flow_summary`" not in statement
+    assert "`app__restore`.`message` STATS_AUTO_RECALC=DEFAULT;\nANALYZE NO_WRITE_TO_BINLOG TABLE" in statement
 
 
 @pytest.mark.parametrize("output", ["2\t0\n", "3\t1\n"], ids=["a row short", "a warning"])

@@ -39,6 +39,8 @@ from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import SessionError
 from ansible_collections.ods.fix.plugins.module_utils.restore import RestoreError, q
 
+# Seconds a statement of the load may wait for a table's lock before it fails (the server's default is a day).
+LOCK_WAIT = 600
 LOAD_SETTINGS = b"SET SESSION sql_log_bin = 0;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
 # mysqldump and mariadb-dump write every INSERT of a table alike: the table, maybe a column list
 # (--complete-insert), and VALUES followed by a space or, in mariadb-dump 10.11, a line break before each row.
@@ -108,7 +110,8 @@ class Part(object):
         self.columns = b""
         self.counted = 0  # the dump's rows of this table
         self.load_rows = 0  # of which in the segments
-        self.after = []  # statements after the rows, the table as %(table)s
+        self.after = []  # statements after its rows, the table as %(table)s
+        self.stats_off = False  # created with STATS_AUTO_RECALC=0, to be put back once every table is in
         self.size = 0
 
     def write_sql(self, lines):
@@ -256,9 +259,7 @@ class Splitter(object):
                 if deferred:  # b"ALTER TABLE `t` ADD KEY ...;\n", for the shadow schema's table
                     keys = deferred[len(b"ALTER TABLE " + q(part.name).encode("utf-8")) :].decode("utf-8")
                     part.after.append("ALTER TABLE %(table)s" + keys.rstrip(";\n"))
-            if stats_off:
-                part.after.append("ALTER TABLE %(table)s STATS_AUTO_RECALC=DEFAULT")
-                part.after.append("ANALYZE NO_WRITE_TO_BINLOG TABLE %(table)s")
+            part.stats_off = stats_off
         elif part.loadable and len(lines) == 1 and head.endswith(b");\n"):
             match = ROWS_INSERT.match(head)
             insert_head = head[: match.end() - 1].rstrip() if match else None
@@ -441,6 +442,7 @@ class Loader(object):
         self._ready = queue.PriorityQueue()
         self._number = 0
         self.sent = 0
+        self._alter = threading.Lock()
         self.counts, self.checksums, self.notes, self.errors = {}, {}, [], []
         self.methods = {}  # table -> "LOAD DATA" or "INSERT": how its rows went in
         self.started = time.monotonic()
@@ -518,7 +520,13 @@ class Loader(object):
             return
         table = "%s.%s" % (q(self.shadow), q(part.name))
         if part.after:
-            self.db.sql("".join("%s;\n" % (statement % {"table": table}) for statement in part.after))
+            # One ALTER at a time: two at once on tables a foreign key links can wait for each other inside
+            # InnoDB, where no deadlock is detected (seen on MariaDB 10.11). The loads go on meanwhile.
+            with self._alter:
+                self.db.sql(
+                    "SET SESSION lock_wait_timeout = %d;\n%s"
+                    % (LOCK_WAIT, "".join("%s;\n" % (statement % {"table": table}) for statement in part.after))
+                )
         step("after")
         if count is None:  # LOAD DATA said how many rows it put into the empty table
             count = int(self.db.sql("SELECT COUNT(*) FROM %s;" % table)[0][0])
@@ -618,6 +626,24 @@ def _chain(*iterables):
             yield item
 
 
+def put_back_statistics(db, shadow, split):
+    """The tables' own statistics option, and their statistics computed once, now that every table is in.
+
+    In one session, one table after the other: ALTER TABLE takes the tables a foreign key links, and two at once
+    can wait for each other inside InnoDB without end. Each ALTER changes no data (no rebuild, no copy).
+    """
+    tables = [q(part.name) for part in split.parts.values() if part.stats_off and part.created]
+    if tables:
+        db.sql(
+            "SET SESSION lock_wait_timeout = %d;\n" % LOCK_WAIT
+            + "".join(
+                "ALTER TABLE %s.%s STATS_AUTO_RECALC=DEFAULT;\nANALYZE NO_WRITE_TO_BINLOG TABLE %s.%s;\n"
+                % (q(shadow), table, q(shadow), table)
+                for table in tables
+            )
+        )
+
+
 def split_and_load(
     db, dump_path, directory, shadow, workers, allow_incomplete=False, progress=None, total=0, pick=None
 ):
@@ -651,6 +677,7 @@ def split_and_load(
             loader.finish()
         raise
     loader.finish(report)
+    put_back_statistics(db, shadow, split)
     if os.path.exists(split.late):
         session = db.session(shadow)
         loader._stream(session, _blocks(split.late))
