@@ -162,10 +162,10 @@ def test_provider_keys_are_those_named_like_a_providers() -> None:
 
 def sealed_bundle(tmp_path: Path) -> Path:
     module = paths.load_module_util("evidence")
-    staging = module.Staging(str(tmp_path / "staging"))
+    staging = module.Staging.create(str(tmp_path / "staging"), "incident-")
     staging.write("logs/incident-20261201.log", "web | GET / 200\n")
     bundle = tmp_path / "incident.tar.gz"
-    module.seal(str(tmp_path / "staging"), str(bundle), {"kind": "incident", "host": "dev-01"})
+    module.seal(staging.root, staging.records, str(bundle), {"kind": "incident", "host": "dev-01"})
     return bundle
 
 

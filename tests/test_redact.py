@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import base64
+import json
+from urllib.parse import quote, quote_plus
+
+import pytest
 from ansible_collections.ods.fix.plugins.module_utils import dotenv
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor, is_secret_name
+from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor, evidence_redactor, is_secret_name
 
 ENV = """# comment
 MYSQL_HOST=mysql
@@ -41,11 +46,65 @@ def test_redact_obj_walks_nested_data() -> None:
     assert redactor.redact_obj({"a": ["x tok-123456"], "n": 3}) == {"a": ["x [REDACTED:TOKEN]"], "n": 3}
 
 
-def test_short_values_are_not_redacted_everywhere() -> None:
-    redactor = Redactor({"DB_PASSWORD": "a"})
-    assert redactor.redact("a cat") == "a cat"
+def test_short_values_of_secret_names_are_redacted_as_whole_words_only() -> None:
+    redactor = Redactor({"DB_PASSWORD": "a", "LOG_LEVEL": "x"})
+    assert redactor.redact("a cat, x") == "[REDACTED:DB_PASSWORD] cat, x"
 
 
 def test_secret_names() -> None:
     assert all(is_secret_name(n) for n in ("MYSQL_PASSWORD", "OPENAI_API_KEY", "BISHENG_JWT_SECRET", "GH_TOKEN"))
     assert not any(is_secret_name(n) for n in ("MYSQL_HOST", "LOG_LEVEL", "REDIS_PORT"))
+
+
+CANARIES = ["пароль-2024 ü", 'ab"cd\\ef', "pw with $dollar #hash", "tab\tand 'quote'"]
+
+
+def every_form(value: str) -> list[str]:
+    """How a value leaves a program: raw, JSON (both ways), URL-encoded, base64, and inside a Basic header."""
+    basic = base64.b64encode(("admin:" + value).encode()).decode()
+    return [
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value),
+        base64.b64encode(value.encode()).decode(),
+        basic,
+    ]
+
+
+def test_a_secret_is_redacted_in_every_form_it_takes() -> None:
+    redactor = Redactor()
+    for number, value in enumerate(CANARIES):
+        redactor.add(f"SECRET_{number}", value)
+    for value in CANARIES:
+        for shown in every_form(value):
+            text = redactor.redact(f"before {shown} after")
+            assert shown not in text and "[REDACTED:" in text, (value, shown, text)
+
+
+def test_structured_data_is_redacted_before_it_is_serialised() -> None:
+    redactor = Redactor({"SECRET": 'ab"cd\\ef'})
+    data = {"env": ['PW=ab"cd\\ef'], 'ab"cd\\ef': 1}
+    dumped = json.dumps(redactor.redact_obj(data))
+    assert "ab" not in dumped.replace("[REDACTED:SECRET]", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("redis://:hunter22@redis:6379/0", "redis://:[REDACTED]@redis:6379/0"),
+        ('password="two words"', 'password="[REDACTED]"'),
+        ("'password': 'x1'", "'password': '[REDACTED]'"),
+        ('{"db_password": "x1", "user": "u"}', '{"db_password": "[REDACTED]", "user": "u"}'),
+        ("api_key: sk-1234", "api_key: [REDACTED]"),
+        ("token=abc&next=1", "token=[REDACTED]&next=1"),
+    ],
+)
+def test_undeclared_credentials_in_urls_and_pairs(text: str, expected: str) -> None:
+    assert Redactor().redact(text) == expected
+
+
+def test_a_password_name_redacts_a_value_that_looks_like_a_word() -> None:
+    redactor = evidence_redactor({"DB_PW": "hunterpass", "MYSQL_USER": "onedata"}, [], hosts=("mysql",))
+    assert redactor.redact("onedata logs in with hunterpass") == "onedata logs in with [REDACTED:DB_PW]"

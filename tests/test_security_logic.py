@@ -113,12 +113,18 @@ def test_the_action_plugin_scrubs_supplied_values_from_results() -> None:
 # --- evidence bundles ----------------------------------------------------------------------------------
 
 
-def make_bundle(tmp_path: Path) -> Path:
-    staging = evidence.Staging(str(tmp_path / "staging"), redact.Redactor({"DB_PASSWORD": "hunter2-secret"}).redact)
+def staged(tmp_path: Path) -> evidence.Staging:
+    redactor = redact.Redactor({"DB_PASSWORD": "hunter2-secret"})
+    staging = evidence.Staging.create(str(tmp_path / "base"), "incident-", redactor.redact)
     staging.write("logs/app.log", "login with hunter2-secret ok\n")
     staging.write("volatile/app/processes.txt", b"PID CMD\n1 server\n")
-    bundle = tmp_path / "out" / "b.tar.gz"
-    evidence.seal(str(tmp_path / "staging"), str(bundle), {"kind": "incident", "host": "dev-01"})
+    return staging
+
+
+def make_bundle(tmp_path: Path) -> Path:
+    staging = staged(tmp_path)
+    bundle = tmp_path / "b.tar.gz"
+    evidence.seal(staging.root, staging.records, str(bundle), {"kind": "incident", "host": "dev-01"})
     return bundle
 
 
@@ -136,8 +142,9 @@ def test_a_sealed_bundle_verifies_and_holds_no_secret(tmp_path: Path) -> None:
 
 def test_an_existing_bundle_is_never_overwritten(tmp_path: Path) -> None:
     bundle = make_bundle(tmp_path)
+    staging = staged(tmp_path)
     with pytest.raises(FileExistsError):
-        evidence.seal(str(tmp_path / "staging"), str(bundle), {})
+        evidence.seal(staging.root, staging.records, str(bundle), {})
 
 
 def repack(bundle: Path, change: str) -> Path:
@@ -184,32 +191,89 @@ def test_a_truncated_or_foreign_file_is_not_a_bundle(tmp_path: Path) -> None:
 
 
 def test_staging_refuses_paths_outside_it(tmp_path: Path) -> None:
-    staging = evidence.Staging(str(tmp_path / "s"))
-    for bad in ("../x", "manifest.json", ".records.json", ""):
+    staging = evidence.Staging.create(str(tmp_path / "s"), "x-")
+    for bad in ("../x", "manifest.json", ".records.json", "", "a//b", "logs/../../x"):
         with pytest.raises(ValueError):
             staging.write(bad, "x")
+
+
+@pytest.mark.parametrize("attack", ["link", "other-owner", "group-writable", "a-file"])
+def test_a_staging_base_someone_else_could_have_made_is_refused(tmp_path: Path, attack: str) -> None:
+    base = tmp_path / "ods-fix-evidence"
+    if attack == "link":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        base.symlink_to(tmp_path / "elsewhere")
+    elif attack == "a-file":
+        base.write_text("")
+    else:
+        base.mkdir(mode=0o700)
+        if attack == "group-writable":
+            base.chmod(0o775)
+        else:
+            os.chown(base, 4242, 4242)  # the tests run as root: another user made it first
+    with pytest.raises(evidence.EvidenceError):
+        evidence.Staging.create(str(base), "incident-")
+
+
+def test_each_capture_gets_a_fresh_private_directory_and_a_planted_link_is_never_followed(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    first, second = evidence.Staging.create(str(base), "i-"), evidence.Staging.create(str(base), "i-")
+    assert first.root != second.root and stat.S_IMODE(os.stat(first.root).st_mode) == 0o700
+    victim = tmp_path / "bashrc"
+    victim.write_text("mine\n")
+    os.makedirs(os.path.join(first.root, "logs"))
+    os.symlink(victim, os.path.join(first.root, "logs", "mysql.log"))  # planted inside: still not followed
+    with pytest.raises(OSError):
+        first.write("logs/mysql.log", "evidence")
+    assert victim.read_text() == "mine\n"
+
+
+def test_seal_takes_only_the_records_it_is_given_and_never_a_path_outside(tmp_path: Path) -> None:
+    staging = staged(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root's private key")
+    planted = [*staging.records, {"path": "../../secret.txt", "bytes": 1, "sha256": "0"}]
+    with pytest.raises(ValueError):
+        evidence.seal(staging.root, planted, str(tmp_path / "x.tar.gz"), {})
+    os.symlink(secret, os.path.join(staging.root, "link.txt"))
+    with pytest.raises(OSError):
+        evidence.seal(staging.root, [{"path": "link.txt", "sha256": "0"}], str(tmp_path / "y.tar.gz"), {})
+
+
+def test_a_log_is_streamed_and_redacted_line_by_line(tmp_path: Path) -> None:
+    staging = evidence.Staging.create(str(tmp_path / "b"), "s-", redact.Redactor({"PW": "hunter2-secret"}).redact)
+    with staging.stream("logs/big.log") as out:
+        for _ in range(1000):
+            out.write("a line with hunt")
+            out.write("er2-secret in two pieces\n")
+    data = Path(staging.root, "logs", "big.log").read_bytes()
+    assert b"hunter2" not in data and data.count(b"[REDACTED:PW]") == 1000
+    assert staging.records[-1]["bytes"] == len(data)
 
 
 # --- redaction for evidence ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("value", "public"),
+    ("name", "value", "public"),
     [
-        ("mysql", True),
-        ("3306", True),
-        ("INFO", True),
-        ("one_data_alldata", True),
-        ("http://localhost:3000,http://127.0.0.1:3000", True),
-        ("/usr/local/bin:/usr/bin", True),
-        ("canary-5e1f9c0a", False),
-        ("3f9a0c9d8e7f6a5b", False),
-        ("sk-AbCdEf", False),
-        ("mysql://ods:pw@mysql/db", False),
+        ("MYSQL_HOST", "mysql", True),
+        ("ANYTHING", "mysql", True),  # one of the stack's own services
+        ("MYSQL_PORT", "3306", True),
+        ("LOG_LEVEL", "INFO", True),
+        ("MYSQL_DATABASE", "one_data_alldata", True),
+        ("CORS_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000", True),
+        ("PATH", "/usr/local/bin:/usr/bin", True),
+        ("DB_PW", "hunterpass", False),  # a word, but held by a password's name
+        ("SESSION_SEED", "hunterpass", False),  # a word held by a name that says nothing
+        ("ODS_CANARY", "canary-5e1f9c0a", False),
+        ("ANY", "3f9a0c9d8e7f6a5b", False),
+        ("ANY", "sk-AbCdEf", False),
+        ("DATABASE_URL", "mysql://ods:pw@mysql/db", False),
     ],
 )
-def test_plainly_public_values(value: str, public: bool) -> None:
-    assert redact.is_public_value(value) is public
+def test_public_values_are_judged_by_where_they_come_from(name: str, value: str, public: bool) -> None:
+    assert redact.is_public_value(value, name, hosts=("mysql", "redis")) is public
 
 
 def test_evidence_redaction_takes_every_value_whatever_its_name() -> None:

@@ -20,12 +20,17 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tarfile
+import tempfile
 import time
 
 FORMAT = "ods-fix-evidence/1"
 MANIFEST = "manifest.json"
-RECORDS = ".records.json"  # the staging directory's own bookkeeping, not part of the bundle
+
+
+class EvidenceError(Exception):
+    """The staging directory or a file in it is not what it must be; the message says why."""
 
 
 def now():
@@ -36,51 +41,105 @@ def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def private_dir(path, create=True):
+    """Check (and with create, make) a directory only this user can touch: lstat, not a link, this user's,
+    written by nobody else. Any local user could have made /var/tmp/ods-fix-evidence first, to read or plant."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            raise EvidenceError("%s does not exist" % path) from None
+        os.makedirs(path, mode=0o700)
+        info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise EvidenceError("%s is not a directory (a link, or a file): evidence is not staged there" % path)
+    if info.st_uid != os.geteuid():
+        raise EvidenceError("%s belongs to uid %d, not this user: evidence is not staged there" % (path, info.st_uid))
+    if info.st_mode & 0o022:
+        raise EvidenceError(
+            "%s can be written by others (mode %o): evidence is not staged there" % (path, stat.S_IMODE(info.st_mode))
+        )
+    return path
+
+
+def checked_relpath(relpath):
+    relpath = (relpath or "").strip("/")
+    parts = relpath.split("/")
+    if not relpath or relpath == MANIFEST or relpath.startswith(".") or ".." in parts or "" in parts:
+        raise ValueError("bad evidence path %r" % relpath)
+    return relpath
+
+
 class Staging(object):
-    """A private directory (0700) filling up with redacted evidence files, each recorded with its hash and time."""
+    """A fresh private directory (mkdtemp, 0700, under a checked base) filling up with redacted evidence files.
 
-    def __init__(self, root, redact=None):
-        self.root = root
+    Each file is recorded with its hash and time in memory: the records go from capture to seal as the capture's
+    result, never through a file in the directory that something else could have changed.
+    """
+
+    def __init__(self, root, redact=None, records=None):
+        self.root = private_dir(root, create=False)
         self.redact = redact or (lambda text: text)
-        if not os.path.isdir(root):
-            os.makedirs(root, mode=0o700)
-        os.chmod(root, 0o700)
-        self.records = self._load()
+        self.records = [dict(r) for r in records or []]
 
-    def _load(self):
-        try:
-            with open(os.path.join(self.root, RECORDS)) as handle:
-                return json.load(handle)
-        except (IOError, OSError, ValueError):
-            return []
+    @classmethod
+    def create(cls, base, prefix, redact=None):
+        return cls(tempfile.mkdtemp(prefix=prefix, dir=private_dir(base)), redact)
 
-    def save(self):
-        path = os.path.join(self.root, RECORDS)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.records, handle)
-
-    def write(self, relpath, content, source=""):
-        """Redact, then write relpath (text or bytes) 0600 and record it; returns the record."""
-        relpath = relpath.strip("/")
-        if not relpath or relpath == MANIFEST or relpath.startswith(".") or ".." in relpath.split("/"):
-            raise ValueError("bad evidence path %r" % relpath)
-        if isinstance(content, bytes):
-            content = content.decode("utf-8", "replace")
-        data = self.redact(content).encode("utf-8")
+    def _open(self, relpath):
         path = os.path.join(self.root, relpath)
         directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        record = {"path": relpath, "bytes": len(data), "sha256": sha256_bytes(data), "captured_at": now()}
+        if directory != self.root:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+
+    def _record(self, relpath, size, digest, source):
+        record = {"path": relpath, "bytes": size, "sha256": digest, "captured_at": now()}
         if source:
             record["source"] = source
         self.records = [r for r in self.records if r["path"] != relpath] + [record]
-        self.save()
         return record
+
+    def write(self, relpath, content, source=""):
+        """Redact, then write relpath (text or bytes) 0600 and record it; returns the record."""
+        with self.stream(relpath, source) as out:
+            out.write(content.decode("utf-8", "replace") if isinstance(content, bytes) else content)
+        return self.records[-1]
+
+    def stream(self, relpath, source=""):
+        """A writer for a file too big to hold (a container's whole log): text in, redacted line by line."""
+        return _Stream(self, checked_relpath(relpath), source)
+
+
+class _Stream(object):
+    def __init__(self, staging, relpath, source):
+        self.staging, self.relpath, self.source = staging, relpath, source
+        self.handle = os.fdopen(staging._open(relpath), "wb")
+        self.digest, self.size, self.pending = hashlib.sha256(), 0, ""
+
+    def write(self, text):
+        """Write text; only whole lines are redacted and written, the rest waits for its end."""
+        self.pending += text
+        cut = self.pending.rfind("\n") + 1
+        if cut:
+            self._emit(self.pending[:cut])
+            self.pending = self.pending[cut:]
+
+    def _emit(self, text):
+        data = self.staging.redact(text).encode("utf-8")
+        self.handle.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pending:
+            self._emit(self.pending)
+        self.handle.close()
+        self.staging._record(self.relpath, self.size, self.digest.hexdigest(), self.source)
+        return False
 
 
 def _add(archive, name, data, mtime):
@@ -91,28 +150,40 @@ def _add(archive, name, data, mtime):
     archive.addfile(info, io.BytesIO(data))
 
 
-def seal(staging_root, bundle_path, meta):
-    """Write the bundle (0600, never over an existing file) from the staging directory; returns its summary."""
-    staging = Staging(staging_root)
-    records = sorted(staging.records, key=lambda r: r["path"])
+def _open_member(root, record):
+    """A staged file, opened without following a link and only inside the staging directory."""
+    relpath = checked_relpath(record.get("path"))
+    fd = os.open(os.path.join(root, relpath), os.O_RDONLY | os.O_NOFOLLOW)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise EvidenceError("%s is not a regular file" % relpath)
+    return relpath, os.fdopen(fd, "rb")
+
+
+def seal(staging_root, records, bundle_path, meta):
+    """Write the bundle (0600, never over an existing file) from the staged files the records name."""
+    root = private_dir(staging_root, create=False)
+    records = sorted((dict(r) for r in records), key=lambda r: r["path"])
     manifest = dict(meta)
     manifest.update({"format": FORMAT, "sealed_at": now(), "files": records})
     manifest_data = (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(bundle_path))
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o700)
-    fd = os.open(bundle_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(bundle_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     mtime = int(time.time())
     with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
         _add(archive, MANIFEST, manifest_data, mtime)
         for record in records:
-            with open(os.path.join(staging_root, record["path"]), "rb") as handle:
-                _add(archive, record["path"], handle.read(), mtime)
+            relpath, handle = _open_member(root, record)
+            with handle:
+                info = tarfile.TarInfo(relpath)
+                info.size, info.mode, info.mtime = os.fstat(handle.fileno()).st_size, 0o600, mtime
+                archive.addfile(info, handle)
+    digest = hashlib.sha256()
     with open(bundle_path, "rb") as handle:
-        digest = sha256_bytes(handle.read())
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     return {
         "bundle": bundle_path,
-        "sha256": digest,
+        "sha256": digest.hexdigest(),
         "files": len(records),
         "bytes": os.path.getsize(bundle_path),
         "manifest_sha256": sha256_bytes(manifest_data),

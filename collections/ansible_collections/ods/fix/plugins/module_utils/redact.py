@@ -3,99 +3,200 @@
 # Apache License 2.0 (see LICENSE)
 """Replace known secret values in text with [REDACTED:NAME].
 
-Redaction knows the real values (from deploy/.env and the containers'
-environment) instead of guessing from patterns; a pattern pass for
-credentials in URLs and ``password=`` pairs catches what was never declared.
+Redaction knows the real values (from the settings files and the containers'
+environment) instead of guessing from patterns, and knows them in every form
+they take on the way out: as they are, JSON-escaped (with and without
+ensure_ascii), YAML-quoted, URL-encoded and base64-encoded (also inside a
+longer base64 text, such as an HTTP Basic header). A pattern pass catches what
+was never declared: credentials in URLs, and password/secret/token/key pairs,
+quoted or not, in JSON, YAML and shell forms.
+
+Structured data is redacted before it is serialised (redact_obj), so that a
+serialiser's escaping cannot hide a value from the text pass.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import json
 import re
+from urllib.parse import quote, quote_plus
 
-SECRET_NAME = re.compile(r"PASS|PWD|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH", re.IGNORECASE)
+# A secret by its name: what the value is for. PW and PASS as words (DB_PW, REDIS_PASS), not inside others.
+SECRET_NAME = re.compile(
+    r"PASSW|PWD|(?:^|_)PW(?:_|$)|(?:^|_)PASS(?:_|$)|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SALT|DSN|SIGNATURE",
+    re.IGNORECASE,
+)
 # redis://:password@redis (no user) as well as mysql+pymysql://user:password@mysql
 URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
+PAIR_KEY = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
+# password=x, password: x, password="x y", 'password': 'x', "password": "x", --password x is not a pair.
 PASSWORD_PAIR = re.compile(
-    r"(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*)(?P<value>[^\s,;&'\"]+)", re.IGNORECASE
+    r"(?P<key>(?P<kq>[\"']?)[\w.-]*" + PAIR_KEY + r"[\w.-]*(?P=kq)\s*[=:]\s*)"
+    r"(?:(?P<q>[\"'])(?P<quoted>(?:\\.|(?!(?P=q)).)*)(?P=q)|(?P<value>[^\s,;&'\"}\]]+))",
+    re.IGNORECASE,
 )
-MIN_LENGTH = 4
-# Values that are plainly not secret, for evidence redaction (which otherwise takes every value it is given):
-# booleans and log levels, numbers and versions, a lowercase word or name (a service, a database), paths and
-# path lists, URLs without credentials.
+MIN_LENGTH = 4  # shorter values are redacted only as whole words, and only when their name marks a secret
+# Values plainly not secret: booleans and log levels, numbers and versions, paths, URLs without credentials.
+# Used only for values whose name says nothing (a secret name always redacts; see add_every).
 PUBLIC_WORDS = frozenset(["true", "false", "yes", "no", "on", "off", "debug", "info", "warn", "warning", "error"])
 NUMBER = re.compile(r"^[0-9][0-9.:_]*$")
-LOWER_WORD = re.compile(r"^[a-z][a-z_.-]{0,31}$")
 PATH_LIST = re.compile(r"^/[^\s:]*(?::/[^\s:]*)*$")
 URL_LIST = re.compile(
     r"^[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?(?:,[a-z][a-z0-9+.-]*://[^/@\s:,]+(?::[0-9]+)?(?:/[^\s@,]*)?)*$"
 )
+# Names whose value is a name, not a secret: a host, a port, a user, a database, a level... A lowercase word is
+# public only as the value of one of these (or as one of the stack's own service names): DB_PW=hunterpass is not.
+PUBLIC_NAME = re.compile(
+    r"(?:^|_)(?:HOST|HOSTNAME|SERVER|PORT|USER|USERNAME|DATABASE|DB|SCHEMA|NAME|LEVEL|ENV|MODE|DIR|PATH|URL|URI"
+    r"|ENDPOINT|ADDR|ADDRESS|TZ|LANG|LOCALE|VERSION|TIMEOUT|WORKERS|SIZE|LIMIT|REGION|BUCKET|COLLECTION|MODEL)$",
+    re.IGNORECASE,
+)
+WORD = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 
 
 def is_secret_name(name):
     return bool(SECRET_NAME.search(name or ""))
 
 
-def is_public_value(value):
-    """True for a value nobody would keep secret (see PUBLIC_WORDS and the patterns beside it)."""
+def is_public_value(value, name="", hosts=()):
+    """True for a value nobody keeps secret, judged by where it comes from: a boolean or log level, a number,
+    a path, a URL without credentials, one of the stack's own service names, or a word that a name such as
+    MYSQL_HOST, MYSQL_USER or LOG_LEVEL holds. Any other value, however it looks, may be a secret."""
     text = (value or "").strip()
-    if len(text) < MIN_LENGTH or text.lower() in PUBLIC_WORDS:
+    if not text or text.lower() in PUBLIC_WORDS or text in hosts:
         return True
-    return any(pattern.match(text) for pattern in (NUMBER, LOWER_WORD, PATH_LIST, URL_LIST))
+    if any(pattern.match(text) for pattern in (NUMBER, PATH_LIST, URL_LIST)):
+        return True
+    return bool(PUBLIC_NAME.search(name or "")) and bool(WORD.match(text))
+
+
+def forms(value):
+    """The forms a value takes once serialised or encoded, the value itself first."""
+    found = [value]
+    for dumped in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
+        found.append(dumped[1:-1])  # inside a JSON string
+    found.append(value.replace("'", "''"))  # inside a single-quoted YAML string
+    found.append(quote(value, safe=""))
+    found.append(quote_plus(value, safe=""))
+    raw = value.encode("utf-8")
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode("ascii")
+        found.extend([whole, whole.rstrip("=")])
+        # Inside a longer base64 text the value starts at one of three alignments; the characters that only
+        # its own bytes make are the same whatever comes before and after.
+        for shift in (1, 2):
+            core = encode(b"\0" * shift + raw).decode("ascii")[(shift * 4 + 2) // 3 + 1 : -4]
+            if len(core) >= 8:
+                found.append(core)
+    core = whole[: len(raw) * 4 // 3 - 4] if len(raw) >= 9 else ""
+    if len(core) >= 8:
+        found.append(core)
+    out = []
+    for item in found:
+        if item and item not in out:
+            out.append(item)
+    return out
 
 
 class Redactor:
     def __init__(self, secrets=None):
-        self._secrets = {}
+        self._secrets = {}  # form -> name
+        self._short = {}  # short value of a secret name -> name, redacted as a whole word
+        self._pattern = None
         for name, value in (secrets or {}).items():
             self.add(name, value)
 
     def add(self, name, value):
-        if value and len(value) >= MIN_LENGTH:
-            self._secrets.setdefault(value, name)
+        if not value:
+            return
+        if len(value) < MIN_LENGTH:
+            if is_secret_name(name):
+                self._short.setdefault(value, name)
+                self._pattern = None
+            return
+        for form in forms(value):
+            if len(form) >= MIN_LENGTH:
+                self._secrets.setdefault(form, name)
+        self._pattern = None
 
     def add_env(self, values, only_secret_names=True):
         for name, value in values.items():
             if not only_secret_names or is_secret_name(name):
                 self.add(name, value)
+        self.add_urls(values)
 
-    def add_every(self, values):
+    def add_every(self, values, hosts=()):
         """Evidence: every value, whatever its name, unless it is plainly public; secret names always."""
         for name, value in values.items():
-            if is_secret_name(name) or not is_public_value(value):
+            if is_secret_name(name) or not is_public_value(value, name, hosts):
                 self.add(name, value)
+        self.add_urls(values)
+
+    def add_urls(self, values):
+        """The passwords of URLs in any value (DATABASE_URL=mysql://u:pw@h): secrets by where they are."""
+        for name, value in values.items():
+            for match in URL_CREDENTIALS.finditer(value or ""):
+                password = match.group("pw")
+                self.add(name, password)
+                if "%" in password:
+                    from urllib.parse import unquote  # noqa: PLC0415
+
+                    self.add(name, unquote(password))
+
+    def name_of(self, found):
+        return self._secrets.get(found) or self._short.get(found)
 
     @property
     def names(self):
-        return sorted(set(self._secrets.values()))
+        return sorted(set(self._secrets.values()) | set(self._short.values()))
+
+    def _compiled(self):
+        if self._pattern is None:
+            longest = sorted(self._secrets, key=len, reverse=True)
+            parts = [re.escape(value) for value in longest]
+            parts += [r"(?<![\w])%s(?![\w])" % re.escape(value) for value in sorted(self._short, key=len, reverse=True)]
+            self._pattern = re.compile("|".join(parts)) if parts else False
+        return self._pattern
 
     def redact(self, text):
         if not text:
             return text
-        for value in sorted(self._secrets, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, "[REDACTED:%s]" % self._secrets[value])
-        text = URL_CREDENTIALS.sub(lambda m: "%s%s:[REDACTED]@" % (m.group("scheme"), m.group("user")), text)
-        return PASSWORD_PAIR.sub(
-            lambda m: m.group("key") + "[REDACTED]" if not m.group("value").startswith("[REDACTED") else m.group(0),
+        pattern = self._compiled()
+        if pattern:
+            text = pattern.sub(lambda m: "[REDACTED:%s]" % self.name_of(m.group(0)), text)
+        text = URL_CREDENTIALS.sub(
+            lambda m: m.group(0)
+            if m.group("pw").startswith("[REDACTED")
+            else "%s%s:[REDACTED]@" % (m.group("scheme"), m.group("user")),
             text,
         )
+        return PASSWORD_PAIR.sub(_redact_pair, text)
 
     def redact_obj(self, obj):
         if isinstance(obj, dict):
-            return dict((k, self.redact_obj(v)) for k, v in obj.items())
-        if isinstance(obj, list):
+            return dict((self.redact_obj(k), self.redact_obj(v)) for k, v in obj.items())
+        if isinstance(obj, (list, tuple)):
             return [self.redact_obj(v) for v in obj]
         if isinstance(obj, str):
             return self.redact(obj)
         return obj
 
 
-def evidence_redactor(env_file_values, container_envs):
+def _redact_pair(match):
+    value = match.group("quoted") if match.group("q") else match.group("value")
+    if not value or value.startswith("[REDACTED"):
+        return match.group(0)
+    quote_char = match.group("q") or ""
+    return "%s%s[REDACTED]%s" % (match.group("key"), quote_char, quote_char)
+
+
+def evidence_redactor(env_file_values, container_envs, hosts=()):
     """For evidence and audits: every value of the env file and of each container's environment (add_every)."""
     redactor = Redactor()
-    redactor.add_every(env_file_values)
+    redactor.add_every(env_file_values, hosts)
     for env in container_envs:
-        redactor.add_every(env)
+        redactor.add_every(env, hosts)
     return redactor

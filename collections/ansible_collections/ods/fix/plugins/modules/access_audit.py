@@ -126,7 +126,11 @@ def main():
         large_bytes=params["large_bytes"],
     )
     window = {"since": since.isoformat(), "until": until.isoformat(), "hours": params["window_hours"], "services": read}
-    redactor = evidence_redactor(settings.all_values(profile), [compose.container_env(c) for c in containers.values()])
+    redactor = evidence_redactor(
+        settings.all_values(profile),
+        [compose.container_env(c) for c in containers.values()],
+        hosts=set(containers) | set(c.name for c in containers.values()),
+    )
     result = {
         "summary": summary,
         "highlights": accesslog.highlights(summary),

@@ -12,8 +12,12 @@ module: evidence_capture
 short_description: Capture the state of an ODS stack into a redacted evidence bundle (疑似入侵 保存现场数据)
 version_added: 0.2.0
 description:
-  - V(capture) writes into a private staging directory on the target, in this order, each file with the time it was
-    captured. First what is gone once anything stops (the volatile state), per container of the project, running or
+  - V(capture) writes into a fresh private directory (C(mkdtemp), 0700) under O(staging_dir), which must be a
+    directory of this user that nobody else can write (created 0700 if missing; a link, another owner or a mode
+    that lets others write is refused, so that no local user can read or plant evidence). Files are opened
+    without following links. It returns the directory (C(staging)) and every file's record (C(files)), which
+    V(seal) takes back: the records never go through the directory. In this order, each file with the time it
+    was captured. First what is gone once anything stops (the volatile state), per container of the project, running or
     not; its processes (C(docker top)) and its network connections (the container's C(/proc/net) tables read from
     the host, with the process holding each socket, else read inside the container). Then C(docker inspect) with
     every environment value replaced by its name, C(docker diff) (the files an intruder added or changed), the
@@ -22,8 +26,11 @@ description:
     the project, and the resolved compose config.
   - Every file is redacted before it is written. The redactor knows the real values, from the env file and from
     every container's environment. Each value, whatever its key's name, becomes C([REDACTED:KEY_NAME]), except
-    values plainly not secret (numbers, booleans, log levels, a lowercase name, paths, URLs without credentials).
-    Values of keys named like secrets are always replaced.
+    values plainly not secret by where they come from (numbers, booleans, log levels, paths, URLs without
+    credentials, the stack's own service names, and a word held by a name such as C(*_HOST), C(*_USER) or
+    C(*_DATABASE)). Values of keys named like secrets are always replaced, in every form (JSON-escaped,
+    URL-encoded, base64). Logs are streamed into their files line by line, never held whole.
+  - A part that fails (an engine error, a container gone) is recorded in C(notes) and the others go on.
   - V(seal) adds the given extra files (reports, an isolation record), writes the manifest (SHA-256, size and
     capture time of every file) and the tar.gz (mode 0600; an existing file is never overwritten).
   - Reads the stack and changes nothing in it; the bundle is the module's output, not a change (V(changed=false)).
@@ -37,10 +44,17 @@ options:
     choices: [capture, seal]
     default: capture
   staging_dir:
-    description: The private staging directory on the target (created 0700); keep it outside the project, whose
-      directories are mounted into the containers.
+    description:
+      - For V(capture), the directory under which the private staging directory is made (created 0700 if
+        missing); keep it outside the project, whose directories are mounted into the containers.
+      - For V(seal), the staging directory V(capture) returned.
     type: path
     required: true
+  records:
+    description: For V(seal), the C(files) V(capture) returned.
+    type: list
+    elements: dict
+    default: []
   parts:
     description: What to capture.
     type: list
@@ -95,6 +109,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+staging:
+  description: For V(capture), the private directory the evidence is staged in (give it to V(seal)).
+  returned: action=capture
+  type: str
 files:
   description: The files captured (C(path), C(bytes), C(sha256), C(captured_at)).
   returned: always
@@ -161,7 +179,9 @@ class Capture(object):
         self.profile = profile
         self.project = profile["project"]
         self.containers = containers
-        self.staging = evidence.Staging(self.params["staging_dir"], redactor.redact)
+        self.redactor = redactor
+        prefix = "%s-" % profile["project"]
+        self.staging = evidence.Staging.create(self.params["staging_dir"], prefix, redactor.redact)
         self.findings = dict((service, {}) for service in containers)
         self.notes = []
 
@@ -232,9 +252,11 @@ class Capture(object):
 
     def inspect(self):
         for service, container in sorted(self.containers.items()):
+            # Redacted before it is serialised: JSON escapes quotes, backslashes and non-ASCII letters, and a value
+            # escaped is no longer the value the text redaction looks for.
             self.write(
                 "inspect/%s.json" % service,
-                json.dumps(redacted_attrs(container), indent=2, sort_keys=True),
+                json.dumps(self.redactor.redact_obj(redacted_attrs(container)), indent=2, sort_keys=True),
                 "docker inspect, environment values redacted",
             )
 
@@ -253,21 +275,31 @@ class Capture(object):
             self.findings[service]["changed_files"] = forensics.notable_changes(changes or [], mounts)
 
     def logs(self):
-        kwargs = {"timestamps": True, "stdout": True, "stderr": True}
+        """Each service's log, streamed into its file and the combined one line by line: a flooded log is never
+        held whole, and does not stop the capture (nor, after it, the isolation)."""
+        kwargs = {"timestamps": True, "stdout": True, "stderr": True, "stream": True, "follow": False}
         if self.params["log_lines"]:
             kwargs["tail"] = self.params["log_lines"]
         if self.params["log_since"]:
             kwargs["since"] = int(time.time()) - self.params["log_since"]
         width = max([len(s) for s in self.containers] or [1])
-        out = []
-        for service, container in sorted(self.containers.items()):
-            try:
-                text = container.logs(**kwargs).decode("utf-8", "replace")
-            except Exception as exc:
-                text = "(docker logs failed: %s)\n" % exc
-            out.extend("%-*s | %s\n" % (width, service, line) for line in text.splitlines())
-            self.write("logs/%s.log" % service, text, "docker logs --timestamps")
-        self.write("logs/incident-%s.log" % time.strftime("%Y%m%d"), "".join(out), "docker-compose logs --timestamps")
+        combined = "logs/incident-%s.log" % time.strftime("%Y%m%d")
+        with self.staging.stream(combined, "docker-compose logs --timestamps") as everything:
+            for service, container in sorted(self.containers.items()):
+                with self.staging.stream("logs/%s.log" % service, "docker logs --timestamps") as own:
+                    prefix, pending = "%-*s | " % (width, service), ""
+                    try:
+                        for chunk in container.logs(**kwargs):
+                            text = pending + chunk.decode("utf-8", "replace")
+                            cut = text.rfind("\n") + 1
+                            pending = text[cut:]
+                            own.write(text[:cut])
+                            everything.write("".join(prefix + line + "\n" for line in text[:cut].splitlines()))
+                    except Exception as exc:
+                        pending += "(docker logs failed: %s)\n" % exc
+                    if pending:
+                        own.write(pending)
+                        everything.write(prefix + pending.rstrip("\n") + "\n")
 
     def auth(self):
         for service, container in sorted(self.containers.items()):
@@ -399,6 +431,7 @@ def main():
         extra_files=dict(type="dict", default={}),
         bundle=dict(type="path"),
         meta=dict(type="dict", default={}),
+        records=dict(type="list", elements="dict", default=[]),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(
@@ -412,7 +445,11 @@ def main():
         module.fail_json(
             msg="compose project %s has no containers: nothing to capture" % profile["project"], ods_failure="input"
         )
-    redactor = evidence_redactor(settings.all_values(profile), [compose.container_env(c) for c in containers.values()])
+    redactor = evidence_redactor(
+        settings.all_values(profile),
+        [compose.container_env(c) for c in containers.values()],
+        hosts=set(containers) | set(c.name for c in containers.values()),
+    )
     services = sorted(containers)
     order = isolation_order(profile, services)
     if module.check_mode:
@@ -427,9 +464,12 @@ def main():
             would=["capture %s of %s" % (", ".join(params["parts"]), ", ".join(services))],
         )
     if params["action"] == "seal":
-        staging = evidence.Staging(params["staging_dir"], redactor.redact)
-        for path, content in sorted(params["extra_files"].items()):
-            staging.write(path, str(content), "ods-fix")
+        try:
+            staging = evidence.Staging(params["staging_dir"], redactor.redact, params["records"])
+            for path, content in sorted(params["extra_files"].items()):
+                staging.write(path, str(content), "ods-fix")
+        except (evidence.EvidenceError, OSError, ValueError) as exc:
+            module.fail_json(msg="cannot seal the evidence: %s" % exc)
         if os.path.exists(params["bundle"]):
             module.fail_json(
                 msg="%s already exists: evidence is never overwritten" % params["bundle"], ods_failure="input"
@@ -441,16 +481,23 @@ def main():
             engine=project["engine_version"],
             redacted_names=redactor.names,
         )
-        sealed = evidence.seal(params["staging_dir"], params["bundle"], redactor.redact_obj(meta))
+        sealed = evidence.seal(staging.root, staging.records, params["bundle"], redactor.redact_obj(meta))
         module.exit_json(
             changed=False, bundle=sealed, files=staging.records, redacted=redactor.names, services=services
         )
-    capture = Capture(module, api, profile, containers, redactor)
+    try:
+        capture = Capture(module, api, profile, containers, redactor)
+    except (evidence.EvidenceError, OSError) as exc:
+        module.fail_json(msg="cannot stage the evidence under %s: %s" % (params["staging_dir"], exc))
     for part in [p for p in ALL_PARTS if p in params["parts"]]:  # the volatile state first, whatever the order given
-        getattr(capture, part)()
+        try:
+            getattr(capture, part)()
+        except Exception as exc:  # one part lost is said and the rest still captured: isolation comes next
+            capture.notes.append("%s: not captured (%s)" % (part, exc))
     findings = redactor.redact_obj(capture.findings)
     module.exit_json(
         changed=False,
+        staging=capture.staging.root,
         files=capture.staging.records,
         findings=findings,
         highlights=highlights(findings),
