@@ -3,6 +3,7 @@ through the real runner (no Docker: the role refuses before it reaches the engin
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -229,3 +230,54 @@ def test_rotate_keys_without_an_engine_is_bad_input(
     assert "cannot reach the Docker engine" in one_error_line(capsys)
     assert env.read_bytes() == before
     assert sorted(p.name for p in (project / "deploy").iterdir()) == [".env"]  # no backup, journal or audit line
+
+
+def odd_bundle(tmp_path: Path, kind: str) -> Path:
+    """A tar.gz that is not what ods-fix seals: a manifest of another shape, a member that is no file, a bomb."""
+    out = tmp_path / f"{kind}.tar.gz"
+    with tarfile.open(out, "w:gz") as archive:
+
+        def add(name: str, data: bytes, **attrs: object) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            for key, value in attrs.items():
+                setattr(info, key, value)
+            archive.addfile(info, io.BytesIO(data) if data else None)
+
+        if kind == "manifest-list":
+            add("manifest.json", b"[1, 2]")
+        elif kind == "files-strings":
+            add("manifest.json", b'{"format": "ods-fix-evidence/1", "files": ["logs/a.log"]}')
+        elif kind == "manifest-directory":
+            add("manifest.json", b"", type=tarfile.DIRTYPE)
+        elif kind == "manifest-link":
+            add("manifest.json", b"", type=tarfile.SYMTYPE, linkname="/nonexistent")
+        elif kind == "member-link":
+            add("manifest.json", b'{"format": "ods-fix-evidence/1", "files": [{"path": "a.log", "sha256": "0"}]}')
+            add("a.log", b"", type=tarfile.SYMTYPE, linkname="/etc/shadow")
+        elif kind == "bomb":
+            add("manifest.json", b'{"format": "ods-fix-evidence/1", "files": [{"path": "z", "sha256": "0"}]}')
+            zeros = 64 << 20
+            info = tarfile.TarInfo("z")
+            info.size = zeros
+            archive.addfile(info, io.BytesIO(bytes(zeros)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("manifest-list", "manifest.json is not an object but a list"),
+        ("files-strings", "manifest.json's files are not a list of records"),
+        ("manifest-directory", "manifest.json is not a regular file"),
+        ("manifest-link", "manifest.json is not a regular file"),
+        ("member-link", "a.log is not a regular file"),
+        ("bomb", "inflates to more than 200 times its size"),
+    ],
+)
+def test_a_bundle_of_another_shape_does_not_verify_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, said: str
+) -> None:
+    assert cli.main(["incident", "verify", str(odd_bundle(tmp_path, kind))]) == 1
+    err = capsys.readouterr().err
+    assert "does not verify" in err and said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -413,3 +413,24 @@ def test_a_backup_that_is_not_a_regular_file_is_refused_without_blocking(kind: s
         sqldump.quick_check(str(path))
     with pytest.raises(sqldump.DumpError, match="not a regular file"):
         sqldump.validate(str(path))
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_inflated_whole(tmp_path: Path) -> None:
+    bomb = tmp_path / "dump.sql.gz"
+    header = MARIADB.read_bytes()[:2000]
+    zeros = bytes(16 << 20)
+    with gzip.open(bomb, "wb", compresslevel=9) as out:
+        out.write(header)
+        for _ in range(20):
+            out.write(zeros)  # 320 MB of zeros in under 2 MB of gzip
+    assert bomb.stat().st_size < 2 << 20
+    with pytest.raises(sqldump.DumpError, match="inflates to more than 500 times its size"):
+        sqldump.quick_check(str(bomb))
+
+
+def test_concatenated_gzip_members_are_read_on(tmp_path: Path) -> None:
+    packed = tmp_path / "dump.sql.gz"
+    data = MARIADB.read_bytes()
+    packed.write_bytes(gzip.compress(data[:5000]) + gzip.compress(data[5000:]))
+    scan, info = sqldump.validate(str(packed))
+    assert info["sql_bytes"] == len(data) and scan.complete and scan.rows["flow"] == 3

@@ -24,6 +24,7 @@ import stat
 import tarfile
 import tempfile
 import time
+import zlib
 
 FORMAT = "ods-fix-evidence/1"
 MANIFEST = "manifest.json"
@@ -190,43 +191,88 @@ def seal(staging_root, records, bundle_path, meta):
     }
 
 
+# A bundle is text, JSON and logs: gzip makes it 3 to 20 times smaller. One whose members add up to more than this
+# many times its size is refused before they are read (a gzip bomb), and no member is ever read whole.
+MAX_RATIO = 200
+MAX_MANIFEST = 64 << 20
+
+
 def verify(bundle_path):
-    """(manifest or None, problems): every member listed, with its sha256; every listed file present."""
-    problems = []
+    """(manifest or None, problems): every member listed, with its sha256; every listed file present.
+
+    The bundle is read as a stream, once, in blocks: the manifest first (the format puts it there), then each
+    member hashed as it comes.
+    """
     try:
-        archive = tarfile.open(bundle_path, mode="r:gz")
+        size = os.stat(bundle_path).st_size
+        archive = tarfile.open(bundle_path, mode="r|gz")
     except (IOError, OSError, tarfile.TarError, EOFError) as exc:
         return None, ["%s is not a readable evidence bundle (tar.gz): %s" % (bundle_path, exc)]
-    with archive:
-        try:
-            members = [m for m in archive.getmembers()]
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            return None, ["%s is truncated or corrupt: %s" % (bundle_path, exc)]
-        by_name = dict((m.name, m) for m in members)
-        if MANIFEST not in by_name:
-            return None, ["%s has no %s" % (bundle_path, MANIFEST)]
-        try:
-            manifest = json.loads(archive.extractfile(by_name[MANIFEST]).read().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            return None, ["%s: %s is not JSON: %s" % (bundle_path, MANIFEST, exc)]
-        if manifest.get("format") != FORMAT:
-            problems.append("format is %r, not %s" % (manifest.get("format"), FORMAT))
-        listed = dict((r.get("path"), r) for r in manifest.get("files") or [])
-        for name, member in sorted(by_name.items()):
-            if name == MANIFEST:
-                continue
-            record = listed.get(name)
-            if record is None:
-                problems.append("%s is in the bundle but not in the manifest (added)" % name)
-                continue
-            if not member.isfile():
-                problems.append("%s is not a regular file" % name)
-                continue
-            digest = sha256_bytes(archive.extractfile(member).read())
-            if digest != record.get("sha256"):
-                problems.append(
-                    "%s changed: sha256 %s, the manifest says %s" % (name, digest[:16], str(record.get("sha256"))[:16])
-                )
-        for name in sorted(set(listed) - set(by_name)):
-            problems.append("%s is in the manifest but not in the bundle (removed)" % name)
+    problems, seen, inflated, manifest, listed = [], set(), 0, None, {}
+    try:
+        with archive:
+            for member in archive:
+                inflated += member.size
+                if inflated > MAX_RATIO * max(size, 1) + (1 << 20):
+                    return manifest, [
+                        *problems,
+                        "%s inflates to more than %d times its size: not a bundle ods-fix wrote (a gzip bomb?)"
+                        % (bundle_path, MAX_RATIO),
+                    ]
+                if manifest is None:
+                    manifest, problems = _manifest(bundle_path, archive, member)
+                    if manifest is None:
+                        return None, problems
+                    listed = dict((r["path"], r) for r in manifest["files"])
+                    continue
+                name = member.name
+                seen.add(name)
+                record = listed.get(name)
+                if record is None:
+                    problems.append("%s is in the bundle but not in the manifest (added)" % name)
+                elif not member.isfile():
+                    problems.append("%s is not a regular file (a link or a directory)" % name)
+                else:
+                    digest = _digest(archive.extractfile(member))
+                    if digest != record.get("sha256"):
+                        problems.append(
+                            "%s changed: sha256 %s, the manifest says %s"
+                            % (name, digest[:16], str(record.get("sha256"))[:16])
+                        )
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        return manifest, [*problems, "%s is truncated or corrupt: %s" % (bundle_path, exc)]
+    if manifest is None:
+        return None, ["%s has no %s" % (bundle_path, MANIFEST)]
+    for name in sorted(set(listed) - seen):
+        problems.append("%s is in the manifest but not in the bundle (removed)" % name)
+    return manifest, problems
+
+
+def _digest(handle):
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(bundle_path, archive, member):
+    """(manifest, problems) from the bundle's first member, or (None, why it is no manifest)."""
+    if member.name != MANIFEST:
+        return None, ["%s has no %s first: not a bundle ods-fix wrote" % (bundle_path, MANIFEST)]
+    if not member.isfile():
+        return None, ["%s: %s is not a regular file" % (bundle_path, MANIFEST)]
+    if member.size > MAX_MANIFEST:
+        return None, ["%s: %s is %d bytes, too big for a manifest" % (bundle_path, MANIFEST, member.size)]
+    try:
+        manifest = json.loads(archive.extractfile(member).read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, ["%s: %s is not JSON: %s" % (bundle_path, MANIFEST, exc)]
+    if not isinstance(manifest, dict):
+        return None, ["%s: %s is not an object but a %s" % (bundle_path, MANIFEST, type(manifest).__name__)]
+    files = manifest.get("files")
+    if not isinstance(files, list) or not all(isinstance(r, dict) and isinstance(r.get("path"), str) for r in files):
+        return None, ["%s: %s's files are not a list of records with a path" % (bundle_path, MANIFEST)]
+    problems = []
+    if manifest.get("format") != FORMAT:
+        problems.append("format is %r, not %s" % (manifest.get("format"), FORMAT))
     return manifest, problems

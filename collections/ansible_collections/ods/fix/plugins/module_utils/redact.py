@@ -168,9 +168,11 @@ class Redactor:
         if pattern:
             text = pattern.sub(lambda m: "[REDACTED:%s]" % self.name_of(m.group(0)), text)
         text = URL_CREDENTIALS.sub(
-            lambda m: m.group(0)
-            if m.group("pw").startswith("[REDACTED")
-            else "%s%s:[REDACTED]@" % (m.group("scheme"), m.group("user")),
+            lambda m: (
+                m.group(0)
+                if m.group("pw").startswith("[REDACTED")
+                else "%s%s:[REDACTED]@" % (m.group("scheme"), m.group("user"))
+            ),
             text,
         )
         return PASSWORD_PAIR.sub(_redact_pair, text)

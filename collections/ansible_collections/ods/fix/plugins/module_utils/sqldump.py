@@ -69,6 +69,9 @@ EVENT = re.compile(rb"\bEVENT\s+" + IDENT, re.IGNORECASE)
 DELIMITER = re.compile(rb"^DELIMITER\s+(\S+)\s*$", re.IGNORECASE)
 SQL_START = re.compile(rb"^(?:--|/\*|SET |CREATE |DROP |INSERT |USE |LOCK |ALTER |DELIMITER )", re.IGNORECASE)
 TRAILER = b"-- Dump completed"
+# SQL text gzips 3 to 20 times smaller; gzip cannot do better than about 1000. A .gz that inflates more than
+# this many times its size is refused (a gzip bomb), and it is never inflated more than a chunk at a time.
+MAX_RATIO = 500
 
 
 class DumpError(Exception):
@@ -142,18 +145,30 @@ class Reader(object):
             for block in self._raw_chunks():
                 yield block
             return
+        # Inflated a chunk at a time (never a block's whole output at once), and refused past MAX_RATIO.
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        inflated = 0
         for block in self._raw_chunks():
-            try:
-                out = inflate.decompress(block)
-                while inflate.unused_data:  # concatenated gzip members
-                    rest = inflate.unused_data
-                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    out += inflate.decompress(rest)
-            except zlib.error as exc:
-                raise DumpError("the gzip file is corrupt (%s)" % exc) from exc
-            if out:
-                yield out
+            pending = block
+            while pending:
+                try:
+                    out = inflate.decompress(pending, self.chunk)
+                except zlib.error as exc:
+                    raise DumpError("the gzip file is corrupt (%s)" % exc) from exc
+                if inflate.eof:  # a member ends; concatenated members go on
+                    pending = inflate.unused_data
+                    if pending:
+                        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    pending = inflate.unconsumed_tail
+                if out:
+                    inflated += len(out)
+                    if inflated > MAX_RATIO * self.file_bytes + (64 << 20):
+                        raise DumpError(
+                            "it inflates to more than %d times its size: not a dump (a gzip bomb?); real dumps "
+                            "inflate 3 to 20 times" % MAX_RATIO
+                        )
+                    yield out
         if not inflate.eof:
             raise DumpError("the gzip file is truncated: it does not decompress completely")
 
