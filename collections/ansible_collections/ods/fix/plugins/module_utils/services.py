@@ -233,15 +233,33 @@ def wait_healthy(container, timeout, probe_url=None, live=False):
 ERROR_LINE = re.compile(r"error|fatal|exception|panic|refus|denied", re.IGNORECASE)
 
 
-def log_tail(container, lines=20):
-    """Why it died, from its log: the last error line among the last `lines`, else the last 3 lines."""
+def log_tail(container, lines=20, profile=None):
+    """Why it died, from its log: the last error line among the last `lines`, else the last 3 lines; redacted
+    (the stack's settings values and every container's secrets, then URL credentials and password pairs), for it
+    goes into messages, reports and audit logs."""
     try:
         text = container.logs(tail=lines).decode("utf-8", "replace")
     except Exception:  # the container may be gone; the tail is only a hint
         return ""
     tail = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in tail if ERROR_LINE.search(line)]
-    return errors[-1] if errors else " | ".join(tail[-3:])
+    found = errors[-1] if errors else " | ".join(tail[-3:])
+    return log_redactor(container, profile).redact(found)
+
+
+def log_redactor(container, profile=None):
+    from ansible_collections.ods.fix.plugins.module_utils import credentials  # noqa: PLC0415
+
+    if profile is not None:
+        try:
+            return credentials.redactor(profile, compose.project_containers(container.client, profile["project"]))
+        except Exception:  # the stack as it is now: a partial redactor is better than none
+            pass
+    from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor  # noqa: PLC0415
+
+    found = Redactor()
+    found.add_env(compose.container_env(container))
+    return found
 
 
 def act(api, profile, service, container, action, cli):
@@ -327,6 +345,6 @@ def ensure(
             service,
             result["after"],
             action,
-            log_tail(container),
+            log_tail(container, profile=profile),
         )
     return result

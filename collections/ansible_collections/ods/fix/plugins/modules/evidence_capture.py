@@ -16,9 +16,9 @@ description:
     directory of this user that nobody else can write (created 0700 if missing; a link, another owner or a mode
     that lets others write is refused, so that no local user can read or plant evidence). Files are opened
     without following links. It returns the directory (C(staging)) and every file's record (C(files)), which
-    V(seal) takes back: the records never go through the directory. In this order, each file with the time it
-    was captured. First what is gone once anything stops (the volatile state), per container of the project, running or
-    not; its processes (C(docker top)) and its network connections (the container's C(/proc/net) tables read from
+    V(seal) takes back (the records never go through the directory). In this order, each file with the time it
+    was captured. First what is gone once anything stops (the volatile state), per container of the project,
+    running or not; its processes (C(docker top)) and its network connections (the container's C(/proc/net) tables read from
     the host, with the process holding each socket, else read inside the container). Then C(docker inspect) with
     every environment value replaced by its name, C(docker diff) (the files an intruder added or changed), the
     logs of every service with timestamps (the manual's C(incident-YYYYMMDD.log)), the auth logs of the containers

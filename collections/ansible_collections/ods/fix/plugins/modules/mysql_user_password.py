@@ -61,7 +61,14 @@ action:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec, settings, stackprofile
+from ansible_collections.ods.fix.plugins.module_utils import (
+    compose,
+    credentials,
+    mysqlexec,
+    redact,
+    settings,
+    stackprofile,
+)
 
 
 def main():
@@ -83,7 +90,8 @@ def main():
     if not found:
         module.fail_json(msg="no API of the stack is configured with a database user and password", ods_failure="input")
     service, login = found[0]
-    module.no_log_values.add(login["password"])
+    # In every form: a server error (ERROR 1064) quotes the statement, where the password is an escaped literal.
+    module.no_log_values.update([*redact.forms(login["password"]), mysqlexec.quote(login["password"])[1:-1]])
     user, password = login["user"], login["password"]
     origin = stackprofile.describe_setting(profile, service, login["password_key"]) or "%s's environment" % service
     db = containers.get(name)

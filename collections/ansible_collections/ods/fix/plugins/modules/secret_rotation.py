@@ -189,7 +189,10 @@ class Rotation(object):
         self.module.fail_json(msg=msg, actions=self.actions)
 
     def hide(self, values):
-        self.module.no_log_values.update(v for v in values if v)
+        """Mask each value in whatever the module returns, in every form it may take there (escaped, encoded)."""
+        for value in values:
+            if value:
+                self.module.no_log_values.update(form for form in redact.forms(value) if len(form) >= 4)
 
     def hide_keys(self, env, catalog=None):
         """Mask the values of the catalog's keys and every secret-named setting in anything the module returns."""
@@ -591,7 +594,8 @@ class Rotation(object):
             "backup": backup,
         }
         if reason:
-            record["reason"] = reason
+            # A reason can quote a service's log: the audit log is promised never to hold a value.
+            record["reason"] = redact.Redactor().redact(keyrotation.scrub(reason, self.module.no_log_values))
         keyrotation.audit(self.params["audit_log"], record)
 
 

@@ -186,7 +186,7 @@ def apply_changes(api, profile, stale, method, cli, wait):
         if not ok:
             failed.append(
                 "%s is %s after it picked up the new settings; its log: %s"
-                % (service, state, services.log_tail(container) if container is not None else "")
+                % (service, state, services.log_tail(container, profile=profile) if container is not None else "")
             )
     actions += services.reload_front_end(api, profile, before)
     return actions, failed

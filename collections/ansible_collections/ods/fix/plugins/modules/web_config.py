@@ -91,6 +91,9 @@ ROUTE = """    # Added by ods-fix cors --add-route: the same-origin route to the
 """
 
 
+ROUTE_PREFIX = re.compile(r"^/[A-Za-z0-9._~-]+/$")
+
+
 def with_route(module, profile, container, route_path):
     """{path: bytes}: the site's config file with the route added before its `location /` block."""
     layout = webfront.read_layout(container)
@@ -101,6 +104,12 @@ def with_route(module, profile, container, route_path):
     text = files[site].decode("utf-8")
     api = profile["roles"].get("data_api") or profile["roles"]["apis"][0]
     prefix = "/" + route_path.strip("/").split("/", 1)[0] + "/"
+    if not ROUTE_PREFIX.match(prefix) or any(ord(c) < 32 or ord(c) == 127 for c in route_path):
+        # It goes into nginx's config as is: a newline, a ; or a { would add directives of its own.
+        module.fail_json(
+            msg="the route %r is not a plain URL path (letters, digits, . _ ~ -): refused" % route_path,
+            ods_failure="input",
+        )
     # An upstream block named after the API already says where it is (and may not be given a port again).
     named = any(
         re.search(r"^\s*upstream\s+%s\s*\{" % re.escape(api), data.decode("utf-8", "replace"), re.MULTILINE)
