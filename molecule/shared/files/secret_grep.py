@@ -1,6 +1,8 @@
 """Which secret values from the given env files appear in any file under the given paths (names only, never values).
 
-usage: secret_grep.py --env FILE [--env FILE ...] PATH [PATH ...]
+usage: secret_grep.py --env FILE [--env FILE ...] [--exclude PART ...] PATH [PATH ...]
+--exclude leaves out files whose name holds PART: the settings file's own backups hold its secrets by design (0600,
+outside the project, for a rollback).
 A secret is the value of a key whose name says so (PASSWORD, SECRET, KEY, TOKEN, CANARY), 8 characters or more.
 Prints {"secrets": N, "files": M, "hits": [{"file": ..., "key": ...}]}; gzip and tar members are read too.
 """
@@ -51,6 +53,7 @@ def blobs(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--exclude", action="append", default=[])
     parser.add_argument("paths", nargs="+")
     args = parser.parse_args()
     secrets = {}
@@ -63,6 +66,8 @@ def main():
             for name in files:
                 path = os.path.join(directory, name) if name else directory
                 if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                if any(part in os.path.basename(path) for part in args.exclude):
                     continue
                 count += 1
                 for label, data in blobs(path):

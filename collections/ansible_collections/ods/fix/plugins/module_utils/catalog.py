@@ -184,7 +184,7 @@ FIXES = [
                 "var": "mysql_disk_archive_dir",
                 "type": "str",
                 "default": None,
-                "help": "Where the archives go on the target [default: <project>/deploy/archive].",
+                "help": "Where the archives go on the target [default: ods_state_dir/archive, outside the project].",
             },
         ],
     },

@@ -3,10 +3,11 @@
 # Apache License 2.0 (see LICENSE)
 """Replace a file atomically, keeping its owner and mode, after a private backup.
 
-The backup is <file>.ods-fix-backup-YYYYMMDD-HHMMSS, mode 0600, and only the
-newest `keep` backups are kept. The new content goes to a temporary file in
-the same directory, is fsynced, and renamed over the old one, so a reader
-(or a crash) sees the old file or the new one, never half of each.
+The backup is <file>.ods-fix-backup-YYYYMMDD-HHMMSS, mode 0600, beside the file or, with a directory, in it
+(<directory>/<name>.<hash of the file's path>.ods-fix-backup-...): a settings file's old secrets kept where
+no container that mounts the file's directory can read them. Only the newest `keep` backups are kept. The
+new content goes to a temporary file in the same directory, is fsynced, and renamed over the old one, so a
+reader (or a crash) sees the old file or the new one, never half of each.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +16,7 @@ __metaclass__ = type
 
 import contextlib
 import glob
+import hashlib
 import os
 import shutil
 import tempfile
@@ -23,19 +25,24 @@ import time
 BACKUP_SUFFIX = ".ods-fix-backup-"
 
 
-def backup(path, keep=10):
+def backup(path, keep=10, directory=None):
     stat = os.stat(path)
-    target = "%s%s%s" % (path, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"))
+    base = path
+    if directory:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        where = hashlib.sha1(os.path.abspath(path).encode("utf-8")).hexdigest()[:10]
+        base = os.path.join(directory, "%s.%s" % (os.path.basename(path), where))
+    target = "%s%s%s" % (base, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"))
     counter = 1
     while os.path.exists(target):
-        target = "%s%s%s-%d" % (path, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"), counter)
+        target = "%s%s%s-%d" % (base, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"), counter)
         counter += 1
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
         shutil.copyfileobj(source, out)
     with contextlib.suppress(OSError):  # not root: the backup stays the caller's, still 0600
         os.chown(target, stat.st_uid, stat.st_gid)
-    backups = sorted(glob.glob(path + BACKUP_SUFFIX + "*"))
+    backups = sorted(glob.glob(glob.escape(base) + BACKUP_SUFFIX + "*"))
     for old in backups[:-keep] if keep > 0 else []:
         os.unlink(old)
     return target

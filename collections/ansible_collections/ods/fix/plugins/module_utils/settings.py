@@ -183,7 +183,7 @@ def pending(edits):
     return todo
 
 
-def write(edits, keep_backups=10):
+def write(edits, keep_backups=10, backup_dir=None):
     """Write the edits, a file at a time: backup (0600), then an atomic replace keeping owner and mode.
 
     Returns [{file, backup, names}]. A dotenv file that does not exist yet is created 0600.
@@ -201,7 +201,7 @@ def write(edits, keep_backups=10):
             new_text = text
             for item in items:
                 new_text = set_compose_line(new_text, item["line"], item["name"], item["value"], path)
-        backup = safefile.backup(path, keep_backups) if exists else None
+        backup = safefile.backup(path, keep_backups, backup_dir) if exists else None
         safefile.replace(path, new_text)  # a new file is made 0600
         written.append({"file": path, "backup": backup, "names": sorted(e["name"] for e in items)})
     forget()

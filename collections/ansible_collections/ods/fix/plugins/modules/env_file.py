@@ -34,6 +34,12 @@ options:
     description: The values are secrets; they are not logged. No value is ever returned, and the diff names keys only.
     type: bool
     default: false
+  backup_dir:
+    description:
+      - Where the backups go; empty puts them beside the file. The ods-fix roles keep them in C(ods_state_dir),
+        outside the project, whose directories the containers mount (an old secret kept beside C(.env) is one a
+        compromised container can read).
+    type: path
   keep_backups:
     description: How many backups to keep.
     type: int
@@ -84,6 +90,7 @@ def main():
             values=dict(type="dict", required=True, no_log=False),
             secret=dict(type="bool", default=False),
             keep_backups=dict(type="int", default=10),
+            backup_dir=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -111,7 +118,7 @@ def main():
             "prepared": "set %s" % ", ".join(sorted(changed_keys)) if changed_keys else "",
         }
     if changed_keys and not module.check_mode:
-        result["backup"] = safefile.backup(path, params["keep_backups"])
+        result["backup"] = safefile.backup(path, params["keep_backups"], params["backup_dir"])
         safefile.replace(path, new_text)
     module.exit_json(**result)
 

@@ -447,7 +447,7 @@ class Rotation(object):
         for step in steps:
             new[step["name"]] = supplied.get(step["name"]) or keyrotation.generate(step["bytes"])
         self.hide(new.values())
-        backup = safefile.backup(self.env_file, self.params["keep_backups"])
+        backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
         self.actions.append("kept %s (0600) before writing" % backup)
         journal = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -567,7 +567,7 @@ class Rotation(object):
             self.actions.append("put back the server's old password of %s" % item["user"])
         backup = None
         if differing:
-            backup = safefile.backup(self.env_file, self.params["keep_backups"])
+            backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
             new_text, _ = dotenv.set_values(text, wanted)
             safefile.replace(self.env_file, new_text)
             self.actions.append(

@@ -53,6 +53,12 @@ options:
     description: The values are secrets; they are never returned, and the diff names the keys only.
     type: bool
     default: false
+  backup_dir:
+    description:
+      - Where the backups go; empty puts them beside the file. The ods-fix roles keep them in C(ods_state_dir),
+        outside the project, whose directories the containers mount (an old secret kept beside C(.env) is one a
+        compromised container can read).
+    type: path
   keep_backups:
     description: How many backups of each file to keep.
     type: int
@@ -201,6 +207,7 @@ def main():
         apply=dict(type="bool", default=True),
         secret=dict(type="bool", default=False),
         keep_backups=dict(type="int", default=10),
+            backup_dir=dict(type="path"),
         wait_timeout=dict(type="int", default=120),
     )
     argument_spec.update(compose.PROJECT_ARGS)
@@ -239,7 +246,7 @@ def main():
     if todo:
         result["actions"].append("%sset %s (backup kept)" % (verb, ", ".join(where)))
     if not module.check_mode and todo:
-        result["written"] = settings.write(todo, params["keep_backups"])
+        result["written"] = settings.write(todo, params["keep_backups"], params["backup_dir"])
     needs_cli = any(m == "recreate" for m in plan["apply"].values()) or any(e["kind"] == "compose" for e in todo)
     clis = compose.compose_clis() if needs_cli and not module.check_mode else {}
     cli = clis.get(project["compose_flavor"] or "v2") or clis.get("v1")
