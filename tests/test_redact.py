@@ -6,7 +6,12 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from ansible_collections.ods.fix.plugins.module_utils import dotenv
-from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor, evidence_redactor, is_secret_name
+from ansible_collections.ods.fix.plugins.module_utils.redact import (
+    Redactor,
+    command_secrets,
+    evidence_redactor,
+    is_secret_name,
+)
 
 ENV = """# comment
 MYSQL_HOST=mysql
@@ -108,3 +113,24 @@ def test_undeclared_credentials_in_urls_and_pairs(text: str, expected: str) -> N
 def test_a_password_name_redacts_a_value_that_looks_like_a_word() -> None:
     redactor = evidence_redactor({"DB_PW": "hunterpass", "MYSQL_USER": "onedata"}, [], hosts=("mysql",))
     assert redactor.redact("onedata logs in with hunterpass") == "onedata logs in with [REDACTED:DB_PW]"
+
+
+@pytest.mark.parametrize(
+    ("argv", "found"),
+    [
+        (["redis-server", "--appendonly", "yes", "--requirepass", "s3cr3t pw"], ["s3cr3t pw"]),
+        (["/usr/bin/app", "--password=hunter22", "--port", "80"], ["hunter22"]),
+        (["redis-cli -a 'pw with #' ping"], ["pw with #"]),
+        (["sh", "-c", "mysqladmin ping -pTopSecret9"], ["TopSecret9"]),
+        (["mysqladmin", "ping", "-pTopSecret9"], ["TopSecret9"]),
+        (["redis-cli", "-a", "$REDIS_PASSWORD", "ping"], []),  # a variable, not a value
+        (["nginx", "-g", "daemon off;"], []),
+    ],
+)
+def test_secrets_on_command_lines_and_in_health_checks(argv: list[str], found: list[str]) -> None:
+    assert command_secrets(argv) == found
+
+
+def test_a_secret_flag_in_text_is_redacted_even_undeclared() -> None:
+    text = "root 1 redis-server *:6379 --requirepass hunter22 --appendonly yes"
+    assert Redactor().redact(text) == "root 1 redis-server *:6379 --requirepass [REDACTED] --appendonly yes"

@@ -99,6 +99,16 @@ def container_env(container):
     return dict(item.split("=", 1) for item in env if "=" in item)
 
 
+def container_commands(container):
+    """The command lines a container runs with, as argv lists: its entrypoint and command, and its health check."""
+    config = container.attrs.get("Config") or {}
+    lines = [list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])]
+    test = list((config.get("Healthcheck") or {}).get("Test") or [])
+    if test and test[0] in ("CMD", "CMD-SHELL"):
+        lines.append(test[1:])
+    return [line for line in lines if line]
+
+
 def compose_flavor(containers):
     """'v1' or 'v2' from the containers' labels; None for an empty project."""
     for container in containers.values():

@@ -162,6 +162,12 @@ def root(api, profile, service, container, user_file=""):
     return mysqlexec.Root(api, container, candidates, (profile["services"].get(service) or {}).get("clients"))
 
 
+def compose_commands(container):
+    from ansible_collections.ods.fix.plugins.module_utils.compose import container_commands  # noqa: PLC0415
+
+    return container_commands(container)
+
+
 def redactor(profile, containers, root_login=None, *secrets):
     """A Redactor knowing every value of the stack's settings files, every container's environment and
     the credentials found (the root password that worked, the cache's password)."""
@@ -171,6 +177,7 @@ def redactor(profile, containers, root_login=None, *secrets):
     found.add_env(settings.all_values(profile))
     for container in containers.values():
         found.add_env(settings.container_env(container))
+        found.add_commands(compose_commands(container))
     if root_login is not None and root_login.password:
         found.add("DB_ROOT_PASSWORD", root_login.password)
     for value in secrets:

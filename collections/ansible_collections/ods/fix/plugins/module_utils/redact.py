@@ -21,7 +21,9 @@ __metaclass__ = type
 
 import base64
 import json
+import os
 import re
+import shlex
 from urllib.parse import quote, quote_plus
 
 # A secret by its name: what the value is for. PW and PASS as words (DB_PW, REDIS_PASS), not inside others.
@@ -37,6 +39,11 @@ PASSWORD_PAIR = re.compile(
     r"(?P<key>(?P<kq>[\"']?)[\w.-]*" + PAIR_KEY + r"[\w.-]*(?P=kq)\s*[=:]\s*)"
     r"(?:(?P<q>[\"'])(?P<quoted>(?:\\.|(?!(?P=q)).)*)(?P=q)|(?P<value>[^\s,;&'\"}\]]+))",
     re.IGNORECASE,
+)
+# A secret given on a command line: redis-server --requirepass X, --password=X, a token flag; undeclared ones too.
+SECRET_FLAG = r"--?(?:requirepass|masterauth|password|passwd|pass|pwd|token|secret|api[-_]?key|auth|access[-_]?key)"
+FLAG_VALUE = re.compile(
+    r"(?P<flag>(?<![\w-])" + SECRET_FLAG + r"(?:=|\s+))(?P<value>(?!\[REDACTED)[^\s'\"]+)", re.IGNORECASE
 )
 MIN_LENGTH = 4  # shorter values are redacted only as whole words, and only when their name marks a secret
 # Values plainly not secret: booleans and log levels, numbers and versions, paths, URLs without credentials.
@@ -149,6 +156,12 @@ class Redactor:
     def name_of(self, found):
         return self._secrets.get(found) or self._short.get(found)
 
+    def add_commands(self, lines, name="COMMAND_LINE_SECRET"):
+        """The values secret flags are given on command lines (argv lists, or a shell string as one item)."""
+        for argv in lines:
+            for value in command_secrets(argv):
+                self.add(name, value)
+
     @property
     def names(self):
         return sorted(set(self._secrets.values()) | set(self._short.values()))
@@ -175,6 +188,7 @@ class Redactor:
             ),
             text,
         )
+        text = FLAG_VALUE.sub(lambda m: m.group("flag") + "[REDACTED]", text)
         return PASSWORD_PAIR.sub(_redact_pair, text)
 
     def redact_obj(self, obj):
@@ -187,6 +201,38 @@ class Redactor:
         return obj
 
 
+def command_secrets(argv):
+    """The values of a command line's secret flags: --requirepass X, --password=X, redis-cli -a X, mysql -pX.
+
+    An argv list is taken word for word; a shell command (one string, a health check's CMD-SHELL, sh -c's
+    argument) is split as the shell would, roughly."""
+    argv = list(argv or [])
+    if len(argv) == 1:
+        argv = _shell_words(argv[0])
+    if len(argv) >= 3 and os.path.basename(argv[0]) in ("sh", "bash", "ash", "dash") and argv[1] == "-c":
+        return command_secrets(_shell_words(argv[2]))
+    program = os.path.basename(argv[0]) if argv else ""
+    found = []
+    for i, word in enumerate(argv):
+        flag, _, attached = word.partition("=")
+        secret_flag = re.match("^" + SECRET_FLAG + "$", flag, re.IGNORECASE) is not None
+        short = word == "-a" and "redis" in program
+        if secret_flag and attached:
+            found.append(attached)
+        elif (secret_flag or short) and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            found.append(argv[i + 1])
+        elif word.startswith("-p") and len(word) > 2 and any(p in program for p in ("mysql", "mariadb")):
+            found.append(word[2:])
+    return [value for value in found if value and not value.startswith("$")]
+
+
+def _shell_words(text):
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def _redact_pair(match):
     value = match.group("quoted") if match.group("q") else match.group("value")
     if not value or value.startswith("[REDACTED"):
@@ -195,10 +241,12 @@ def _redact_pair(match):
     return "%s%s[REDACTED]%s" % (match.group("key"), quote_char, quote_char)
 
 
-def evidence_redactor(env_file_values, container_envs, hosts=()):
-    """For evidence and audits: every value of the env file and of each container's environment (add_every)."""
+def evidence_redactor(env_file_values, container_envs, hosts=(), commands=()):
+    """For evidence and audits: every value of the env file and of each container's environment (add_every), and
+    what the containers' command lines and health checks give their secret flags."""
     redactor = Redactor()
     redactor.add_every(env_file_values, hosts)
     for env in container_envs:
         redactor.add_every(env, hosts)
+    redactor.add_commands(commands)
     return redactor

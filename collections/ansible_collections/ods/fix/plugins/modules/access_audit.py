@@ -130,6 +130,7 @@ def main():
         settings.all_values(profile),
         [compose.container_env(c) for c in containers.values()],
         hosts=set(containers) | set(c.name for c in containers.values()),
+        commands=[line for c in containers.values() for line in compose.container_commands(c)],
     )
     result = {
         "summary": summary,

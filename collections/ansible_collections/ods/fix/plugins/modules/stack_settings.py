@@ -207,7 +207,7 @@ def main():
         apply=dict(type="bool", default=True),
         secret=dict(type="bool", default=False),
         keep_backups=dict(type="int", default=10),
-            backup_dir=dict(type="path"),
+        backup_dir=dict(type="path"),
         wait_timeout=dict(type="int", default=120),
     )
     argument_spec.update(compose.PROJECT_ARGS)
