@@ -1,6 +1,9 @@
-"""Which secret values from the given env files appear in any file under the given paths (names only, never values).
+"""Which secret values appear in any file under the given paths, in any form (names only, never values).
 
-usage: secret_grep.py --env FILE [--env FILE ...] [--exclude PART ...] PATH [PATH ...]
+usage: secret_grep.py [--env FILE ...] [--values FILE ...] [--exclude PART ...] PATH [PATH ...]
+--values reads a JSON object, name to value (canaries whose values hold what no .env line could).
+Each value is looked for as it is, JSON-escaped (ASCII and not), URL-encoded (both ways) and base64 (standard and
+URL-safe, padded or not).
 --exclude leaves out files whose name holds PART: the settings file's own backups hold its secrets by design (0600,
 outside the project, for a rollback).
 A secret is the value of a key whose name says so (PASSWORD, SECRET, KEY, TOKEN, CANARY), 8 characters or more.
@@ -8,12 +11,14 @@ Prints {"secrets": N, "files": M, "hits": [{"file": ..., "key": ...}]}; gzip and
 """
 
 import argparse
+import base64
 import gzip
 import io
 import json
 import os
 import re
 import tarfile
+from urllib.parse import quote, quote_plus
 
 SECRET_NAME = re.compile(r"PASS|SECRET|KEY|TOKEN|CANARY", re.IGNORECASE)
 
@@ -29,6 +34,22 @@ def env_secrets(path):
                 if SECRET_NAME.search(key) and len(value) >= 8:
                     found[value] = key.strip()
     return found
+
+
+def forms(value):
+    """The bytes a value takes once serialised or encoded, itself first."""
+    raw = value.encode()
+    found = [raw]
+    for text in (
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value),
+    ):
+        found.append(text.encode())
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        found.extend([encode(raw), encode(raw).rstrip(b"=")])
+    return list(dict.fromkeys(found))
 
 
 def blobs(path):
@@ -53,12 +74,17 @@ def blobs(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--values", action="append", default=[])
     parser.add_argument("--exclude", action="append", default=[])
     parser.add_argument("paths", nargs="+")
     args = parser.parse_args()
     secrets = {}
     for path in args.env:
         secrets.update(env_secrets(path))
+    for path in args.values:
+        with open(path, encoding="utf-8") as handle:
+            secrets.update((value, key) for key, value in json.load(handle).items())
+    looked_for = dict((value, forms(value)) for value in secrets)
     hits, count = [], 0
     for root in args.paths:
         walk = [(root, [], [""])] if os.path.isfile(root) else os.walk(root)
@@ -72,7 +98,7 @@ def main():
                 count += 1
                 for label, data in blobs(path):
                     for value, key in secrets.items():
-                        if value.encode() in data:
+                        if any(form in data for form in looked_for[value]):
                             hits.append({"file": label, "key": key})
     print(json.dumps({"secrets": len(secrets), "files": count, "hits": hits}))
 
