@@ -86,6 +86,7 @@ def execute_fix(
     yes: bool,
     role_vars: dict[str, Any],
     rate: fleet.RateControl | None = None,
+    as_json: bool = False,
 ) -> Execution:
     """Validate the input and run the fix's playbook (in batches under rate control), with live progress."""
     if not fix.ready:
@@ -112,7 +113,7 @@ def execute_fix(
     extravars["ods_lock_owner"] = lock_owner()
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
     shared = Progress()
-    with render.LiveProgress(title, verbose=verbose > 0, planned=hosts) as live:
+    with render.LiveProgress(title, verbose=verbose > 0, planned=hosts, as_json=as_json) as live:
 
         def run_batch(batch: list[str] | None, number: int) -> RunResult:
             return run_playbook(
@@ -147,7 +148,7 @@ def execute_fix(
 
 def run_fix(fix: Fix, *, as_json: bool, **kwargs: Any) -> int:
     """Run a fix and render its result; returns the exit code."""
-    execution = execute_fix(fix, **kwargs)
+    execution = execute_fix(fix, as_json=as_json, **kwargs)
     result = execution.result
     if as_json:
         render.print_json(execution.document)
@@ -431,6 +432,17 @@ WRITTEN_HEADER = """# Written by `ods-fix discover --write` on {date} for host {
 """
 
 
+def writable_target(target: Path) -> None:
+    """Refuse, before anything runs, a --write target that cannot be made: under a file, or unwritable."""
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != target and not existing.is_dir():
+        raise OdsFixError(f"cannot write to {target}: {existing} is not a directory")
+    if not os.access(existing if existing.is_dir() else existing.parent, os.W_OK):
+        raise OdsFixError(f"cannot write to {target}: {existing} is not writable")
+
+
 def write_profiles(target: Path, hosts: dict[str, Any]) -> list[Path]:
     """The profiles as host vars: TARGET/<host>.yml (a host_vars directory), or TARGET itself for one host."""
     import yaml  # noqa: PLC0415
@@ -448,7 +460,10 @@ def write_profiles(target: Path, hosts: dict[str, Any]) -> list[Path]:
     written = []
     for host, profile in sorted(profiles.items()):
         path = target if single else target / f"{host}.yml"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OdsFixError(f"cannot write to {path}: {exc.strerror or exc}") from exc
         roles = {k: v for k, v in profile["roles"].items() if v}
         data = {
             "ods_project_dir": profile["project_dir"],
@@ -484,6 +499,8 @@ def discover_command(
     Every fix runs this same discovery first. Read-only. Only ods_project_dir needs to be set; ods_roles in the
     inventory corrects a mapping.
     """
+    if write:
+        writable_target(write.expanduser().absolute())
     execution = execute_fix(
         DISCOVER,
         inventory=inventory,
@@ -494,6 +511,7 @@ def discover_command(
         verbose=verbose,
         yes=False,
         role_vars={},
+        as_json=as_json,
     )
     written = write_profiles(write.expanduser().absolute(), execution.result.hosts) if write else []
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -36,16 +37,28 @@ STATUS_STYLE = {
 
 
 class LiveProgress:
-    """Per host: the task running now and the tasks done. Rich Live on a terminal, one line per result otherwise."""
+    """Per host: the task running now and the tasks done. Rich Live on a terminal (stderr), else a log of lines.
+
+    The log goes to stdout, beside the result it leads to, so that stderr carries errors alone, one line each
+    (what a script reads to know what went wrong); with --json, stdout is the JSON document and the log is left out.
+    """
 
     def __init__(
-        self, title: str, stream: TextIO | None = None, verbose: bool = False, planned: list[str] | None = None
+        self,
+        title: str,
+        stream: TextIO | None = None,
+        verbose: bool = False,
+        planned: list[str] | None = None,
+        as_json: bool = False,
     ) -> None:
         self.title = title
         self.planned = planned or []  # hosts shown as "waiting" until their batch starts
         self.progress = Progress()
         self.notes: list[str] = []
         self.console = Console(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+        if not self.console.is_terminal:
+            lines = io.StringIO() if as_json else (stream or sys.stdout)
+            self.console = Console(file=lines, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self.live: Live | None = None
         self.last_job_line = 0.0

@@ -75,6 +75,14 @@ class Archiver(object):
     def plan(self, rule):
         """Rows to archive: the cutoff, the primary key, their count and the highest key."""
         schema, table, column = rule["schema"], rule["table"], rule["column"]
+        columns = self.sql(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s;"
+            % (mysqlexec.quote(schema), mysqlexec.quote(table))
+        )
+        if not columns:
+            raise ArchiveError("%s.%s: no such table on the server" % (schema, table))
+        if column not in [c[0] for c in columns]:
+            raise ArchiveError("%s.%s has no column %s to date its rows by" % (schema, table, column))
         keys = self.sql(
             "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE JOIN "
             "information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) "

@@ -234,14 +234,20 @@ def main():
         module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name)
     root = credentials.root(api, profile, name, db, params["db_root_password_file"])
     disk = Disk(module, api, db, root)
+    archiver = archive.Archiver(api, db, root, params["archive_dir"])
+    try:
+        # Every rule checked against the server (the table, its date column, its key) before anything changes.
+        plans = [archiver.plan(rule) for rule in rules]
+    except archive.ArchiveError as exc:
+        module.fail_json(msg="%s; nothing was changed" % exc, ods_failure="input")
+    except mysqlexec.MysqlError as exc:
+        module.fail_json(msg=str(exc))
     try:
         before = disk.report()
         done, archives = [], []
         if params["purge_binlogs_days"] >= 0:
             done += disk.purge_binlogs(params["purge_binlogs_days"], module.check_mode)
-        archiver = archive.Archiver(api, db, root, params["archive_dir"])
-        for rule in rules:
-            plan = archiver.plan(rule)
+        for plan in plans:
             if not plan["rows"]:
                 continue
             if module.check_mode:
