@@ -249,3 +249,16 @@ def test_io_rates_per_service_and_process() -> None:
     rates = perf.io_rates({"mysql": [10, 11], "web": []}, 2, reader=reader, sleep=lambda _: None)
     assert rates["mysql"] == {"write_mb_s": 5.0, "writers": [{"pid": 10, "command": "mariadbd", "write_mb_s": 5.0}]}
     assert rates["web"] is None
+
+
+def test_a_log_tail_is_redacted_before_it_reaches_a_message() -> None:
+    class Crashed:
+        def __init__(self) -> None:
+            self.attrs = {"Config": {"Env": ["DB_PASSWORD=hunter2-secret"], "Cmd": ["app", "--token", "tok-99999"]}}
+
+        def logs(self, tail: int) -> bytes:
+            return b"boot\nERROR cannot log in with hunter2-secret (token tok-99999, redis://:pw12345@redis)\n"
+
+    line = services.log_tail(Crashed())
+    assert "hunter2-secret" not in line and "tok-99999" not in line and "pw12345" not in line
+    assert line.startswith("ERROR cannot log in with [REDACTED:DB_PASSWORD]")

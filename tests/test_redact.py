@@ -5,11 +5,12 @@ import json
 from urllib.parse import quote, quote_plus
 
 import pytest
-from ansible_collections.ods.fix.plugins.module_utils import dotenv
+from ansible_collections.ods.fix.plugins.module_utils import dotenv, mysqlexec
 from ansible_collections.ods.fix.plugins.module_utils.redact import (
     Redactor,
     command_secrets,
     evidence_redactor,
+    forms,
     is_secret_name,
 )
 
@@ -134,3 +135,12 @@ def test_secrets_on_command_lines_and_in_health_checks(argv: list[str], found: l
 def test_a_secret_flag_in_text_is_redacted_even_undeclared() -> None:
     text = "root 1 redis-server *:6379 --requirepass hunter22 --appendonly yes"
     assert Redactor().redact(text) == "root 1 redis-server *:6379 --requirepass [REDACTED] --appendonly yes"
+
+
+def test_a_password_is_also_masked_as_the_sql_literal_a_server_error_quotes() -> None:
+    password = "it's a \\ pw"
+    error = f"ERROR 1064 (42000): near 'IDENTIFIED BY {mysqlexec.quote(password)}' at line 1"
+    masked = error
+    for form in sorted(forms(password, sql=True), key=len, reverse=True):
+        masked = masked.replace(form, "********")
+    assert "it''s" not in masked and "\\\\ pw" not in masked

@@ -80,9 +80,12 @@ def is_public_value(value, name="", hosts=()):
     return bool(PUBLIC_NAME.search(name or "")) and bool(WORD.match(text))
 
 
-def forms(value):
-    """The forms a value takes once serialised or encoded, the value itself first."""
+def forms(value, sql=False):
+    """The forms a value takes once serialised or encoded, the value itself first; with sql, also as the inside
+    of a SQL string literal (a server error quotes the statement it refused)."""
     found = [value]
+    if sql:
+        found.append(value.replace("\\", "\\\\").replace("'", "''"))
     for dumped in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
         found.append(dumped[1:-1])  # inside a JSON string
     found.append(value.replace("'", "''"))  # inside a single-quoted YAML string

@@ -259,6 +259,7 @@ def log_redactor(container, profile=None):
 
     found = Redactor()
     found.add_env(compose.container_env(container))
+    found.add_commands(compose.container_commands(container))
     return found
 
 

@@ -91,7 +91,7 @@ def main():
         module.fail_json(msg="no API of the stack is configured with a database user and password", ods_failure="input")
     service, login = found[0]
     # In every form: a server error (ERROR 1064) quotes the statement, where the password is an escaped literal.
-    module.no_log_values.update([*redact.forms(login["password"]), mysqlexec.quote(login["password"])[1:-1]])
+    module.no_log_values.update(redact.forms(login["password"], sql=True))
     user, password = login["user"], login["password"]
     origin = stackprofile.describe_setting(profile, service, login["password_key"]) or "%s's environment" % service
     db = containers.get(name)
