@@ -85,8 +85,8 @@ def execute_fix(
     verbose: int,
     yes: bool,
     role_vars: dict[str, Any],
+    as_json: bool,
     rate: fleet.RateControl | None = None,
-    as_json: bool = False,
 ) -> Execution:
     """Validate the input and run the fix's playbook (in batches under rate control), with live progress."""
     if not fix.ready:
@@ -574,7 +574,14 @@ def doctor_command(
 
     diagnose = catalog.get("diagnose")
     assert diagnose is not None
-    common: dict[str, Any] = {"forks": forks, "check": False, "diff": False, "verbose": verbose, "role_vars": {}}
+    common: dict[str, Any] = {
+        "forks": forks,
+        "check": False,
+        "diff": False,
+        "verbose": verbose,
+        "role_vars": {},
+        "as_json": as_json,
+    }
     before = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
     plans = doctor.plan_from(before.result.hosts)
     document: dict[str, Any] = {"plan": [p.document() for p in plans], "diagnose_run": str(before.result.run_dir)}
