@@ -65,7 +65,7 @@ def _fix(entry: dict[str, Any]) -> Fix:
     )
     return Fix(
         name=entry["name"],
-        role=entry["role"],
+        role=entry["name"].replace("-", "_"),
         section=entry["section"],
         summary=entry["summary"],
         changes=entry["changes"],

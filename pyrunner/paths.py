@@ -33,7 +33,7 @@ def collection_dir() -> Path:
 
 
 def playbook(name: str) -> Path:
-    return collection_dir() / "playbooks" / f"{name}.yml"
+    return collection_dir() / "playbooks" / f"{name.replace('-', '_')}.yml"
 
 
 def sandbox_source() -> Path:

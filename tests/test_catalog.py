@@ -44,7 +44,7 @@ def test_ready_fix_is_complete(fix: catalog.Fix) -> None:
         assert option.var in specs, f"--{option.flag} sets {option.var}, which the role does not declare"
         assert option.var in defaults
     playbook = paths.playbook(fix.name).read_text()
-    assert f"role: {fix.role}" in playbook
+    assert f"role: ods.fix.{fix.role}" in playbook
 
 
 @pytest.mark.parametrize("fix", READY, ids=lambda f: f.name)

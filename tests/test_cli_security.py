@@ -152,7 +152,7 @@ def test_two_provider_keys_at_once_are_refused() -> None:
 
 
 def test_provider_keys_are_those_named_like_a_providers() -> None:
-    assert supplied.provider_keys("key_rotation", ["OPENAI_API_KEY", "DATA_API_SECRET_KEY", "HF_TOKEN"]) == {
+    assert supplied.provider_keys("rotate_keys", ["OPENAI_API_KEY", "DATA_API_SECRET_KEY", "HF_TOKEN"]) == {
         "OPENAI_API_KEY",
         "HF_TOKEN",
     }

@@ -28,12 +28,17 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(("fix", "found", "done", "left", "details", "failed", "msg", "dest", "input_error"))
     _requires_connection = False
 
+    def _fix_of_role(self):
+        """A fix's role reports under the fix's own name: role api_500 is `ods-fix api-500`."""
+        role = self._task._role
+        if role is None:
+            raise AnsibleActionFail("fix (the catalog name) is required outside a fix's role")
+        return role.get_name(include_role_fqcn=False).replace("_", "-")
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = self._task.args
-        fix = args.get("fix")
-        if not fix:
-            raise AnsibleActionFail("fix (the catalog name) is required")
+        fix = args.get("fix") or self._fix_of_role()
         report = {"fix": fix, "check_mode": bool(self._task.check_mode)}
         report.update((key, as_list(args.get(key))) for key in LISTS)
         report["details"] = args.get("details") or {}

@@ -32,7 +32,6 @@ DEPENDS_ON = {
 FIXES = [
     {
         "name": "diagnose",
-        "role": "diagnose",
         "section": "诊断流程 (diagnosis)",
         "summary": "Report service status, resources, error logs, reachability and DB connectivity; name the fix.",
         "changes": False,
@@ -54,7 +53,6 @@ FIXES = [
     },
     {
         "name": "mysql-connect",
-        "role": "mysql_connect",
         "section": "数据库连接失败 (database connection failure)",
         "summary": "Start MySQL, reconnect it to the compose network, diagnose Access denied.",
         "changes": True,
@@ -76,7 +74,6 @@ FIXES = [
     },
     {
         "name": "api-slow",
-        "role": "api_latency",
         "section": "API 响应缓慢 (slow API)",
         "summary": "List slow queries (kill only with --kill-after), start Redis, check health latency.",
         "changes": True,
@@ -88,7 +85,7 @@ FIXES = [
         "options": [
             {
                 "flag": "kill-after",
-                "var": "api_latency_kill_after",
+                "var": "api_slow_kill_after",
                 "type": "int",
                 "minimum": 0,
                 "default": 0,
@@ -96,7 +93,7 @@ FIXES = [
             },
             {
                 "flag": "slow-after",
-                "var": "api_latency_slow_after",
+                "var": "api_slow_slow_after",
                 "type": "int",
                 "minimum": 0,
                 "default": 10,
@@ -104,7 +101,7 @@ FIXES = [
             },
             {
                 "flag": "latency-threshold-ms",
-                "var": "api_latency_threshold_ms",
+                "var": "api_slow_threshold_ms",
                 "type": "int",
                 "minimum": 1,
                 "default": 1000,
@@ -114,7 +111,6 @@ FIXES = [
     },
     {
         "name": "milvus-restart",
-        "role": "milvus_restart",
         "section": "Milvus 连接失败 (Milvus connection failure)",
         "summary": "Bring Milvus's etcd and MinIO up first, then restart Milvus only if it is unhealthy.",
         "changes": True,
@@ -153,7 +149,6 @@ FIXES = [
     },
     {
         "name": "mysql-disk",
-        "role": "mysql_disk",
         "section": "数据库磁盘空间不足 (ERROR 1114, disk full)",
         "summary": "Report disk and schema sizes; purge old binlogs or archive old rows, by policy.",
         "changes": True,
@@ -190,7 +185,6 @@ FIXES = [
     },
     {
         "name": "api-500",
-        "role": "api_recover",
         "section": "API 返回 500 错误 (API returns 500)",
         "summary": "Fix what makes an API answer 500: its database, its container, its settings.",
         "changes": True,
@@ -210,7 +204,7 @@ FIXES = [
         "options": [
             {
                 "flag": "services",
-                "var": "api_recover_services",
+                "var": "api_500_services",
                 "type": "list",
                 "default": None,
                 "help": "Only these API services (repeatable) [default: every API of the stack].",
@@ -219,7 +213,6 @@ FIXES = [
     },
     {
         "name": "web-recover",
-        "role": "web_recover",
         "section": "页面加载失败 (page fails to load)",
         "summary": "Check nginx -t and the built front end; restore the last good config or rebuild web.",
         "changes": True,
@@ -232,7 +225,6 @@ FIXES = [
     },
     {
         "name": "cors",
-        "role": "cors_check",
         "section": "API 跨域错误 (CORS error)",
         "summary": "Send the manual's preflight; allow the origin where the API reads it, or check the same-origin "
         "proxy.",
@@ -245,21 +237,21 @@ FIXES = [
         "options": [
             {
                 "flag": "origin",
-                "var": "cors_check_origins",
+                "var": "cors_origins",
                 "type": "list",
                 "default": ["http://localhost:3000"],
                 "help": "A front-end origin that must be allowed (repeatable) [default: http://localhost:3000].",
             },
             {
                 "flag": "services",
-                "var": "cors_check_services",
+                "var": "cors_services",
                 "type": "list",
                 "default": None,
                 "help": "The APIs that must answer the preflight (repeatable) [default: the data API].",
             },
             {
                 "flag": "add-route",
-                "var": "cors_check_add_route",
+                "var": "cors_add_route",
                 "type": "bool",
                 "default": False,
                 "help": "When web's same-origin /api route is broken and no known-good config was kept, add a "
@@ -268,7 +260,7 @@ FIXES = [
             },
             {
                 "flag": "edit-compose",
-                "var": "cors_check_edit_compose",
+                "var": "cors_edit_compose",
                 "type": "bool",
                 "default": False,
                 "help": "Also edit an allowed-origins value written literally in a compose file; otherwise its file "
@@ -278,7 +270,6 @@ FIXES = [
     },
     {
         "name": "perf",
-        "role": "perf_triage",
         "section": "性能问题 (high CPU / memory / disk I/O)",
         "summary": "Name the container and process using CPU, memory or I/O, with the manual's likely causes.",
         "changes": True,
@@ -290,7 +281,7 @@ FIXES = [
         "options": [
             {
                 "flag": "focus",
-                "var": "perf_triage_focus",
+                "var": "perf_focus",
                 "type": "list",
                 "choices": ["cpu", "memory", "io"],
                 "default": ["cpu", "memory", "io"],
@@ -298,7 +289,7 @@ FIXES = [
             },
             {
                 "flag": "lower-log-level",
-                "var": "perf_triage_lower_log_level",
+                "var": "perf_lower_log_level",
                 "type": "bool",
                 "default": False,
                 "help": "When LOG_LEVEL is DEBUG, set it to INFO where it is written (backed up) and restart or "
@@ -306,7 +297,7 @@ FIXES = [
             },
             {
                 "flag": "edit-compose",
-                "var": "perf_triage_edit_compose",
+                "var": "perf_edit_compose",
                 "type": "bool",
                 "default": False,
                 "help": "With --lower-log-level, also edit a LOG_LEVEL written literally in a compose file; "
@@ -314,7 +305,7 @@ FIXES = [
             },
             {
                 "flag": "restart-above-mb",
-                "var": "perf_triage_restart_above_mb",
+                "var": "perf_restart_above_mb",
                 "type": "int",
                 "minimum": 0,
                 "default": 0,
@@ -322,7 +313,7 @@ FIXES = [
             },
             {
                 "flag": "cpu-percent",
-                "var": "perf_triage_cpu_percent",
+                "var": "perf_cpu_percent",
                 "type": "float",
                 "minimum": 1,
                 "default": 50,
@@ -330,7 +321,7 @@ FIXES = [
             },
             {
                 "flag": "memory-mb",
-                "var": "perf_triage_memory_mb",
+                "var": "perf_memory_mb",
                 "type": "float",
                 "minimum": 1,
                 "default": 300,
@@ -340,7 +331,6 @@ FIXES = [
     },
     {
         "name": "mysql-backup",
-        "role": "mysql_backup",
         "section": "数据恢复 (MySQL backup)",
         "summary": "A consistent, compressed dump with a manifest, fetched to the controller.",
         "changes": False,
@@ -369,7 +359,6 @@ FIXES = [
     },
     {
         "name": "mysql-restore",
-        "role": "mysql_recover",
         "section": "MySQL 数据恢复 (MySQL restore)",
         "summary": "Validate a dump, restore it atomically, keep what it replaced, verify.",
         "changes": True,
@@ -381,42 +370,42 @@ FIXES = [
         "options": [
             {
                 "flag": "backup",
-                "var": "mysql_recover_backup",
+                "var": "mysql_restore_backup",
                 "type": "path",
                 "default": None,
                 "help": "The dump on this machine (.sql or .sql.gz); it is checked here, copied, and checked again.",
             },
             {
                 "flag": "remote-backup",
-                "var": "mysql_recover_remote_backup",
+                "var": "mysql_restore_remote_backup",
                 "type": "str",
                 "default": None,
                 "help": "A dump already on the target machine.",
             },
             {
                 "flag": "database",
-                "var": "mysql_recover_database",
+                "var": "mysql_restore_database",
                 "type": "str",
                 "default": None,
                 "help": "The database to restore into [default: the dump's own, if it is one of the stack's].",
             },
             {
                 "flag": "allow-incomplete",
-                "var": "mysql_recover_allow_incomplete",
+                "var": "mysql_restore_allow_incomplete",
                 "type": "bool",
                 "default": False,
                 "help": "Restore a dump that lacks the '-- Dump completed' trailer.",
             },
             {
                 "flag": "rollback",
-                "var": "mysql_recover_rollback",
+                "var": "mysql_restore_rollback",
                 "type": "bool",
                 "default": False,
                 "help": "Put back the data the last restore replaced.",
             },
             {
                 "flag": "keep",
-                "var": "mysql_recover_keep",
+                "var": "mysql_restore_keep",
                 "type": "int",
                 "minimum": 1,
                 "default": 3,
@@ -424,7 +413,7 @@ FIXES = [
             },
             {
                 "flag": "workers",
-                "var": "mysql_recover_workers",
+                "var": "mysql_restore_workers",
                 "type": "int",
                 "minimum": 1,
                 "default": 2,
@@ -434,7 +423,6 @@ FIXES = [
     },
     {
         "name": "milvus-backup",
-        "role": "milvus_backup",
         "section": "向量数据恢复 (vector data backup)",
         "summary": "Export collections: schema, rows, manifest with counts and checksums.",
         "changes": False,
@@ -462,7 +450,6 @@ FIXES = [
     },
     {
         "name": "milvus-restore",
-        "role": "milvus_recover",
         "section": "向量数据恢复 (vector data restore)",
         "summary": "Recreate collections and indexes from a backup, in batches, verified.",
         "changes": True,
@@ -474,21 +461,21 @@ FIXES = [
         "options": [
             {
                 "flag": "backup",
-                "var": "milvus_recover_backup",
+                "var": "milvus_restore_backup",
                 "type": "path",
                 "default": None,
                 "help": "The backup on this machine (made by milvus-backup); checked here, copied, checked again.",
             },
             {
                 "flag": "collection",
-                "var": "milvus_recover_collections",
+                "var": "milvus_restore_collections",
                 "type": "list",
                 "default": [],
                 "help": "A collection to restore (repeatable) [default: every collection in the backup].",
             },
             {
                 "flag": "replace",
-                "var": "milvus_recover_replace",
+                "var": "milvus_restore_replace",
                 "type": "bool",
                 "default": False,
                 "help": "Replace a collection whose content or dimension differs; the old one is kept under a dated "
@@ -496,21 +483,21 @@ FIXES = [
             },
             {
                 "flag": "rollback",
-                "var": "milvus_recover_rollback",
+                "var": "milvus_restore_rollback",
                 "type": "bool",
                 "default": False,
                 "help": "Swap each collection with the copy the last restore kept.",
             },
             {
                 "flag": "confirm",
-                "var": "milvus_recover_confirm",
+                "var": "milvus_restore_confirm",
                 "type": "bool",
                 "default": False,
                 "help": "Drop the copies earlier restores kept (the restore is confirmed).",
             },
             {
                 "flag": "workers",
-                "var": "milvus_recover_workers",
+                "var": "milvus_restore_workers",
                 "type": "int",
                 "minimum": 1,
                 "default": 2,
@@ -520,7 +507,6 @@ FIXES = [
     },
     {
         "name": "rotate-keys",
-        "role": "key_rotation",
         "section": "密钥轮换 (key rotation)",
         "summary": "Rotate secrets where the stack keeps them (and the DB password), verify, roll back on failure.",
         "changes": True,
@@ -533,7 +519,7 @@ FIXES = [
         "options": [
             {
                 "flag": "key",
-                "var": "key_rotation_keys",
+                "var": "rotate_keys_keys",
                 "type": "list",
                 "default": [],
                 "help": "A secret setting to rotate (repeatable) [default: every generated key and database "
@@ -541,7 +527,7 @@ FIXES = [
             },
             {
                 "flag": "value-from-file",
-                "var": "key_rotation_value_files",
+                "var": "rotate_keys_value_files",
                 "type": "path",
                 "secret_source": "file",
                 "default": None,
@@ -550,7 +536,7 @@ FIXES = [
             },
             {
                 "flag": "value-from-env",
-                "var": "key_rotation_value_files",
+                "var": "rotate_keys_value_files",
                 "type": "str",
                 "secret_source": "env",
                 "default": None,
@@ -558,7 +544,7 @@ FIXES = [
             },
             {
                 "flag": "rollback",
-                "var": "key_rotation_rollback",
+                "var": "rotate_keys_rollback",
                 "type": "bool",
                 "default": False,
                 "help": "Put back what the last rotation replaced (settings and DB passwords), from its "
@@ -568,7 +554,6 @@ FIXES = [
     },
     {
         "name": "incident",
-        "role": "incident_response",
         "section": "疑似入侵 (suspected intrusion)",
         "summary": "Capture volatile state and logs into a verified evidence bundle, then isolate.",
         "changes": True,
@@ -581,7 +566,7 @@ FIXES = [
         "options": [
             {
                 "flag": "isolate",
-                "var": "incident_response_isolate",
+                "var": "incident_isolate",
                 "type": "str",
                 "choices": ["stop", "disconnect", "none"],
                 "default": "stop",
@@ -590,7 +575,7 @@ FIXES = [
             },
             {
                 "flag": "bundle",
-                "var": "incident_response_bundle",
+                "var": "incident_bundle",
                 "type": "path",
                 "default": None,
                 "help": "The evidence bundle on this machine; {host} and {time} are filled in; never overwritten "
@@ -600,7 +585,6 @@ FIXES = [
     },
     {
         "name": "data-leak",
-        "role": "data_leak",
         "section": "数据泄露 (data leak)",
         "summary": "Pause services, rotate keys, audit access logs, fill the notification checklist.",
         "changes": True,

@@ -19,9 +19,11 @@ description:
   - An action plugin, run on the controller without connecting to the target.
 options:
   fix:
-    description: The fix's catalog name, for example V(mysql-connect).
+    description:
+      - The fix's catalog name, for example V(mysql-connect).
+      - Defaults to the name of the role the task runs in, with hyphens (role C(api_500) reports as V(api-500)).
     type: str
-    required: true
+    required: false
   found:
     description: What was wrong, one line each.
     type: list
@@ -64,7 +66,6 @@ author:
 EXAMPLES = r"""
 - name: Report | What was wrong, what was done, what is left
   ods.fix.fix_report:
-    fix: mysql-connect
     found: "{{ mysql_connect_found }}"
     done: "{{ mysql_connect_service.actions }}"
     left: []

@@ -202,7 +202,7 @@ class Rotation(object):
     # --- the stack's secrets -------------------------------------------------------------------------
 
     def catalog(self):
-        """The secrets catalog: the inventory's (key_rotation_secrets) when it gives one, else the stack's."""
+        """The secrets catalog: the inventory's (rotate_keys_secrets) when it gives one, else the stack's."""
         given = self.params["catalog"]
         try:
             catalog = keyrotation.normalize_catalog(given) if given else self.stack_catalog
