@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Write report files on the controller (see modules/controller_report.py for the documentation)."""
@@ -24,6 +23,6 @@ class ActionModule(ActionBase):
         try:
             written = write_files(dest, [(f["name"], f.get("content", "")) for f in files])
         except (OSError, ValueError) as exc:
-            raise AnsibleActionFail("cannot write the report in %s: %s" % (dest, exc)) from exc
+            raise AnsibleActionFail(f"cannot write the report in {dest}: {exc}") from exc
         result.update(changed=False, files=written)
         return result

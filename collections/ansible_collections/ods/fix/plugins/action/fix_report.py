@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Assemble a fix's report (see modules/fix_report.py for the documentation)."""
@@ -45,18 +44,18 @@ class ActionModule(ActionBase):
         failed = bool(args.get("failed"))
         if args.get("dest"):
             host = (task_vars or {}).get("inventory_hostname", "host")
-            name = "%s-%s.json" % (fix, time.strftime("%Y%m%d-%H%M%S"))
+            name = "{}-{}.json".format(fix, time.strftime("%Y%m%d-%H%M%S"))
             try:
                 result["files"] = write_files(
-                    "%s/%s" % (args["dest"], host),
+                    "{}/{}".format(args["dest"], host),
                     [(name, json.dumps(report, indent=2, ensure_ascii=False, default=str))],
                 )
             except (OSError, ValueError) as exc:
-                raise AnsibleActionFail("cannot write the report: %s" % exc) from exc
+                raise AnsibleActionFail(f"cannot write the report: {exc}") from exc
         result.update(changed=False, ods_report=report)
         if failed:
             result["failed"] = True
-            result["msg"] = args.get("msg") or (report["left"][0] if report["left"] else "%s failed" % fix)
+            result["msg"] = args.get("msg") or (report["left"][0] if report["left"] else f"{fix} failed")
             if args.get("input_error"):
                 result["ods_failure"] = "input"  # bad input or configuration: the CLI exits 1
         return result

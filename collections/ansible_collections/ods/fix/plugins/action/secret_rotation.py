@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Read supplied secret values on the controller, hand them to the secret_rotation module, return no value.
@@ -35,17 +34,17 @@ class ActionModule(ActionBase):
                 result.update(
                     failed=True,
                     ods_failure="input",
-                    msg="cannot read the new value of %s from %s: %s" % (key, path, reason),
+                    msg=f"cannot read the new value of {key} from {path}: {reason}",
                 )
                 return result
             if not value.strip():
-                result.update(failed=True, ods_failure="input", msg="%s is empty: no new value for %s" % (path, key))
+                result.update(failed=True, ods_failure="input", msg=f"{path} is empty: no new value for {key}")
                 return result
             if "\n" in value or "\x00" in value:
                 result.update(
                     failed=True,
                     ods_failure="input",
-                    msg="%s holds more than one line: a value for %s is one line" % (path, key),
+                    msg=f"{path} holds more than one line: a value for {key} is one line",
                 )
                 return result
             supplied[str(key)] = value

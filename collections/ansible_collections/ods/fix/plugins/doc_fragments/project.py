@@ -1,13 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # Options shared by every ods.fix module that works on the ODS compose project.
     DOCUMENTATION = r"""
 options:
@@ -28,6 +23,37 @@ options:
       - The Docker engine to talk to, for example V(unix:///var/run/docker.sock).
       - Empty means C(DOCKER_HOST), else the local socket.
     type: str
+    default: ""
+  stack_roles:
+    description:
+      - The inventory's C(ods_roles) overrides, role to service (V(database), V(cache), V(api), ...), for a
+        stack whose services ods.fix cannot tell apart by themselves.
+      - Roles set it for the whole play through the V(group/ods.fix.stack) module defaults.
+    type: dict
+    default: {}
+  profile:
+    description:
+      - The stack profile that M(ods.fix.stack_profile) discovered for this run (services, roles, settings,
+        credentials' sources); empty means discover it again.
+    type: dict
+    default: {}
+  profile_services:
+    description:
+      - The services the profile was discovered with; a profile whose services differ from the running
+        project's is discovered again.
+    type: list
+    elements: str
+    default: []
+  env_file:
+    description:
+      - The settings file the stack reads (C(.env) or an C(env_file)); empty means the one discovery found.
+    type: path
+    default: ""
+  db_root_password_file:
+    description:
+      - A private file holding MySQL's root password, when the stack does not say it; empty means the
+        password discovery found (the database container's environment or its secret file).
+    type: path
     default: ""
 requirements:
   - The Python C(docker) library on the target (Debian C(python3-docker)).

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """数据泄露's 审计访问日志: read combined-format access lines (nginx's, the APIs'), sum them up. Pure logic.
@@ -8,10 +7,6 @@ IPs), for what nobody should ask (probes, traversal, injection), with which
 methods, when the errors came in bursts, and which answers were unusually big
 (what left).
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import collections
 import datetime
@@ -208,7 +203,7 @@ def render_markdown(summary, window):
     out = [
         "# Access-log audit (数据泄露: 审计访问日志)",
         "",
-        "Window: %s" % window,
+        f"Window: {window}",
         "",
         "Requests: %d from %d clients (%s)"
         % (
@@ -224,7 +219,7 @@ def render_markdown(summary, window):
     for title, key in (("Suspicious requests", "suspicious"), ("Large responses", "large_responses")):
         out += [
             "",
-            "## %s" % title,
+            f"## {title}",
             "",
             "| time | source | ip | method | path | status | bytes | why |",
             "|---|---|---|---|---|---|---|---|",

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Archive old rows before deleting them: lock, dump, count, fsync, then delete, chunk by chunk.
@@ -7,10 +6,6 @@ The rows of a chunk stay locked from before their dump until their delete commit
 deleted row as it was (see Archiver.archive). The archive is a plain mysqldump (one INSERT per row), so
 restoring is `gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import gzip
 import hashlib
@@ -37,8 +32,8 @@ def parse_spec(spec):
     match = SPEC.match(spec.strip())
     if not match:
         raise ArchiveError(
-            "archive rule %r: expected SCHEMA.TABLE:DATE_COLUMN:DAYS, e.g. "
-            "one_data_alldata.job_log:create_time:90" % spec
+            f"archive rule {spec!r}: expected SCHEMA.TABLE:DATE_COLUMN:DAYS, e.g. "
+            "one_data_alldata.job_log:create_time:90"
         )
     rule = match.groupdict()
     rule["days"] = int(rule["days"])
@@ -65,7 +60,7 @@ def sha256(path):
     return digest.hexdigest()
 
 
-class Archiver(object):
+class Archiver:
     def __init__(self, api, container, root, archive_dir):
         self.api, self.container, self.root, self.archive_dir = api, container, root, archive_dir  # a mysqlexec.Root
 
@@ -76,30 +71,30 @@ class Archiver(object):
         """Rows to archive: the cutoff, the primary key, their count and the highest key."""
         schema, table, column = rule["schema"], rule["table"], rule["column"]
         columns = self.sql(
-            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s;"
-            % (mysqlexec.quote(schema), mysqlexec.quote(table))
+            f"SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+            f"{mysqlexec.quote(schema)} AND TABLE_NAME = {mysqlexec.quote(table)};"
         )
         if not columns:
-            raise ArchiveError("%s.%s: no such table on the server" % (schema, table))
+            raise ArchiveError(f"{schema}.{table}: no such table on the server")
         if column not in [c[0] for c in columns]:
-            raise ArchiveError("%s.%s has no column %s to date its rows by" % (schema, table, column))
+            raise ArchiveError(f"{schema}.{table} has no column {column} to date its rows by")
         keys = self.sql(
             "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE JOIN "
             "information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY';"
-            % (mysqlexec.quote(schema), mysqlexec.quote(table))
+            f"WHERE TABLE_SCHEMA = {mysqlexec.quote(schema)} AND TABLE_NAME = "
+            f"{mysqlexec.quote(table)} AND CONSTRAINT_NAME = 'PRIMARY';"
         )
         if len(keys) != 1 or "int" not in keys[0][1]:
-            raise ArchiveError("%s.%s: archiving needs a single integer primary key" % (schema, table))
+            raise ArchiveError(f"{schema}.{table}: archiving needs a single integer primary key")
         key = keys[0][0]
         cutoff = self.sql("SELECT DATE_FORMAT(NOW() - INTERVAL %d DAY, '%%Y-%%m-%%d %%H:%%i:%%s');" % rule["days"])[0][
             0
         ]
         count, highest = self.sql(
-            "SELECT COUNT(*), IFNULL(MAX(`%s`), 0) FROM `%s`.`%s` WHERE `%s` < %s;"
-            % (key, schema, table, column, mysqlexec.quote(cutoff))
+            f"SELECT COUNT(*), IFNULL(MAX(`{key}`), 0) FROM `{schema}`.`{table}` WHERE `{column}` < "
+            f"{mysqlexec.quote(cutoff)};"
         )[0]
-        where = "`%s` < '%s' AND `%s` <= %s" % (column, cutoff, key, highest)
+        where = f"`{column}` < '{cutoff}' AND `{key}` <= {highest}"
         return dict(rule, key=key, cutoff=cutoff, rows=int(count), where=where, highest=int(highest))
 
     def archive(self, plan, chunk=CHUNK_ROWS):
@@ -115,7 +110,7 @@ class Archiver(object):
         if not os.path.isdir(self.archive_dir):
             os.makedirs(self.archive_dir, mode=0o700)
         schema, table = plan["schema"], plan["table"]
-        base = os.path.join(self.archive_dir, "%s.%s-%s" % (schema, table, time.strftime("%Y%m%d-%H%M%S")))
+        base = os.path.join(self.archive_dir, "{}.{}-{}".format(schema, table, time.strftime("%Y%m%d-%H%M%S")))
         path = base + ".sql.gz"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         session = Session(self.api, self.container, schema, root=self.root, interactive=True)
@@ -139,7 +134,7 @@ class Archiver(object):
         if not deleted:
             os.unlink(path)
             if failure:
-                raise ArchiveError("archiving %s.%s failed, nothing was deleted: %s" % (schema, table, failure))
+                raise ArchiveError(f"archiving {schema}.{table} failed, nothing was deleted: {failure}")
             return None
         manifest = write_manifest(base, path, plan, deleted)
         if failure:
@@ -165,9 +160,7 @@ class Archiver(object):
         end = os.lseek(fd, 0, os.SEEK_END)
         self._append_chunk(fd, plan, where, len(keys))
         try:
-            took = int(
-                session.query("DELETE FROM `%s`.`%s` WHERE %s; SELECT ROW_COUNT();" % (schema, table, where))[-1][0]
-            )
+            took = int(session.query(f"DELETE FROM `{schema}`.`{table}` WHERE {where}; SELECT ROW_COUNT();")[-1][0])
             if took != len(keys):
                 raise ArchiveError(
                     "%d rows of %s.%s came into keys %d-%d while they were archived; that chunk was put back, "
@@ -204,7 +197,7 @@ class Archiver(object):
                     self.api, self.container, cmd, environment=self.root.env, timeout=3600, sink=out.write
                 )
             if result.code != 0:
-                raise ArchiveError("mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
+                raise ArchiveError("mysqldump failed: {}".format(result.stderr.decode("utf-8", "replace").strip()))
             found, complete = count_inserts(part)
             if found != rows or not complete:
                 raise ArchiveError(
@@ -222,14 +215,14 @@ class Archiver(object):
 def write_manifest(base, path, plan, rows):
     """The archive's manifest beside it (0600, fsynced): what it holds and how to restore it."""
     manifest = {
-        "table": "%s.%s" % (plan["schema"], plan["table"]),
+        "table": "{}.{}".format(plan["schema"], plan["table"]),
         "where": plan["where"],
         "rows": rows,
         "file": path,
         "sha256": sha256(path),
         "bytes": os.path.getsize(path),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "restore": "gunzip -c %s | docker-compose exec -T mysql mysql %s" % (path, plan["schema"]),
+        "restore": "gunzip -c {} | docker-compose exec -T mysql mysql {}".format(path, plan["schema"]),
     }
     fd = os.open(base + ".manifest.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

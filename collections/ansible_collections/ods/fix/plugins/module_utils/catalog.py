@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """The catalog of fixes: the single source of truth for ods-fix.
@@ -11,10 +10,6 @@ list``, the README table, the test matrix and diagnose's triage all read it.
 Plain data and the standard library only: pyrunner loads this file directly,
 and Ansible ships it to targets with the diagnose module.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import fnmatch
 
@@ -638,7 +633,7 @@ def by_name(name):
 
 def fix_for(code, role):
     """The catalog entry that fixes a finding ``code`` on a service playing ``role`` (first match), or None."""
-    key = "%s:%s" % (code, role)
+    key = f"{code}:{role}"
     for fix in FIXES:
         for pattern in fix["symptoms"]:
             if fnmatch.fnmatchcase(key, pattern):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """A compose project seen through the Docker engine, for Compose v1 and v2 alike.
@@ -14,10 +13,6 @@ profile as the fact ``ods_profile``, and the roles hand it to the next modules
 (``module_defaults``), which then only list the project's containers.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import os
 import re
 import shutil
@@ -31,7 +26,7 @@ from ansible_collections.ods.fix.plugins.module_utils import stackprofile
 
 try:
     import docker
-    from docker.errors import DockerException, NotFound
+    from docker.errors import DockerException
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
@@ -40,9 +35,6 @@ except ImportError:
     DOCKER_IMPORT_ERROR = traceback.format_exc()
 
     class DockerException(Exception):
-        pass
-
-    class NotFound(Exception):
         pass
 
 
@@ -75,14 +67,14 @@ def client(docker_host=""):
         api.ping()
     except (DockerException, OSError) as exc:
         where = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        raise ProjectError("cannot reach the Docker engine at %s (%s): is dockerd running?" % (where, exc)) from exc
+        raise ProjectError(f"cannot reach the Docker engine at {where} ({exc}): is dockerd running?") from exc
     return api
 
 
 def project_containers(api, name):
     """service -> container for the project's service containers (one-off `run` containers excluded)."""
     found = {}
-    label = "%s=%s" % (PROJECT_LABEL, name)
+    label = f"{PROJECT_LABEL}={name}"
     for container in api.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         labels = container.labels or {}
         if labels.get(ONEOFF_LABEL, "False") == "True":
@@ -281,8 +273,9 @@ def check_services(module, profile, names):
     unknown = [s for s in names if s not in profile["services"]]
     if unknown:
         module.fail_json(
-            msg="unknown service(s) %s in project %s (its services: %s)"
-            % (", ".join(unknown), profile["project"], ", ".join(sorted(profile["services"]))),
+            msg="unknown service(s) {} in project {} (its services: {})".format(
+                ", ".join(unknown), profile["project"], ", ".join(sorted(profile["services"]))
+            ),
             ods_failure="input",
         )
 
@@ -318,7 +311,7 @@ def run_parallel(tasks, timeout):
         try:
             value = (True, fn())
         except Exception as exc:  # a probe's failure is a finding, not a crash
-            value = (False, "%s: %s" % (type(exc).__name__, exc))
+            value = (False, f"{type(exc).__name__}: {exc}")
         with lock:
             results[name] = value
 
@@ -330,5 +323,5 @@ def run_parallel(tasks, timeout):
         thread.join(max(0.0, deadline - time.monotonic()))
     with lock:
         for name in tasks:
-            results.setdefault(name, (False, "timed out after %ss" % timeout))
+            results.setdefault(name, (False, f"timed out after {timeout}s"))
         return dict(results)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Compose files read as Compose reads them, keeping where each setting is written.
@@ -16,8 +15,6 @@ The shell's environment is not read: a module runs in its own process, not in
 the shell that ran ``docker compose up``. What a container really got is its
 own environment, which the caller compares with these files.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import contextlib
 import os
@@ -87,17 +84,17 @@ def read_yaml(path):
     try:
         with open(path, "rb") as handle:
             data = yaml.load(handle, Loader=_Loader)
-    except (IOError, OSError) as exc:
-        raise ComposeFileError("cannot read compose file %s: %s" % (path, exc.strerror or exc)) from None
+    except OSError as exc:
+        raise ComposeFileError(f"cannot read compose file {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = " line %d" % (where.line + 1) if where is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ComposeFileError("compose file %s is not valid YAML (%s%s)" % (path, problem, line)) from None
+        raise ComposeFileError(f"compose file {path} is not valid YAML ({problem}{line})") from None
     if data is None:
         return LineDict()
     if not isinstance(data, dict):
-        raise ComposeFileError("compose file %s is not a mapping of services" % path)
+        raise ComposeFileError(f"compose file {path} is not a mapping of services")
     return data
 
 
@@ -144,16 +141,16 @@ class Interpolator:
                 depth -= 1
                 if depth == 0:
                     return index
-        raise ComposeFileError("%s: ${ without its closing } in %r" % (self.where, text))
+        raise ComposeFileError(f"{self.where}: ${{ without its closing }} in {text!r}")
 
     def _expand(self, expression, used):
         match = NAME.match(expression)
         if match is None:
-            raise ComposeFileError("%s: invalid interpolation ${%s}" % (self.where, expression))
+            raise ComposeFileError(f"{self.where}: invalid interpolation ${{{expression}}}")
         name, rest = match.group(0), expression[match.end() :]
         op = next((o for o in OPERATORS if rest.startswith(o)), None) if rest else ""
         if op is None:
-            raise ComposeFileError("%s: invalid interpolation ${%s}" % (self.where, expression))
+            raise ComposeFileError(f"{self.where}: invalid interpolation ${{{expression}}}")
         arg = rest[len(op) :]
         if used is not None:
             used.append(name)
@@ -164,7 +161,7 @@ class Interpolator:
         if op in (":?", "?"):
             if (not value) if op == ":?" else (not is_set):
                 raise ComposeFileError(
-                    "%s: required variable %s is missing a value%s" % (self.where, name, ": " + arg if arg else "")
+                    "{}: required variable {} is missing a value{}".format(self.where, name, ": " + arg if arg else "")
                 )
             return value
         if op in (":+", "+"):
@@ -225,8 +222,8 @@ def env_file_entries(paths):
     for path in paths:
         try:
             lines = dotenv.read_entries(path, missing_ok=False)
-        except (IOError, OSError) as exc:
-            raise ComposeFileError("env_file %s cannot be read: %s" % (path, exc.strerror or exc)) from None
+        except OSError as exc:
+            raise ComposeFileError(f"env_file {path} cannot be read: {exc.strerror or exc}") from None
         for key, (value, line) in lines.items():
             entries[key] = {"kind": "env_file", "file": path, "line": line, "value": value, "vars": []}
     return entries
@@ -308,8 +305,8 @@ def project_dotenv(working_dir, explicit=""):
         return None, {}
     try:
         return path, dotenv.read_entries(path, missing_ok=False)
-    except (IOError, OSError) as exc:
-        raise ComposeFileError("the project's %s cannot be read: %s" % (path, exc.strerror or exc)) from None
+    except OSError as exc:
+        raise ComposeFileError(f"the project's {path} cannot be read: {exc.strerror or exc}") from None
 
 
 def load_project(files, working_dir, dotenv_path=""):
@@ -325,7 +322,7 @@ def load_project(files, working_dir, dotenv_path=""):
         interpolator = Interpolator(variables, path)
         raw_services = data.get("services") or {}
         if not isinstance(raw_services, dict):
-            raise ComposeFileError("compose file %s: `services` is not a mapping" % path)
+            raise ComposeFileError(f"compose file {path}: `services` is not a mapping")
         for name, spec in raw_services.items():
             service = normalize_service(str(name), spec, interpolator, path, working_dir)
             services[str(name)] = merge_service(services[str(name)], service) if str(name) in services else service

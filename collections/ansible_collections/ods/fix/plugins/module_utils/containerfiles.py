@@ -1,11 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Read files from a container and put one back, running or stopped (what `docker cp` does)."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import io
 import tarfile

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """The stack's own credentials, from where the stack keeps them.
@@ -13,8 +12,6 @@
 Every value found is a secret: callers add it to their redaction set and pass it on stdin or in an
 exec's environment (MYSQL_PWD, REDISCLI_AUTH), never on a command line. Only origins are reported.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import re
 from urllib.parse import unquote, urlsplit
@@ -41,7 +38,7 @@ def read_user_file(path):
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().rstrip("\n")
-    except (IOError, OSError):
+    except OSError:
         return None
 
 
@@ -51,22 +48,22 @@ def root_passwords(api, profile, service, container, user_file=""):
     env = settings.container_env(container)
     for key in ROOT_KEYS:
         if env.get(key):
-            found.append(("the container's %s" % key, env[key]))
+            found.append((f"the container's {key}", env[key]))
         if env.get(key + "_FILE"):
             value = read_container_file(api, container, env[key + "_FILE"])
             if value:
-                found.append(("the file %s names (%s_FILE)" % (env[key + "_FILE"], key), value))
+                found.append(("the file {} names ({}_FILE)".format(env[key + "_FILE"], key), value))
     if any(env.get(key) for key in EMPTY_KEYS):
-        found.append(("an empty password (%s)" % next(k for k in EMPTY_KEYS if env.get(k)), ""))
+        found.append((f"an empty password ({next(k for k in EMPTY_KEYS if env.get(k))})", ""))
     configured = settings.configured(profile, service)
     everywhere = settings.all_values(profile)
     for key in ROOT_KEYS:
         for where, values in ((service + "'s settings", configured), ("the stack's settings files", everywhere)):
             if values.get(key):
-                found.append(("%s in %s" % (key, where), values[key]))
+                found.append((f"{key} in {where}", values[key]))
     value = read_user_file(user_file)
     if value is not None:
-        found.append(("the file %s (ods_db_root_password_file)" % user_file, value))
+        found.append((f"the file {user_file} (ods_db_root_password_file)", value))
     found.append(("no password (the socket)", None))
     unique, seen = [], set()
     for origin, password in found:
@@ -142,7 +139,7 @@ def cache_password(api, profile, service, container):
             text = read_container_file(api, container, word) or ""
             match = re.search(r"^\s*requirepass\s+(\S+)", text, re.MULTILINE)
             if match:
-                return "requirepass in %s" % word, match.group(1).strip("\"'")
+                return f"requirepass in {word}", match.group(1).strip("\"'")
     env = settings.container_env(container)
     if env.get("REDIS_PASSWORD"):
         return "its REDIS_PASSWORD", env["REDIS_PASSWORD"]
@@ -150,7 +147,7 @@ def cache_password(api, profile, service, container):
         url = settings.configured(profile, api_service).get("REDIS_URL") or ""
         parts = urlsplit(url) if "://" in url else None
         if parts is not None and parts.password and parts.hostname == service:
-            return "%s's REDIS_URL" % api_service, unquote(parts.password)
+            return f"{api_service}'s REDIS_URL", unquote(parts.password)
     return None, None
 
 

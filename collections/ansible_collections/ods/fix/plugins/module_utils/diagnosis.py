@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Turn what diagnose saw into findings and a triage (pure functions, unit-tested).
@@ -10,10 +9,6 @@ itself (stopped, unhealthy, ...); findings that follow from a root cause on a
 service it depends on (the APIs answering 500 while the database is stopped)
 are kept, marked ``caused_by``, and left out of the triage.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 
@@ -91,22 +86,22 @@ def service_findings(expected, services):
     for name in expected:
         info = services.get(name)
         if info is None:
-            found.append(finding("missing", name, "%s has no container (never started or removed)" % name))
+            found.append(finding("missing", name, f"{name} has no container (never started or removed)"))
             continue
         status = info.get("status")
         if status in ("exited", "dead", "created"):
-            detail = "exit code %s" % info.get("exit_code")
+            detail = "exit code {}".format(info.get("exit_code"))
             if info.get("oom_killed"):
                 detail += ", killed for lack of memory (OOM)"
-            found.append(finding("stopped", name, "%s is not running (%s, %s)" % (name, status, detail)))
+            found.append(finding("stopped", name, f"{name} is not running ({status}, {detail})"))
         elif status == "restarting":
             found.append(
-                finding("restarting", name, "%s keeps restarting (%s restarts)" % (name, info.get("restart_count")))
+                finding("restarting", name, "{} keeps restarting ({} restarts)".format(name, info.get("restart_count")))
             )
         elif status == "paused":
-            found.append(finding("stopped", name, "%s is paused" % name))
+            found.append(finding("stopped", name, f"{name} is paused"))
         elif info.get("health") == "unhealthy":
-            found.append(finding("unhealthy", name, "%s is running but its health check fails" % name))
+            found.append(finding("unhealthy", name, f"{name} is running but its health check fails"))
     return found
 
 
@@ -120,7 +115,7 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                     finding(
                         "unreachable",
                         target,
-                        "%s cannot reach %s: %s" % (api, target, result.get("error")),
+                        "{} cannot reach {}: {}".format(api, target, result.get("error")),
                         severity="warning",
                         source=api,
                     )
@@ -133,8 +128,9 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                 finding(
                     "api_error",
                     api,
-                    "%s %s answers %s (failing: %s)"
-                    % (api, result.get("path") or "its health URL", code, ", ".join(failing) or "unknown"),
+                    "{} {} answers {} (failing: {})".format(
+                        api, result.get("path") or "its health URL", code, ", ".join(failing) or "unknown"
+                    ),
                     severity="warning",
                 )
             )
@@ -147,9 +143,10 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                 finding(
                     "db_auth",
                     database,
-                    "MySQL refuses %s's credentials: Access denied for '%s'@'%s' "
-                    "(the password in its settings differs from the server's)"
-                    % (via_api.get("service"), denied.group(1), denied.group(2)),
+                    "MySQL refuses {}'s credentials: Access denied for '{}'@'{}' "
+                    "(the password in its settings differs from the server's)".format(
+                        via_api.get("service"), denied.group(1), denied.group(2)
+                    ),
                 )
             )
         else:
@@ -157,8 +154,9 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                 finding(
                     "db_unreachable",
                     via_api.get("service", "the data API"),
-                    "the SELECT 1 through the app's engine (%s) fails: %s"
-                    % (via_api.get("probe") or "the manual's", error),
+                    "the SELECT 1 through the app's engine ({}) fails: {}".format(
+                        via_api.get("probe") or "the manual's", error
+                    ),
                     severity="warning",
                 )
             )
@@ -168,23 +166,26 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
             finding(
                 "unhealthy",
                 database,
-                "%s is running but does not answer SELECT 1: %s" % (database, direct.get("error")),
+                "{} is running but does not answer SELECT 1: {}".format(database, direct.get("error")),
             )
         )
     for service, result in sorted((probes.get("cache") or {}).items()):
         if not result.get("ok"):
-            found.append(finding("unhealthy", service, "%s does not answer PING: %s" % (service, result.get("error"))))
+            found.append(
+                finding("unhealthy", service, "{} does not answer PING: {}".format(service, result.get("error")))
+            )
     web = probes.get("web") or {}
     service = probes.get("web_service") or "web"
     if web.get("config") and not web["config"].get("ok") and not web["config"].get("upstream_down"):
-        found.append(finding("nginx_config", service, "nginx -t fails: %s" % web["config"].get("output", "")))
+        found.append(finding("nginx_config", service, "nginx -t fails: {}".format(web["config"].get("output", ""))))
     if web.get("dist") and not web["dist"].get("ok"):
         found.append(
             finding(
                 "dist_missing",
                 service,
-                "%s has no index.html (%s)"
-                % (web["dist"].get("root") or "the document root", web["dist"].get("error", "empty")),
+                "{} has no index.html ({})".format(
+                    web["dist"].get("root") or "the document root", web["dist"].get("error", "empty")
+                ),
             )
         )
     proxy = web.get("proxy") or {}
@@ -193,14 +194,15 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
             finding(
                 "unhealthy",
                 service,
-                "%s answers %s on %s while %s answers it directly: nginx kept the address %s had when nginx "
-                "started"
-                % (service, web["proxy"]["code"], web["proxy"]["path"], web["proxy"]["stale"], web["proxy"]["stale"]),
+                "{} answers {} on {} while {} answers it directly: nginx kept the address {} had when nginx "
+                "started".format(
+                    service, web["proxy"]["code"], web["proxy"]["path"], web["proxy"]["stale"], web["proxy"]["stale"]
+                ),
             )
         )
     if web.get("http") and not web["http"].get("ok"):
         found.append(
-            finding("unhealthy", service, "%s does not serve its index: %s" % (service, web["http"].get("error")))
+            finding("unhealthy", service, "{} does not serve its index: {}".format(service, web["http"].get("error")))
         )
     for service, answers in sorted((probes.get("cors") or {}).items()):
         for origin, answer in sorted(answers.items()):
@@ -210,21 +212,21 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                     finding(
                         "cors",
                         service,
-                        "the CORS preflight from %s is refused (%s, no Access-Control-Allow-Origin)" % (origin, code),
+                        f"the CORS preflight from {origin} is refused ({code}, no Access-Control-Allow-Origin)",
                         severity="warning",
                     )
                 )
     for service, res in sorted((probes.get("resources") or {}).items()):
         if res.get("cpu_percent", 0) >= cpu_threshold:
             found.append(
-                finding("high_cpu", service, "%s uses %s%% CPU" % (service, res["cpu_percent"]), severity="warning")
+                finding("high_cpu", service, "{} uses {}% CPU".format(service, res["cpu_percent"]), severity="warning")
             )
         if res.get("mem_percent", 0) >= memory_threshold:
             found.append(
                 finding(
                     "high_memory",
                     service,
-                    "%s uses %s%% of its memory limit (%s MB)" % (service, res["mem_percent"], res.get("mem_mb")),
+                    "{} uses {}% of its memory limit ({} MB)".format(service, res["mem_percent"], res.get("mem_mb")),
                     severity="warning",
                 )
             )
@@ -237,13 +239,13 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                     finding(
                         "config_missing",
                         service,
-                        "%s: required setting %s is missing from %s" % (service, missing.group(1), missing.group(2)),
+                        f"{service}: required setting {missing.group(1)} is missing from {missing.group(2)}",
                     )
                 )
                 break
         if any(TABLE_FULL.search(line) for line in lines):
             found.append(
-                finding("disk_full", database, "%s logs ERROR 1114 (The table is full): the disk is full" % service)
+                finding("disk_full", database, f"{service} logs ERROR 1114 (The table is full): the disk is full")
             )
         if log.get("error_count"):
             found.append(
@@ -275,7 +277,7 @@ def link_causes(findings):
             else:
                 linked = _depends_on(item.get("role", "other"), root.get("role", "other"))
             if linked:
-                item["caused_by"] = "%s:%s" % (root["code"], root["service"])
+                item["caused_by"] = "{}:{}".format(root["code"], root["service"])
     return findings
 
 
@@ -296,13 +298,13 @@ def triage(findings):
         if item["severity"] == "info" or "caused_by" in item:
             continue
         fix = catalog.fix_for(item["code"], item.get("role", "other"))
-        entry = {"finding": "%s:%s" % (item["code"], item["service"]), "summary": item["summary"]}
+        entry = {"finding": "{}:{}".format(item["code"], item["service"]), "summary": item["summary"]}
         if fix is None:
             entry.update(fix=None, command=None, note="no automated fix: see the manual")
         else:
             entry.update(
                 fix=fix["name"],
-                command="ods-fix %s" % fix["name"],
+                command="ods-fix {}".format(fix["name"]),
                 status=fix["status"],
                 section=fix["section"],
                 manual_remedy=fix["manual_remedy"],
@@ -325,8 +327,10 @@ def render_text(details, log_lines):
     d = details
     out = [
         "ONE-DATA-STUDIO diagnosis report (诊断报告)",
-        "project: %s (%s)" % (d["project"], d["project_dir"]),
-        "generated: %s    compose: %s    engine: %s" % (d["generated_at"], d["compose_flavor"], d["engine_version"]),
+        "project: {} ({})".format(d["project"], d["project_dir"]),
+        "generated: {}    compose: {}    engine: {}".format(
+            d["generated_at"], d["compose_flavor"], d["engine_version"]
+        ),
         "",
         "== 服务状态 (service status) ==",
     ]
@@ -335,7 +339,7 @@ def render_text(details, log_lines):
         health = s.get("health") if s["status"] == "running" else ""
         line = "%-20s %-10s %s" % (name, s["status"], health or "")
         if s["status"] not in ("running", "absent"):
-            line += " (exit %s)" % s.get("exit_code")
+            line += " (exit {})".format(s.get("exit_code"))
         out.append(line.rstrip())
     out += ["", "== 资源使用 (resource use) =="]
     for name, r in sorted(d["resources"].items()):
@@ -351,33 +355,41 @@ def render_text(details, log_lines):
     out += ["", "== 网络连接状态 (network reachability) =="]
     for api, targets in sorted(d["network"].items()):
         for target, r in sorted(targets.items()):
-            out.append("%s -> %s: %s" % (api, target, "ok (%s ms)" % r["ms"] if r["ok"] else "FAILED: %s" % r["error"]))
+            out.append(
+                "{} -> {}: {}".format(
+                    api, target, "ok ({} ms)".format(r["ms"]) if r["ok"] else "FAILED: {}".format(r["error"])
+                )
+            )
     for api, h in sorted(d["health"].items()):
         answer = h["code"] if h.get("code") is not None else h.get("error")
         out.append(
-            "%s %s: %s%s" % (api, h.get("path") or "health", answer, " (%s)" % h["status"] if h.get("status") else "")
+            "{} {}: {}{}".format(
+                api, h.get("path") or "health", answer, " ({})".format(h["status"]) if h.get("status") else ""
+            )
         )
     for service, r in sorted((d.get("cache") or {}).items()):
-        out.append("%s PING: %s" % (service, "PONG" if r["ok"] else "FAILED: %s" % r.get("error")))
+        out.append("{} PING: {}".format(service, "PONG" if r["ok"] else "FAILED: {}".format(r.get("error"))))
     out += ["", "== 数据库连接状态 (database connectivity) =="]
     for name, r in sorted(d["database"].items()):
-        out.append("%s: %s" % (name, "ok" if r["ok"] else "FAILED: %s" % r.get("error")))
+        out.append("{}: {}".format(name, "ok" if r["ok"] else "FAILED: {}".format(r.get("error"))))
     if d["web"]:
         out += ["", "== 前端 (web) =="]
         for name, r in sorted(d["web"].items()):
-            out.append("%s: %s" % (name, "ok" if r["ok"] else "FAILED: %s" % (r.get("error") or r.get("output"))))
+            out.append("{}: {}".format(name, "ok" if r["ok"] else "FAILED: %s" % (r.get("error") or r.get("output"))))
     out += ["", "== 诊断结论 (triage) =="]
     if d["healthy"]:
         out.append("No problem found.")
     for t in d["triage"]:
-        out.append("* %s" % t["summary"])
+        out.append("* {}".format(t["summary"]))
         if t["command"]:
-            planned = " (not built yet; meanwhile: %s)" % t["manual_remedy"] if t.get("status") == "planned" else ""
-            out.append("  fix: %s%s" % (t["command"], planned))
+            planned = (
+                " (not built yet; meanwhile: {})".format(t["manual_remedy"]) if t.get("status") == "planned" else ""
+            )
+            out.append("  fix: {}{}".format(t["command"], planned))
         else:
-            out.append("  fix: %s" % t["note"])
+            out.append("  fix: {}".format(t["note"]))
     consequences = [f for f in d["findings"] if "caused_by" in f]
     if consequences:
         out.append("Consequences of the above:")
-        out += ["  - %s (caused by %s)" % (f["summary"], f["caused_by"]) for f in consequences]
+        out += ["  - {} (caused by {})".format(f["summary"], f["caused_by"]) for f in consequences]
     return "\n".join(out) + "\n"

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Run a command in a container with data on its stdin, as `docker exec -i` does.
@@ -7,17 +6,13 @@ Secrets (SQL with a password, a dump) go through stdin, never through a
 command line that `ps` or an audit log could show.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import socket
 import struct
 
 STDOUT, STDERR = 1, 2
 
 
-class ExecResult(object):
+class ExecResult:
     def __init__(self, code, stdout, stderr):
         self.code = code
         self.stdout = stdout

@@ -1,13 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Read a dotenv file (deploy/.env) the way docker-compose and python-dotenv do."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
-import io
 
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
 CONTROL = frozenset(chr(c) for c in range(32)) | {"\x7f"}
@@ -43,7 +36,7 @@ def parse_line(line):
     text = line.strip()
     if not text or text.startswith("#") or "=" not in text:
         return None
-    key, _, value = text.partition("=")
+    key, _unused, value = text.partition("=")
     key = key.strip()
     if key.startswith("export "):
         key = key[len("export ") :].strip()
@@ -54,9 +47,9 @@ def parse_line(line):
 
 def check_value(key, value):
     """ValueError for a value no .env line can hold: a newline would add a line (a new KEY=)."""
-    bad = sorted({"%r" % c for c in value if c in CONTROL})
+    bad = sorted({f"{c!r}" for c in value if c in CONTROL})
     if bad:
-        raise ValueError("the value of %s holds control characters (%s): refused" % (key, ", ".join(bad)))
+        raise ValueError("the value of {} holds control characters ({}): refused".format(key, ", ".join(bad)))
 
 
 def parse(text):
@@ -71,9 +64,9 @@ def parse(text):
 def read(path):
     """Values of the dotenv file at path; {} when it does not exist."""
     try:
-        with io.open(path, "r", encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             return parse(handle.read())
-    except (IOError, OSError):
+    except OSError:
         return {}
 
 
@@ -83,9 +76,9 @@ def read_entries(path, missing_ok=True):
     With missing_ok, a file that does not exist reads as {}; otherwise the OSError is raised.
     """
     try:
-        with io.open(path, "r", encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             text = handle.read()
-    except (IOError, OSError):
+    except OSError:
         if missing_ok:
             return {}
         raise
@@ -116,13 +109,13 @@ def set_values(text, values):
         if pair[1] != values[key]:
             ending = "\n" if line.endswith("\n") else ""
             prefix = "export " if line.lstrip().startswith("export ") else ""
-            lines[index] = "%s%s=%s%s" % (prefix, key, render_value(values[key]), ending)
+            lines[index] = f"{prefix}{key}={render_value(values[key])}{ending}"
             changed.append(key)
     missing = [key for key in values if key not in seen]
     if missing:
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
-        lines.extend("%s=%s\n" % (key, render_value(values[key])) for key in missing)
+        lines.extend(f"{key}={render_value(values[key])}\n" for key in missing)
         changed.extend(missing)
     return "".join(lines), changed
 
@@ -130,5 +123,5 @@ def set_values(text, values):
 def render_value(value):
     """The value as written after KEY=, read back by unquote() exactly."""
     if any(c in value for c in " #'\""):
-        return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"{}"'.format(value.replace("\\", "\\\\").replace('"', '\\"'))
     return value

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Evidence bundles (疑似入侵, 数据泄露): a staging directory, a manifest, a sealed tar.gz, its verification.
@@ -11,10 +10,6 @@ checks that every member is listed with its hash and every listed file is
 there: a changed, added or removed file fails it. Standard library only:
 pyrunner loads this file for `ods-fix incident verify`.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import hashlib
 import io
@@ -49,16 +44,16 @@ def private_dir(path, create=True):
         info = os.lstat(path)
     except FileNotFoundError:
         if not create:
-            raise EvidenceError("%s does not exist" % path) from None
+            raise EvidenceError(f"{path} does not exist") from None
         os.makedirs(path, mode=0o700)
         info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise EvidenceError("%s is not a directory (a link, or a file): evidence is not staged there" % path)
+        raise EvidenceError(f"{path} is not a directory (a link, or a file): evidence is not staged there")
     if info.st_uid != os.geteuid():
         raise EvidenceError("%s belongs to uid %d, not this user: evidence is not staged there" % (path, info.st_uid))
     if info.st_mode & 0o022:
         raise EvidenceError(
-            "%s can be written by others (mode %o): evidence is not staged there" % (path, stat.S_IMODE(info.st_mode))
+            f"{path} can be written by others (mode {stat.S_IMODE(info.st_mode):o}): evidence is not staged there"
         )
     return path
 
@@ -67,11 +62,11 @@ def checked_relpath(relpath):
     relpath = (relpath or "").strip("/")
     parts = relpath.split("/")
     if not relpath or relpath == MANIFEST or relpath.startswith(".") or ".." in parts or "" in parts:
-        raise ValueError("bad evidence path %r" % relpath)
+        raise ValueError(f"bad evidence path {relpath!r}")
     return relpath
 
 
-class Staging(object):
+class Staging:
     """A fresh private directory (mkdtemp, 0700, under a checked base) filling up with redacted evidence files.
 
     Each file is recorded with its hash and time in memory: the records go from capture to seal as the capture's
@@ -112,7 +107,7 @@ class Staging(object):
         return _Stream(self, checked_relpath(relpath), source)
 
 
-class _Stream(object):
+class _Stream:
     def __init__(self, staging, relpath, source):
         self.staging, self.relpath, self.source = staging, relpath, source
         self.handle = os.fdopen(staging._open(relpath), "wb")
@@ -157,7 +152,7 @@ def _open_member(root, record):
     fd = os.open(os.path.join(root, relpath), os.O_RDONLY | os.O_NOFOLLOW)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise EvidenceError("%s is not a regular file" % relpath)
+        raise EvidenceError(f"{relpath} is not a regular file")
     return relpath, os.fdopen(fd, "rb")
 
 
@@ -206,8 +201,8 @@ def verify(bundle_path):
     try:
         size = os.stat(bundle_path).st_size
         archive = tarfile.open(bundle_path, mode="r|gz")
-    except (IOError, OSError, tarfile.TarError, EOFError) as exc:
-        return None, ["%s is not a readable evidence bundle (tar.gz): %s" % (bundle_path, exc)]
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        return None, [f"{bundle_path} is not a readable evidence bundle (tar.gz): {exc}"]
     problems, seen, inflated, manifest, listed = [], set(), 0, None, {}
     try:
         with archive:
@@ -229,22 +224,23 @@ def verify(bundle_path):
                 seen.add(name)
                 record = listed.get(name)
                 if record is None:
-                    problems.append("%s is in the bundle but not in the manifest (added)" % name)
+                    problems.append(f"{name} is in the bundle but not in the manifest (added)")
                 elif not member.isfile():
-                    problems.append("%s is not a regular file (a link or a directory)" % name)
+                    problems.append(f"{name} is not a regular file (a link or a directory)")
                 else:
                     digest = _digest(archive.extractfile(member))
                     if digest != record.get("sha256"):
                         problems.append(
-                            "%s changed: sha256 %s, the manifest says %s"
-                            % (name, digest[:16], str(record.get("sha256"))[:16])
+                            "{} changed: sha256 {}, the manifest says {}".format(
+                                name, digest[:16], str(record.get("sha256"))[:16]
+                            )
                         )
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        return manifest, [*problems, "%s is truncated or corrupt: %s" % (bundle_path, exc)]
+        return manifest, [*problems, f"{bundle_path} is truncated or corrupt: {exc}"]
     if manifest is None:
-        return None, ["%s has no %s" % (bundle_path, MANIFEST)]
+        return None, [f"{bundle_path} has no {MANIFEST}"]
     for name in sorted(set(listed) - seen):
-        problems.append("%s is in the manifest but not in the bundle (removed)" % name)
+        problems.append(f"{name} is in the manifest but not in the bundle (removed)")
     return manifest, problems
 
 
@@ -258,21 +254,21 @@ def _digest(handle):
 def _manifest(bundle_path, archive, member):
     """(manifest, problems) from the bundle's first member, or (None, why it is no manifest)."""
     if member.name != MANIFEST:
-        return None, ["%s has no %s first: not a bundle ods-fix wrote" % (bundle_path, MANIFEST)]
+        return None, [f"{bundle_path} has no {MANIFEST} first: not a bundle ods-fix wrote"]
     if not member.isfile():
-        return None, ["%s: %s is not a regular file" % (bundle_path, MANIFEST)]
+        return None, [f"{bundle_path}: {MANIFEST} is not a regular file"]
     if member.size > MAX_MANIFEST:
         return None, ["%s: %s is %d bytes, too big for a manifest" % (bundle_path, MANIFEST, member.size)]
     try:
         manifest = json.loads(archive.extractfile(member).read().decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        return None, ["%s: %s is not JSON: %s" % (bundle_path, MANIFEST, exc)]
+        return None, [f"{bundle_path}: {MANIFEST} is not JSON: {exc}"]
     if not isinstance(manifest, dict):
-        return None, ["%s: %s is not an object but a %s" % (bundle_path, MANIFEST, type(manifest).__name__)]
+        return None, [f"{bundle_path}: {MANIFEST} is not an object but a {type(manifest).__name__}"]
     files = manifest.get("files")
     if not isinstance(files, list) or not all(isinstance(r, dict) and isinstance(r.get("path"), str) for r in files):
-        return None, ["%s: %s's files are not a list of records with a path" % (bundle_path, MANIFEST)]
+        return None, [f"{bundle_path}: {MANIFEST}'s files are not a list of records with a path"]
     problems = []
     if manifest.get("format") != FORMAT:
-        problems.append("format is %r, not %s" % (manifest.get("format"), FORMAT))
+        problems.append("format is {!r}, not {}".format(manifest.get("format"), FORMAT))
     return manifest, problems

@@ -1,11 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """What a responder looks at first (疑似入侵: 未知进程, 异常网络连接): sockets, processes, changed files. Pure logic."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 import socket
@@ -80,7 +75,7 @@ def socket_owners(pids, proc="/proc"):
             with open(os.path.join(proc, str(pid), "comm")) as handle:
                 name = handle.read().strip()
             fds = os.listdir(fd_dir)
-        except (IOError, OSError):
+        except OSError:
             continue
         for fd in fds:
             try:
@@ -88,7 +83,7 @@ def socket_owners(pids, proc="/proc"):
             except OSError:
                 continue
             if target.startswith("socket:["):
-                owners.setdefault(target[8:-1], "%s/%s" % (pid, name))
+                owners.setdefault(target[8:-1], f"{pid}/{name}")
     return owners
 
 
@@ -107,7 +102,10 @@ def _in_network(ip, cidr):
             return False
         size = 128 if family == socket.AF_INET6 else 32
         mask = (1 << size) - (1 << (size - int(bits)))
-        as_int = lambda text: int.from_bytes(socket.inet_pton(family, text), "big")  # noqa: E731
+
+        def as_int(text):
+            return int.from_bytes(socket.inet_pton(family, text), "big")
+
         return as_int(ip) & mask == as_int(base) & mask
     except (ValueError, OSError):
         return False
@@ -172,7 +170,7 @@ def notable_changes(diff, mounts=()):
     and routine run-time paths (sockets, pid files, caches, nginx's temp directories)."""
     kinds = {0: "changed", 1: "added", 2: "deleted"}
     entries = [(item.get("Path", ""), kinds.get(item.get("Kind"), "?")) for item in diff or []]
-    paths = set(path for path, _ in entries)
+    paths = {path for path, _kind in entries}
     skipped = tuple(ROUTINE_CHANGES) + tuple(mounts)
     notable = []
     for path, kind in sorted(entries):
@@ -188,4 +186,4 @@ def notable_changes(diff, mounts=()):
 
 def render_diff(diff):
     letters = {0: "C", 1: "A", 2: "D"}
-    return "".join("%s %s\n" % (letters.get(item.get("Kind"), "?"), item.get("Path", "")) for item in diff or [])
+    return "".join("{} {}\n".format(letters.get(item.get("Kind"), "?"), item.get("Path", "")) for item in diff or [])

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Key rotation's logic (密钥轮换): the secrets catalog, the plan, the SQL, the journal. No I/O but files.
@@ -8,10 +7,6 @@ The catalog names each key of deploy/.env and its kind:
 - database: a MySQL password, also changed in the server (dual passwords where the server has them);
 - provider: issued by someone else (OPENAI_API_KEY); never generated, its new value is supplied.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os
@@ -33,19 +28,19 @@ def normalize_catalog(entries):
     catalog, seen = [], set()
     for entry in entries or []:
         if not isinstance(entry, dict) or not entry.get("name"):
-            raise CatalogError("every secrets catalog entry needs a name: %r" % (entry,))
+            raise CatalogError(f"every secrets catalog entry needs a name: {entry!r}")
         name = str(entry["name"])
         kind = entry.get("kind", "generated")
         if kind not in KINDS:
-            raise CatalogError("%s: kind %r is not one of %s" % (name, kind, ", ".join(KINDS)))
+            raise CatalogError("{}: kind {!r} is not one of {}".format(name, kind, ", ".join(KINDS)))
         if name in seen:
-            raise CatalogError("%s is twice in the secrets catalog" % name)
+            raise CatalogError(f"{name} is twice in the secrets catalog")
         seen.add(name)
         size = int(entry.get("bytes") or DEFAULT_BYTES)
         if not 8 <= size <= 512:
-            raise CatalogError("%s: bytes must be between 8 and 512" % name)
+            raise CatalogError(f"{name}: bytes must be between 8 and 512")
         if kind == "database" and not (entry.get("user") or entry.get("user_key")):
-            raise CatalogError("%s: a database password needs user or user_key" % name)
+            raise CatalogError(f"{name}: a database password needs user or user_key")
         catalog.append(
             {
                 "name": name,
@@ -68,7 +63,7 @@ def select(catalog, names):
     unknown = [name for name in names if name not in by_name]
     if unknown:
         raise CatalogError(
-            "unknown key %s: the secrets catalog has %s" % (", ".join(unknown), ", ".join(sorted(by_name)))
+            "unknown key {}: the secrets catalog has {}".format(", ".join(unknown), ", ".join(sorted(by_name)))
         )
     if names:
         chosen = [by_name[name] for name in dict.fromkeys(names)]
@@ -91,11 +86,11 @@ def server_info(version):
 
 
 def quote(value):
-    return "'%s'" % value.replace("\\", "\\\\").replace("'", "''")
+    return "'{}'".format(value.replace("\\", "\\\\").replace("'", "''"))
 
 
 def account(user, host):
-    return "%s@%s" % (quote(user), quote(host))
+    return f"{quote(user)}@{quote(host)}"
 
 
 def set_password_sql(server, user, host, password, retain=False):
@@ -106,13 +101,13 @@ def set_password_sql(server, user, host, password, retain=False):
     MySQL: ALTER USER ... IDENTIFIED BY, with RETAIN CURRENT PASSWORD for the dual phase.
     """
     if server["flavor"] == "mariadb":
-        return "SET PASSWORD FOR %s = PASSWORD(%s);" % (account(user, host), quote(password))
+        return f"SET PASSWORD FOR {account(user, host)} = PASSWORD({quote(password)});"
     retain_clause = " RETAIN CURRENT PASSWORD" if retain and server["dual_password"] else ""
-    return "ALTER USER %s IDENTIFIED BY %s%s;" % (account(user, host), quote(password), retain_clause)
+    return f"ALTER USER {account(user, host)} IDENTIFIED BY {quote(password)}{retain_clause};"
 
 
 def discard_old_sql(user, host):
-    return "ALTER USER %s DISCARD OLD PASSWORD;" % account(user, host)
+    return f"ALTER USER {account(user, host)} DISCARD OLD PASSWORD;"
 
 
 def generate(size):
@@ -148,14 +143,14 @@ def strip_value(raw):
 
 
 def journal_path(state_dir, which):
-    return os.path.join(state_dir, "%s.json" % which)
+    return os.path.join(state_dir, f"{which}.json")
 
 
 def write_json_private(path, data):
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700)
-    temp = "%s.tmp" % path
+    temp = f"{path}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
@@ -167,7 +162,7 @@ def read_json(path):
     try:
         with open(path) as handle:
             return json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
 
 
@@ -189,14 +184,14 @@ def describe(entry, server=None):
     if entry["kind"] == "generated":
         return "%s (generated, %d random bytes)" % (entry["name"], entry["bytes"])
     if entry["kind"] == "provider":
-        return "%s (provider-issued, the value supplied)" % entry["name"]
+        return "{} (provider-issued, the value supplied)".format(entry["name"])
     if server and server.get("dual_password"):
         mode = "dual password: the old one kept until the APIs run on the new one"
     else:
         mode = "single phase: %s has no dual passwords" % (
             "MariaDB" if (server or {}).get("flavor") == "mariadb" else "this server"
         )
-    return "%s (database password, %s)" % (entry["name"], mode)
+    return "{} (database password, {})".format(entry["name"], mode)
 
 
 PROVIDER_NAME = re.compile(
@@ -219,7 +214,7 @@ def classify(name, readers, roles_of, database_reads):
         return "database", "user"
     servers = sorted(set(s for s in readers if roles_of.get(s) not in ("api",)))
     if servers:
-        return None, "%s read%s it too: rotate it by hand (restarting the APIs does not change it there)" % (
+        return None, "{} read{} it too: rotate it by hand (restarting the APIs does not change it there)".format(
             ", ".join(servers),
             "s" if len(servers) == 1 else "",
         )

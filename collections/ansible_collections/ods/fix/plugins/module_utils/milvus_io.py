@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Vector backups of Milvus collections: the format, and the code that runs inside the agent API.
@@ -25,10 +24,6 @@ of row order and of auto-generated ids, so a collection restored with new ids
 still compares equal to its backup.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import contextlib
 import gzip
 import hashlib
@@ -54,7 +49,7 @@ class VectorError(Exception):
     """An expected failure, with ``kind`` input (nothing changed) or fix."""
 
     def __init__(self, message, kind="input"):
-        super(VectorError, self).__init__(message)
+        super().__init__(message)
         self.kind = kind
 
 
@@ -96,7 +91,7 @@ def read_npy_shape(handle):
 
 def kept_name(name, when):
     """The dated name a replaced collection is kept under: docs_replaced_20261128T173000."""
-    return "%s%s%s" % (name, KEPT_MARK, time.strftime("%Y%m%dT%H%M%S", time.gmtime(when)))
+    return "{}{}{}".format(name, KEPT_MARK, time.strftime("%Y%m%dT%H%M%S", time.gmtime(when)))
 
 
 def kept_copy_of(candidate):
@@ -107,7 +102,7 @@ def kept_copy_of(candidate):
     return None
 
 
-class Digest(object):
+class Digest:
     """Order-independent digest of a collection's content: the sum of each row's sha256 (first 8 bytes)."""
 
     def __init__(self, skip=()):
@@ -129,7 +124,7 @@ class Digest(object):
         self.rows += 1
 
     def hexdigest(self):
-        return "%016x" % self.total
+        return f"{self.total:016x}"
 
 
 def skipped_fields(schema):
@@ -149,11 +144,12 @@ def same_schema(a, b):
     for name in sorted(set(fields_a) | set(fields_b)):
         fa, fb = fields_a.get(name), fields_b.get(name)
         if fa is None or fb is None:
-            differences.append("field %s only in the %s" % (name, "backup" if fb is None else "live collection"))
+            differences.append("field {} only in the {}".format(name, "backup" if fb is None else "live collection"))
         elif (fa["type"], fa.get("params")) != (fb["type"], fb.get("params")):
             differences.append(
-                "field %s is %s %s, the backup's is %s %s"
-                % (name, fb["type"], describe_params(fb), fa["type"], describe_params(fa))
+                "field {} is {} {}, the backup's is {} {}".format(
+                    name, fb["type"], describe_params(fb), fa["type"], describe_params(fa)
+                )
             )
     if sorted(json.dumps(i, sort_keys=True) for i in a.get("indexes", [])) != sorted(
         json.dumps(i, sort_keys=True) for i in b.get("indexes", [])
@@ -164,7 +160,7 @@ def same_schema(a, b):
 
 def describe_params(field):
     params = field.get("params") or {}
-    return "(%s)" % ", ".join("%s=%s" % item for item in sorted(params.items())) if params else ""
+    return "({})".format(", ".join("{}={}".format(*item) for item in sorted(params.items()))) if params else ""
 
 
 def dimension_mismatch(backup_schema, live_schema):
@@ -176,7 +172,9 @@ def dimension_mismatch(backup_schema, live_schema):
         same_kind = other is not None and field["type"] == other["type"] == "FLOAT_VECTOR"
         if same_kind and other["params"].get("dim") != field["params"].get("dim"):
             lines.append(
-                "%s: dim %s live, %s in the backup" % (field["name"], other["params"]["dim"], field["params"]["dim"])
+                "{}: dim {} live, {} in the backup".format(
+                    field["name"], other["params"]["dim"], field["params"]["dim"]
+                )
             )
     return lines
 
@@ -200,8 +198,8 @@ def client():
         store.list_collections()
     except Exception as exc:
         raise VectorError(
-            "Milvus does not answer through VectorStore in the agent API (%s): run ods-fix milvus-restart"
-            % (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            f"Milvus does not answer through VectorStore in the agent API "
+            f"({(str(exc).splitlines() or [type(exc).__name__])[0][:200]}): run ods-fix milvus-restart"
         ) from exc
     return store.client
 
@@ -276,8 +274,7 @@ def iterate_rows(milvus, name, batch):
             rows = iterator.next()
             if not rows:
                 return
-            for row in rows:
-                yield row
+            yield from rows
     finally:
         iterator.close()
 
@@ -321,7 +318,7 @@ def write_rows(milvus, name, batch, directory, schema, digest, expected):
                 rows_out.write(json.dumps(scalars, ensure_ascii=False, separators=(",", ":")) + "\n")
                 digest.add(scalars, blobs)
                 if digest.rows % 10000 == 0:
-                    say("progress", phase="exporting %s" % name, rows=digest.rows, total_rows=expected)
+                    say("progress", phase=f"exporting {name}", rows=digest.rows, total_rows=expected)
         for field, handle in npys.items():
             handle.seek(0)
             handle.write(npy_header(digest.rows, dims[field]))
@@ -335,7 +332,7 @@ def export_collection(milvus, name, out_dir, batch):
     schema = live_schema(milvus, name)
     unsupported = [f["name"] + " " + f["type"] for f in schema["fields"] if f["type"] not in SUPPORTED]
     if unsupported:
-        raise VectorError("collection %s has fields ods-fix cannot export: %s" % (name, ", ".join(unsupported)))
+        raise VectorError("collection {} has fields ods-fix cannot export: {}".format(name, ", ".join(unsupported)))
     directory = os.path.join(out_dir, name)
     os.makedirs(directory)
     digest = Digest(skipped_fields(schema))
@@ -352,7 +349,7 @@ def export_collection(milvus, name, out_dir, batch):
         "counted": expected,
         "dims": dims,
         "content_digest": digest.hexdigest(),
-        "files": dict(("%s/%s" % (name, m), sha256_file(os.path.join(directory, m))) for m in members),
+        "files": dict((f"{name}/{m}", sha256_file(os.path.join(directory, m))) for m in members),
     }
 
 
@@ -363,7 +360,7 @@ def export(args):
     missing = sorted(set(names) - set(milvus.list_collections()))
     if missing:
         raise VectorError(
-            "no collection %s in Milvus (it has: %s)" % (", ".join(missing), ", ".join(milvus.list_collections()))
+            "no collection {} in Milvus (it has: {})".format(", ".join(missing), ", ".join(milvus.list_collections()))
         )
     out_dir = args["out_dir"]
     collections = [export_collection(milvus, name, out_dir, args["batch_rows"]) for name in names]
@@ -507,7 +504,7 @@ def report_insert(name, done, total, started):
     rate = done / max(time.monotonic() - started, 0.001)
     say(
         "progress",
-        phase="inserting into %s" % name,
+        phase=f"inserting into {name}",
         rows=done,
         total_rows=total,
         percent=round(100.0 * done / total, 1) if total else None,
@@ -524,7 +521,9 @@ def wait_index(milvus, name, rows, timeout):
         failed = [i for i in infos if str(i.get("state")).endswith("Failed")]
         if failed:
             raise VectorError(
-                "building index %s failed: %s" % (failed[0]["index_name"], failed[0].get("index_state_fail_reason")),
+                "building index {} failed: {}".format(
+                    failed[0]["index_name"], failed[0].get("index_state_fail_reason")
+                ),
                 "fix",
             )
         # indexed_rows counts compacted-away segments too; pending_index_rows says what is still to build.
@@ -534,7 +533,7 @@ def wait_index(milvus, name, rows, timeout):
             raise VectorError("the index of %s was not built within %d s" % (name, timeout), "fix")
         say(
             "progress",
-            phase="building the index of %s" % name,
+            phase=f"building the index of {name}",
             rows=min(int(i.get("indexed_rows", 0)) for i in infos),
             total_rows=rows,
         )
@@ -582,7 +581,7 @@ def found(milvus, schema, row, field, vector):
     if texts and isinstance(row.get(texts[0]), str):
         rows = milvus.query(
             name,
-            filter="%s == %s" % (texts[0], json.dumps(row[texts[0]])),
+            filter=f"{texts[0]} == {json.dumps(row[texts[0]])}",
             output_fields=[*fields, field],
             limit=16,
             consistency_level="Strong",
@@ -646,15 +645,15 @@ def restore_collection(milvus, plan, data_dir, workers, when, index_timeout):
         problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         try:
             undo(milvus, name, kept)
-            after = ("the previous %s is back in place" % name) if kept else ("the partial %s was dropped" % name)
+            after = (f"the previous {name} is back in place") if kept else (f"the partial {name} was dropped")
         except Exception as second:
-            after = "undoing failed too (%s); %s" % (
+            after = "undoing failed too ({}); {}".format(
                 (str(second).strip().splitlines() or [type(second).__name__])[0][:200],
-                ("the previous one is kept as %s: ods-fix milvus-restore --rollback puts it back" % kept)
+                (f"the previous one is kept as {kept}: ods-fix milvus-restore --rollback puts it back")
                 if kept
-                else "drop the partial %s before trying again" % name,
+                else f"drop the partial {name} before trying again",
             )
-        raise VectorError("restoring %s failed: %s; %s" % (name, problem, after), "fix") from exc
+        raise VectorError(f"restoring {name} failed: {problem}; {after}", "fix") from exc
     return {
         "name": name,
         "action": plan["action"],

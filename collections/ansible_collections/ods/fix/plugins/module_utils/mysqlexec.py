@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """SQL run inside the database's container, as the manual does (`docker-compose exec mysql mysql -e ...`).
@@ -10,10 +9,6 @@ over the socket), passed as MYSQL_PWD in the exec's environment, never on a
 command line; and with whichever client the image has (mysql, or mariadb in
 MariaDB 11 images). A Root finds both once per module run.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 
@@ -29,7 +24,7 @@ ERROR = re.compile(r"ERROR (\d+) \(([0-9A-Z]+)\)(?: at line \d+)?: (.*)")
 
 class MysqlError(Exception):
     def __init__(self, message, code=None):
-        super(MysqlError, self).__init__(message)
+        super().__init__(message)
         self.code = code
 
 
@@ -46,7 +41,7 @@ def missing_program(result):
     return result.code in (126, 127) and ("not found" in text or "no such file" in text.lower())
 
 
-class Root(object):
+class Root:
     """How root logs in to one server: the client program and the password that work, found on first use."""
 
     def __init__(self, api, container, candidates, clients=None):
@@ -93,23 +88,23 @@ class Root(object):
             if denied:  # this client ran and the server refused each password: another client fares no better
                 break
         if not denied:
-            raise MysqlError("no mysql or mariadb client in %s" % self.container.name)
+            raise MysqlError(f"no mysql or mariadb client in {self.container.name}")
         raise MysqlError(
-            "root cannot log in to %s (tried %s): put root's password in a file on the target and set "
-            "ods_db_root_password_file to its path" % (self.container.name, ", ".join(denied)),
+            "root cannot log in to {} (tried {}): put root's password in a file on the target and set "
+            "ods_db_root_password_file to its path".format(self.container.name, ", ".join(denied)),
             1045,
         )
 
 
 def quote(value):
     """A MySQL string literal (backslash and quote escaped)."""
-    return "'%s'" % value.replace("\\", "\\\\").replace("'", "''")
+    return "'{}'".format(value.replace("\\", "\\\\").replace("'", "''"))
 
 
 def parse_error(text):
     match = ERROR.search(text)
     if match:
-        return MysqlError("ERROR %s: %s" % (match.group(1), match.group(3).strip()), int(match.group(1)))
+        return MysqlError(f"ERROR {match.group(1)}: {match.group(3).strip()}", int(match.group(1)))
     lines = [line for line in text.splitlines() if line.strip()]
     return MysqlError(lines[-1] if lines else "mysql failed")
 
@@ -173,4 +168,4 @@ def login_as(api, container, user, password, timeout=30, client=None):
         if result.code == 0:
             return None
         return parse_error(result.stderr.decode("utf-8", "replace"))
-    return MysqlError("no mysql or mariadb client in %s" % container.name)
+    return MysqlError(f"no mysql or mariadb client in {container.name}")

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """A mysql client session inside the mysql container, fed a stream on stdin.
@@ -8,10 +7,6 @@ collected on a thread so that a full pipe never blocks the sender. With
 interactive=True the client flushes after each statement, and query() waits for
 a statement's rows: a transaction can then stay open across other work.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import contextlib
 import os
@@ -26,7 +21,7 @@ class SessionError(Exception):
     pass
 
 
-class Session(object):
+class Session:
     def __init__(self, api, container, database=None, root=None, buffer_size=1 << 20, interactive=False, args=()):
         """root: a mysqlexec.Root (its client and password, found with a SELECT 1 first); None: mysql, no password.
 
@@ -97,7 +92,7 @@ class Session(object):
             return
         self.sent += sent
         if sent < count:
-            raise SessionError("%s is shorter than when it was read: it changed during the restore" % handle.name)
+            raise SessionError(f"{handle.name} is shorter than when it was read: it changed during the restore")
 
     def flush(self):
         if not self._buffer or self.broken:
@@ -154,5 +149,5 @@ class Session(object):
         code = self._low.exec_inspect(self._exec).get("ExitCode")
         if code != 0 or self.broken:
             lines = [line for line in self._err.decode("utf-8", "replace").splitlines() if line.strip()]
-            raise SessionError(lines[-1] if lines else "mysql exited with %s" % code)
+            raise SessionError(lines[-1] if lines else f"mysql exited with {code}")
         return self._out.decode("utf-8", "replace")

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """An nginx front end's configuration as nginx itself loads it, from `nginx -T` or from the container's files.
@@ -9,8 +8,6 @@ Where the config and the built front end are is read, not assumed: nginx:alpine 
 order); a stopped one, or one whose config no longer passes, is read from its files: the main config
 (nginx's --conf-path) and the files its `include`s name.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import fnmatch
 import io
@@ -131,9 +128,9 @@ def read(container, exec_in):
             "root": None,
             "api_route": None,
             "texts": {},
-            "source": "none (%s: %s)" % (type(exc).__name__, exc),
+            "source": f"none ({type(exc).__name__}: {exc})",
         }
     files = from_tar(b"".join(stream), directory)
     layout = describe(files, main)
-    layout.update(source="the container's %s" % directory, texts=files)
+    layout.update(source=f"the container's {directory}", texts=files)
     return layout

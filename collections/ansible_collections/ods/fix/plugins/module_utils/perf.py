@@ -1,11 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Parsing for performance triage: top, ps, /proc/<pid>/io snapshots, docker stats (pure, unit-tested)."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import time
 
@@ -62,7 +57,7 @@ def read_proc_io(pid):
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
             command = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()[:120]
         return written, command
-    except (IOError, OSError, StopIteration, ValueError):
+    except (OSError, StopIteration, ValueError):
         return None
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Probes run inside the stack's containers, the way the manual runs its checks.
@@ -10,10 +9,6 @@ have Python; slim ones have no curl). Health is what the service answers:
 the shapes real services use (``checks.<dep>.ok``, ``checks.<dep>.status``
 up/down, a top-level ``status``, or no ``checks`` at all).
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import re
@@ -100,7 +95,7 @@ def probe_api(container, targets, url):
     """{network: {target: {ok, ms|error}}, code, body, ms} from inside an API container."""
     code, output = exec_in(container, ["python", "-c", API_PROBE, json.dumps(targets), url])
     if code != 0:
-        raise RuntimeError(last_line(output) or "probe exited %s" % code)
+        raise RuntimeError(last_line(output) or f"probe exited {code}")
     return json.loads(last_line(output))
 
 
@@ -108,7 +103,7 @@ def probe_reach(container, targets):
     """{target: {ok, ms|error}}: can this container resolve and connect to each service:port?"""
     code, output = exec_in(container, ["python", "-c", API_PROBE, json.dumps(targets)])
     if code != 0:
-        raise RuntimeError(last_line(output) or "probe exited %s" % code)
+        raise RuntimeError(last_line(output) or f"probe exited {code}")
     return json.loads(last_line(output))["network"]
 
 
@@ -177,17 +172,17 @@ def probe_manual_db_check(container):
     code, output = exec_in(container, ["python", "-c", MANUAL_DB_CHECK], env)
     if code == 0 and last_line(output) == "1":
         return {"ok": True, "output": "1", "probe": "the manual's `from database import engine`"}
-    manual_error = exception_line(output) or "exit code %s" % code
+    manual_error = exception_line(output) or f"exit code {code}"
     if not PROBE_PROBLEM.search(manual_error):
         return {"ok": False, "error": manual_error, "probe": "the manual's `from database import engine`"}
     code, output = exec_in(container, ["python", "-c", APP_DB_CHECK], env)
-    probe = "the app's engine with text('SELECT 1') (the manual's check cannot run here: %s)" % manual_error
+    probe = f"the app's engine with text('SELECT 1') (the manual's check cannot run here: {manual_error})"
     if code == 0 and last_line(output) == "1":
         return {"ok": True, "output": "1", "probe": probe}
     if code == 3 or "ODS-FIX-NO-PROBE" in output:
         reason = last_line(output).replace("ODS-FIX-NO-PROBE ", "")
-        return {"ok": None, "error": "no SELECT 1 through the app can run here (%s)" % reason, "probe": "none"}
-    return {"ok": False, "error": exception_line(output) or "exit code %s" % code, "probe": probe}
+        return {"ok": None, "error": f"no SELECT 1 through the app can run here ({reason})", "probe": "none"}
+    return {"ok": False, "error": exception_line(output) or f"exit code {code}", "probe": probe}
 
 
 def probe_mysql(root):
@@ -210,7 +205,7 @@ def probe_redis(api, container, password):
     answer = (result.stdout + result.stderr).decode("utf-8", "replace").strip()
     if result.code == 0 and answer.splitlines()[-1:] == ["PONG"]:
         return {"ok": True, "output": "PONG"}
-    return {"ok": False, "error": last_line(answer) or "exit code %s" % result.code}
+    return {"ok": False, "error": last_line(answer) or f"exit code {result.code}"}
 
 
 NGINX_EMERG = re.compile(r"\[emerg\] (?:\d+#\d+: )?(.*)")

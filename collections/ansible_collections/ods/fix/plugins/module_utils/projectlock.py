@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """One data-changing fix at a time on a project: an flock that a small holder process keeps for the run.
@@ -9,8 +8,6 @@ quiet: no step for `lease` seconds and no worker alive. A long step (the async l
 as a worker with working(), so after a Ctrl-C on the controller the lock stays for as long as that step
 still runs on the target, and a new run cannot drop what it is building.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import contextlib
 import errno
@@ -54,7 +51,7 @@ def _starttime(pid):
         with open("/proc/%d/stat" % pid) as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
         return None if fields[0] in ("Z", "X") else int(fields[19])
-    except (IOError, OSError, IndexError, ValueError):
+    except (OSError, IndexError, ValueError):
         return None
 
 
@@ -67,7 +64,7 @@ def _read_json(path):
         with open(path) as handle:
             data = json.load(handle)
         return data if isinstance(data, dict) else {}
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return {}
 
 
@@ -142,7 +139,7 @@ def _owner_alive(owner):
         boot, namespace, pid, start = owner.split("/")
         with open("/proc/sys/kernel/random/boot_id") as handle:
             here = handle.read().strip() == boot and os.readlink("/proc/self/ns/pid") == namespace
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return True
     return not here or _alive(int(pid), int(start))
 
@@ -174,7 +171,7 @@ def acquire(sdir, fix, lease, owner=""):
         return _read_json(os.path.join(sdir, INFO))
     if answer == "busy":
         raise Busy(holder(sdir))
-    raise LockError("cannot take the lock in %s: %s" % (sdir, answer or "the holder did not start"))
+    raise LockError("cannot take the lock in {}: {}".format(sdir, answer or "the holder did not start"))
 
 
 def _hold(sdir, fix, lease, owner, token, answer):
@@ -182,7 +179,7 @@ def _hold(sdir, fix, lease, owner, token, answer):
     try:
         fd = os.open(os.path.join(sdir, LOCK), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except (IOError, OSError) as exc:
+    except OSError as exc:
         busy = exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK)
         os.write(answer, b"busy" if busy else str(exc).encode("utf-8"))
         return

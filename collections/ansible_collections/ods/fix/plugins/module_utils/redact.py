@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Replace known secret values in text with [REDACTED:NAME].
@@ -14,10 +13,6 @@ quoted or not, in JSON, YAML and shell forms.
 Structured data is redacted before it is serialised (redact_obj), so that a
 serialiser's escaping cannot hide a value from the text pass.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import base64
 import json
@@ -173,7 +168,7 @@ class Redactor:
         if self._pattern is None:
             longest = sorted(self._secrets, key=len, reverse=True)
             parts = [re.escape(value) for value in longest]
-            parts += [r"(?<![\w])%s(?![\w])" % re.escape(value) for value in sorted(self._short, key=len, reverse=True)]
+            parts += [rf"(?<![\w]){re.escape(value)}(?![\w])" for value in sorted(self._short, key=len, reverse=True)]
             self._pattern = re.compile("|".join(parts)) if parts else False
         return self._pattern
 
@@ -182,12 +177,12 @@ class Redactor:
             return text
         pattern = self._compiled()
         if pattern:
-            text = pattern.sub(lambda m: "[REDACTED:%s]" % self.name_of(m.group(0)), text)
+            text = pattern.sub(lambda m: f"[REDACTED:{self.name_of(m.group(0))}]", text)
         text = URL_CREDENTIALS.sub(
             lambda m: (
                 m.group(0)
                 if m.group("pw").startswith("[REDACTED")
-                else "%s%s:[REDACTED]@" % (m.group("scheme"), m.group("user"))
+                else "{}{}:[REDACTED]@".format(m.group("scheme"), m.group("user"))
             ),
             text,
         )
@@ -217,7 +212,7 @@ def command_secrets(argv):
     program = os.path.basename(argv[0]) if argv else ""
     found = []
     for i, word in enumerate(argv):
-        flag, _, attached = word.partition("=")
+        flag, _unused, attached = word.partition("=")
         secret_flag = re.match("^" + SECRET_FLAG + "$", flag, re.IGNORECASE) is not None
         short = word == "-a" and "redis" in program
         if secret_flag and attached:
@@ -241,7 +236,7 @@ def _redact_pair(match):
     if not value or value.startswith("[REDACTED"):
         return match.group(0)
     quote_char = match.group("q") or ""
-    return "%s%s[REDACTED]%s" % (match.group("key"), quote_char, quote_char)
+    return f"{match.group('key')}{quote_char}[REDACTED]{quote_char}"
 
 
 def evidence_redactor(env_file_values, container_envs, hosts=(), commands=()):

@@ -1,11 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Write report files on the controller: directories 0700, files 0600."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 
@@ -18,7 +13,7 @@ def write_files(dest, files):
     for raw_name, content in files:
         name = str(raw_name)
         if os.path.basename(name) != name or name in (".", ".."):
-            raise ValueError("file name %r must not contain a directory" % name)
+            raise ValueError(f"file name {name!r} must not contain a directory")
         path = os.path.join(dest, name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:

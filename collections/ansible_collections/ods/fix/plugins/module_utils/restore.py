@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Restore a dump into a shadow schema, verify it, swap it in atomically, keep what it replaced.
@@ -11,10 +10,6 @@ state store before they are dropped, and the dump's are created after the
 rename. A journal row in ods_fix.restores records each step, so that an
 interrupted swap is finished or undone by the next run.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import hashlib
 import json
@@ -50,10 +45,10 @@ class RestoreError(Exception):
 
 
 def q(name):
-    return "`%s`" % name.replace("`", "``")
+    return "`{}`".format(name.replace("`", "``"))
 
 
-class Database(object):
+class Database:
     """Root SQL in the mysql container, each thread through a client session of its own kept open.
 
     A session is one `docker exec` of the mysql client; a statement through an open one costs about a
@@ -89,17 +84,17 @@ class Database(object):
         try:
             return session.close()
         except SessionError as exc:
-            raise RestoreError("in %s: %s" % (database, exc)) from exc
+            raise RestoreError(f"in {database}: {exc}") from exc
 
     def exists(self, schema):
         return bool(
-            self.sql("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s;" % mysqlexec.quote(schema))
+            self.sql(f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {mysqlexec.quote(schema)};")
         )
 
     def tables(self, schema, kind="BASE TABLE"):
         rows = self.sql(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
-            "AND TABLE_TYPE = %s ORDER BY TABLE_NAME;" % (mysqlexec.quote(schema), mysqlexec.quote(kind))
+            f"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {mysqlexec.quote(schema)} "
+            f"AND TABLE_TYPE = {mysqlexec.quote(kind)} ORDER BY TABLE_NAME;"
         )
         return [r[0] for r in rows]
 
@@ -111,20 +106,20 @@ class Database(object):
             "triggers": [
                 r[0]
                 for r in self.sql(
-                    "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s ORDER BY 1;" % s
+                    f"SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {s} ORDER BY 1;"
                 )
             ],
             "routines": [
-                "%s %s" % (r[0], r[1])
+                f"{r[0]} {r[1]}"
                 for r in self.sql(
-                    "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s "
-                    "ORDER BY 1, 2;" % s
+                    f"SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {s} "
+                    "ORDER BY 1, 2;"
                 )
             ],
             "events": [
                 r[0]
                 for r in self.sql(
-                    "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s ORDER BY 1;" % s
+                    f"SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {s} ORDER BY 1;"
                 )
             ],
         }
@@ -132,15 +127,13 @@ class Database(object):
     def row_counts(self, schema, tables):
         if not tables:
             return {}
-        union = " UNION ALL ".join(
-            "SELECT %s, COUNT(*) FROM %s.%s" % (mysqlexec.quote(t), q(schema), q(t)) for t in tables
-        )
+        union = " UNION ALL ".join(f"SELECT {mysqlexec.quote(t)}, COUNT(*) FROM {q(schema)}.{q(t)}" for t in tables)
         return dict((r[0], int(r[1])) for r in self.sql(union + ";"))
 
     def checksums(self, schema, tables):
         if not tables:
             return {}
-        rows = self.sql("CHECKSUM TABLE %s;" % ", ".join("%s.%s" % (q(schema), q(t)) for t in tables))
+        rows = self.sql("CHECKSUM TABLE {};".format(", ".join(f"{q(schema)}.{q(t)}" for t in tables)))
         return dict((r[0].split(".", 1)[1], r[1]) for r in rows)
 
     def datadir_free_mb(self):
@@ -154,27 +147,27 @@ def capture_objects(db, schema):
     """A script that recreates the schema's views, triggers, routines and events (SHOW CREATE)."""
     names = db.objects(schema)
     parts = ["SET NAMES utf8mb4;\n"]
-    creates = dict((view, db.sql("SHOW CREATE VIEW %s.%s;" % (q(schema), q(view)))[0][1]) for view in names["views"])
+    creates = dict((view, db.sql(f"SHOW CREATE VIEW {q(schema)}.{q(view)};")[0][1]) for view in names["views"])
     for view in views_in_order(creates):
-        parts.append("DROP VIEW IF EXISTS %s;\n%s;\n" % (q(view), creates[view]))
+        parts.append(f"DROP VIEW IF EXISTS {q(view)};\n{creates[view]};\n")
     for trigger in names["triggers"]:
-        row = db.sql("SHOW CREATE TRIGGER %s.%s;" % (q(schema), q(trigger)))[0]
+        row = db.sql(f"SHOW CREATE TRIGGER {q(schema)}.{q(trigger)};")[0]
         parts.append(
-            "DROP TRIGGER IF EXISTS %s;\nSET sql_mode = %s;\nDELIMITER ;;\n%s;;\nDELIMITER ;\n"
-            % (q(trigger), mysqlexec.quote(row[1]), row[2])
+            f"DROP TRIGGER IF EXISTS {q(trigger)};\nSET sql_mode = {mysqlexec.quote(row[1])};\n"
+            f"DELIMITER ;;\n{row[2]};;\nDELIMITER ;\n"
         )
     for routine in names["routines"]:
         kind, name = routine.split(" ", 1)
-        row = db.sql("SHOW CREATE %s %s.%s;" % (kind, q(schema), q(name)))[0]
+        row = db.sql(f"SHOW CREATE {kind} {q(schema)}.{q(name)};")[0]
         parts.append(
-            "DROP %s IF EXISTS %s;\nSET sql_mode = %s;\nDELIMITER ;;\n%s;;\nDELIMITER ;\n"
-            % (kind, q(name), mysqlexec.quote(row[1]), row[2])
+            f"DROP {kind} IF EXISTS {q(name)};\nSET sql_mode = {mysqlexec.quote(row[1])};\n"
+            f"DELIMITER ;;\n{row[2]};;\nDELIMITER ;\n"
         )
     for event in names["events"]:
-        row = db.sql("SHOW CREATE EVENT %s.%s;" % (q(schema), q(event)))[0]
+        row = db.sql(f"SHOW CREATE EVENT {q(schema)}.{q(event)};")[0]
         parts.append(
-            "DROP EVENT IF EXISTS %s;\nSET sql_mode = %s;\nDELIMITER ;;\n%s;;\nDELIMITER ;\n"
-            % (q(event), mysqlexec.quote(row[1]), row[3])
+            f"DROP EVENT IF EXISTS {q(event)};\nSET sql_mode = {mysqlexec.quote(row[1])};\n"
+            f"DELIMITER ;;\n{row[3]};;\nDELIMITER ;\n"
         )
     return "".join(parts), names
 
@@ -198,12 +191,13 @@ def views_in_order(creates):
 
 
 def drop_objects(db, schema, names):
-    statements = ["DROP VIEW IF EXISTS %s.%s;" % (q(schema), q(v)) for v in names["views"]]
-    statements += ["DROP TRIGGER IF EXISTS %s.%s;" % (q(schema), q(t)) for t in names["triggers"]]
+    statements = [f"DROP VIEW IF EXISTS {q(schema)}.{q(v)};" for v in names["views"]]
+    statements += [f"DROP TRIGGER IF EXISTS {q(schema)}.{q(t)};" for t in names["triggers"]]
     statements += [
-        "DROP %s IF EXISTS %s.%s;" % (r.split(" ", 1)[0], q(schema), q(r.split(" ", 1)[1])) for r in names["routines"]
+        "DROP {} IF EXISTS {}.{};".format(r.split(" ", 1)[0], q(schema), q(r.split(" ", 1)[1]))
+        for r in names["routines"]
     ]
-    statements += ["DROP EVENT IF EXISTS %s.%s;" % (q(schema), q(e)) for e in names["events"]]
+    statements += [f"DROP EVENT IF EXISTS {q(schema)}.{q(e)};" for e in names["events"]]
     if statements:
         db.sql("\n".join(statements))
 
@@ -211,10 +205,10 @@ def drop_objects(db, schema, names):
 def drop_shadow(db, shadow):
     """Drop a failed load's shadow schema; what became of it, for the report."""
     try:
-        db.sql("DROP DATABASE IF EXISTS %s;" % q(shadow))
+        db.sql(f"DROP DATABASE IF EXISTS {q(shadow)};")
     except Exception as exc:  # the report must say what is left, whatever stopped the drop
-        return "the shadow schema %s is left (%s); remove it with: DROP DATABASE %s;" % (shadow, exc, q(shadow))
-    return "the shadow schema %s was dropped" % shadow
+        return f"the shadow schema {shadow} is left ({exc}); remove it with: DROP DATABASE {q(shadow)};"
+    return f"the shadow schema {shadow} was dropped"
 
 
 def checksums_parallel(db, schema, tables, rows, workers):
@@ -236,7 +230,7 @@ def checksums_parallel(db, schema, tables, rows, workers):
             with lock:
                 found.update(result)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
+    threads = [threading.Thread(target=worker, daemon=True) for _unused in range(max(1, workers))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -250,11 +244,11 @@ def verify_objects(db, schema, scan):
     for kind in ("views", "triggers", "routines", "events"):
         missing = [name for name in getattr(scan, kind) if name not in have[kind]]
         if missing:
-            problems.append("%s missing in %s: %s" % (kind, schema, ", ".join(missing)))
+            problems.append("{} missing in {}: {}".format(kind, schema, ", ".join(missing)))
     return problems, have
 
 
-class Journal(object):
+class Journal:
     """ods_fix.restores: what was restored where, and the phase an unfinished load or swap reached."""
 
     def __init__(self, db):
@@ -269,9 +263,9 @@ class Journal(object):
                 "WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
             )
         }
-        missing = ["ADD COLUMN %s %s" % (c, t) for c, t in sorted(STATE_COLUMNS.items()) if c not in have]
+        missing = [f"ADD COLUMN {c} {t}" for c, t in sorted(STATE_COLUMNS.items()) if c not in have]
         if missing:  # ADD COLUMN IF NOT EXISTS is MariaDB's; MySQL 8 has no such clause
-            self.db.sql("ALTER TABLE ods_fix.restores %s;" % ", ".join(missing))
+            self.db.sql("ALTER TABLE ods_fix.restores {};".format(", ".join(missing)))
 
     TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects", "old_tables", "new_tables")
 
@@ -299,14 +293,16 @@ class Journal(object):
             return None
         # Read-only (check mode plans too): a journal from before STATE_COLUMNS is read as if they were empty.
         recent = self._exists()
-        column = lambda c: c if recent or c not in STATE_COLUMNS else "NULL"  # noqa: E731
+
+        def column(name):
+            return name if recent or name not in STATE_COLUMNS else "NULL"
+
         # Text columns hold scripts with newlines: read them as hex, one row per line.
         rows = self.db.sql(
-            "SELECT id, backup_sha256, kept_schema, status, started_at, IFNULL(%s, ''), %s "
-            "FROM ods_fix.restores WHERE target = %s AND status IN (%s) ORDER BY id DESC LIMIT 1;"
-            % (
+            "SELECT id, backup_sha256, kept_schema, status, started_at, IFNULL({}, ''), {} "
+            "FROM ods_fix.restores WHERE target = {} AND status IN ({}) ORDER BY id DESC LIMIT 1;".format(
                 column("source_schema"),
-                ", ".join("HEX(IFNULL(%s, ''))" % column(c) for c in self.TEXT),
+                ", ".join(f"HEX(IFNULL({column(c)}, ''))" for c in self.TEXT),
                 mysqlexec.quote(target),
                 ", ".join(mysqlexec.quote(s) for s in statuses),
             )
@@ -355,7 +351,7 @@ class Journal(object):
         self.db.sql(
             "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, old_objects, "
             "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, started_at) "
-            "VALUES (%s, NOW());" % ", ".join(mysqlexec.quote(v) for v in values)
+            "VALUES ({}, NOW());".format(", ".join(mysqlexec.quote(v) for v in values))
         )
         return int(self.db.sql("SELECT MAX(id) FROM ods_fix.restores;")[0][0])
 
@@ -364,11 +360,11 @@ class Journal(object):
         test_pause(status)
 
     def finish(self, entry_id, status, checksums=None, counts=None):
-        sets = ["status = %s" % mysqlexec.quote(status), "finished_at = NOW()"]
+        sets = [f"status = {mysqlexec.quote(status)}", "finished_at = NOW()"]
         if checksums is not None:
-            sets.append("checksums = %s" % mysqlexec.quote(json.dumps(checksums)))
+            sets.append(f"checksums = {mysqlexec.quote(json.dumps(checksums))}")
         if counts is not None:
-            sets.append("row_counts = %s" % mysqlexec.quote(json.dumps(counts)))
+            sets.append(f"row_counts = {mysqlexec.quote(json.dumps(counts))}")
         self.db.sql("UPDATE ods_fix.restores SET %s WHERE id = %d;" % (", ".join(sets), entry_id))
 
 
@@ -402,17 +398,17 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
         counts=counts,
     )
     test_pause("swapping")
-    db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % q(kept))
+    db.sql(f"CREATE DATABASE {q(kept)} CHARACTER SET utf8mb4;")
     drop_objects(db, target, old_names)
-    moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(kept), q(t)) for t in old_tables]
-    moves += ["%s.%s TO %s.%s" % (q(source), q(t), q(target), q(t)) for t in new_tables]
+    moves = [f"{q(target)}.{q(t)} TO {q(kept)}.{q(t)}" for t in old_tables]
+    moves += [f"{q(source)}.{q(t)} TO {q(target)}.{q(t)}" for t in new_tables]
     try:
-        db.sql("RENAME TABLE %s;" % ", ".join(moves))
+        db.sql("RENAME TABLE {};".format(", ".join(moves)))
     except mysqlexec.MysqlError as exc:
         db.script(target, old_sql)  # nothing moved: put the old objects back
-        db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+        db.sql(f"DROP DATABASE IF EXISTS {q(kept)};")
         journal.finish(entry, "aborted")
-        raise RestoreError("RENAME TABLE failed, nothing was swapped: %s" % exc) from exc
+        raise RestoreError(f"RENAME TABLE failed, nothing was swapped: {exc}") from exc
     journal.phase(entry, "renamed")
     problems = create_objects(db, journal, entry, target, new_objects_sql, check)
     if problems:
@@ -420,9 +416,9 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
         swap_back(db, target, source, kept, old_tables, new_tables, old_sql)
         journal.finish(entry, "aborted")
         raise RestoreError(
-            "%s; the old data and objects were put back, %s is as it was" % ("; ".join(problems), target)
+            "{}; the old data and objects were put back, {} is as it was".format("; ".join(problems), target)
         )
-    db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
+    db.sql(f"DROP DATABASE IF EXISTS {q(source)};")
     return entry
 
 
@@ -434,18 +430,18 @@ def create_objects(db, journal, entry, target, objects_sql, check):
         db.script(target, objects_sql)
         return check() if check is not None else []
     except (RestoreError, mysqlexec.MysqlError) as exc:
-        return ["creating the dump's views, triggers and routines failed: %s" % exc]
+        return [f"creating the dump's views, triggers and routines failed: {exc}"]
 
 
 def swap_back(db, target, source, kept, old_tables, new_tables, old_sql):
     drop_objects(db, target, db.objects(target))
     if not set(new_tables) or not set(new_tables) <= set(db.tables(source)):  # not yet moved back (resume)
-        moves = ["%s.%s TO %s.%s" % (q(target), q(t), q(source), q(t)) for t in new_tables]
-        moves += ["%s.%s TO %s.%s" % (q(kept), q(t), q(target), q(t)) for t in old_tables]
-        db.sql("CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4;" % q(source))
-        db.sql("RENAME TABLE %s;" % ", ".join(moves))
+        moves = [f"{q(target)}.{q(t)} TO {q(source)}.{q(t)}" for t in new_tables]
+        moves += [f"{q(kept)}.{q(t)} TO {q(target)}.{q(t)}" for t in old_tables]
+        db.sql(f"CREATE DATABASE IF NOT EXISTS {q(source)} CHARACTER SET utf8mb4;")
+        db.sql("RENAME TABLE {};".format(", ".join(moves)))
     db.script(target, old_sql)
-    db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+    db.sql(f"DROP DATABASE IF EXISTS {q(kept)};")
 
 
 def renamed(db, entry, target):
@@ -469,28 +465,24 @@ def resume(db, journal, target, log):
     if load is not None and (entry is None or load["id"] > entry["id"]):
         # A load killed before its swap: its shadow schema is this project's (the lock says so), and stale.
         shadow = load["source_schema"] or shadow_name(target)
-        db.sql("DROP DATABASE IF EXISTS %s;" % q(shadow))
+        db.sql(f"DROP DATABASE IF EXISTS {q(shadow)};")
         journal.finish(load["id"], "aborted")
-        done.append("dropped the shadow schema %s of an interrupted load (%s)" % (shadow, load["status"]))
+        done.append("dropped the shadow schema {} of an interrupted load ({})".format(shadow, load["status"]))
     if entry is None:
         return "; ".join(done) or None
     kept, source = entry["kept_schema"], entry["source_schema"] or shadow_name(target)
     try:
         if entry["status"] == "swapping_back":
             swap_back(db, target, source, kept, entry["old_tables"], entry["new_tables"], entry["old_objects"])
-            db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
+            db.sql(f"DROP DATABASE IF EXISTS {q(source)};")
             journal.finish(entry["id"], "aborted")
-            done.append("finished putting back the old %s, as an interrupted restore had begun to" % target)
+            done.append(f"finished putting back the old {target}, as an interrupted restore had begun to")
         elif renamed(db, entry, target):
             expected = json.loads(entry["row_counts"] or "{}")
 
             def check():
                 counts = db.row_counts(target, [t for t in db.tables(target) if t in expected])
-                return [
-                    "%s: %s rows, the dump %s" % (t, counts.get(t), n)
-                    for t, n in expected.items()
-                    if counts.get(t) != n
-                ]
+                return [f"{t}: {counts.get(t)} rows, the dump {n}" for t, n in expected.items() if counts.get(t) != n]
 
             problems = create_objects(db, journal, entry["id"], target, entry["new_objects"] or "", check)
             if problems:
@@ -498,23 +490,21 @@ def resume(db, journal, target, log):
                 swap_back(db, target, source, kept, entry["old_tables"], entry["new_tables"], entry["old_objects"])
                 journal.finish(entry["id"], "aborted")
                 done.append(
-                    "undid an interrupted restore of %s (%s): the old data is back" % (target, "; ".join(problems))
+                    "undid an interrupted restore of {} ({}): the old data is back".format(target, "; ".join(problems))
                 )
             else:
-                db.sql("DROP DATABASE IF EXISTS %s;" % q(source))
+                db.sql(f"DROP DATABASE IF EXISTS {q(source)};")
                 checksums = json.loads(entry["checksums"] or "{}") or db.checksums(target, db.tables(target))
                 journal.finish(entry["id"], "done", checksums)
                 done.append(
-                    "finished an interrupted restore of %s with its views, triggers and routines "
-                    "(the replaced data is in %s)" % (target, kept)
+                    f"finished an interrupted restore of {target} with its views, triggers and routines "
+                    f"(the replaced data is in {kept})"
                 )
         else:
             db.script(target, entry["old_objects"] or "")
-            db.sql("DROP DATABASE IF EXISTS %s;" % q(kept))
+            db.sql(f"DROP DATABASE IF EXISTS {q(kept)};")
             journal.finish(entry["id"], "aborted")
-            done.append(
-                "undid an interrupted restore of %s: the old data was never moved, its objects are back" % target
-            )
+            done.append(f"undid an interrupted restore of {target}: the old data was never moved, its objects are back")
     except (RestoreError, mysqlexec.MysqlError) as exc:
         journal.finish(entry["id"], "needs_attention")
         raise RestoreError(
@@ -528,13 +518,14 @@ def prune(db, target, keep):
     """Drop all but the newest `keep` kept copies of target; returns the names dropped."""
     prefix = target + "__old_"
     rows = db.sql(
-        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s ORDER BY 1;"
-        % mysqlexec.quote(prefix.replace("_", "\\_") + "%")
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE {} ORDER BY 1;".format(
+            mysqlexec.quote(prefix.replace("_", "\\_") + "%")
+        )
     )
     names = [r[0] for r in rows]
     doomed = names[:-keep] if keep > 0 else names
     for name in doomed:
-        db.sql("DROP DATABASE %s;" % q(name))
+        db.sql(f"DROP DATABASE {q(name)};")
     return doomed
 
 
@@ -569,14 +560,14 @@ def sha256_file(path):
 
 
 def kept_name(target):
-    return "%s__old_%s" % (target, time.strftime("%Y%m%d%H%M%S"))
+    return "{}__old_{}".format(target, time.strftime("%Y%m%d%H%M%S"))
 
 
 def missing_definers(db, definers):
     """The DEFINER accounts ("user@host") the server does not have."""
     if not definers:
         return []
-    have = set("%s@%s" % (r[0], r[1]) for r in db.sql("SELECT User, Host FROM mysql.user;"))
+    have = set(f"{r[0]}@{r[1]}" for r in db.sql("SELECT User, Host FROM mysql.user;"))
     return [d for d in definers if d not in have]
 
 
@@ -587,11 +578,11 @@ def not_restorable(database):
     """Why a restore must never replace this schema (the server's, the journal's, a kept or shadow copy), or None."""
     name = database.lower()
     if name in SYSTEM_SCHEMAS:
-        return "%s is a system schema: mysql-restore never replaces it (restore one application database)" % database
+        return f"{database} is a system schema: mysql-restore never replaces it (restore one application database)"
     if "__old_" in name or name.endswith("__restore"):
-        return "%s is a copy mysql-restore keeps for itself: --rollback puts a kept copy back" % database
+        return f"{database} is a copy mysql-restore keeps for itself: --rollback puts a kept copy back"
     return None
 
 
 def shadow_name(target):
-    return "%s__restore" % target
+    return f"{target}__restore"

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Cut a dump into one part per table and load the parts into the shadow schema while the dump is read.
@@ -21,10 +20,6 @@ happens when LOAD DATA gives a warning or another row count than the dump's
 (LOCAL turns errors into warnings and skips duplicate keys): the table is
 emptied and loaded again from the same VALUES lists as INSERTs.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import array
 import contextlib
@@ -85,7 +80,7 @@ def without_stats_recalc(lines):
     return lines, False
 
 
-class Part(object):
+class Part:
     """One table's files: its SQL, where its LOAD DATA rows are, what runs after its rows.
 
     The rows are segments: a big INSERT's VALUES lists read straight from the dump where they are (an
@@ -147,7 +142,7 @@ class Part(object):
             yield self.segments[i], self.segments[i + 1], self.segments[i + 2]
 
 
-class Split(object):
+class Split:
     """What the split found and wrote: the scan, the file's hash and sizes, the header, the parts, the objects."""
 
     def __init__(self, directory):
@@ -160,7 +155,7 @@ class Split(object):
         self.late = os.path.join(directory, "late.sql")
 
 
-class Splitter(object):
+class Splitter:
     """Reads the dump once: counts and checks it, writes each table's part, hands finished parts to on_part."""
 
     def __init__(self, dump_path, directory, load_data=False, bulk=False, on_part=None, progress=None, pick=None):
@@ -208,7 +203,7 @@ class Splitter(object):
                 if self.progress is not None and scan.statements % 500 == 0:
                     self.progress("reading the dump and loading it", reader.sql_bytes, sum(scan.rows.values()))
         except (OSError, EOFError) as exc:
-            raise sqldump.DumpError("cannot read it: %s" % exc) from exc
+            raise sqldump.DumpError(f"cannot read it: {exc}") from exc
         finally:
             objects.close()
             if self._late is not None:
@@ -217,7 +212,7 @@ class Splitter(object):
         scan.kind = scan.kind or "sql"
         sqldump.check_complete(self.dump_path, scan, allow_incomplete, self.pick)
         if not scan.tables:
-            raise sqldump.DumpError("%s holds no table: not a dump of a database" % self.dump_path)
+            raise sqldump.DumpError(f"{self.dump_path} holds no table: not a dump of a database")
         split.info = reader.info()
         # The objects run in a session of their own: they need the dump's opening SETs too.
         with open(split.objects, "wb") as out, open(objects.name, "rb") as body:
@@ -234,7 +229,7 @@ class Splitter(object):
             return
         if table in self._finished:  # a table's statement after other tables': run once every table is in
             if sqldump.CREATE_TABLE.match(lines[0].lstrip()):
-                raise sqldump.DumpError("table %s is created twice in the dump" % table)
+                raise sqldump.DumpError(f"table {table} is created twice in the dump")
             self.write_late(lines)
             return
         self.finish_current()
@@ -295,7 +290,7 @@ class Splitter(object):
             self.on_part(part)
 
 
-class ServerLoad(object):
+class ServerLoad:
     """How this server is loaded: LOAD DATA LOCAL allowed, and InnoDB's bulk insert into an empty table safe."""
 
     def __init__(self, local_infile, version):
@@ -331,13 +326,16 @@ def load_statement(part, charset, infile="/dev/stdin"):
     """The LOAD DATA statement for a part's rows, as mysqldump wrote them (fields quoted with ', escaped with \\)."""
     lines = "'),\\n('" if part.separator == b"),\n(" else "'),('"
     return (
-        "LOAD DATA LOCAL INFILE " + mysqlexec.quote(infile) + " INTO TABLE %s CHARACTER SET %s "
-        "FIELDS TERMINATED BY ',' ENCLOSED BY '''' ESCAPED BY '\\\\' LINES TERMINATED BY %s%s"
-        % (q(part.name), charset, lines, (" " + part.columns.decode("utf-8").strip()) if part.columns else "")
+        "LOAD DATA LOCAL INFILE "
+        + mysqlexec.quote(infile)
+        + " INTO TABLE {} CHARACTER SET {} "
+        "FIELDS TERMINATED BY ',' ENCLOSED BY '''' ESCAPED BY '\\\\' LINES TERMINATED BY {}{}".format(
+            q(part.name), charset, lines, (" " + part.columns.decode("utf-8").strip()) if part.columns else ""
+        )
     )
 
 
-class RowsDir(object):
+class RowsDir:
     """A directory that this machine and the database's client both see: the mount of the data directory.
 
     A part's rows are copied there (copy_file_range, in the kernel) and LOAD DATA LOCAL INFILE reads them by
@@ -432,7 +430,7 @@ def _copy(source, target, offset, count):
         count -= done
 
 
-class Loader(object):
+class Loader:
     """Worker threads that load finished parts into the shadow schema, largest first, then count and checksum them."""
 
     def __init__(self, db, shadow, workers, preamble_of, server, dump_path, pick=None, rows_dir=None):
@@ -448,7 +446,7 @@ class Loader(object):
         self.started = time.monotonic()
         self.timeline = []  # per table: when its load started, and the seconds of each step
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(max(1, workers))]
+        self._threads = [threading.Thread(target=self._work, daemon=True) for _unused in range(max(1, workers))]
 
     def start(self):
         self.db.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4;" % ((q(self.shadow),) * 2))
@@ -467,7 +465,7 @@ class Loader(object):
 
     def finish(self, report=None):
         """Wait for every part, calling report() each second; RestoreError with the first failure."""
-        for _ in self._threads:
+        for _unused in self._threads:
             self._ready.put((float("inf"), 0, None))
         while any(thread.is_alive() for thread in self._threads):
             for thread in self._threads:
@@ -490,7 +488,7 @@ class Loader(object):
                 self.load(part)
             except (SessionError, mysqlexec.MysqlError, RestoreError, OSError) as exc:
                 with self._lock:
-                    self.errors.append("loading table %s: %s" % (part.name, exc))
+                    self.errors.append(f"loading table {part.name}: {exc}")
                 return
 
     def _stream(self, session, chunks):
@@ -518,7 +516,7 @@ class Loader(object):
         step("rows")
         if not part.created:
             return
-        table = "%s.%s" % (q(self.shadow), q(part.name))
+        table = f"{q(self.shadow)}.{q(part.name)}"
         if part.after:
             # One ALTER at a time: two at once on tables a foreign key links can wait for each other inside
             # InnoDB, where no deadlock is detected (seen on MariaDB 10.11). The loads go on meanwhile.
@@ -529,8 +527,8 @@ class Loader(object):
                 )
         step("after")
         if count is None:  # LOAD DATA said how many rows it put into the empty table
-            count = int(self.db.sql("SELECT COUNT(*) FROM %s;" % table)[0][0])
-        checksum = self.db.sql("CHECKSUM TABLE %s;" % table)
+            count = int(self.db.sql(f"SELECT COUNT(*) FROM {table};")[0][0])
+        checksum = self.db.sql(f"CHECKSUM TABLE {table};")
         step("check")
         with self._lock:
             self.timeline.append(steps)
@@ -579,7 +577,7 @@ class Loader(object):
                 "%s: LOAD DATA gave %d rows and %d warnings for the dump's %d; loaded from its INSERTs instead"
                 % (part.name, loaded, warnings, part.load_rows)
             )
-        self.db.sql("TRUNCATE TABLE %s.%s;" % (q(self.shadow), q(part.name)))
+        self.db.sql(f"TRUNCATE TABLE {q(self.shadow)}.{q(part.name)};")
         session = self.db.session(self.shadow)
         self._stream(session, _chain([LOAD_SETTINGS + self.preamble_of()], self.inserts_of(part.name)))
         return "INSERT", None
@@ -610,20 +608,17 @@ class Loader(object):
         scan = sqldump.Scan()
         for kind, name, lines in sqldump.statements(sqldump.Reader(self.dump_path).units(), scan, self.pick):
             if kind == "table" and name == table and sqldump.INSERT.match(lines[0]):
-                for line in lines:
-                    yield line
+                yield from lines
 
 
 def _blocks(path, size=1 << 20):
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(size), b""):
-            yield block
+        yield from iter(lambda: handle.read(size), b"")
 
 
 def _chain(*iterables):
     for iterable in iterables:
-        for item in iterable:
-            yield item
+        yield from iterable
 
 
 def put_back_statistics(db, shadow, split):
@@ -637,8 +632,8 @@ def put_back_statistics(db, shadow, split):
         db.sql(
             "SET SESSION lock_wait_timeout = %d;\n" % LOCK_WAIT
             + "".join(
-                "ALTER TABLE %s.%s STATS_AUTO_RECALC=DEFAULT;\nANALYZE NO_WRITE_TO_BINLOG TABLE %s.%s;\n"
-                % (q(shadow), table, q(shadow), table)
+                f"ALTER TABLE {q(shadow)}.{table} STATS_AUTO_RECALC=DEFAULT;\nANALYZE "
+                f"NO_WRITE_TO_BINLOG TABLE {q(shadow)}.{table};\n"
                 for table in tables
             )
         )
@@ -658,7 +653,9 @@ def split_and_load(
     splitter = Splitter(dump_path, directory, load_data=server.local_infile, bulk=server.bulk, pick=pick)
     loader = Loader(db, shadow, workers, lambda: splitter.split.preamble, server, dump_path, pick, rows_dir)
     splitter.on_part = loader.put
-    rows = lambda: sum(splitter.split.scan.rows.values())  # noqa: E731
+
+    def rows():
+        return sum(splitter.split.scan.rows.values())
 
     def report(*_read):
         if progress is not None:
@@ -682,8 +679,8 @@ def split_and_load(
         session = db.session(shadow)
         loader._stream(session, _blocks(split.late))
         for table in split.scan.tables:
-            loader.counts[table] = int(db.sql("SELECT COUNT(*) FROM %s.%s;" % (q(shadow), q(table)))[0][0])
-            loader.checksums[table] = db.sql("CHECKSUM TABLE %s.%s;" % (q(shadow), q(table)))[0][1]
+            loader.counts[table] = int(db.sql(f"SELECT COUNT(*) FROM {q(shadow)}.{q(table)};")[0][0])
+            loader.checksums[table] = db.sql(f"CHECKSUM TABLE {q(shadow)}.{q(table)};")[0][1]
     if not server.local_infile:
         loader.notes.append("LOAD DATA LOCAL is off on this server (local_infile): every table loaded from its INSERTs")
     return split, loader

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Replace a file atomically, keeping its owner and mode, after a private backup.
@@ -9,10 +8,6 @@ no container that mounts the file's directory can read them. Only the newest `ke
 new content goes to a temporary file in the same directory, is fsynced, and renamed over the old one, so a
 reader (or a crash) sees the old file or the new one, never half of each.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import contextlib
 import glob
@@ -31,8 +26,8 @@ def backup(path, keep=10, directory=None):
     if directory:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         where = hashlib.sha1(os.path.abspath(path).encode("utf-8")).hexdigest()[:10]
-        base = os.path.join(directory, "%s.%s" % (os.path.basename(path), where))
-    target = "%s%s%s" % (base, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"))
+        base = os.path.join(directory, f"{os.path.basename(path)}.{where}")
+    target = "{}{}{}".format(base, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"))
     counter = 1
     while os.path.exists(target):
         target = "%s%s%s-%d" % (base, BACKUP_SUFFIX, time.strftime("%Y%m%d-%H%M%S"), counter)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Bring compose services to a wanted state, touching only what needs it.
@@ -9,10 +8,6 @@ services alone, so a second run is a no-op. Works through the Docker engine
 and the compose labels; only a service with no container at all needs the
 Compose CLI (of the flavor that created the project).
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 import subprocess
@@ -83,11 +78,11 @@ def plan(current, wanted):
     if wanted == "stopped":
         if current in NOT_RUNNING:
             return None, "not running"
-        return "stop", "it is %s" % current
+        return "stop", f"it is {current}"
     if wanted == "paused":
         if current in NOT_RUNNING or current == "paused":
             return None, "it is %s" % ("not running" if current != "paused" else "paused already")
-        return "pause", "it is %s" % current
+        return "pause", f"it is {current}"
     if wanted == "rebuilt":
         return "rebuild", "a rebuild was asked for"
     if wanted == "recreated":
@@ -97,14 +92,14 @@ def plan(current, wanted):
     if wanted == "restarted":
         return "restart", "a restart was asked for"
     if current in ("exited", "created", "dead"):
-        return "start", "it is %s" % current
+        return "start", f"it is {current}"
     if current == "paused":
         return "unpause", "it is paused"
     if wanted == "healthy" and current in ("unhealthy", "restarting"):
-        return "restart", "it is %s" % current
+        return "restart", f"it is {current}"
     if current == "starting":
         return "wait", "its health check is still starting"
-    return None, "it is %s" % current
+    return None, f"it is {current}"
 
 
 def attached_networks(container):
@@ -118,8 +113,8 @@ def disconnect(api, container, service, check_mode):
     actions = []
     for network in attached_networks(container):
         actions.append(
-            "%sdisconnect %s from network %s (its processes keep running; reconnect: docker network "
-            "connect --alias %s %s %s)" % (verb, service, network, service, network, container.name)
+            f"{verb}disconnect {service} from network {network} (its processes keep running; reconnect: docker network "
+            f"connect --alias {service} {network} {container.name})"
         )
         if not check_mode:
             api.networks.get(network).disconnect(container)
@@ -143,13 +138,13 @@ def run_cli(argv, timeout, cwd=None):
     result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout)
     if result.returncode != 0:
         lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-        raise compose.ProjectError("`%s` failed: %s" % (" ".join(argv), lines[-1] if lines else "no output"))
+        raise compose.ProjectError("`{}` failed: {}".format(" ".join(argv), lines[-1] if lines else "no output"))
 
 
 def create_with_cli(profile, service, cli):
     """`compose up -d --no-deps SERVICE` with the files, project and profiles that made the stack."""
     if not cli:
-        raise compose.ProjectError("%s has no container and no Compose CLI is installed to create it" % service)
+        raise compose.ProjectError(f"{service} has no container and no Compose CLI is installed to create it")
     run_cli(
         [*compose.compose_argv(profile, cli), "up", "-d", "--no-deps", "--no-build", service],
         600,
@@ -194,17 +189,18 @@ def reload_front_end(api, profile, before):
     code, output = container.exec_run(["nginx", "-s", "reload"])
     if code != 0:
         lines = [line for line in output.decode("utf-8", "replace").splitlines() if line.strip()]
-        return ["could not reload %s's nginx (%s): restart it" % (web, lines[-1] if lines else "exit %s" % code)]
+        return ["could not reload {}'s nginx ({}): restart it".format(web, lines[-1] if lines else f"exit {code}")]
     return [
-        "reloaded %s's nginx: %s came back at another address, which nginx resolves only when it (re)loads"
-        % (web, ", ".join(moved))
+        "reloaded {}'s nginx: {} came back at another address, which nginx resolves only when it (re)loads".format(
+            web, ", ".join(moved)
+        )
     ]
 
 
 def recreate_with_cli(profile, services, cli):
     """Recreate containers so they start with their settings as the files give them now (a restart would not)."""
     if not cli:
-        raise compose.ProjectError("no Compose CLI is installed to recreate %s" % ", ".join(services))
+        raise compose.ProjectError("no Compose CLI is installed to recreate {}".format(", ".join(services)))
     argv = [*compose.compose_argv(profile, cli), "up", "-d", "--no-deps", "--no-build", "--force-recreate"]
     run_cli([*argv, *services], 600, profile["working_dir"])
 
@@ -212,7 +208,7 @@ def recreate_with_cli(profile, services, cli):
 def rebuild_with_cli(profile, service, cli):
     """The manual's `docker-compose build SERVICE`, then the container recreated from the new image."""
     if not cli:
-        raise compose.ProjectError("no Compose CLI is installed to rebuild %s" % service)
+        raise compose.ProjectError(f"no Compose CLI is installed to rebuild {service}")
     base = compose.compose_argv(profile, cli)
     run_cli([*base, "build", service], 1800, profile["working_dir"])
     run_cli([*base, "up", "-d", "--no-deps", "--no-build", "--force-recreate", service], 600, profile["working_dir"])
@@ -310,7 +306,7 @@ def ensure(
         result["actions"] = disconnect(api, container, service, check_mode) if container is not None else []
         result["changed"] = bool(result["actions"])
         if not result["actions"]:
-            result["note"] = "%s: nothing to do (on no network)" % service
+            result["note"] = f"{service}: nothing to do (on no network)"
         return result
     action, reason = plan(before, wanted)
     lost = []
@@ -319,15 +315,15 @@ def ensure(
     if action in (None, "wait") and not lost:
         if action == "wait" and not check_mode:
             result["ok"], result["after"] = wait_healthy(container, wait, probe_url, live)
-        result["note"] = "%s: nothing to do (%s)" % (service, reason)
+        result["note"] = f"{service}: nothing to do ({reason})"
         return result
     verb = "would " if check_mode else ""
     for network in lost:
-        result["actions"].append("%sreconnect %s to network %s (alias %s)" % (verb, service, network, service))
+        result["actions"].append(f"{verb}reconnect {service} to network {network} (alias {service})")
         if not check_mode:
             api.networks.get(network).connect(container, aliases=[service])
     if action and action != "wait":
-        result["actions"].append("%s%s %s (%s)" % (verb, action, service, reason))
+        result["actions"].append(f"{verb}{action} {service} ({reason})")
         if not check_mode:
             container = act(api, profile, service, container, action, cli)
     result["changed"] = True
@@ -342,7 +338,7 @@ def ensure(
         return result
     result["ok"], result["after"] = wait_healthy(container, wait, probe_url, live)
     if not result["ok"]:
-        result["error"] = "%s is %s after %s; its log: %s" % (
+        result["error"] = "{} is {} after {}; its log: {}".format(
             service,
             result["after"],
             action,

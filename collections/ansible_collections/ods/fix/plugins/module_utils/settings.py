@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """A service's settings: what it runs with, what its files give it, and where a change must be written.
@@ -10,8 +9,6 @@ written to any of the last three is picked up only by recreating the container w
 project and profiles; a mounted settings file is read again on a restart. Values are read here, on the
 target, and leave a module only redacted.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import os
 import re
@@ -29,7 +26,7 @@ class SettingsError(Exception):
 def check_value(key, value):
     """A value must not carry a newline, a tab or another control character: it would add a line to the file."""
     if CONTROL.search(value or ""):
-        raise SettingsError("the value for %s holds a control character (newline, tab, ...): refused" % key)
+        raise SettingsError(f"the value for {key} holds a control character (newline, tab, ...): refused")
 
 
 def project(profile):
@@ -123,7 +120,7 @@ def plan(profile, values, services=None, edit_compose=False):
         check_value(key, value)
         found = readers(profile, key, services)
         if not found:
-            left.append("no service of project %s reads %s: nothing to set" % (profile["project"], key))
+            left.append("no service of project {} reads {}: nothing to set".format(profile["project"], key))
         for service, origin in sorted(found.items()):
             target = _target(profile, service, key, origin, edit_compose)
             if isinstance(target, str):
@@ -149,16 +146,16 @@ def _target(profile, service, key, origin, edit_compose):
         elif origin.get("whole"):
             var = variables[0]  # KEY: ${VAR}: writing VAR writes KEY
         else:
-            return "%s: %s is built from %s at %s:%s: change it there" % (
+            return "{}: {} is built from {} at {}:{}: change it there".format(
                 service,
                 key,
-                ", ".join("${%s}" % v for v in variables),
+                ", ".join(f"${{{v}}}" for v in variables),
                 origin["compose"],
                 origin["compose_line"],
             )
         return {"file": _dotenv_path(profile), "name": var, "kind": "dotenv", "line": origin.get("line"), "key": key}
     if not edit_compose:
-        return "%s: %s is written in %s:%s: change it there, or run again with --edit-compose" % (
+        return "{}: {} is written in {}:{}: change it there, or run again with --edit-compose".format(
             service,
             key,
             origin["file"],
@@ -241,16 +238,18 @@ def set_compose_line(text, line, key, value, path):
     lines = text.splitlines(True)
     match = ENV_LINE.match(lines[line - 1].rstrip("\n")) if 0 < line <= len(lines) else None
     if match is None or match.group("key") != key:
-        raise SettingsError("%s:%s is not the line of %s any more: not edited" % (path, line, key))
+        raise SettingsError(f"{path}:{line} is not the line of {key} any more: not edited")
     old = match.group("value").strip()
     plain_number = re.match(r"^[0-9]+$", value) and re.match(r"^[0-9]+$", old)  # 19531 -> 19530 stays a number
     needs = _needs_quotes(value) and not plain_number
-    quoted = '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"') if needs or (old[:1] in "'\"" and old) else value
+    quoted = (
+        '"{}"'.format(value.replace("\\", "\\\\").replace('"', '\\"')) if needs or (old[:1] in "'\"" and old) else value
+    )
     if match.group("quote"):  # `- "KEY=value"`: the whole item is quoted
         quoted = value
     ending = "\n" if lines[line - 1].endswith("\n") else ""
     closing = match.group("quote") or ""
-    lines[line - 1] = "%s%s%s%s%s" % (match.group("head"), quoted, closing, match.group("tail") or "", ending)
+    lines[line - 1] = "{}{}{}{}{}".format(match.group("head"), quoted, closing, match.group("tail") or "", ending)
     return "".join(lines)
 
 

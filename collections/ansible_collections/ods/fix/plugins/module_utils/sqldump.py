@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Read a mysqldump / mariadb-dump file as a stream: validate it, count its rows, split it.
@@ -18,13 +17,8 @@ Statements are sorted into:
 - dropped: CREATE DATABASE and USE, because the restore chooses the schema.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import gzip
 import hashlib
-import io
 import os
 import re
 import stat
@@ -118,7 +112,7 @@ def count_tuples(line, first):
     return line.count(b"(")
 
 
-class Reader(object):
+class Reader:
     """The dump's lines (bytes), decompressing .gz, hashing the file and counting bytes as it goes."""
 
     def __init__(self, path, chunk=4 << 20):
@@ -142,8 +136,7 @@ class Reader(object):
 
     def _sql_chunks(self):
         if not self.compressed:
-            for block in self._raw_chunks():
-                yield block
+            yield from self._raw_chunks()
             return
         # Inflated a chunk at a time (never a block's whole output at once), and refused past MAX_RATIO.
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -154,7 +147,7 @@ class Reader(object):
                 try:
                     out = inflate.decompress(pending, self.chunk)
                 except zlib.error as exc:
-                    raise DumpError("the gzip file is corrupt (%s)" % exc) from exc
+                    raise DumpError(f"the gzip file is corrupt ({exc})") from exc
                 if inflate.eof:  # a member ends; concatenated members go on
                     pending = inflate.unused_data
                     if pending:
@@ -246,13 +239,12 @@ class Reader(object):
                 pending = data
                 continue
             pending = data[cut + 1 :]
-            for line in data[: cut + 1].splitlines(True):
-                yield line
+            yield from data[: cut + 1].splitlines(True)
         if pending:
             yield pending
 
 
-class Scan(object):
+class Scan:
     """What a pass over the dump found."""
 
     def __init__(self):
@@ -349,7 +341,7 @@ def classify(statement, scan, first_line):
         return "table", None  # belongs to the table being loaded
     text = b"".join(statement)
     for user, host in DEFINER.findall(text):
-        definer = "%s@%s" % (user.decode("utf-8", "replace"), host.decode("utf-8", "replace"))
+        definer = "{}@{}".format(user.decode("utf-8", "replace"), host.decode("utf-8", "replace"))
         if definer not in scan.definers:
             scan.definers.append(definer)
     view = VIEW.search(text)
@@ -364,7 +356,7 @@ def classify(statement, scan, first_line):
             scan.triggers.append(name)
     routine = ROUTINE.match(text.lstrip())
     if routine:
-        name = "%s %s" % (routine.group(1).decode().upper(), unquote(routine.group(2)))
+        name = f"{routine.group(1).decode().upper()} {unquote(routine.group(2))}"
         if name not in scan.routines:
             scan.routines.append(name)
     event = EVENT.search(text)
@@ -475,7 +467,7 @@ def looks_like_sql(path):
             if len(head) > 4096:
                 break
     except (OSError, EOFError) as exc:
-        raise DumpError("cannot read it: %s" % exc) from exc
+        raise DumpError(f"cannot read it: {exc}") from exc
     text = head.lstrip()
     if not text:
         return False
@@ -498,7 +490,7 @@ def scan_file(path, progress=None):
             if progress is not None and scan.statements % 2000 == 0:
                 progress(reader.file_bytes, sum(scan.rows.values()))
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DumpError("cannot read it: %s" % exc) from exc
+        raise DumpError(f"cannot read it: {exc}") from exc
     if scan.kind is None:
         scan.kind = "sql"
     return scan, reader.info()
@@ -509,25 +501,25 @@ def check_opening(path):
     try:
         # O_NONBLOCK: a FIFO or a tty would block the open itself; it is refused just below
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except (IOError, OSError) as exc:
-        raise DumpError("cannot open %s: %s" % (path, exc.strerror or exc)) from exc
+    except OSError as exc:
+        raise DumpError(f"cannot open {path}: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise DumpError("%s is not a regular file" % path)
-    with io.open(fd, "rb") as handle:
+        raise DumpError(f"{path} is not a regular file")
+    with open(fd, "rb") as handle:
         empty = not handle.read(1)
     if empty:
-        raise DumpError("%s is empty" % path)
+        raise DumpError(f"{path} is empty")
     if not looks_like_sql(path):
-        raise DumpError("%s does not look like a SQL dump (no SQL text at its start)" % path)
+        raise DumpError(f"{path} does not look like a SQL dump (no SQL text at its start)")
 
 
 def check_complete(path, scan, allow_incomplete=False, pick=None):
     """DumpError for a dump without the trailer (unless allowed), or of several databases when none is picked."""
     if not scan.complete and not allow_incomplete:
         raise DumpError(
-            "%s is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
-            "--allow-incomplete restores it anyway" % path
+            f"{path} is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
+            "--allow-incomplete restores it anyway"
         )
     several(path, scan, pick)
 
@@ -538,10 +530,11 @@ def several(path, scan, pick=None):
         return
     if pick is None:
         raise DumpError(
-            "%s holds several databases (%s): restore one of them with --database NAME"
-            % (path, ", ".join(scan.databases))
+            "{} holds several databases ({}): restore one of them with --database NAME".format(
+                path, ", ".join(scan.databases)
+            )
         )
-    raise DumpError("%s holds the databases %s, not %s" % (path, ", ".join(scan.databases), pick))
+    raise DumpError("{} holds the databases {}, not {}".format(path, ", ".join(scan.databases), pick))
 
 
 def validate(path, allow_incomplete=False):
@@ -549,7 +542,7 @@ def validate(path, allow_incomplete=False):
     check_opening(path)
     scan, info = scan_file(path)
     if not scan.tables and not scan.views and not scan.routines:
-        raise DumpError("%s holds no table, view or routine: not a dump of a database" % path)
+        raise DumpError(f"{path} holds no table, view or routine: not a dump of a database")
     check_complete(path, scan, allow_incomplete)
     return scan, info
 
@@ -580,7 +573,7 @@ def quick_check(path, allow_incomplete=False, digest=True):
                 handle.seek(max(0, reader.sql_bytes - 4096))
                 tail = handle.read(4096)
     except (OSError, EOFError) as exc:
-        raise DumpError("cannot read it: %s" % exc) from exc
+        raise DumpError(f"cannot read it: {exc}") from exc
     scan = Scan()
     for line in head.splitlines():
         stripped = line.strip()

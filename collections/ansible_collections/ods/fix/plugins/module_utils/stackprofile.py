@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Discover the user's ODS stack: its Compose project, which service plays which role, and where settings live.
@@ -15,8 +14,6 @@ Where the project is: the containers' own labels (project, every ``-f`` file,
 working directory, Compose version), found by ``ods_project_dir``; only when no
 container exists yet, the compose file in that directory.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import os
 import re
@@ -326,16 +323,18 @@ def map_roles(facts_by_service, specs, overrides):
     unknown = sorted(set(overrides) - set(ROLES) - set(API_ROLES) - {"apis"})
     if unknown:
         raise ProfileError(
-            "ods_roles has unknown role(s) %s (known: %s)"
-            % (", ".join(unknown), ", ".join((*ROLES, "apis", *API_ROLES)))
+            "ods_roles has unknown role(s) {} (known: {})".format(
+                ", ".join(unknown), ", ".join((*ROLES, "apis", *API_ROLES))
+            )
         )
     names = sorted(facts_by_service)
     for role, value in sorted(overrides.items()):
         for service in value if isinstance(value, list) else [value]:
             if service and service not in facts_by_service:
                 raise ProfileError(
-                    "ods_roles.%s names service %r, which the project does not have (its services: %s)"
-                    % (role, service, ", ".join(names))
+                    "ods_roles.{} names service {!r}, which the project does not have (its services: {})".format(
+                        role, service, ", ".join(names)
+                    )
                 )
     apis = [n for n in names if is_api(facts_by_service[n])]
     referenced = set()
@@ -441,7 +440,7 @@ def health_url(facts, env, default_port, default_path):
     port, where = inner_port(facts, env, default_port)
     health = HEALTH_URL.search(facts["healthcheck"])
     path = health.group(2) if health and health.group(2) else default_path
-    return "http://127.0.0.1:%s%s" % (port, path), where
+    return f"http://127.0.0.1:{port}{path}", where
 
 
 # --- where settings come from ---------------------------------------------------------------------------
@@ -495,11 +494,11 @@ def setting_origins(spec, working_dir, dotenv_path, manual_env_file=""):
             first = variables[0]
             line = (origin.get("var_lines") or {}).get(first)
             item["file"], item["line"] = (dotenv_path, line) if line else (None, None)
-            item["whole"] = bool(re.match(r"^\$\{?%s(?:[:?+-][^}]*)?\}?$" % re.escape(first), origin.get("raw") or ""))
+            item["whole"] = bool(re.match(rf"^\$\{{?{re.escape(first)}(?:[:?+-][^}}]*)?\}}?$", origin.get("raw") or ""))
         origins[key] = item
     for var in spec.get("spec_vars") or []:
         origins.setdefault(
-            "${%s}" % var, {"kind": "spec", "vars": [var], "file": dotenv_path, "line": None, "apply": "recreate"}
+            f"${{{var}}}", {"kind": "spec", "vars": [var], "file": dotenv_path, "line": None, "apply": "recreate"}
         )
     return origins
 
@@ -508,11 +507,11 @@ def _describe(origin, dotenv_path):
     kind = origin["kind"]
     if kind == "interpolated":
         var = origin["vars"][0]
-        where = "%s:%s" % (dotenv_path, origin["line"]) if origin.get("line") else "unset, its default"
-        return "${%s} from %s, at %s:%s" % (var, where, origin["compose"], origin["compose_line"])
+        where = "{}:{}".format(dotenv_path, origin["line"]) if origin.get("line") else "unset, its default"
+        return "${{{}}} from {}, at {}:{}".format(var, where, origin["compose"], origin["compose_line"])
     if kind == "mounted":
-        return "%s:%s (a settings file the service mounts)" % (origin["file"], origin["line"])
-    return "%s:%s (%s)" % (origin["file"], origin["line"], kind)
+        return "{}:{} (a settings file the service mounts)".format(origin["file"], origin["line"])
+    return "{}:{} ({})".format(origin["file"], origin["line"], kind)
 
 
 def credential_origins(role, spec, facts, container_env):
@@ -526,7 +525,7 @@ def credential_origins(role, spec, facts, container_env):
                 found.append("file named by " + key + "_FILE")
         for key in ("MYSQL_ALLOW_EMPTY_PASSWORD", "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"):
             if container_env.get(key) or (spec.get("env") or {}).get(key):
-                found.append("empty password (%s)" % key)
+                found.append(f"empty password ({key})")
     elif role == "cache":
         if any(word.startswith("--requirepass") for word in facts["command"]):
             found.append("command line --requirepass")
@@ -552,23 +551,25 @@ def _image_config(api, image):
 def locate(api, project_dir, explicit_name=""):
     """(name, containers, files, working dir, .env label, Compose version, source) of the user's project."""
     if not os.path.isdir(project_dir):
-        raise ProfileError("ods_project_dir %s does not exist on the target" % project_dir)
+        raise ProfileError(f"ods_project_dir {project_dir} does not exist on the target")
     name, containers = find_project(compose_containers(api), project_dir, explicit_name)
     files, working_dir, env_label, version = _label_files(containers)
     if files:
         gone = [f for f in files if not os.path.isfile(f)]
         if gone:
             raise ProfileError(
-                "project %s was started from %s, which is gone: start it again from its compose files"
-                % (name, ", ".join(gone))
+                "project {} was started from {}, which is gone: start it again from its compose files".format(
+                    name, ", ".join(gone)
+                )
             )
         return name, containers, files, working_dir, env_label, version, "labels"
     files, working_dir = files_in(project_dir)
     if not files:
         raise ProfileError(
-            "no container of a Compose project runs from %s and it holds no compose file (looked in %s): set "
-            "ods_project_dir to the directory of the ODS docker-compose.yml, or start the stack"
-            % (project_dir, ", ".join(COMPOSE_DIRS))
+            "no container of a Compose project runs from {} and it holds no compose file (looked in {}): set "
+            "ods_project_dir to the directory of the ODS docker-compose.yml, or start the stack".format(
+                project_dir, ", ".join(COMPOSE_DIRS)
+            )
         )
     return name, containers, files, working_dir, env_label, version, "files"
 
@@ -584,7 +585,7 @@ def service_networks(spec, networks, project):
     full = []
     for name in list(names):
         custom = (networks.get(name) or {}).get("name") if isinstance(networks.get(name), dict) else None
-        full.append(custom or "%s_%s" % (project, name))
+        full.append(custom or f"{project}_{name}")
     return full
 
 
@@ -602,7 +603,7 @@ def role_details(role, facts, spec, container_env, env):
         entry["flavor"] = web_flavor(facts)
         default = 5173 if entry["flavor"] == "vite" else 80
         entry["port"], entry["port_from"] = inner_port(facts, env, default)
-        entry["url"] = "http://127.0.0.1:%s/" % entry["port"]
+        entry["url"] = "http://127.0.0.1:{}/".format(entry["port"])
     elif role == "api":
         entry["health_url"], entry["health_from"] = health_url(facts, env, 8080, DEFAULT_HEALTH_PATH)
         entry["port"] = int(entry["health_url"].split(":")[2].split("/")[0])
@@ -684,9 +685,10 @@ def check_written(project, services, written_services):
     gone = sorted(set(written_services) - set(services))
     if gone:
         raise ProfileError(
-            "the profile written by ods-fix discover for project %s no longer matches it: %s %s gone (it has now: %s); "
-            "discover it again with `ods-fix discover --write FILE`"
-            % (project, ", ".join(gone), "is" if len(gone) == 1 else "are", ", ".join(sorted(services)))
+            "the profile written by ods-fix discover for project {} no longer matches it: {} {} gone (it has now: {}); "
+            "discover it again with `ods-fix discover --write FILE`".format(
+                project, ", ".join(gone), "is" if len(gone) == 1 else "are", ", ".join(sorted(services))
+            )
         )
 
 
@@ -699,8 +701,7 @@ def service_for(profile, role, required=True):
     if service or not required:
         return service
     raise ProfileError(
-        "no service of project %s is %s (its services: %s): set ods_roles.%s in the inventory"
-        % (
+        "no service of project {} is {} (its services: {}): set ods_roles.{} in the inventory".format(
             profile.get("project"),
             ROLE_WORDS.get(role, role),
             ", ".join(sorted(profile.get("services") or {})) or "none",
@@ -714,8 +715,9 @@ def apis(profile, required=True):
     if found or not required:
         return found
     raise ProfileError(
-        "no service of project %s is an API (its services: %s): set ods_roles.apis in the inventory"
-        % (profile.get("project"), ", ".join(sorted(profile.get("services") or {})) or "none")
+        "no service of project {} is an API (its services: {}): set ods_roles.apis in the inventory".format(
+            profile.get("project"), ", ".join(sorted(profile.get("services") or {})) or "none"
+        )
     )
 
 

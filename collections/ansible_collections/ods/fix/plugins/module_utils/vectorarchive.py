@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """Vector backup files on disk: check one completely, read its manifest, write one from a container's archive.
@@ -6,10 +5,6 @@
 The format is described in milvus_io. Everything here is the standard library:
 it runs on the controller (checking a backup before it is copied) and on targets.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import hashlib
 import io
@@ -29,7 +24,7 @@ from ansible_collections.ods.fix.plugins.module_utils.milvus_io import (
 )
 
 
-class HashingReader(object):
+class HashingReader:
     """A file object that hashes what is read through it (one pass: the members and the whole file)."""
 
     def __init__(self, handle):
@@ -54,7 +49,7 @@ def _member_digest(stream, name):
         try:
             shape = read_npy_shape(io.BytesIO(head))
         except VectorError as exc:
-            raise VectorError("%s in the backup: %s" % (name, exc)) from exc
+            raise VectorError(f"{name} in the backup: {exc}") from exc
     digest.update(head)
     for block in iter(lambda: stream.read(1 << 20), b""):
         digest.update(block)
@@ -93,7 +88,7 @@ def _scan(path):
                     else:
                         sums[member.name], shapes[member.name] = _member_digest(stream, member.name)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            raise VectorError("the backup %s is truncated or corrupt: %s" % (path, exc)) from exc
+            raise VectorError(f"the backup {path} is truncated or corrupt: {exc}") from exc
         reader.drain()
     return sums, shapes, lines, texts, {"sha256": reader.digest.hexdigest(), "bytes": reader.bytes}
 
@@ -103,7 +98,7 @@ def check(path, collections=None):
     try:
         return _check(path, collections)
     except (KeyError, TypeError, AttributeError) as exc:
-        raise VectorError("the backup %s has a malformed manifest (no %s)" % (path, exc)) from exc
+        raise VectorError(f"the backup {path} has a malformed manifest (no {exc})") from exc
 
 
 def _check(path, collections=None):
@@ -115,50 +110,48 @@ def _check(path, collections=None):
     and selected (the collections to restore).
     """
     if not os.path.exists(path):
-        raise VectorError("the backup %s does not exist" % path)
+        raise VectorError(f"the backup {path} does not exist")
     if not os.path.isfile(path):
-        raise VectorError("the backup %s is not a regular file" % path)
+        raise VectorError(f"the backup {path} is not a regular file")
     if not os.access(path, os.R_OK):
-        raise VectorError("the backup %s is not readable" % path)
+        raise VectorError(f"the backup {path} is not readable")
     if os.path.getsize(path) == 0:
-        raise VectorError("the backup %s is empty" % path)
+        raise VectorError(f"the backup {path} is empty")
     sums, shapes, lines, texts, whole = _scan(path)
     try:
         manifest = json.loads(texts[MANIFEST].decode("utf-8"))
     except KeyError:
-        raise VectorError("the backup %s has no %s: not an ods-fix vector backup" % (path, MANIFEST)) from None
+        raise VectorError(f"the backup {path} has no {MANIFEST}: not an ods-fix vector backup") from None
     except ValueError as exc:
-        raise VectorError("the backup's %s does not parse: %s" % (MANIFEST, exc)) from exc
+        raise VectorError(f"the backup's {MANIFEST} does not parse: {exc}") from exc
     if manifest.get("format") != FORMAT:
         raise VectorError(
-            "the backup %s is in format %r; this ods-fix reads %s" % (path, manifest.get("format"), FORMAT)
+            "the backup {} is in format {!r}; this ods-fix reads {}".format(path, manifest.get("format"), FORMAT)
         )
     schemas = {}
     for entry in manifest["collections"]:
         name = entry["name"]
         for member, expected in sorted(entry["files"].items()):
             if member not in sums:
-                raise VectorError("the backup %s lacks %s (truncated?)" % (path, member))
+                raise VectorError(f"the backup {path} lacks {member} (truncated?)")
             if sums[member] != expected:
-                raise VectorError(
-                    "%s in the backup %s is corrupt: its sha256 differs from the manifest's" % (member, path)
-                )
-        rows_member = "%s/%s" % (name, ROWS)
+                raise VectorError(f"{member} in the backup {path} is corrupt: its sha256 differs from the manifest's")
+        rows_member = f"{name}/{ROWS}"
         if lines.get(rows_member) != entry["rows"]:
             raise VectorError(
                 "%s has %s rows, the manifest says %d" % (rows_member, lines.get(rows_member), entry["rows"])
             )
         for field, dim in entry["dims"].items():
-            shape = shapes.get("%s/%s.npy" % (name, field))
+            shape = shapes.get(f"{name}/{field}.npy")
             if shape != (entry["rows"], dim):
                 raise VectorError(
                     "%s/%s.npy holds %s vectors, the manifest says %d x %d" % (name, field, shape, entry["rows"], dim)
                 )
-        schemas[name] = json.loads(texts["%s/%s" % (name, SCHEMA)].decode("utf-8"))
+        schemas[name] = json.loads(texts[f"{name}/{SCHEMA}"].decode("utf-8"))
     names = [entry["name"] for entry in manifest["collections"]]
     unknown = sorted(set(collections or []) - set(names))
     if unknown:
-        raise VectorError("the backup has no collection %s (it has: %s)" % (", ".join(unknown), ", ".join(names)))
+        raise VectorError("the backup has no collection {} (it has: {})".format(", ".join(unknown), ", ".join(names)))
     return {
         "sha256": whole["sha256"],
         "bytes": whole["bytes"],
@@ -177,7 +170,7 @@ def read_manifest(path):
         return None
 
 
-class ChunkReader(object):
+class ChunkReader:
     """A read()-able file object over an iterator of byte chunks (docker's get_archive stream)."""
 
     def __init__(self, chunks):

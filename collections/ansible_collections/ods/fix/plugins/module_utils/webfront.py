@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 """The web front end, nginx or a Vite dev server: its config tested, its pages fetched, its good config kept.
@@ -9,8 +8,6 @@ networks, so that upstreams named by host name resolve as they would for web (an
 resolve is said so). Pages are fetched with whatever the container has (curl, Python, wget, node), else
 through the port web publishes on 127.0.0.1, else from an API's container on the same network.
 """
-
-from __future__ import absolute_import, division, print_function
 
 import json
 import re
@@ -48,7 +45,7 @@ def fetch_inside(container, url):
     text = output.decode("utf-8", "replace")
     if code == 127 or (code != 0 and "not found" in text and "sh:" in text):
         return None, "no-tool"
-    body, _, status = text.rpartition("\n")
+    body, _unused, status = text.rpartition("\n")
     if code != 0 or not status.strip().isdigit():
         return None, text.strip()
     return int(status.strip()), body
@@ -57,13 +54,15 @@ def fetch_inside(container, url):
 def fetch_published(entry, path):
     """(code, body) through the port the service publishes on 127.0.0.1, or (None, why)."""
     from urllib.error import HTTPError, URLError  # noqa: PLC0415
-    from urllib.request import urlopen  # noqa: PLC0415
+
+    from ansible.module_utils.urls import open_url  # noqa: PLC0415
 
     published = [p for p in entry.get("published") or [] if p["target"] == entry.get("port") and p.get("published")]
     if not published or published[0].get("host_ip") not in (None, "", "127.0.0.1", "0.0.0.0"):
         return None, "no port published on 127.0.0.1"
     try:
-        with urlopen("http://127.0.0.1:%s%s" % (published[0]["published"], path), timeout=5) as response:
+        url = "http://127.0.0.1:{}{}".format(published[0]["published"], path)
+        with open_url(url, timeout=5, validate_certs=False, use_proxy=False) as response:
             return response.status, response.read().decode("utf-8", "replace")
     except HTTPError as exc:
         return exc.code, exc.read().decode("utf-8", "replace")
@@ -75,21 +74,21 @@ def fetch(profile, containers, service, path):
     """(code, body, how) of GET path from the front end: inside it, through its published port, or from an API."""
     entry = profile["services"][service]
     container = containers.get(service)
-    code, body = fetch_inside(container, "http://127.0.0.1:%s%s" % (entry["port"], path))
+    code, body = fetch_inside(container, "http://127.0.0.1:{}{}".format(entry["port"], path))
     if code is not None or body != "no-tool":
-        return code, body, "inside %s" % service
+        return code, body, f"inside {service}"
     code, body = fetch_published(entry, path)
     if code is not None:
         return code, body, "through its published port"
     for api in profile["roles"].get("apis") or []:
         sibling = containers.get(api)
         if sibling is not None and sibling.status == "running":
-            code, body = fetch_inside(sibling, "http://%s:%s%s" % (service, entry["port"], path))
+            code, body = fetch_inside(sibling, "http://{}:{}{}".format(service, entry["port"], path))
             if code is not None or body != "no-tool":
-                return code, body, "from %s" % api
+                return code, body, f"from {api}"
     return (
         None,
-        "nothing can fetch a page from %s (no curl, Python, wget or node in it, no published port)" % service,
+        f"nothing can fetch a page from {service} (no curl, Python, wget or node in it, no published port)",
         "",
     )
 

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: access_audit
@@ -19,6 +15,7 @@ description:
     unusually large responses (over a size, or many times the usual size of the same path).
   - Read-only. Secret values (from the env file and the containers' environment) are redacted from what it returns.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   services:
@@ -45,7 +42,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: api_health
@@ -20,6 +16,7 @@ description:
   - The APIs, their health URLs and where their settings come from are the stack's, as discovered.
   - Read-only. Setting names are reported, never their values.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   services:
@@ -49,7 +46,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -143,7 +140,7 @@ def where(profile, service, key):
         set(o["file"] for o in settings.origins(profile, service).values() if o["kind"] in ("mounted", "env_file"))
     )
     if files:
-        return "not in %s, the settings file %s reads" % (", ".join(files), service)
+        return "not in {}, the settings file {} reads".format(", ".join(files), service)
     return "set nowhere in the stack's files"
 
 
@@ -156,12 +153,12 @@ def database_down(api, profile, containers, params):
     if name is None:
         return None
     if container is None or container.status != "running":
-        return "%s is %s" % (name, "missing" if container is None else container.status)
+        return "{} is {}".format(name, "missing" if container is None else container.status)
     root = credentials.root(api, profile, name, container, params["db_root_password_file"])
     try:
         mysqlexec.run_sql(api, container, "SELECT 1;", root=root, timeout=20)
     except mysqlexec.MysqlError as exc:
-        return "%s does not answer SELECT 1: %s" % (name, exc)
+        return f"{name} does not answer SELECT 1: {exc}"
     return None
 
 
@@ -183,8 +180,7 @@ def inspect(api, profile, params, names):
             entry["missing_settings"] = [key for key, _where in missing]
             result["missing_settings"][service] = entry["missing_settings"]
             problems.extend(
-                "%s: required setting %s is missing (%s) (检查环境变量配置)" % (service, key, origin)
-                for key, origin in missing
+                f"{service}: required setting {key} is missing ({origin}) (检查环境变量配置)" for key, origin in missing
             )
         if container is None or container.status != "running":
             if container is not None:
@@ -193,11 +189,10 @@ def inspect(api, profile, params, names):
                     "reason": crash_reason(container),
                 }
             problems.append(
-                "%s is %s%s"
-                % (
+                "{} is {}{}".format(
                     service,
                     entry["condition"],
-                    " (exit %s: %s)" % (entry["crash"]["exit_code"], entry["crash"]["reason"])
+                    " (exit {}: {})".format(entry["crash"]["exit_code"], entry["crash"]["reason"])
                     if "crash" in entry
                     else "",
                 )
@@ -212,7 +207,7 @@ def inspect(api, profile, params, names):
         entry["health"] = health
         threshold = params["latency_threshold_ms"]
         if threshold and health.get("ms") is not None and health["ms"] > threshold:
-            problems.append("%s %s took %s ms (more than %s ms)" % (service, path, health["ms"], threshold))
+            problems.append("{} {} took {} ms (more than {} ms)".format(service, path, health["ms"], threshold))
         if health.get("code") != 200:
             bad = probes.failing_dependencies(health)
             if not bad and (health.get("code") or 0) >= 500:
@@ -221,12 +216,11 @@ def inspect(api, profile, params, names):
                 bad = ["database"] if down else []
             failing.update(bad)
             problems.append(
-                "%s %s answers %s%s"
-                % (
+                "{} {} answers {}{}".format(
                     service,
                     path,
                     health.get("code") or health.get("error"),
-                    " (failing: %s)" % ", ".join(bad) if bad else "",
+                    " (failing: {})".format(", ".join(bad)) if bad else "",
                 )
             )
         result["apis"][service] = entry
@@ -236,9 +230,9 @@ def inspect(api, profile, params, names):
         if container is not None and container.status == "running":
             result["select1"] = probes.probe_manual_db_check(container)
         else:
-            result["select1"] = {"ok": False, "error": "%s is not running" % db_check}
+            result["select1"] = {"ok": False, "error": f"{db_check} is not running"}
         if result["select1"]["ok"] is False:
-            problems.append("the SELECT 1 through %s's engine fails: %s" % (db_check, result["select1"]["error"]))
+            problems.append("the SELECT 1 through {}'s engine fails: {}".format(db_check, result["select1"]["error"]))
     result["failing_dependencies"] = sorted(failing)
     result["ok"] = not problems
     return result, containers

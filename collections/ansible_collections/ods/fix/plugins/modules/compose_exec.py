@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: compose_exec
@@ -20,6 +16,7 @@ description:
   - A probe (O(read_only=true)) runs in check mode too and never reports a change; a command that changes
     something is skipped in check mode and reports a change.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   service:
@@ -58,7 +55,7 @@ attributes:
     support: none
     details: As idempotent as the command.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -127,7 +124,7 @@ def main():
     container = containers.get(service)
     if container is None or container.status != "running":
         module.fail_json(
-            msg="%s is not running" % service, container=container.name if container else "", service=service
+            msg=f"{service} is not running", container=container.name if container else "", service=service
         )
     if module.check_mode and not params["read_only"]:
         module.exit_json(
@@ -135,7 +132,7 @@ def main():
             skipped=True,
             container=container.name,
             service=service,
-            msg="would run %s" % params["argv"][0],
+            msg="would run {}".format(params["argv"][0]),
         )
     env = {}
     if params["cache_auth"]:

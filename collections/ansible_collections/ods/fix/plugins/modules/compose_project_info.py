@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: compose_project_info
@@ -19,6 +15,7 @@ description:
   - community.docker's C(docker_compose_v2) only knows v2 projects and C(docker_container_info) one
     container at a time; this module covers both Compose versions through the labels they share.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   require_running:
@@ -38,7 +35,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -59,7 +56,7 @@ project:
     project_name: {description: The compose project name., type: str}
     engine_version: {description: The Docker engine version., type: str}
     api_version: {description: The Docker engine API version., type: str}
-    compose_flavor: {description: V(v1) or V(v2), from the containers' labels; null without containers., type: str}
+    compose_flavor: {description: "V(v1) or V(v2), from the containers' labels; null without containers.", type: str}
     compose_cli:
       description: With O(detect_cli), the argv of the Compose CLI to use for this project (same flavor), or null.
       type: list

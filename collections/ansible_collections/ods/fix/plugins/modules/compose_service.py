@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: compose_service
@@ -22,6 +18,7 @@ description:
   - community.docker's C(docker_compose_v2) manages v2 projects only, and restarts on request rather than
     on condition; C(docker_container) would recreate containers whose configuration it cannot see.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   services:
@@ -93,7 +90,7 @@ attributes:
     support: full
     details: Except for O(state=restarted), a second run changes nothing.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -211,7 +208,7 @@ def main():
     failed = [outcome for outcome in outcomes if not outcome["ok"]]
     if failed:
         module.fail_json(
-            msg="; ".join(o.get("error") or "%s is %s" % (o["service"], o.get("after")) for o in failed),
+            msg="; ".join(o.get("error") or "{} is {}".format(o["service"], o.get("after")) for o in failed),
             changed=any(r["changed"] for r in results.values()),
             actions=actions,
             services=results,

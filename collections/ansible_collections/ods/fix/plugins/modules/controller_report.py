@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: controller_report
@@ -18,6 +14,8 @@ description:
     C(file) + C(copy) + C(template) sequence that cost a connection and a module transfer each.
   - Reports are output, not state of the target, so the task never reports C(changed) and writes
     in check mode too. The content must already be redacted.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   dest:
     description: Directory on the controller; created if missing.
@@ -42,12 +40,13 @@ attributes:
     support: full
     details: Writes the files in check mode too; they describe the run, they do not change the target.
   action:
+    description: Indicates this has a corresponding action plugin, so some parts of the options run on the controller.
     support: full
   idempotent:
     support: none
     details: Every run writes its files again; it never reports a change.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: cors_check
@@ -24,6 +20,7 @@ description:
     M(ods.fix.web_health) checks with O(ods.fix.web_health#module:require_proxy).
   - Read-only.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   services:
@@ -46,7 +43,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -127,8 +124,8 @@ def inspect(api, profile, params, names):
         if key is None:
             result["proxy_only"].append(service)
             result["apis"][service] = {
-                "note": "%s reads no CORS origin setting: a browser reaches it through the "
-                "front end's same-origin proxy" % service
+                "note": f"{service} reads no CORS origin setting: a browser reaches it through the "
+                "front end's same-origin proxy"
             }
             continue
         result["setting"] = key
@@ -137,14 +134,13 @@ def inspect(api, profile, params, names):
         result["allowed_in_settings"] = allowed
         result["missing_from_settings"] = sorted(set(result["missing_from_settings"]) | set(missing))
         problems.extend(
-            "%s does not list %s in %s (%s) (检查 API CORS 设置)"
-            % (service, origin, key, settings_where(profile, service, key))
+            f"{service} does not list {origin} in {key} ({settings_where(profile, service, key)}) (检查 API CORS 设置)"
             for origin in missing
         )
         container = containers.get(service)
         if container is None or container.status != "running":
-            result["apis"][service] = {"error": "%s is not running" % service}
-            problems.append("%s is not running: no preflight answer" % service)
+            result["apis"][service] = {"error": f"{service} is not running"}
+            problems.append(f"{service} is not running: no preflight answer")
             result["failing_services"].append(service)
             continue
         answers = probes.probe_preflight(container, profile["services"][service]["health_url"], params["origins"])
@@ -154,8 +150,7 @@ def inspect(api, profile, params, names):
             )
             if not answer["ok"]:
                 problems.append(
-                    "%s: the preflight from %s answers %s with Access-Control-Allow-Origin %s"
-                    % (
+                    "{}: the preflight from {} answers {} with Access-Control-Allow-Origin {}".format(
                         service,
                         origin,
                         answer.get("code") or answer.get("error"),
@@ -192,7 +187,7 @@ def main():
     ]
     if bad:
         module.fail_json(
-            msg="not an origin (scheme://host[:port]): %s" % ", ".join(repr(o) for o in bad), ods_failure="input"
+            msg="not an origin (scheme://host[:port]): {}".format(", ".join(repr(o) for o in bad)), ods_failure="input"
         )
     api, project = compose.open_project(module)
     profile = project["profile"]

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: db_connectivity
@@ -21,6 +17,7 @@ description:
   - On C(Access denied) it says which user, and where the password the API uses is written.
   - Read-only; secret values never leave the module.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   clients:
@@ -39,7 +36,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -113,7 +110,7 @@ def app_login(profile, containers, clients):
 
 
 def where(profile, service, key):
-    return stackprofile.describe_setting(profile, service, key) or "%s's environment" % service
+    return stackprofile.describe_setting(profile, service, key) or f"{service}'s environment"
 
 
 def check(api, profile, params):
@@ -131,18 +128,18 @@ def check(api, profile, params):
     problems = report["problems"]
     port = profile["services"][name].get("port") or 3306
     if db is None or report["mysql"]["condition"] not in ("healthy", "running", "starting"):
-        problems.append("%s is %s (确认 MySQL 正在运行)" % (name, report["mysql"]["condition"]))
+        problems.append("{} is {} (确认 MySQL 正在运行)".format(name, report["mysql"]["condition"]))
     elif db is not None:
         lost = services.missing_networks(api, db, profile, name)
         report["mysql"]["networks_missing"] = lost
         if lost:
             problems.append(
-                "%s is not on its compose network(s) %s: the APIs cannot resolve it" % (name, ", ".join(lost))
+                "{} is not on its compose network(s) {}: the APIs cannot resolve it".format(name, ", ".join(lost))
             )
     for client in clients:
         container = containers.get(client)
         if container is None or container.status != "running":
-            report["clients"][client] = {"ok": None, "error": "%s is not running" % client}
+            report["clients"][client] = {"ok": None, "error": f"{client} is not running"}
             continue
         try:
             outcome = probes.probe_reach(container, {name: port})[name]
@@ -150,7 +147,7 @@ def check(api, profile, params):
             outcome = {"ok": False, "error": str(exc)}
         report["clients"][client] = outcome
         if not outcome["ok"]:
-            problems.append("%s cannot reach %s:%s (检查网络): %s" % (client, name, port, outcome.get("error")))
+            problems.append("{} cannot reach {}:{} (检查网络): {}".format(client, name, port, outcome.get("error")))
         # Only what was logged since the database last started counts: older lines are history.
         since = started_at(db) if db is not None and db.status == "running" else None
         text = container.logs(tail=params["log_lines"], since=since).decode("utf-8", "replace")
@@ -173,11 +170,11 @@ def check(api, profile, params):
                 creds.update(code=error.code, error=str(error))
                 if error.code == 1045:
                     problems.append(
-                        "Access denied for user '%s': the server (%s) rejects the password %s uses (%s); the "
-                        "two differ (验证密码配置)" % (login["user"], name, service, creds["where"])
+                        "Access denied for user '{}': the server ({}) rejects the password {} uses ({}); the "
+                        "two differ (验证密码配置)".format(login["user"], name, service, creds["where"])
                     )
                 else:
-                    problems.append("user '%s' cannot log in: %s" % (login["user"], error))
+                    problems.append("user '{}' cannot log in: {}".format(login["user"], error))
     report["credentials"] = creds
     report["ok"] = not problems
     return report, login

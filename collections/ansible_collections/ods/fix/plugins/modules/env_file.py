@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: env_file
@@ -21,6 +17,8 @@ description:
   - Unlike C(ansible.builtin.lineinfile) (one key per task, no backup rotation, a secret in its arguments
     unless no_log is set on each task) this sets several keys in one atomic write and never returns a
     value when O(secret=true).
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   path:
     description: The env file.
@@ -49,12 +47,13 @@ attributes:
     support: full
     details: Reports the keys it would change, writes nothing.
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Key names only, never values, whether or not O(secret) is set.
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -99,23 +98,23 @@ def main():
         module.no_log_values.update(str(v) for v in params["values"].values() if v)
     path = params["path"]
     if not os.path.isfile(path):
-        module.fail_json(msg="%s does not exist" % path, ods_failure="input")
+        module.fail_json(msg=f"{path} does not exist", ods_failure="input")
     if not os.access(path, os.W_OK) and not module.check_mode:
-        module.fail_json(msg="%s is not writable" % path, ods_failure="input")
+        module.fail_json(msg=f"{path} is not writable", ods_failure="input")
     values = dict((str(k), str(v)) for k, v in params["values"].items())
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     try:
         new_text, changed_keys = dotenv.set_values(text, values)
     except ValueError as exc:  # a newline in a value would add a line, a new KEY=, to the file
-        module.fail_json(msg="%s; %s was not changed" % (exc, path), ods_failure="input")
+        module.fail_json(msg=f"{exc}; {path} was not changed", ods_failure="input")
     result = {"changed": bool(changed_keys), "changed_keys": changed_keys}
     if module._diff:
         # key-level only: the file's other lines hold passwords and keys, and a diff lands in job events
         result["diff"] = {
             "before_header": path,
             "after_header": path,
-            "prepared": "set %s" % ", ".join(sorted(changed_keys)) if changed_keys else "",
+            "prepared": "set {}".format(", ".join(sorted(changed_keys))) if changed_keys else "",
         }
     if changed_keys and not module.check_mode:
         result["backup"] = safefile.backup(path, params["keep_backups"], params["backup_dir"])

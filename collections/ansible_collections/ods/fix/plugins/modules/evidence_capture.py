@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: evidence_capture
@@ -36,6 +32,7 @@ description:
   - Reads the stack and changes nothing in it; the bundle is the module's output, not a change (V(changed=false)).
     Nothing that stops, pauses or disconnects a container is here (that is M(ods.fix.compose_service)).
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   action:
@@ -94,10 +91,10 @@ attributes:
     support: full
     details: Writes nothing and says what it would capture.
   idempotent:
-    support: N(none)
+    support: none
     details: Every capture is a new record of the moment; the stack itself is never changed.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -166,12 +163,12 @@ ALL_PARTS = ["volatile", "inspect", "diff", "logs", "auth", "git", "config"]
 def redacted_attrs(container):
     attrs = dict(container.attrs)
     config = dict(attrs.get("Config") or {})
-    config["Env"] = ["%s=[REDACTED:%s]" % (k, k) for k in sorted(compose.container_env(container))]
+    config["Env"] = [f"{k}=[REDACTED:{k}]" for k in sorted(compose.container_env(container))]
     attrs["Config"] = config
     return attrs
 
 
-class Capture(object):
+class Capture:
     def __init__(self, module, api, profile, containers, redactor):
         self.module = module
         self.params = module.params
@@ -180,7 +177,7 @@ class Capture(object):
         self.project = profile["project"]
         self.containers = containers
         self.redactor = redactor
-        prefix = "%s-" % profile["project"]
+        prefix = "{}-".format(profile["project"])
         self.staging = evidence.Staging.create(self.params["staging_dir"], prefix, redactor.redact)
         self.findings = dict((service, {}) for service in containers)
         self.notes = []
@@ -192,7 +189,7 @@ class Capture(object):
 
     def networks(self):
         cidrs = []
-        for network in self.api.networks.list(filters={"label": "%s=%s" % (compose.PROJECT_LABEL, self.project)}):
+        for network in self.api.networks.list(filters={"label": f"{compose.PROJECT_LABEL}={self.project}"}):
             for config in (network.attrs.get("IPAM") or {}).get("Config") or []:
                 if config.get("Subnet"):
                     cidrs.append(config["Subnet"])
@@ -203,21 +200,21 @@ class Capture(object):
         for service, container in sorted(self.containers.items()):
             if container.status not in ("running", "paused"):  # a paused one keeps its processes and sockets
                 self.write(
-                    "volatile/%s/not-running.txt" % service,
-                    "%s was %s at capture time\n" % (container.name, container.status),
+                    f"volatile/{service}/not-running.txt",
+                    f"{container.name} was {container.status} at capture time\n",
                 )
                 continue
             try:
                 top = container.top()
             except Exception as exc:  # the container stopped between the listing and now
-                self.write("volatile/%s/processes.txt" % service, "docker top failed: %s\n" % exc)
+                self.write(f"volatile/{service}/processes.txt", f"docker top failed: {exc}\n")
                 continue
-            self.write("volatile/%s/processes.txt" % service, forensics.render_top(top), "docker top")
+            self.write(f"volatile/{service}/processes.txt", forensics.render_top(top), "docker top")
             state = container.attrs.get("State") or {}
             health = ((container.attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
             foreign = forensics.foreign_processes(top, state.get("Pid"), " ".join(health[1:]))
             sockets, source = self.sockets(container, top)
-            self.write("volatile/%s/connections.txt" % service, forensics.render_connections(sockets), source)
+            self.write(f"volatile/{service}/connections.txt", forensics.render_connections(sockets), source)
             self.findings[service]["foreign_processes"] = foreign
             self.findings[service]["outside_connections"] = [
                 s for s in sockets if s["state"] not in ("LISTEN",) and forensics.outside(s["remote_ip"], cidrs)
@@ -228,19 +225,19 @@ class Capture(object):
         pid = (container.attrs.get("State") or {}).get("Pid")
         titles = top.get("Titles") or []
         pids = [row[titles.index("PID")] for row in top.get("Processes") or []] if "PID" in titles else []
-        sockets, source = [], "/proc/%s/net on the host" % pid
+        sockets, source = [], f"/proc/{pid}/net on the host"
         for proto in forensics.PROC_NET:
-            path = "/proc/%s/net/%s" % (pid, proto)
+            path = f"/proc/{pid}/net/{proto}"
             try:
                 with open(path) as handle:
                     sockets.extend(forensics.parse_proc_net(handle.read(), proto))
-            except (IOError, OSError):
+            except OSError:
                 sockets = None
                 break
         if sockets is None:
             source, sockets = "/proc/net inside the container", []
             for proto in forensics.PROC_NET:
-                result = exec_stdin(self.api, container, ["cat", "/proc/net/%s" % proto], timeout=20)
+                result = exec_stdin(self.api, container, ["cat", f"/proc/net/{proto}"], timeout=20)
                 if result.code == 0:
                     sockets.extend(forensics.parse_proc_net(result.stdout.decode("utf-8", "replace"), proto))
         owners = forensics.socket_owners(pids)
@@ -255,7 +252,7 @@ class Capture(object):
             # Redacted before it is serialised: JSON escapes quotes, backslashes and non-ASCII letters, and a value
             # escaped is no longer the value the text redaction looks for.
             self.write(
-                "inspect/%s.json" % service,
+                f"inspect/{service}.json",
                 json.dumps(self.redactor.redact_obj(redacted_attrs(container)), indent=2, sort_keys=True),
                 "docker inspect, environment values redacted",
             )
@@ -268,9 +265,9 @@ class Capture(object):
         for service, container in sorted(self.containers.items()):
             ok, changes = diffs[service]
             if not ok:
-                self.write("diff/%s.txt" % service, "docker diff failed: %s\n" % changes)
+                self.write(f"diff/{service}.txt", f"docker diff failed: {changes}\n")
                 continue
-            self.write("diff/%s.txt" % service, forensics.render_diff(changes or []), "docker diff")
+            self.write(f"diff/{service}.txt", forensics.render_diff(changes or []), "docker diff")
             mounts = [m.get("Destination") for m in container.attrs.get("Mounts") or [] if m.get("Destination")]
             self.findings[service]["changed_files"] = forensics.notable_changes(changes or [], mounts)
 
@@ -283,10 +280,10 @@ class Capture(object):
         if self.params["log_since"]:
             kwargs["since"] = int(time.time()) - self.params["log_since"]
         width = max([len(s) for s in self.containers] or [1])
-        combined = "logs/incident-%s.log" % time.strftime("%Y%m%d")
+        combined = "logs/incident-{}.log".format(time.strftime("%Y%m%d"))
         with self.staging.stream(combined, "docker-compose logs --timestamps") as everything:
             for service, container in sorted(self.containers.items()):
-                with self.staging.stream("logs/%s.log" % service, "docker logs --timestamps") as own:
+                with self.staging.stream(f"logs/{service}.log", "docker logs --timestamps") as own:
                     prefix, pending = "%-*s | " % (width, service), ""
                     try:
                         for chunk in container.logs(**kwargs):
@@ -296,7 +293,7 @@ class Capture(object):
                             own.write(text[:cut])
                             everything.write("".join(prefix + line + "\n" for line in text[:cut].splitlines()))
                     except Exception as exc:
-                        pending += "(docker logs failed: %s)\n" % exc
+                        pending += f"(docker logs failed: {exc})\n"
                     if pending:
                         own.write(pending)
                         everything.write(prefix + pending.rstrip("\n") + "\n")
@@ -306,7 +303,7 @@ class Capture(object):
             found = []
             for path in self.params["auth_logs"]:
                 try:
-                    stream, _ = container.get_archive(path)
+                    stream, _unused = container.get_archive(path)
                     data = b"".join(stream)
                 except Exception:  # no such file: most containers have no auth log
                     continue
@@ -314,9 +311,9 @@ class Capture(object):
                     for member in archive.getmembers():
                         if member.isfile():
                             self.write(
-                                "auth/%s/%s" % (service, os.path.basename(member.name)),
+                                f"auth/{service}/{os.path.basename(member.name)}",
                                 archive.extractfile(member).read(),
-                                "%s in %s" % (path, container.name),
+                                f"{path} in {container.name}",
                             )
                             found.append(path)
             self.findings[service]["auth_log"] = found
@@ -325,7 +322,7 @@ class Capture(object):
         """The manual's `git log --since="2 days ago"`, with the stat, plus what is changed and not committed."""
         directory = self.params["project_dir"]
         commands = [
-            ("git/log.txt", ["log", "--since=%s" % self.params["git_since"], "--stat", "--date=iso"]),
+            ("git/log.txt", ["log", "--since={}".format(self.params["git_since"]), "--stat", "--date=iso"]),
             ("git/status.txt", ["status", "--porcelain=v1", "--untracked-files=all"]),
             ("git/diff-stat.txt", ["diff", "--stat", "HEAD"]),
         ]
@@ -338,20 +335,16 @@ class Capture(object):
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            self.write("git/not-available.txt", "git cannot run on the target: %s\n" % exc)
+            self.write("git/not-available.txt", f"git cannot run on the target: {exc}\n")
             return
         if inside.returncode != 0:
-            self.write(
-                "git/not-a-repository.txt", "%s is not in a git working tree: no history to capture\n" % directory
-            )
+            self.write("git/not-a-repository.txt", f"{directory} is not in a git working tree: no history to capture\n")
             return
         for path, argv in commands:
             result = subprocess.run(
                 ["git", "-C", directory, *argv], capture_output=True, text=True, timeout=60, check=False
             )
-            text = (
-                result.stdout if result.returncode == 0 else "(git %s failed: %s)\n" % (argv[0], result.stderr.strip())
-            )
+            text = result.stdout if result.returncode == 0 else f"(git {argv[0]} failed: {result.stderr.strip()})\n"
             self.write(path, text, "git " + " ".join(argv))
 
     def config(self):
@@ -363,12 +356,12 @@ class Capture(object):
             argv = [*compose.compose_argv(self.profile, cli), "config"]
             result = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=60, check=False)
             if result.returncode == 0:
-                self.write("compose/config.yml", result.stdout, "%s config (values redacted)" % " ".join(cli))
+                self.write("compose/config.yml", result.stdout, "{} config (values redacted)".format(" ".join(cli)))
                 return
-            self.notes.append("`%s config` failed: %s" % (" ".join(cli), result.stderr.strip().splitlines()[-1:]))
+            self.notes.append("`{} config` failed: {}".format(" ".join(cli), result.stderr.strip().splitlines()[-1:]))
         for path in self.profile["config_files"]:
             with open(path, encoding="utf-8") as handle:
-                self.write("compose/%s" % os.path.basename(path), handle.read(), "a compose file (no Compose CLI)")
+                self.write(f"compose/{os.path.basename(path)}", handle.read(), "a compose file (no Compose CLI)")
 
 
 def highlights(findings):
@@ -382,7 +375,7 @@ def highlights(findings):
                 % (
                     service,
                     len(foreign),
-                    "; ".join("%s (pid %s, user %s)" % (p["command"], p["pid"], p["user"]) for p in foreign[:5]),
+                    "; ".join("{} (pid {}, user {})".format(p["command"], p["pid"], p["user"]) for p in foreign[:5]),
                 )
             )
         changed = found.get("changed_files") or []
@@ -392,7 +385,7 @@ def highlights(findings):
                 % (
                     service,
                     len(changed),
-                    ", ".join("%s (%s)" % (c["path"], c["kind"]) for c in changed[:8]),
+                    ", ".join("{} ({})".format(c["path"], c["kind"]) for c in changed[:8]),
                     ", ..." if len(changed) > 8 else "",
                 )
             )
@@ -403,11 +396,11 @@ def highlights(findings):
                 % (
                     service,
                     len(outside),
-                    "; ".join("%s %s (%s)" % (c["remote"], c["state"], c["owner"]) for c in outside[:5]),
+                    "; ".join("{} {} ({})".format(c["remote"], c["state"], c["owner"]) for c in outside[:5]),
                 )
             )
         if found.get("auth_log"):
-            lines.append("%s: has an auth log (%s), captured" % (service, ", ".join(found["auth_log"])))
+            lines.append("{}: has an auth log ({}), captured".format(service, ", ".join(found["auth_log"])))
     return lines
 
 
@@ -443,7 +436,8 @@ def main():
     containers = compose.project_containers(api, profile["project"])
     if not containers:
         module.fail_json(
-            msg="compose project %s has no containers: nothing to capture" % profile["project"], ods_failure="input"
+            msg="compose project {} has no containers: nothing to capture".format(profile["project"]),
+            ods_failure="input",
         )
     redactor = evidence_redactor(
         settings.all_values(profile),
@@ -462,7 +456,7 @@ def main():
             redacted=redactor.names,
             services=services,
             isolation_order=order,
-            would=["capture %s of %s" % (", ".join(params["parts"]), ", ".join(services))],
+            would=["capture {} of {}".format(", ".join(params["parts"]), ", ".join(services))],
         )
     if params["action"] == "seal":
         try:
@@ -470,10 +464,10 @@ def main():
             for path, content in sorted(params["extra_files"].items()):
                 staging.write(path, str(content), "ods-fix")
         except (evidence.EvidenceError, OSError, ValueError) as exc:
-            module.fail_json(msg="cannot seal the evidence: %s" % exc)
+            module.fail_json(msg=f"cannot seal the evidence: {exc}")
         if os.path.exists(params["bundle"]):
             module.fail_json(
-                msg="%s already exists: evidence is never overwritten" % params["bundle"], ods_failure="input"
+                msg="{} already exists: evidence is never overwritten".format(params["bundle"]), ods_failure="input"
             )
         meta = dict(
             params["meta"],
@@ -489,12 +483,12 @@ def main():
     try:
         capture = Capture(module, api, profile, containers, redactor)
     except (evidence.EvidenceError, OSError) as exc:
-        module.fail_json(msg="cannot stage the evidence under %s: %s" % (params["staging_dir"], exc))
+        module.fail_json(msg="cannot stage the evidence under {}: {}".format(params["staging_dir"], exc))
     for part in [p for p in ALL_PARTS if p in params["parts"]]:  # the volatile state first, whatever the order given
         try:
             getattr(capture, part)()
         except Exception as exc:  # one part lost is said and the rest still captured: isolation comes next
-            capture.notes.append("%s: not captured (%s)" % (part, exc))
+            capture.notes.append(f"{part}: not captured ({exc})")
     findings = redactor.redact_obj(capture.findings)
     module.exit_json(
         changed=False,

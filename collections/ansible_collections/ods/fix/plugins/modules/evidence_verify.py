@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: evidence_verify
@@ -16,6 +12,8 @@ description:
     manifest with the same SHA-256 and that every file the manifest lists is there. The same check as
     C(ods-fix incident verify BUNDLE).
   - Run it where the bundle is, usually on the controller (delegated to localhost), right after the fetch.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   path:
     description: The bundle.
@@ -32,7 +30,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -73,7 +71,7 @@ def main():
     )
     path = module.params["path"]
     if not os.path.isfile(path):
-        module.fail_json(msg="%s does not exist" % path, problems=["missing"], files=0, sha256="")
+        module.fail_json(msg=f"{path} does not exist", problems=["missing"], files=0, sha256="")
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -81,13 +79,13 @@ def main():
     manifest, problems = evidence.verify(path)
     if module.params["sha256"] and digest.hexdigest() != module.params["sha256"]:
         problems.insert(
-            0, "the bundle's sha256 is %s, its maker reported %s" % (digest.hexdigest(), module.params["sha256"])
+            0, "the bundle's sha256 is {}, its maker reported {}".format(digest.hexdigest(), module.params["sha256"])
         )
     result = dict(
         changed=False, files=len((manifest or {}).get("files") or []), sha256=digest.hexdigest(), problems=problems
     )
     if problems:
-        module.fail_json(msg="%s does not verify: %s" % (path, "; ".join(problems[:3])), **result)
+        module.fail_json(msg="{} does not verify: {}".format(path, "; ".join(problems[:3])), **result)
     module.exit_json(**result)
 
 

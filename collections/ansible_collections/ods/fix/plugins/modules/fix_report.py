@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: fix_report
@@ -17,6 +13,8 @@ description:
   - With O(failed=true) the task fails with O(msg), after the report is assembled, so the person on
     call sees both what went wrong and what was done before.
   - An action plugin, run on the controller without connecting to the target.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   fix:
     description:
@@ -58,9 +56,13 @@ attributes:
     support: full
     details: Reports in check mode too, with C(check_mode=true) in the report.
   action:
+    description: Indicates this has a corresponding action plugin, so some parts of the options run on the controller.
     support: full
+  idempotent:
+    support: full
+    details: Never a change; with O(dest), each run writes a report file of its own, named by the time.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: job_progress
@@ -16,6 +12,8 @@ description:
     file (bytes and rows done, rate, ETA) as C(ods_progress), and C(finished) once Ansible's async job is done.
     The ods-fix CLI shows each poll's C(ods_progress) in its live display.
   - C(ansible.builtin.async_status) tells only whether the job has finished; a long restore needs more.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   jid:
     description: The async job id.
@@ -43,7 +41,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -80,7 +78,7 @@ def read_json(path):
     try:
         with open(path) as handle:
             return json.load(handle)
-    except (IOError, OSError, ValueError):
+    except (OSError, ValueError):
         return {}
 
 
@@ -97,7 +95,7 @@ def main():
     p = module.params
     deadline = time.monotonic() + max(0.0, p["wait"])
     while True:
-        job = read_json(os.path.join(os.path.expanduser(p["async_dir"]), p["jid"]))
+        job = read_json(os.path.join(p["async_dir"], p["jid"]))
         finished = bool(job.get("finished")) or ("rc" in job or "failed" in job or "changed" in job)
         if finished or time.monotonic() >= deadline:
             break

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: milvus_backup_check
@@ -16,6 +12,8 @@ description:
     member's sha256 must match the manifest; each vector file must hold rows x dim float32 values; each rows
     file must hold as many rows as the manifest says.
   - Runs where the file is (the controller, before the copy). Standard library only. Read-only.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   path:
     description: The backup file.
@@ -32,7 +30,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

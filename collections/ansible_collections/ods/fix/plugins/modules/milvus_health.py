@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: milvus_health
@@ -24,6 +20,7 @@ description:
   - With O(wait_timeout), waits until the collections can be listed (a Milvus that just restarted).
   - Read-only.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   wait_timeout:
@@ -36,7 +33,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -131,15 +128,14 @@ def check_config(profile, client, values, milvus):
         if not right:
             origin = stackprofile.describe_setting(profile, client, key) or "its environment"
             problems.append(
-                "%s runs with %s=%s (%s), but %s (检查配置中的 %s)"
-                % (
+                "{} runs with {}={} ({}), but {} (检查配置中的 {})".format(
                     client,
                     key,
                     value or "(empty)",
                     origin,
-                    "no service of the project answers to that name: Milvus is %s" % service
+                    f"no service of the project answers to that name: Milvus is {service}"
                     if what == "host"
-                    else "%s listens on %s" % (service, expected_port),
+                    else f"{service} listens on {expected_port}",
                     what,
                 )
             )
@@ -148,11 +144,11 @@ def check_config(profile, client, values, milvus):
 
 def list_collections(api, container, name):
     if container is None or container.status != "running":
-        return {"ok": False, "error": "%s is not running" % name}
+        return {"ok": False, "error": f"{name} is not running"}
     try:
         result = dockerexec.exec_stdin(api, container, ["python", "-"], LIST_COLLECTIONS.encode(), timeout=30)
     except Exception as exc:  # a hung exec: the socket times out
-        return {"ok": False, "error": "VectorStore().list_collections() did not answer: %s" % exc}
+        return {"ok": False, "error": f"VectorStore().list_collections() did not answer: {exc}"}
     if result.code != 0:
         return {"ok": False, "error": probes.exception_line(result.text)}
     try:
@@ -186,9 +182,7 @@ def inspect(api, profile, params):
     for role in ("vector_meta", "vector_object", "vector_store"):
         if roles.get(role):
             components[roles[role]] = services.condition(containers.get(roles[role]), live=True)
-    problems = [
-        "%s is %s" % (service, state) for service, state in components.items() if state not in ("healthy", "running")
-    ]
+    problems = [f"{service} is {state}" for service, state in components.items() if state not in ("healthy", "running")]
     client = client_api(profile)
     config = {"problems": []}
     listed = {"ok": False, "error": "no API of the stack reaches Milvus (none has MILVUS_HOST)"}
@@ -202,7 +196,7 @@ def inspect(api, profile, params):
             time.sleep(2)
             listed = list_collections(api, compose.project_containers(api, profile["project"]).get(client), client)
     if not listed["ok"]:
-        problems.append("the manual's VectorStore().list_collections() in %s fails: %s" % (client, listed["error"]))
+        problems.append("the manual's VectorStore().list_collections() in {} fails: {}".format(client, listed["error"]))
     return {
         "ok": not problems,
         "client": client,

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: milvus_vectors
@@ -24,6 +20,7 @@ description:
     vectors).
   - V(rollback) swaps each collection with its newest kept copy; V(confirm) drops the kept copies.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   action:
@@ -88,7 +85,7 @@ attributes:
     support: full
     details: An identical collection is left alone; a backup of unchanged content is not written again.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -153,7 +150,7 @@ from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorErr
 SCRIPT = pkgutil.get_data("ansible_collections.ods.fix.plugins.module_utils", "milvus_io.py")
 
 
-class Lines(object):
+class Lines:
     """Collects the script's JSON lines; progress lines go to the progress file as they come."""
 
     def __init__(self, progress_file):
@@ -186,12 +183,12 @@ class Lines(object):
 
 def run_script(api, container, args, progress_file=None):
     """The result line of milvus_io.main(args) run in the container; VectorError on an expected failure."""
-    program = SCRIPT + ("\nmain(json.loads(%r))\n" % json.dumps(args)).encode("utf-8")
+    program = SCRIPT + (f"\nmain(json.loads({json.dumps(args)!r}))\n").encode()
     lines = Lines(progress_file)
     result = dockerexec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
     if lines.result is None:
         failure = probes.exception_line(result.text) or "no output"
-        raise VectorError("the vector script failed in %s: %s" % (container.name, failure), "fix")
+        raise VectorError(f"the vector script failed in {container.name}: {failure}", "fix")
     if lines.result.get("error"):
         raise VectorError(lines.result["error"], lines.result.get("kind", "fix"))
     return lines.result
@@ -222,7 +219,7 @@ def export(module, api, container):
     previous = newest_backup(p["dest"])
     previous_manifest = vectorarchive.read_manifest(previous) if previous else None
     if module.check_mode:
-        return dict(changed=True, up_to_date=False, msg="would export to %s" % p["dest"])
+        return dict(changed=True, up_to_date=False, msg="would export to {}".format(p["dest"]))
     if not os.path.isdir(p["dest"]):
         os.makedirs(p["dest"], mode=0o700)
     work = "/tmp/ods-fix-milvus-export-%d" % os.getpid()
@@ -236,7 +233,7 @@ def export(module, api, container):
         manifest = result["manifest"]
         if previous_manifest and same_content(manifest["collections"], previous_manifest["collections"]):
             return dict(changed=False, up_to_date=True, file=previous, manifest=previous_manifest)
-        path = os.path.join(p["dest"], "milvus_%s.tar" % time.strftime("%Y%m%d-%H%M%S", time.gmtime()))
+        path = os.path.join(p["dest"], "milvus_{}.tar".format(time.strftime("%Y%m%d-%H%M%S", time.gmtime())))
         chunks, _stat = container.get_archive(work)
         sha256 = vectorarchive.write_from_container(chunks, os.path.basename(work), path)
     finally:
@@ -249,8 +246,9 @@ def checked_backup(module):
     info = vectorarchive.check(p["backup"], p["collections"])
     if p["expected_sha256"] and info["sha256"] != p["expected_sha256"]:
         raise VectorError(
-            "the backup on the target (sha256 %s) differs from the one checked (%s)"
-            % (info["sha256"][:12], p["expected_sha256"][:12])
+            "the backup on the target (sha256 {}) differs from the one checked ({})".format(
+                info["sha256"][:12], p["expected_sha256"][:12]
+            )
         )
     return info
 
@@ -261,16 +259,18 @@ def plan(module, api, container):
     refused = [x for x in plans if x["action"] == "replace" and not p["replace"]]
     if refused:
         raise VectorError(
-            "; ".join("collection %s differs from the backup (%s)" % (x["name"], x["reason"]) for x in refused)
+            "; ".join("collection {} differs from the backup ({})".format(x["name"], x["reason"]) for x in refused)
             + ": nothing changed; --replace restores it and keeps the current one under a dated name"
         )
     changing = [x for x in plans if x["action"] != "none"]
     return dict(
         changed=bool(changing),
         plans=plans,
-        found=["%s: %s" % (x["name"], x["reason"]) for x in changing],
+        found=["{}: {}".format(x["name"], x["reason"]) for x in changing],
         would=[would_line(x) for x in changing],
-        unchanged=["%s is identical to the backup: left alone" % x["name"] for x in plans if x["action"] == "none"],
+        unchanged=[
+            "{} is identical to the backup: left alone".format(x["name"]) for x in plans if x["action"] == "none"
+        ],
     )
 
 
@@ -300,8 +300,9 @@ def restored_lines(restored):
         )
         if item["kept"]:
             lines.append(
-                "kept the previous %s as %s (--rollback swaps it back, --confirm drops it)"
-                % (item["name"], item["kept"])
+                "kept the previous {} as {} (--rollback swaps it back, --confirm drops it)".format(
+                    item["name"], item["kept"]
+                )
             )
     return lines
 
@@ -312,7 +313,7 @@ def restore(module, api, container):
     if not todo:
         return dict(changed=False, restored=[])
     if module.check_mode:
-        return dict(changed=True, restored=[], msg="would restore %s" % ", ".join(x["name"] for x in todo))
+        return dict(changed=True, restored=[], msg="would restore {}".format(", ".join(x["name"] for x in todo)))
     checked_backup(module)
     work = "/tmp/ods-fix-milvus-restore-%d" % os.getpid()
     in_container(api, container, ["mkdir", "-p", work])
@@ -344,12 +345,12 @@ def kept(module, api, container):
     if p["action"] == "rollback":
         verb = "would put back" if module.check_mode else "put back"
         done = [
-            "%s %s from %s; the one it replaced is kept under a dated name" % (verb, x["name"], x["from"])
+            "{} {} from {}; the one it replaced is kept under a dated name".format(verb, x["name"], x["from"])
             for x in result["swapped"]
         ]
         return dict(changed=bool(done), swapped=result["swapped"], done=done or ["no kept copy to put back"])
     verb = "would drop" if module.check_mode else "dropped"
-    done = ["%s the kept copy %s" % (verb, name) for name in result["dropped"]]
+    done = [f"{verb} the kept copy {name}" for name in result["dropped"]]
     return dict(changed=bool(done), dropped=result["dropped"], done=done or ["no kept copy to drop"])
 
 
@@ -386,7 +387,7 @@ def main():
     container = compose.project_containers(api, profile["project"]).get(client)
     if container is None or container.status != "running":
         module.fail_json(
-            msg="%s is not running, and the vector tools run in it: ods-fix api-500 brings it back" % client,
+            msg=f"{client} is not running, and the vector tools run in it: ods-fix api-500 brings it back",
             ods_failure="input",
         )
     try:

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mysql_backup
@@ -21,6 +17,7 @@ description:
   - When the newest backup in O(dest) has the same checksums as the database now, nothing changed since,
     so no new dump is made (the task reports no change and returns that backup).
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   database:
@@ -31,6 +28,15 @@ options:
     description: Directory on the target for the backups (created with mode 0700).
     type: path
     required: true
+attributes:
+  check_mode:
+    support: full
+    details: In check mode, says whether a new dump would be made; dumps nothing.
+  idempotent:
+    support: full
+    details: No new dump when nothing changed since the newest one (same checksums).
+author:
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -75,12 +81,12 @@ from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_std
 
 
 def newest_manifest(dest, database):
-    manifests = sorted(glob.glob(os.path.join(dest, "backup_%s_*.manifest.json" % database)))
+    manifests = sorted(glob.glob(os.path.join(dest, f"backup_{database}_*.manifest.json")))
     for path in reversed(manifests):
         try:
             with open(path) as handle:
                 data = json.load(handle)
-        except (IOError, OSError, ValueError):
+        except (OSError, ValueError):
             continue
         if os.path.isfile(data.get("file", "")) and restore.sha256_file(data["file"]) == data.get("sha256"):
             return path, data
@@ -103,7 +109,7 @@ def main():
     containers = compose.project_containers(api, profile["project"])
     container = containers.get(name)
     if container is None or container.status != "running":
-        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name, ods_failure="input")
+        module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back", ods_failure="input")
     if not p["database"]:
         used = credentials.app_databases(profile, containers)
         if len(used) != 1:
@@ -118,10 +124,10 @@ def main():
     db = restore.Database(api, container, root)
     try:
         if not db.exists(p["database"]):
-            module.fail_json(msg="there is no database %s to back up" % p["database"], ods_failure="input")
+            module.fail_json(msg="there is no database {} to back up".format(p["database"]), ods_failure="input")
         checksums = db.checksums(p["database"], db.tables(p["database"]))
     except mysqlexec.MysqlError as exc:
-        module.fail_json(msg="cannot read %s: %s" % (p["database"], exc), ods_failure="input")
+        module.fail_json(msg="cannot read {}: {}".format(p["database"], exc), ods_failure="input")
     manifest_path, manifest = newest_manifest(p["dest"], p["database"]) if os.path.isdir(p["dest"]) else (None, None)
     if manifest and manifest.get("checksums") == checksums:
         module.exit_json(
@@ -138,11 +144,11 @@ def main():
             changed=True,
             database=p["database"],
             up_to_date=False,
-            msg="would dump %s to %s" % (p["database"], p["dest"]),
+            msg="would dump {} to {}".format(p["database"], p["dest"]),
         )
     if not os.path.isdir(p["dest"]):
         os.makedirs(p["dest"], mode=0o700)
-    base = os.path.join(p["dest"], "backup_%s_%s" % (p["database"], time.strftime("%Y%m%d-%H%M%S")))
+    base = os.path.join(p["dest"], "backup_{}_{}".format(p["database"], time.strftime("%Y%m%d-%H%M%S")))
     path = base + ".sql.gz"
     cmd = [
         root.program("dump"),
@@ -170,11 +176,11 @@ def main():
         )
     if result.code != 0:
         os.unlink(path)
-        module.fail_json(msg="mysqldump failed: %s" % result.stderr.decode("utf-8", "replace").strip())
+        module.fail_json(msg="mysqldump failed: {}".format(result.stderr.decode("utf-8", "replace").strip()))
     try:
         scan, info = sqldump.validate(path)
     except sqldump.DumpError as exc:
-        module.fail_json(msg="the new backup does not read back: %s" % exc)
+        module.fail_json(msg=f"the new backup does not read back: {exc}")
     manifest = {
         "database": p["database"],
         "file": path,
@@ -189,7 +195,7 @@ def main():
         "complete": scan.complete,
         "checksums": checksums,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "restore": "ods-fix mysql-restore --backup %s --yes" % os.path.basename(path),
+        "restore": f"ods-fix mysql-restore --backup {os.path.basename(path)} --yes",
     }
     manifest_path = base + ".manifest.json"
     fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mysql_disk
@@ -24,6 +20,7 @@ description:
   - O(write_probe) checks that inserts work, with a 1 MiB row in a scratch table (C(ods_fix.write_probe))
     that is dropped again; it is skipped in check mode.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   purge_binlogs_days:
@@ -53,6 +50,15 @@ options:
     description: Check that an insert works (not in check mode).
     type: bool
     default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reports what it would purge or archive; changes nothing.
+  idempotent:
+    support: full
+    details: A second run finds nothing left to free.
+author:
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -137,7 +143,7 @@ def disk_usage(api, container, datadir):
     }
 
 
-class Disk(object):
+class Disk:
     def __init__(self, module, api, container, root):
         self.module, self.api, self.container, self.root = module, api, container, root  # a mysqlexec.Root
 
@@ -175,7 +181,7 @@ class Disk(object):
                 "would purge binary logs closed before %s (%d files, %.1f MB now)"
                 % (cutoff, len(logs) - 1, (before - int(logs[-1][1])) / 1048576.0)
             ]
-        self.sql("PURGE BINARY LOGS BEFORE %s;" % mysqlexec.quote(cutoff))
+        self.sql(f"PURGE BINARY LOGS BEFORE {mysqlexec.quote(cutoff)};")
         after = self.sql("SHOW BINARY LOGS;")
         freed = (before - sum(int(r[1]) for r in after)) / 1048576.0
         if len(after) == len(logs):
@@ -196,11 +202,12 @@ def found_lines(report, full_percent):
     if df.get("use_percent") is not None:
         state = "full" if df["use_percent"] >= full_percent else "ok"
         lines.append(
-            "MySQL data directory %s: %s%% used, %s MB free of %s MB (%s)"
-            % (report["datadir"], df["use_percent"], df["avail_mb"], df["size_mb"], state)
+            "MySQL data directory {}: {}% used, {} MB free of {} MB ({})".format(
+                report["datadir"], df["use_percent"], df["avail_mb"], df["size_mb"], state
+            )
         )
     schemas = sorted(report["schemas"].items(), key=lambda item: -item[1])[:3]
-    lines.append("largest schemas: %s" % ", ".join("%s %.1f MB" % item for item in schemas))
+    lines.append("largest schemas: {}".format(", ".join("{} {:.1f} MB".format(*item) for item in schemas)))
     if report["binlogs"]["files"]:
         lines.append(
             "binary logs: %d files, %.1f MB" % (len(report["binlogs"]["files"]), report["binlogs"]["total_mb"])
@@ -231,7 +238,7 @@ def main():
     name = compose.role_service(module, profile, "database")
     db = compose.project_containers(api, profile["project"]).get(name)
     if db is None or db.status != "running":
-        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name)
+        module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back")
     root = credentials.root(api, profile, name, db, params["db_root_password_file"])
     disk = Disk(module, api, db, root)
     archiver = archive.Archiver(api, db, root, params["archive_dir"])
@@ -239,7 +246,7 @@ def main():
         # Every rule checked against the server (the table, its date column, its key) before anything changes.
         plans = [archiver.plan(rule) for rule in rules]
     except archive.ArchiveError as exc:
-        module.fail_json(msg="%s; nothing was changed" % exc, ods_failure="input")
+        module.fail_json(msg=f"{exc}; nothing was changed", ods_failure="input")
     except mysqlexec.MysqlError as exc:
         module.fail_json(msg=str(exc))
     try:
@@ -278,12 +285,11 @@ def main():
     full = after["df"].get("use_percent", 0) >= params["full_percent"]
     problems = []
     if full or writable is False:
-        detail = "%s%% used, %s MB free" % (after["df"].get("use_percent"), after["df"].get("avail_mb"))
+        detail = "{}% used, {} MB free".format(after["df"].get("use_percent"), after["df"].get("avail_mb"))
         if writable is False:
-            detail += "; inserts fail: %s" % write_error
+            detail += f"; inserts fail: {write_error}"
         problems.append(
-            "the MySQL data directory is full (%s)%s"
-            % (
+            "the MySQL data directory is full ({}){}".format(
                 detail,
                 "" if done else ": nothing is eligible to purge or archive, only growing the disk helps (扩容磁盘)",
             )

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mysql_dump_check
@@ -20,6 +16,8 @@ description:
     dump (before anything changes), or here with O(count_rows).
   - Run it with C(delegate_to=localhost) for a file on the controller, before it is copied anywhere.
   - Read-only.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   path:
     description: The dump (.sql or .sql.gz).
@@ -58,7 +56,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -123,14 +121,14 @@ def against_manifest(path, info, scan):
     try:
         with open(path) as handle:
             manifest = json.load(handle)
-    except (IOError, OSError, ValueError) as exc:
-        return ["cannot read the manifest (%s)" % exc], {}
+    except (OSError, ValueError) as exc:
+        return [f"cannot read the manifest ({exc})"], {}
     problems = []
     if manifest.get("sha256") != info["sha256"]:
-        problems.append("sha256 %s, the manifest says %s" % (info["sha256"][:12], str(manifest.get("sha256"))[:12]))
+        problems.append("sha256 {}, the manifest says {}".format(info["sha256"][:12], str(manifest.get("sha256"))[:12]))
     for table, rows in sorted((manifest.get("rows") or {}).items()) if scan is not None else []:
         if scan.rows.get(table) != rows:
-            problems.append("%s has %s rows, the manifest says %s" % (table, scan.rows.get(table), rows))
+            problems.append(f"{table} has {scan.rows.get(table)} rows, the manifest says {rows}")
     return problems, manifest.get("rows") or {}
 
 
@@ -155,7 +153,7 @@ def main():
         else:
             scan, info = sqldump.quick_check(p["path"], p["allow_incomplete"], digest)
     except sqldump.DumpError as exc:
-        module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
+        module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
     own = scan.database
     pick = None
     if p["database"] and scan.databases:
@@ -165,8 +163,9 @@ def main():
             pick = p["database"]
         if len(names) > 1 and pick not in names:
             module.fail_json(
-                msg="the backup cannot be restored: %s holds the databases %s, not %s; nothing was changed"
-                % (p["path"], ", ".join(names), pick),
+                msg="the backup cannot be restored: {} holds the databases {}, not {}; nothing was changed".format(
+                    p["path"], ", ".join(names), pick
+                ),
                 ods_failure="input",
             )
     if p["database"]:
@@ -175,18 +174,19 @@ def main():
         target = own
     elif own:
         module.fail_json(
-            msg="%s is a dump of database %s, which is not one of this stack's (%s): pass --database %s "
-            "to restore it as %s, or --database NAME to load it into NAME; nothing was changed"
-            % (p["path"], own, ", ".join(p["known_databases"]), own, own),
+            msg="{path} is a dump of database {own}, which is not one of this stack's ({known}): pass --database {own} "
+            "to restore it as {own}, or --database NAME to load it into NAME; nothing was changed".format(
+                path=p["path"], own=own, known=", ".join(p["known_databases"])
+            ),
             ods_failure="input",
         )
     else:
         module.fail_json(
-            msg="%s does not name its database (no CREATE DATABASE or USE): pass --database NAME; "
-            "nothing was changed" % p["path"],
+            msg="{} does not name its database (no CREATE DATABASE or USE): pass --database NAME; "
+            "nothing was changed".format(p["path"]),
             ods_failure="input",
         )
-    checks = ["readable: %s (%.1f MB)" % (p["path"], info["file_bytes"] / 1048576.0)]
+    checks = ["readable: {} ({:.1f} MB)".format(p["path"], info["file_bytes"] / 1048576.0)]
     if info["compressed"]:
         checks.append("decompresses completely: %.1f MB of SQL" % (info["sql_bytes"] / 1048576.0))
     if p["count_rows"]:
@@ -202,23 +202,24 @@ def main():
             )
         )
     else:
-        checks.append("a SQL dump (%s)" % scan.kind)
+        checks.append(f"a SQL dump ({scan.kind})")
     checks.append(
         "complete: %s"
         % ("yes, it ends with '-- Dump completed'" if scan.complete else "NO, accepted because of --allow-incomplete")
     )
-    checks.append("restores into %s (the dump's own database: %s)" % (target, own or "not named"))
+    checks.append("restores into {} (the dump's own database: {})".format(target, own or "not named"))
     manifest_path = manifest_for(p["path"])
     manifest_rows = {}
     if manifest_path:
         problems, manifest_rows = against_manifest(manifest_path, info, scan if p["count_rows"] else None)
         if problems:
             module.fail_json(
-                msg="%s does not match its manifest %s: %s; nothing was changed"
-                % (p["path"], manifest_path, "; ".join(problems)),
+                msg="{} does not match its manifest {}: {}; nothing was changed".format(
+                    p["path"], manifest_path, "; ".join(problems)
+                ),
                 ods_failure="input",
             )
-        checks.append("matches its manifest's sha256 (%s); its row counts are checked as it is split" % manifest_path)
+        checks.append(f"matches its manifest's sha256 ({manifest_path}); its row counts are checked as it is split")
     module.exit_json(
         changed=False,
         database=target,

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mysql_processlist
@@ -21,6 +17,7 @@ description:
     WITH ... SELECT, without FOR UPDATE, LOCK IN SHARE MODE or INTO). The criteria combine with AND, unlike
     pt-kill's, which combine with OR and so kill a fast write that matches one of them.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   slow_after:
@@ -31,6 +28,15 @@ options:
     description: Kill read-only queries busy for at least this many seconds; 0 kills nothing.
     type: int
     default: 0
+attributes:
+  check_mode:
+    support: full
+    details: Lists the queries it would kill; kills nothing.
+  idempotent:
+    support: none
+    details: Killing depends on what runs at the time.
+author:
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -83,7 +89,7 @@ def is_read_only(statement):
 
 
 def describe(query):
-    return "id %s, %ss, user %s@%s, db %s, %s: %s" % (
+    return "id {}, {}s, user {}@{}, db {}, {}: {}".format(
         query["id"],
         query["time"],
         query["user"],
@@ -111,13 +117,13 @@ def main():
     containers = compose.project_containers(api, profile["project"])
     db = containers.get(name)
     if db is None or db.status != "running":
-        module.fail_json(msg="%s is not running: ods-fix mysql-connect brings it back" % name)
+        module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back")
     root = credentials.root(api, profile, name, db, params["db_root_password_file"])
     redactor = credentials.redactor(profile, containers)
     try:
         rows = mysqlexec.run_sql(api, db, PROCESSLIST, root=root)
     except mysqlexec.MysqlError as exc:
-        module.fail_json(msg="cannot read the process list: %s" % exc)
+        module.fail_json(msg=f"cannot read the process list: {exc}")
     queries = []
     for row in rows:
         query = dict(zip(("id", "user", "host", "db", "command", "time", "state", "info"), row, strict=False))
@@ -128,13 +134,13 @@ def main():
         queries.append(query)
     victims = [q for q in queries if params["kill_after"] and q["time"] >= params["kill_after"] and q["read_only"]]
     verb = "would kill" if module.check_mode else "killed"
-    killed = ["%s query %s" % (verb, describe(q)) for q in victims]
+    killed = [f"{verb} query {describe(q)}" for q in victims]
     if victims and not module.check_mode:
         try:
             mysqlexec.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root=root)
         except mysqlexec.MysqlError as exc:
             if exc.code != 1094:  # 1094: the query ended by itself meanwhile
-                module.fail_json(msg="KILL QUERY failed: %s" % exc, queries=queries)
+                module.fail_json(msg=f"KILL QUERY failed: {exc}", queries=queries)
     module.exit_json(
         changed=bool(victims), queries=queries, killed=killed, slow=[describe(q) for q in queries if q["slow"]]
     )

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mysql_restore
@@ -29,6 +25,7 @@ description:
   - Written for ods-fix because community.mysql's C(mysql_db) with C(state=import) pipes the dump into the
     live database, where a failure or a kill leaves it half restored, and keeps nothing of what it replaced.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   phase:
@@ -96,7 +93,7 @@ attributes:
     support: full
     details: V(plan) reports a backup that is already restored and unchanged since; the role then does nothing.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -155,7 +152,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
 )
 
 
-class Progress(object):
+class Progress:
     """Writes the progress file the role polls while the load runs (bytes, rows, rate, ETA)."""
 
     def __init__(self, path, total):
@@ -223,14 +220,14 @@ def main():
     container = compose.project_containers(api, profile["project"]).get(name)
     if container is None or container.status != "running":
         module.fail_json(
-            msg="%s is not running: ods-fix mysql-connect brings it back, then run the restore again" % name,
+            msg=f"{name} is not running: ods-fix mysql-connect brings it back, then run the restore again",
             ods_failure="input",
         )
     db = restore.Database(api, container, credentials.root(api, profile, name, container, p["db_root_password_file"]))
     try:
         db.sql("SELECT 1;")
     except mysqlexec.MysqlError as exc:
-        module.fail_json(msg="cannot log in to the database as root: %s" % exc, ods_failure="input")
+        module.fail_json(msg=f"cannot log in to the database as root: {exc}", ods_failure="input")
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
     try:
         with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
@@ -239,7 +236,7 @@ def main():
     except projectlock.LockError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     except sqldump.DumpError as exc:
-        module.fail_json(msg="the backup cannot be restored: %s; nothing was changed" % exc, ods_failure="input")
+        module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
     except (restore.RestoreError, mysqlexec.MysqlError) as exc:
         module.fail_json(msg=str(exc))
 
@@ -249,9 +246,10 @@ def check_target(module, db, p, profile, containers):
     used = credentials.app_databases(profile, containers)
     if p["database"] and used and p["database"] not in used and not p["explicit_database"]:
         raise sqldump.DumpError(
-            "the backup is a dump of database %s, which is not one of this stack's (%s): pass --database %s "
-            "to restore it as %s, or --database NAME to load it into NAME"
-            % (p["database"], ", ".join(used), p["database"], p["database"])
+            "the backup is a dump of database {}, which is not one of this stack's ({}): pass --database {} "
+            "to restore it as {}, or --database NAME to load it into NAME".format(
+                p["database"], ", ".join(used), p["database"], p["database"]
+            )
         )
     if not p["database"]:
         # A rollback (and its plan, which names no backup) goes back into the database the last restore went into.
@@ -272,9 +270,9 @@ def plan(module, db, p):
     result = {"resumed": resumed, "up_to_date": False, "previous": None}
     if p["backup"] or p["expected_sha256"]:
         if p["backup"] and not os.path.isfile(p["backup"]):
-            raise sqldump.DumpError("%s does not exist on the target" % p["backup"])
+            raise sqldump.DumpError("{} does not exist on the target".format(p["backup"]))
         if p["backup"] and not os.access(p["backup"], os.R_OK):
-            raise sqldump.DumpError("%s cannot be read" % p["backup"])
+            raise sqldump.DumpError("{} cannot be read".format(p["backup"]))
         size = p["sql_bytes"] or estimated_sql_bytes(p["backup"])
         last = journal.latest(p["database"])
         if last:
@@ -345,18 +343,20 @@ def load(module, db, p):
     except sqldump.DumpError as exc:
         journal.finish(entry, "aborted")
         shutil.rmtree(work, ignore_errors=True)
-        raise sqldump.DumpError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
+        raise sqldump.DumpError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
     except restore.RestoreError as exc:
         journal.finish(entry, "aborted")
-        raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
+        raise restore.RestoreError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
     if problems:
         journal.finish(entry, "aborted")
         raise restore.RestoreError(
-            "the shadow copy does not match the dump (%s); %s" % ("; ".join(problems), restore.drop_shadow(db, shadow))
+            "the shadow copy does not match the dump ({}); {}".format(
+                "; ".join(problems), restore.drop_shadow(db, shadow)
+            )
         )
     actual = split.info["sha256"]
     if p["expected_sha256"]:
-        checks.append("the file on the target is the one checked: sha256 %s" % actual[:16])
+        checks.append(f"the file on the target is the one checked: sha256 {actual[:16]}")
     checks.append(
         "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines, %d events%s"
         % (
@@ -370,12 +370,12 @@ def load(module, db, p):
             ", as its manifest says" if p["expected_rows"] else "",
         )
     )
-    checks.extend("not run: %s" % what for what in scan.skipped)
+    checks.extend(f"not run: {what}" for what in scan.skipped)
     missing = restore.missing_definers(db, scan.definers)
     if missing:
         checks.append(
-            "definers not on this server: %s; their views, triggers and routines are created as the dump has them "
-            "and fail when used until the user exists (CREATE USER)" % ", ".join(missing)
+            "definers not on this server: {}; their views, triggers and routines are created as the dump has them "
+            "and fail when used until the user exists (CREATE USER)".format(", ".join(missing))
         )
     checks.extend(loader.notes)
     # Checksummed while loading, with the APIs still running, not after the swap: the data is the same, the
@@ -406,20 +406,21 @@ def unexpected(split, loader, p):
     scan, actual = split.scan, split.info["sha256"]
     if p["expected_sha256"] and actual != p["expected_sha256"]:
         raise sqldump.DumpError(
-            "the file on the target (sha256 %s) differs from the one checked (%s)"
-            % (actual[:12], p["expected_sha256"][:12])
+            "the file on the target (sha256 {}) differs from the one checked ({})".format(
+                actual[:12], p["expected_sha256"][:12]
+            )
         )
     differ = [
-        "%s: %s rows, the manifest %s" % (t, scan.rows.get(t), n)
+        f"{t}: {scan.rows.get(t)} rows, the manifest {n}"
         for t, n in sorted(p["expected_rows"].items())
         if scan.rows.get(t) != n
     ]
     if differ:
-        raise sqldump.DumpError("the dump does not match its manifest (%s)" % "; ".join(differ))
+        raise sqldump.DumpError("the dump does not match its manifest ({})".format("; ".join(differ)))
     problems = []
     missing = [t for t in scan.tables if t not in loader.counts]
     if missing:
-        problems.append("tables missing in %s: %s" % (restore.shadow_name(p["database"]), ", ".join(missing)))
+        problems.append("tables missing in {}: {}".format(restore.shadow_name(p["database"]), ", ".join(missing)))
     problems.extend(
         "%s has %d rows, the dump %d" % (t, loader.counts[t], scan.rows.get(t, 0))
         for t in scan.tables
@@ -444,15 +445,15 @@ def swap(module, db, p):
     journal = restore.Journal(db)
     journal.ensure()
     if not db.exists(p["database"]):
-        db.sql("CREATE DATABASE %s CHARACTER SET utf8mb4;" % restore.q(p["database"]))
+        db.sql("CREATE DATABASE {} CHARACTER SET utf8mb4;".format(restore.q(p["database"])))
     kept = restore.kept_name(p["database"])
     shadow = restore.shadow_name(p["database"])
     # The swap moves every table of the shadow schema: exactly the dump's, nothing a stray run left there.
     extra = sorted(set(db.tables(shadow)) ^ set(scan.tables))
     if extra:
         raise restore.RestoreError(
-            "the shadow schema %s does not hold exactly the dump's tables (%s differ); nothing was swapped, "
-            "load it again" % (shadow, ", ".join(extra))
+            "the shadow schema {} does not hold exactly the dump's tables ({} differ); nothing was swapped, "
+            "load it again".format(shadow, ", ".join(extra))
         )
     verified = {}
 
@@ -461,7 +462,7 @@ def swap(module, db, p):
         # can get wrong is which tables are where, and the objects created after it.
         have = set(db.tables(p["database"]))
         missing = [t for t in scan.tables if t not in have and t not in scan.views]
-        problems = ["tables missing in %s: %s" % (p["database"], ", ".join(missing))] if missing else []
+        problems = ["tables missing in {}: {}".format(p["database"], ", ".join(missing))] if missing else []
         verified["rows"] = dict((t, n) for t, n in saved["shadow_rows"].items() if t in have)
         object_problems, verified["objects"] = restore.verify_objects(db, p["database"], scan)
         return problems + object_problems
@@ -485,7 +486,7 @@ def swap(module, db, p):
             counts=expected,
         )
     except restore.RestoreError as exc:  # swapped back: the shadow holds the dump that failed, not worth keeping
-        raise restore.RestoreError("%s; %s" % (exc, restore.drop_shadow(db, shadow))) from exc
+        raise restore.RestoreError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
     checksums = saved.get("checksums") or db.checksums(p["database"], db.tables(p["database"]))
     journal.finish(entry, "done", checksums, verified["rows"])
     pruned = restore.prune(db, p["database"], p["keep"])
@@ -497,11 +498,11 @@ def rollback(module, db, p):
     journal = restore.Journal(db)
     last = journal.latest(p["database"])
     if last is None or not last["kept_schema"] or not db.exists(last["kept_schema"]):
-        raise sqldump.DumpError("there is no kept copy of %s to roll back to" % p["database"])
+        raise sqldump.DumpError("there is no kept copy of {} to roll back to".format(p["database"]))
     if module.check_mode:
         module.exit_json(
             changed=True,
-            msg="would put back %s (kept before restoring %s)" % (last["kept_schema"], last["backup_name"]),
+            msg="would put back {} (kept before restoring {})".format(last["kept_schema"], last["backup_name"]),
         )
     kept = restore.kept_name(p["database"])
     entry = restore.swap_in(
@@ -512,7 +513,7 @@ def rollback(module, db, p):
         kept,
         last["old_objects"] or "",
         "rollback-of-%d" % last["id"],
-        "rollback of %s" % last["backup_name"],
+        "rollback of {}".format(last["backup_name"]),
     )
     checksums = db.checksums(p["database"], db.tables(p["database"]))
     counts = db.row_counts(p["database"], db.tables(p["database"]))

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: mysql_user_password
@@ -22,6 +18,7 @@ description:
     from the target to the server; this module keeps the secret inside the target, as the manual's
     C(docker-compose exec mysql mysql) does.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   service:
@@ -40,7 +37,7 @@ attributes:
     support: full
     details: When the server already accepts the password, nothing is changed.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -93,29 +90,27 @@ def main():
     # In every form: a server error (ERROR 1064) quotes the statement, where the password is an escaped literal.
     module.no_log_values.update(redact.forms(login["password"], sql=True))
     user, password = login["user"], login["password"]
-    origin = stackprofile.describe_setting(profile, service, login["password_key"]) or "%s's environment" % service
+    origin = stackprofile.describe_setting(profile, service, login["password_key"]) or f"{service}'s environment"
     db = containers.get(name)
     if db is None or db.status != "running":
         if module.check_mode:  # in a dry run the service may only be "would start"
             module.exit_json(
-                changed=False, user="", action="%s is not running: its password is checked once it runs" % name
+                changed=False, user="", action=f"{name} is not running: its password is checked once it runs"
             )
-        module.fail_json(msg="%s is not running: start it first (ods-fix mysql-connect)" % name)
-    account = "'%s'@'%s'" % (user, params["host"])
+        module.fail_json(msg=f"{name} is not running: start it first (ods-fix mysql-connect)")
+    account = "'{}'@'{}'".format(user, params["host"])
     error = mysqlexec.login_as(api, db, user, password)
     if error is None:
-        module.exit_json(
-            changed=False, user=account, action="the server already accepts the password %s uses" % service
-        )
+        module.exit_json(changed=False, user=account, action=f"the server already accepts the password {service} uses")
     if error.code != 1045:
-        module.fail_json(msg="cannot check %s's password: %s" % (user, error), user=account)
+        module.fail_json(msg=f"cannot check {user}'s password: {error}", user=account)
     if module.check_mode:
         module.exit_json(
             changed=True,
             user=account,
-            action="would set %s's password to the one %s uses (%s)" % (account, service, origin),
+            action=f"would set {account}'s password to the one {service} uses ({origin})",
         )
-    sql = "ALTER USER %s@%s IDENTIFIED BY %s;\nFLUSH PRIVILEGES;\n" % (
+    sql = "ALTER USER {}@{} IDENTIFIED BY {};\nFLUSH PRIVILEGES;\n".format(
         mysqlexec.quote(user),
         mysqlexec.quote(params["host"]),
         mysqlexec.quote(password),
@@ -124,11 +119,11 @@ def main():
     try:
         mysqlexec.run_sql(api, db, sql, root=root)
     except mysqlexec.MysqlError as exc:
-        module.fail_json(msg="ALTER USER %s failed: %s" % (account, exc), user=account)
+        module.fail_json(msg=f"ALTER USER {account} failed: {exc}", user=account)
     if mysqlexec.login_as(api, db, user, password) is not None:
-        module.fail_json(msg="the server still rejects %s after ALTER USER" % account, user=account)
+        module.fail_json(msg=f"the server still rejects {account} after ALTER USER", user=account)
     module.exit_json(
-        changed=True, user=account, action="set %s's password to the one %s uses (%s)" % (account, service, origin)
+        changed=True, user=account, action=f"set {account}'s password to the one {service} uses ({origin})"
     )
 
 

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: perf_triage
@@ -23,6 +19,7 @@ description:
     second), the connection pool and cache sizes, and the flush policy.
   - Read-only. O(restart_above_mb) only lists the containers above it, for the role to restart.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   focus:
@@ -51,6 +48,15 @@ options:
     description: A container writes a lot from this many MB/s on.
     type: float
     default: 0.5
+attributes:
+  check_mode:
+    support: full
+    details: Reports the triage and what it would change; changes nothing.
+  idempotent:
+    support: partial
+    details: What it changes (a log level, a restart) follows what the containers use at the time it runs.
+author:
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -132,7 +138,7 @@ def processes(container, key):
     code, text = exec_text(container, argv)
     if code == 0:
         return (perf.parse_top(text) if key == "cpu" else perf.parse_ps_rss(text)), argv[0]
-    return perf.engine_processes(container, key), "docker top (the image has no %s)" % argv[0]
+    return perf.engine_processes(container, key), f"docker top (the image has no {argv[0]})"
 
 
 def mysql_status(api, db, root, seconds):
@@ -206,8 +212,7 @@ def triage(api, running, stack, params, stats):
         hot.append({"service": service, "kind": "cpu", "figure": stats[service]["cpu_percent"], "processes": procs})
         top = procs[0] if procs else None
         found.append(
-            "高 CPU: %s uses %.1f%% CPU%s"
-            % (
+            "高 CPU: {} uses {:.1f}% CPU{}".format(
                 service,
                 stats[service]["cpu_percent"],
                 "; busiest process pid %d (%.1f%%): %s" % (top["pid"], top["cpu"], top["command"]) if top else "",
@@ -220,8 +225,7 @@ def triage(api, running, stack, params, stats):
         hot.append({"service": service, "kind": "memory", "figure": entry["mem_mb"], "processes": procs})
         top = procs[0] if procs else None
         found.append(
-            "高内存: %s uses %.0f MB (%.1f%% of its limit)%s"
-            % (
+            "高内存: {} uses {:.0f} MB ({:.1f}% of its limit){}".format(
                 service,
                 entry["mem_mb"],
                 entry["mem_percent"],
@@ -236,8 +240,7 @@ def triage(api, running, stack, params, stats):
         hot.append({"service": service, "kind": "io", "figure": rate["write_mb_s"], "processes": rate["writers"]})
         top = rate["writers"][0] if rate["writers"] else None
         found.append(
-            "磁盘 I/O: %s writes %.2f MB/s%s"
-            % (
+            "磁盘 I/O: {} writes {:.2f} MB/s{}".format(
                 service,
                 rate["write_mb_s"],
                 "; top writer pid %d (%.2f MB/s): %s" % (top["pid"], top["write_mb_s"], top["command"]) if top else "",
@@ -253,9 +256,10 @@ def triage(api, running, stack, params, stats):
             causes.append(
                 {
                     "cause": "数据库刷盘策略 (flush policy)",
-                    "evidence": "innodb_flush_log_at_trx_commit = 1 (the manual's query): %.0f row writes/s, each "
-                    "commit flushed to disk on its own (%.0f redo log writes/s)"
-                    % (db_io["writes_s"], db_io["log_writes_s"]),
+                    "evidence": "innodb_flush_log_at_trx_commit = 1 (the manual's query): {:.0f} row writes/s, each "
+                    "commit flushed to disk on its own ({:.0f} redo log writes/s)".format(
+                        db_io["writes_s"], db_io["log_writes_s"]
+                    ),
                     "remedy": "调整数据库刷盘策略: SET GLOBAL innodb_flush_log_at_trx_commit = 2 (one fsync a second; "
                     "up to a second of commits lost if the OS crashes), and in my.cnf to keep it; "
                     "or batch the writes in transactions; 使用 SSD / 分离日志存储",
@@ -271,11 +275,10 @@ def triage(api, running, stack, params, stats):
             causes.append(
                 {
                     "cause": "日志处理 (log processing)",
-                    "evidence": "LOG_LEVEL=%s (%s); log lines/s: %s"
-                    % (
+                    "evidence": "LOG_LEVEL={} ({}); log lines/s: {}".format(
                         level or "(unset)",
                         where("LOG_LEVEL"),
-                        ", ".join("%s %.1f" % item for item in sorted(rates.items())),
+                        ", ".join("{} {:.1f}".format(*item) for item in sorted(rates.items())),
                     ),
                     "remedy": "降低日志级别: LOG_LEVEL=INFO and restart the APIs (ods-fix perf --lower-log-level)",
                 }
@@ -285,7 +288,7 @@ def triage(api, running, stack, params, stats):
         causes.append(
             {
                 "cause": "向量检索 (vector search)",
-                "evidence": "%s uses %.1f%% CPU" % (milvus, stats[milvus]["cpu_percent"]),
+                "evidence": "{} uses {:.1f}% CPU".format(milvus, stats[milvus]["cpu_percent"]),
                 "remedy": "调整 Milvus 索引参数: a lower nprobe/ef at search time, or an IVF/HNSW index instead of FLAT",
             }
         )
@@ -294,11 +297,10 @@ def triage(api, running, stack, params, stats):
         causes.append(
             {
                 "cause": "LLM 调用 (LLM calls)",
-                "evidence": "%s uses %.1f%% CPU; streaming setting in its settings: %s"
-                % (
+                "evidence": "{} uses {:.1f}% CPU; streaming setting in its settings: {}".format(
                     agent,
                     stats[agent]["cpu_percent"],
-                    ", ".join("%s=%s" % item for item in sorted(streaming.items())) or "none",
+                    ", ".join("{}={}".format(*item) for item in sorted(streaming.items())) or "none",
                 ),
                 "remedy": "启用流式响应 (enable streaming responses)",
             }
@@ -308,17 +310,16 @@ def triage(api, running, stack, params, stats):
         causes.append(
             {
                 "cause": "内存 (memory)",
-                "evidence": "%s above %.0f MB; pool/cache settings in the APIs' settings: %s"
-                % (
+                "evidence": "{} above {:.0f} MB; pool/cache settings in the APIs' settings: {}".format(
                     ", ".join(sorted(big)),
                     params["memory_mb"],
-                    ", ".join("%s=%s" % item for item in sorted(pools.items())) or "none",
+                    ", ".join("{}={}".format(*item) for item in sorted(pools.items())) or "none",
                 ),
                 "remedy": "调整数据库连接池大小 / 配置适当的缓存大小; 重启服务释放内存 (ods-fix perf --restart-above-mb N)",
             }
         )
     for cause in causes:
-        found.append("likely cause, %s: %s" % (cause["cause"], cause["evidence"]))
+        found.append("likely cause, {}: {}".format(cause["cause"], cause["evidence"]))
     return hot, causes, found, db_io
 
 

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: project_lock
@@ -20,6 +16,8 @@ description:
     M(ods.fix.mysql_restore)) counts as running while it runs, even when the controller has gone.
   - Taking or letting go of the lock is not a change to the stack, so it never reports C(changed). In check
     mode the lock is not taken; a run that holds it is reported as a warning.
+extends_documentation_fragment:
+  - ods.fix.attributes
 options:
   project_dir:
     description: The project whose lock this is.
@@ -56,7 +54,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -104,7 +102,9 @@ def main():
     )
     p = module.params
     if not os.path.isdir(p["project_dir"]):
-        module.fail_json(msg="%s is not a directory: not a project to lock" % p["project_dir"], ods_failure="input")
+        module.fail_json(
+            msg="{} is not a directory: not a project to lock".format(p["project_dir"]), ods_failure="input"
+        )
     sdir = projectlock.state_dir(p["project_dir"])
     if p["state"] == "released":
         released = not module.check_mode and projectlock.release(sdir, p["token"])

@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: secret_rotation
@@ -37,6 +33,7 @@ description:
   - Every phase that changes something appends a line to an audit log on the target (time, controller user,
     key names, what happened).
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   state:
@@ -95,7 +92,7 @@ attributes:
     support: partial
     details: A supplied value that is already in place is no change; a generated rotation is a change by nature.
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -167,7 +164,7 @@ LAST = "last"
 ACTION_WORDS = {"rotate": "to rotate", "set": "to set to the supplied value", "none": "already the supplied value"}
 
 
-class Rotation(object):
+class Rotation:
     def __init__(self, module):
         self.module = module
         self.params = module.params
@@ -267,8 +264,9 @@ class Rotation(object):
                 files.update(self.file_of(entry["name"]))
         if len(files) > 1:
             self.input_error(
-                "the keys are written in several files (%s): rotate them a file at a time with --key"
-                % ", ".join(sorted(files))
+                "the keys are written in several files ({}): rotate them a file at a time with --key".format(
+                    ", ".join(sorted(files))
+                )
             )
         if files:
             return files.pop()
@@ -322,7 +320,7 @@ class Rotation(object):
 
     def hosts_of(self, user, root_passwords):
         rows = self.sql(
-            "SELECT Host FROM mysql.user WHERE User = %s ORDER BY Host;" % mysqlexec.quote(user), root_passwords
+            f"SELECT Host FROM mysql.user WHERE User = {mysqlexec.quote(user)} ORDER BY Host;", root_passwords
         )
         return [row[0] for row in rows]
 
@@ -335,11 +333,11 @@ class Rotation(object):
     def read_env(self):
         path = self.env_file
         if not os.path.isfile(path):
-            self.input_error("%s does not exist: nothing to rotate" % path)
+            self.input_error(f"{path} does not exist: nothing to rotate")
         if not os.access(path, os.R_OK):
-            self.input_error("%s is not readable" % path)
+            self.input_error(f"{path} is not readable")
         if not os.access(path, os.W_OK) or not os.access(os.path.dirname(path), os.W_OK):
-            self.input_error("%s is not writable, or its directory is not (the atomic rename needs both)" % path)
+            self.input_error(f"{path} is not writable, or its directory is not (the atomic rename needs both)")
         with open(path, encoding="utf-8") as handle:
             return handle.read()
 
@@ -351,8 +349,9 @@ class Rotation(object):
             why = dict((k, v) for k, v in self.not_rotated.items() if k in (self.params["keys"] or []))
             if why:
                 self.input_error(
-                    "%s cannot be rotated here: %s"
-                    % (", ".join(why), "; ".join("%s: %s" % item for item in sorted(why.items())))
+                    "{} cannot be rotated here: {}".format(
+                        ", ".join(why), "; ".join("{}: {}".format(*item) for item in sorted(why.items()))
+                    )
                 )
             self.input_error(str(exc))
         supplied = self.params["supplied"] or {}
@@ -360,27 +359,30 @@ class Rotation(object):
         stray = [key for key in supplied if key not in names]
         if stray:
             self.input_error(
-                "a value was supplied for %s, which is not among the keys rotated (%s)"
-                % (", ".join(stray), ", ".join(names))
+                "a value was supplied for {}, which is not among the keys rotated ({})".format(
+                    ", ".join(stray), ", ".join(names)
+                )
             )
         for entry in chosen:
             if entry["kind"] == "provider" and entry["name"] not in supplied:
                 self.input_error(
-                    "%s is issued by its provider and cannot be generated: give its new value with "
-                    "--value-from-file FILE, --value-from-env VAR, or at the prompt" % entry["name"]
+                    "{} is issued by its provider and cannot be generated: give its new value with "
+                    "--value-from-file FILE, --value-from-env VAR, or at the prompt".format(entry["name"])
                 )
         pending = keyrotation.read_json(keyrotation.journal_path(self.params["state_dir"], PENDING))
         if pending is not None:
             self.input_error(
-                "a rotation of %s started at %s did not finish: put the old keys back with "
-                "`ods-fix rotate-keys --rollback` first" % (", ".join(pending.get("keys", [])), pending.get("started"))
+                "a rotation of {} started at {} did not finish: put the old keys back with "
+                "`ods-fix rotate-keys --rollback` first".format(
+                    ", ".join(pending.get("keys", [])), pending.get("started")
+                )
             )
         text = self.read_env()
         env = dotenv.parse(text)
         self.hide_keys(env, catalog)
         absent = [name for name in names if name not in env]
         if absent:
-            self.input_error("%s not in %s: nothing to rotate there" % (", ".join(absent), self.env_file))
+            self.input_error("{} not in {}: nothing to rotate there".format(", ".join(absent), self.env_file))
         root_passwords = [env.get(self.root_key() or "")]
         server = {}
         steps = []
@@ -393,20 +395,21 @@ class Rotation(object):
                 step["user"] = entry["user"] or env.get(entry["user_key"], "")
                 if not step["user"]:
                     self.input_error(
-                        "%s: %s, the user of this password, is not set in %s"
-                        % (entry["name"], entry["user_key"], self.env_file)
+                        "{}: {}, the user of this password, is not set in {}".format(
+                            entry["name"], entry["user_key"], self.env_file
+                        )
                     )
                 step["hosts"] = self.hosts_of(step["user"], root_passwords)
                 if not step["hosts"]:
-                    self.input_error("%s: the server has no account %s" % (entry["name"], step["user"]))
+                    self.input_error("{}: the server has no account {}".format(entry["name"], step["user"]))
                 refused = self.login_error(step["user"], env[entry["name"]])
                 if refused is not None:
                     self.input_error(
-                        "%s: the server refuses the current password of %s (%s): align them first "
-                        "(ods-fix mysql-connect --reset-db-password)" % (entry["name"], step["user"], refused)
+                        "{}: the server refuses the current password of {} ({}): align them first "
+                        "(ods-fix mysql-connect --reset-db-password)".format(entry["name"], step["user"], refused)
                     )
             step["description"] = keyrotation.describe(entry, server)
-            step["line"] = "%s: %s" % (step["description"], ACTION_WORDS[step["action"]])
+            step["line"] = "{}: {}".format(step["description"], ACTION_WORDS[step["action"]])
             steps.append(step)
         restart, recreate, absent = [], [], []
         running = self.containers()
@@ -424,7 +427,7 @@ class Rotation(object):
             "restart_services": restart,
             "recreate_services": recreate,
             "absent_services": absent,
-            "not_rotated": ["%s was not rotated: %s" % item for item in sorted(self.not_rotated.items())],
+            "not_rotated": ["{} was not rotated: {}".format(*item) for item in sorted(self.not_rotated.items())],
             "left_out": [entry["name"] for entry in left_out],
             "server": server,
             "text": text,
@@ -435,7 +438,7 @@ class Rotation(object):
         try:
             return self.server(root_passwords)
         except mysqlexec.MysqlError as exc:
-            self.input_error("cannot reach MySQL as root to rotate a database password: %s" % exc)
+            self.input_error(f"cannot reach MySQL as root to rotate a database password: {exc}")
 
     # --- apply ---------------------------------------------------------------------------------------
 
@@ -448,7 +451,7 @@ class Rotation(object):
             new[step["name"]] = supplied.get(step["name"]) or keyrotation.generate(step["bytes"])
         self.hide(new.values())
         backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
-        self.actions.append("kept %s (0600) before writing" % backup)
+        self.actions.append(f"kept {backup} (0600) before writing")
         journal = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "actor": self.params["actor"],
@@ -465,9 +468,9 @@ class Rotation(object):
         keyrotation.write_json_private(keyrotation.journal_path(self.params["state_dir"], PENDING), journal)
         # deploy/.env first, then the server: the running APIs keep the old password in memory, so until the
         # restart right after this they still match the server; a crash in between leaves a journal to undo.
-        new_text, _ = dotenv.set_values(planned["text"], new)
+        new_text, _unused = dotenv.set_values(planned["text"], new)
         safefile.replace(self.env_file, new_text)
-        self.actions.append("wrote %s to %s" % (", ".join(journal["keys"]), self.env_file))
+        self.actions.append("wrote {} to {}".format(", ".join(journal["keys"]), self.env_file))
         root_key = self.root_key() or ""
         root_passwords = [new.get(root_key), env.get(root_key)]
         changed_accounts = []
@@ -480,7 +483,7 @@ class Rotation(object):
                     changed_accounts.append((item, host))
                 how = "kept the old one until the APIs run on the new" if server.get("dual_password") else "one step"
                 self.actions.append(
-                    "set the server's password of %s on %s (%s)" % (item["user"], ", ".join(item["hosts"]), how)
+                    "set the server's password of {} on {} ({})".format(item["user"], ", ".join(item["hosts"]), how)
                 )
         except mysqlexec.MysqlError as exc:
             for done, host in changed_accounts:
@@ -488,8 +491,8 @@ class Rotation(object):
             safefile.replace(self.env_file, planned["text"])
             os.unlink(keyrotation.journal_path(self.params["state_dir"], PENDING))
             self.fail(
-                "the server refused the new password of %s (%s): %s and the passwords already changed "
-                "were put back" % (item["user"], exc, self.env_file)
+                "the server refused the new password of {} ({}): {} and the passwords already changed "
+                "were put back".format(item["user"], exc, self.env_file)
             )
         self.audit("rotated", journal["keys"], backup)
         return backup, journal
@@ -511,13 +514,15 @@ class Rotation(object):
             if server.get("dual_password"):
                 for host in item["hosts"]:
                     self.sql(keyrotation.discard_old_sql(item["user"], host), root_passwords)
-                self.actions.append("dropped the old password of %s (DISCARD OLD PASSWORD)" % item["user"])
+                self.actions.append("dropped the old password of {} (DISCARD OLD PASSWORD)".format(item["user"]))
             refused = self.login_error(item["user"], new.get(item["name"], ""))
             if refused is not None:
-                self.fail("the server refuses the new password of %s: %s" % (item["user"], refused))
+                self.fail("the server refuses the new password of {}: {}".format(item["user"], refused))
             if old.get(item["name"]) and self.login_error(item["user"], old[item["name"]]) is None:
-                self.fail("the server still accepts the old password of %s" % item["user"])
-            self.actions.append("the server accepts the new password of %s and refuses the old one" % item["user"])
+                self.fail("the server still accepts the old password of {}".format(item["user"]))
+            self.actions.append(
+                "the server accepts the new password of {} and refuses the old one".format(item["user"])
+            )
         os.rename(
             keyrotation.journal_path(self.params["state_dir"], PENDING),
             keyrotation.journal_path(self.params["state_dir"], LAST),
@@ -534,11 +539,12 @@ class Rotation(object):
         which = PENDING if self.journal(PENDING) is not None else LAST
         journal = self.journal(which)
         if journal is None:
-            self.input_error("no rotation to roll back: %s holds no journal" % self.params["state_dir"])
+            self.input_error("no rotation to roll back: {} holds no journal".format(self.params["state_dir"]))
         if not os.path.isfile(journal["backup"]):
             self.input_error(
-                "the backup %s of the rotation of %s is gone: nothing to put back"
-                % (journal["backup"], ", ".join(journal["keys"]))
+                "the backup {} of the rotation of {} is gone: nothing to put back".format(
+                    journal["backup"], ", ".join(journal["keys"])
+                )
             )
         old = dotenv.read(journal["backup"])
         text = self.read_env()
@@ -546,7 +552,7 @@ class Rotation(object):
         self.hide_keys(old)
         self.hide_keys(current)
         wanted = dict((key, old[key]) for key in journal["keys"] if key in old)
-        _, differing = dotenv.set_values(text, wanted)
+        _unused, differing = dotenv.set_values(text, wanted)
         db_items = journal.get("db") or []
         if not differing and not any(self.login_error(i["user"], old.get(i["name"], "")) for i in db_items):
             if not self.module.check_mode:  # nothing to put back: close the journal, so that a new rotation may start
@@ -563,16 +569,17 @@ class Rotation(object):
                 if server.get("dual_password"):
                     self.sql(keyrotation.discard_old_sql(item["user"], host), root_passwords)
             if self.login_error(item["user"], old[item["name"]]) is not None:
-                self.fail("after the rollback the server still refuses the old password of %s" % item["user"])
-            self.actions.append("put back the server's old password of %s" % item["user"])
+                self.fail("after the rollback the server still refuses the old password of {}".format(item["user"]))
+            self.actions.append("put back the server's old password of {}".format(item["user"]))
         backup = None
         if differing:
             backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
-            new_text, _ = dotenv.set_values(text, wanted)
+            new_text, _unused = dotenv.set_values(text, wanted)
             safefile.replace(self.env_file, new_text)
             self.actions.append(
-                "put back the old %s in %s from %s (the rotated file kept as %s)"
-                % (", ".join(differing), self.env_file, journal["backup"], backup)
+                "put back the old {} in {} from {} (the rotated file kept as {})".format(
+                    ", ".join(differing), self.env_file, journal["backup"], backup
+                )
             )
         self.close_journal(which, journal, self.params["reason"])
         return journal, backup, differing or journal["keys"]
@@ -581,7 +588,7 @@ class Rotation(object):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         shutil.move(
             keyrotation.journal_path(self.params["state_dir"], which),
-            os.path.join(self.params["state_dir"], "rolled-back-%s.json" % stamp),
+            os.path.join(self.params["state_dir"], f"rolled-back-{stamp}.json"),
         )
         self.audit("rolled back", journal["keys"], journal["backup"], reason=reason)
 
@@ -632,15 +639,15 @@ def main():
         restart = journal.get("restart_services", []) if keys else []
         recreate = journal.get("recreate_services", []) if keys else []
         module.exit_json(
-            **dict(
-                empty,
-                changed=bool(keys),
-                actions=rotation.actions,
-                keys=keys,
-                backup=backup,
-                restart_services=restart,
-                recreate_services=recreate,
-            )
+            **{
+                **empty,
+                "changed": bool(keys),
+                "actions": rotation.actions,
+                "keys": keys,
+                "backup": backup,
+                "restart_services": restart,
+                "recreate_services": recreate,
+            }
         )
     if state == "finish":
         if module.check_mode:

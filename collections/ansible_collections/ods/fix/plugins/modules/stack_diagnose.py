@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: stack_diagnose
@@ -28,6 +24,7 @@ description:
     must take about as long as the manual's commands; one module probing all containers in
     parallel does, one task per probe would not.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   cors_origins:
@@ -60,7 +57,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -159,7 +156,7 @@ def vite_index(container, url):
     code, output = probes.exec_in(container, ["node", "-e", NODE_GET, "--", url])
     if code == 0 and output.strip() == "200":
         return {"ok": True, "code": 200}
-    return {"ok": False, "error": "GET %s: %s" % (url, probes.last_line(output) or "exit %s" % code)}
+    return {"ok": False, "error": "GET {}: {}".format(url, probes.last_line(output) or f"exit {code}")}
 
 
 def reads_cors(profile, service):
@@ -212,7 +209,7 @@ def assemble(results, profile):
         "cache": {},
     }
     for key, (ok, value) in sorted(results.items()):
-        kind, _, name = key.partition(":")
+        kind, _unused, name = key.partition(":")
         if kind == "logs":
             lines = value.splitlines() if ok else []
             count, errors = diagnosis.error_lines(value if ok else "")
@@ -248,10 +245,10 @@ def assemble(results, profile):
 
 def next_step(entry):
     if not entry["command"]:
-        return "%s: %s" % (entry["finding"], entry["note"])
-    line = "%s  (fixes %s)" % (entry["command"], entry["finding"])
+        return "{}: {}".format(entry["finding"], entry["note"])
+    line = "{}  (fixes {})".format(entry["command"], entry["finding"])
     if entry.get("status") == "planned":
-        line += "; not built yet, meanwhile the manual's: %s" % entry["manual_remedy"]
+        line += "; not built yet, meanwhile the manual's: {}".format(entry["manual_remedy"])
     return line
 
 

@@ -1,9 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
 
 DOCUMENTATION = r"""
 module: stack_profile
@@ -24,6 +22,7 @@ description:
     C(ods_profile) and the next ones take it through C(module_defaults), so a run reads the compose files once.
   - Read-only. The profile holds no value, only names and origins.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options: {}
 attributes:
@@ -33,7 +32,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -65,8 +64,7 @@ from ansible_collections.ods.fix.plugins.module_utils import compose, stackprofi
 def summary(profile):
     """One line per role, and one per setting-holding file: what a person checks first."""
     lines = [
-        "project %s: %s (%s), Compose %s"
-        % (
+        "project {}: {} ({}), Compose {}".format(
             profile["project"],
             ", ".join(profile["config_files"]),
             "from its containers' labels" if profile["source"] == "labels" else "no container yet",
@@ -74,7 +72,7 @@ def summary(profile):
         )
     ]
     if profile.get("profiles"):
-        lines.append("profiles in use: %s" % ", ".join(profile["profiles"]))
+        lines.append("profiles in use: {}".format(", ".join(profile["profiles"])))
     for role in stackprofile.ROLES + stackprofile.API_ROLES + ("apis",):
         service = profile["roles"].get(role)
         if not service:
@@ -88,8 +86,8 @@ def summary(profile):
                 extra.append(entry["flavor"] + (" " + entry["version"] if entry.get("version") else ""))
             if entry.get("health_url"):
                 extra.append(entry["health_url"])
-            details.append("%s (%s)" % (name, ", ".join(extra)))
-        lines.append("%s: %s" % (stackprofile.ROLE_WORDS[role], "; ".join(details)))
+            details.append("{} ({})".format(name, ", ".join(extra)))
+        lines.append("{}: {}".format(stackprofile.ROLE_WORDS[role], "; ".join(details)))
     return lines
 
 
@@ -97,9 +95,7 @@ def main():
     module = AnsibleModule(argument_spec=dict(compose.PROJECT_ARGS), supports_check_mode=True)
     _api, project = compose.open_project(module, require_running=False)
     profile = project["profile"]
-    left = [
-        "no service is %s: set ods_roles.%s if one is" % (stackprofile.ROLE_WORDS[r], r) for r in profile["unmapped"]
-    ]
+    left = [f"no service is {stackprofile.ROLE_WORDS[r]}: set ods_roles.{r} if one is" for r in profile["unmapped"]]
     report = {"fix": "discover", "found": summary(profile), "done": [], "left": left, "details": profile}
     module.exit_json(changed=False, profile=profile, ods_report=report)
 

@@ -1,9 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
 
 DOCUMENTATION = r"""
 module: stack_settings
@@ -25,6 +23,7 @@ description:
   - C(env_file) or C(ansible.builtin.lineinfile) write one file they are given; this module finds the file,
     and knows that a container's environment needs a recreation.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   values:
@@ -72,12 +71,13 @@ attributes:
     support: full
     details: Reports the files, lines and services it would change, and changes nothing.
   diff_mode:
+    description: Returns details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Key names and where they are written; never values.
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -174,15 +174,16 @@ def apply_changes(api, profile, stale, method, cli, wait):
     if recreate:
         services.recreate_with_cli(profile, recreate, cli)
         actions.append(
-            "recreated %s so that %s the new settings (a restart would not)"
-            % (", ".join(recreate), "it reads" if len(recreate) == 1 else "they read")
+            "recreated {} so that {} the new settings (a restart would not)".format(
+                ", ".join(recreate), "it reads" if len(recreate) == 1 else "they read"
+            )
         )
     containers = compose.project_containers(api, profile["project"])
     for service in stale:
         container = containers.get(service)
         if method[service] == "restart" and container is not None:
             container.restart(timeout=services.stop_timeout(container))
-            actions.append("restarted %s so that it reads its settings file again" % service)
+            actions.append(f"restarted {service} so that it reads its settings file again")
     failed = []
     for service in stale:
         container = compose.project_containers(api, profile["project"]).get(service)
@@ -191,8 +192,9 @@ def apply_changes(api, profile, stale, method, cli, wait):
         ok, state = services.wait_healthy(container, wait, url) if container is not None else (False, "missing")
         if not ok:
             failed.append(
-                "%s is %s after it picked up the new settings; its log: %s"
-                % (service, state, services.log_tail(container, profile=profile) if container is not None else "")
+                "{} is {} after it picked up the new settings; its log: {}".format(
+                    service, state, services.log_tail(container, profile=profile) if container is not None else ""
+                )
             )
     actions += services.reload_front_end(api, profile, before)
     return actions, failed
@@ -231,12 +233,11 @@ def main():
     containers = compose.project_containers(api, profile["project"])
     verb = "would " if module.check_mode else ""
     where = [
-        "%s%s in %s%s"
-        % (
+        "{}{} in {}{}".format(
             e["name"],
             "" if params["secret"] else "=" + e["value"],
             e["file"],
-            ":%s" % e["line"] if e.get("line") else "",
+            ":{}".format(e["line"]) if e.get("line") else "",
         )
         for e in todo
     ]
@@ -244,7 +245,7 @@ def main():
     if module._diff:
         result["diff"] = {"before": "", "after": "", "prepared": "\n".join("set " + w for w in where)}
     if todo:
-        result["actions"].append("%sset %s (backup kept)" % (verb, ", ".join(where)))
+        result["actions"].append("{}set {} (backup kept)".format(verb, ", ".join(where)))
     if not module.check_mode and todo:
         result["written"] = settings.write(todo, params["keep_backups"], params["backup_dir"])
     needs_cli = any(m == "recreate" for m in plan["apply"].values()) or any(e["kind"] == "compose" for e in todo)
@@ -255,15 +256,15 @@ def main():
         if not ok:
             restore(result["written"])
             module.fail_json(
-                msg="the edited compose file does not pass `docker compose config` (%s): put back from "
-                "its backup, nothing recreated" % line,
+                msg=f"the edited compose file does not pass `docker compose config` ({line}): put back from "
+                "its backup, nothing recreated",
                 **result,
             )
     written_files = set(w["file"] for w in result["written"])
     stale = stale_readers(profile, containers, plan, values, written_files, module.check_mode and bool(todo))
     if params["apply"] and stale:
         if module.check_mode:
-            result["actions"] += ["would %s %s" % (plan["apply"][s], s) for s in stale]
+            result["actions"] += ["would {} {}".format(plan["apply"][s], s) for s in stale]
         else:
             try:
                 actions, failed = apply_changes(api, profile, stale, plan["apply"], cli, params["wait_timeout"])

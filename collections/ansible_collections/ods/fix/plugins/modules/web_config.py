@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: web_config
@@ -26,6 +22,7 @@ description:
     CORS), tested the same way.
   - The container must be restarted (or nginx reloaded) afterwards for nginx to read it.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   state_dir:
@@ -46,7 +43,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -99,7 +96,7 @@ def with_route(module, profile, container, route_path):
     layout = webfront.read_layout(container)
     site = layout["site"]
     if not site:
-        module.fail_json(msg="no nginx site config found in %s to add the route to" % container.name)
+        module.fail_json(msg=f"no nginx site config found in {container.name} to add the route to")
     files = webfront.config_bytes(container, layout)
     text = files[site].decode("utf-8")
     api = profile["roles"].get("data_api") or profile["roles"]["apis"][0]
@@ -107,19 +104,19 @@ def with_route(module, profile, container, route_path):
     if not ROUTE_PREFIX.match(prefix) or any(ord(c) < 32 or ord(c) == 127 for c in route_path):
         # It goes into nginx's config as is: a newline, a ; or a { would add directives of its own.
         module.fail_json(
-            msg="the route %r is not a plain URL path (letters, digits, . _ ~ -): refused" % route_path,
+            msg=f"the route {route_path!r} is not a plain URL path (letters, digits, . _ ~ -): refused",
             ods_failure="input",
         )
     # An upstream block named after the API already says where it is (and may not be given a port again).
     named = any(
-        re.search(r"^\s*upstream\s+%s\s*\{" % re.escape(api), data.decode("utf-8", "replace"), re.MULTILINE)
+        re.search(rf"^\s*upstream\s+{re.escape(api)}\s*\{{", data.decode("utf-8", "replace"), re.MULTILINE)
         for data in files.values()
     )
-    target = api if named else "%s:%s" % (api, profile["services"][api]["port"])
+    target = api if named else "{}:{}".format(api, profile["services"][api]["port"])
     block = ROUTE % {"prefix": prefix, "target": target}
     marker = re.search(r"^[ \t]*location\s+/\s*\{", text, re.MULTILINE) or re.search(r"^\}\s*$", text, re.MULTILINE)
     if marker is None:
-        module.fail_json(msg="cannot find where to add the route in %s" % site)
+        module.fail_json(msg=f"cannot find where to add the route in {site}")
     return {site: (text[: marker.start()] + block + text[marker.start() :]).encode("utf-8")}, site, prefix
 
 
@@ -138,17 +135,17 @@ def main():
     good_path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)
     container = compose.project_containers(api, profile["project"]).get(service)
     if container is None:
-        module.fail_json(msg="%s has no container" % service)
+        module.fail_json(msg=f"{service} has no container")
     verb = "would " if module.check_mode else ""
     if os.path.isfile(good_path):
         with open(good_path, "rb") as handle:
             good = containerfiles.untar_files(handle.read())
-        what = "put back the last known-good %%s (kept in %s)" % good_path
+        what = f"put back the last known-good %s (kept in {good_path})"
     elif params["add_route"]:
         good, _site, prefix = with_route(module, profile, container, params["route_path"])
-        what = "added location %s to %%s, proxying to the data API" % prefix
+        what = f"added location {prefix} to %s, proxying to the data API"
     else:
-        module.fail_json(msg="no known-good nginx config was kept in %s" % params["state_dir"])
+        module.fail_json(msg="no known-good nginx config was kept in {}".format(params["state_dir"]))
     current = containerfiles.read_files(container, sorted(good))
     differ = sorted(path for path, data in good.items() if current.get(path) != data)
     if not differ:
@@ -161,7 +158,7 @@ def main():
     upstream = webfront.unresolved_upstream(output)
     if upstream:
         tested["unresolved_upstream"] = upstream
-        action += "; it could not be tested: nginx cannot resolve the upstream %s (is it running?)" % upstream
+        action += f"; it could not be tested: nginx cannot resolve the upstream {upstream} (is it running?)"
     elif not passes:
         module.fail_json(
             msg="the candidate config does not pass nginx -t: %s (nothing put back)"
@@ -171,9 +168,9 @@ def main():
     broken = dict((path, current[path]) for path in differ if current.get(path) is not None)
     kept = ""
     if broken:
-        kept = os.path.join(params["state_dir"], "nginx-config.broken-%s.tar" % time.strftime("%Y%m%d-%H%M%S"))
+        kept = os.path.join(params["state_dir"], "nginx-config.broken-{}.tar".format(time.strftime("%Y%m%d-%H%M%S")))
         safefile.replace(kept, containerfiles.tar_files(broken), mode=0o600)
-        action += "; the files it replaced are kept in %s" % kept
+        action += f"; the files it replaced are kept in {kept}"
     container.put_archive("/", containerfiles.tar_files(dict((path, good[path]) for path in differ)))
     module.exit_json(changed=True, actions=[action], kept=kept, tested=tested)
 

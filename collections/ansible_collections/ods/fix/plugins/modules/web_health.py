@@ -1,11 +1,7 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: web_health
@@ -28,6 +24,7 @@ description:
     O(state_dir) (every file nginx loads), so that a later fix can put it back. Saving it is the tool's own
     bookkeeping, not a change to the stack; it is not reported as a change.
 extends_documentation_fragment:
+  - ods.fix.attributes
   - ods.fix.project
 options:
   state_dir:
@@ -57,7 +54,7 @@ attributes:
   idempotent:
     support: full
 author:
-  - ods-fix contributors
+  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -120,7 +117,7 @@ ASSET_REF = re.compile(r"""(?:src|href)=["'](/[^"'?#]+)""")
 
 def check_config(api, container, layout):
     if not layout["files"]:
-        return {"valid": False, "output": "no nginx config found in %s" % container.name, "failing_line": ""}, {}
+        return {"valid": False, "output": f"no nginx config found in {container.name}", "failing_line": ""}, {}
     files = webfront.config_bytes(container, layout)
     valid, output = webfront.nginx_test(api, container, None if container.status == "running" else files)
     result = {
@@ -187,20 +184,21 @@ def http_problems(service, http, require_proxy):
     problems = []
     if http["index_code"] != 200 or not http["index_matches"]:
         problems.append(
-            "GET / answers %s%s"
-            % (http["index_code"] or http.get("error"), "" if http["index_matches"] else ", not the app's index.html")
+            "GET / answers {}{}".format(
+                http["index_code"] or http.get("error"), "" if http["index_matches"] else ", not the app's index.html"
+            )
         )
     if http.get("asset") and http.get("asset_code") != 200:
-        problems.append("GET %s answers %s" % (http["asset"], http["asset_code"]))
+        problems.append("GET {} answers {}".format(http["asset"], http["asset_code"]))
     proxy = http.get("proxy")
     if require_proxy and proxy and not proxy["routed"]:
         problems.append(
-            "%s does not proxy %s to the API (it answers %s with the front end's page): the same-origin "
-            "/api route (使用反向代理处理 CORS) is broken" % (service, proxy["path"], proxy["code"])
+            "{} does not proxy {} to the API (it answers {} with the front end's page): the same-origin "
+            "/api route (使用反向代理处理 CORS) is broken".format(service, proxy["path"], proxy["code"])
         )
     elif require_proxy and proxy and proxy["code"] in (502, 503, 504):
         problems.append(
-            "%s proxies %s, but the API behind it does not answer (%s)" % (service, proxy["path"], proxy["code"])
+            "{} proxies {}, but the API behind it does not answer ({})".format(service, proxy["path"], proxy["code"])
         )
     return problems
 
@@ -234,11 +232,11 @@ def inspect(api, profile, params, check_mode):
     result = {"service": service, "flavor": flavor, "condition": services.condition(container), "problems": []}
     problems = result["problems"]
     if container is None:
-        problems.append("%s has no container" % service)
+        problems.append(f"{service} has no container")
         result.update(config={}, dist={}, good_copy={}, ok=False)
         return result
     if result["condition"] not in ("healthy", "running", "starting"):
-        problems.append("%s is %s" % (service, result["condition"]))
+        problems.append("{} is {}".format(service, result["condition"]))
     if flavor == "vite":
         inspect_vite(profile, containers, service, params, result)
         result["ok"] = not problems
@@ -254,13 +252,14 @@ def inspect(api, profile, params, check_mode):
     if result["config"]["valid"] and routed:
         result["good_copy"] = keep_good(params, files, check_mode)
     elif result["config"]["valid"]:
-        result["good_copy"]["not_saved"] = "%s is not proxied to the API" % params["proxy_path"]
+        result["good_copy"]["not_saved"] = "{} is not proxied to the API".format(params["proxy_path"])
     elif upstream_down(profile, containers, result["config"]):
         # Its config is fine: the upstream it names is down (nginx resolves it at start and -t).
         down = result["config"]["upstream_down"]
         problems.append(
-            "nginx -t fails only because its upstream %s is not running: fix %s first (%s)"
-            % (down, down, "ods-fix api-500" if profile["services"][down]["role"] == "api" else "ods-fix diagnose")
+            "nginx -t fails only because its upstream {down} is not running: fix {down} first ({fix})".format(
+                down=down, fix="ods-fix api-500" if profile["services"][down]["role"] == "api" else "ods-fix diagnose"
+            )
         )
     else:
         problems.append(
@@ -271,7 +270,7 @@ def inspect(api, profile, params, check_mode):
     if not result["dist"]["index"]:
         problems.append("%s has no index.html (%d files)" % (root, result["dist"]["files"]))
     elif result["dist"]["missing"]:
-        problems.append("%s lacks assets its index.html loads: %s" % (root, ", ".join(result["dist"]["missing"])))
+        problems.append("{} lacks assets its index.html loads: {}".format(root, ", ".join(result["dist"]["missing"])))
     if "http" in result:
         problems.extend(http_problems(service, result["http"], params["require_proxy"]))
         proxy = result["http"].get("proxy") or {}
@@ -279,9 +278,9 @@ def inspect(api, profile, params, check_mode):
         if stale:
             result["stale_upstream"] = stale
             problems.append(
-                "%s answers %s on %s while %s itself answers: nginx still sends it to the address %s had when "
-                "nginx started (it resolves upstream names only then); restarting nginx makes it look again"
-                % (service, result["http"]["proxy"]["code"], result["http"]["proxy"]["path"], stale, stale)
+                "{service} answers {code} on {path} while {stale} itself answers: nginx still sends it to the address "
+                "{stale} had when nginx started (it resolves upstream names only then); restarting nginx makes it look "
+                "again".format(service=service, code=proxy["code"], path=proxy["path"], stale=stale)
             )
     result["ok"] = not problems
     return result

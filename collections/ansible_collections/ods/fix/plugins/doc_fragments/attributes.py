@@ -1,0 +1,15 @@
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+
+
+class ModuleDocFragment:
+    # What each attribute means; every module says how far it supports it (support, details).
+    # ansible.builtin.action_common_attributes has no idempotent, so this fragment holds both.
+    DOCUMENTATION = r"""
+attributes:
+  check_mode:
+    description: Can run in check mode and return the changed status prediction without modifying the target.
+  idempotent:
+    description:
+      - When run twice in a row outside check mode with the same arguments, the second run reports no change.
+"""
