@@ -77,7 +77,7 @@ def main():
     parser.add_argument("--values", action="append", default=[])
     parser.add_argument("--exclude", action="append", default=[])
     parser.add_argument("paths", nargs="+")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # --exclude may come after the paths
     secrets = {}
     for path in args.env:
         secrets.update(env_secrets(path))
