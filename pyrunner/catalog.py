@@ -1,4 +1,9 @@
-"""The fix catalog, typed: read from the collection's module_utils/catalog.py (the single source)."""
+"""The fix catalog, typed: read from the collection's module_utils/catalog.py (the single source).
+
+The catalog gives each option its flag and the role variable it sets; the type, default, choices and help are the
+role's own, read from its meta/argument_specs.yml. Only the flags that feed a secret (how a value is supplied, not
+what it is) carry their type and help in the catalog.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
 from typing import Any
+
+import yaml
 
 from pyrunner import paths
 
@@ -48,24 +55,54 @@ def _load_module() -> ModuleType:
     return paths.load_module_util("catalog")
 
 
-def _fix(entry: dict[str, Any]) -> Fix:
-    options = tuple(
-        FixOption(
-            flag=o["flag"],
-            var=o["var"],
-            type=o["type"],
-            help=o["help"],
-            default=o.get("default"),
-            choices=tuple(o.get("choices", ())),
-            required=bool(o.get("required", False)),
-            secret_source=o.get("secret_source", ""),
-            minimum=o.get("minimum"),
-        )
-        for o in entry["options"]
+# A role default worked out when the role runs, as the help shows it.
+SHOWN_TEMPLATES = {"{{ lookup('ansible.builtin.env', 'PWD') }}": ".", "{{ ods_state_dir }}": "ods_state_dir"}
+
+
+@cache
+def role_options(role: str) -> dict[str, dict[str, Any]]:
+    """The options of a role's main entry point, from its meta/argument_specs.yml."""
+    specs = yaml.safe_load((paths.roles_dir() / role / "meta" / "argument_specs.yml").read_text())
+    return dict(specs["argument_specs"]["main"]["options"])
+
+
+def _help(description: str | list[str], flags: dict[str, str]) -> str:
+    """A role option's description as the CLI's help: the role variables it names become their flags."""
+    text = " ".join(description) if isinstance(description, list) else description
+    for var, flag in sorted(flags.items(), key=lambda item: -len(item[0])):
+        text = text.replace(var, f"--{flag}")
+    return text
+
+
+def _option(entry: dict[str, Any], specs: dict[str, dict[str, Any]], flags: dict[str, str]) -> FixOption:
+    secret = entry.get("secret_source")
+    spec = {"type": entry["type"], "description": entry["help"]} if secret else specs[entry["var"]]
+    default = spec.get("default")
+    if isinstance(default, str):
+        for template, shown in SHOWN_TEMPLATES.items():
+            default = default.replace(template, shown)
+        default = None if "{{" in default else default
+    return FixOption(
+        flag=entry["flag"],
+        var=entry["var"],
+        type=spec["type"],
+        help=_help(spec.get("description", ""), flags),
+        default=default,
+        choices=tuple(spec.get("choices", ())),
+        required=bool(entry.get("required", False)),
+        secret_source=entry.get("secret_source", ""),
+        minimum=entry.get("minimum"),
     )
+
+
+def _fix(entry: dict[str, Any]) -> Fix:
+    role = entry["name"].replace("-", "_")
+    flags = {o["var"]: o["flag"] for o in entry["options"] if not o.get("secret_source")}
+    specs = role_options(role) if entry["options"] else {}
+    options = tuple(_option(o, specs, flags) for o in entry["options"])
     return Fix(
         name=entry["name"],
-        role=entry["name"].replace("-", "_"),
+        role=role,
         section=entry["section"],
         summary=entry["summary"],
         changes=entry["changes"],

@@ -105,3 +105,24 @@ def test_symptoms_and_dependencies_name_roles_not_services() -> None:
 def test_every_fix_names_its_manual_section() -> None:
     for fix in catalog.fixes():
         assert re.search(r"[\u4e00-\u9fff]", fix.section), f"{fix.name}: section should quote the manual"
+
+
+def test_options_take_type_default_choices_and_help_from_the_role_specs() -> None:
+    """The catalog maps flags to variables; what a variable is (type, default, choices, help) is the role's alone."""
+    own = {"type", "default", "choices", "help"}
+    for entry in catalog._load_module().FIXES:
+        for option in entry["options"]:
+            if option.get("secret_source"):
+                continue  # how a secret is supplied (a file, a variable's name) is the CLI's own
+            assert not own & option.keys(), (
+                f"{entry['name']} --{option['flag']}: {own & option.keys()} belong in the spec"
+            )
+    for fix in catalog.fixes():
+        specs = catalog.role_options(fix.role) if fix.options else {}
+        for option in fix.options:
+            if option.secret_source:
+                continue
+            spec = specs[option.var]
+            assert option.type == spec["type"]
+            assert option.help and option.var not in option.help
+            assert list(option.choices) == list(spec.get("choices", []))

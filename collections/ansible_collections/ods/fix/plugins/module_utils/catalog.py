@@ -39,10 +39,7 @@ FIXES = [
             {
                 "flag": "log-lines",
                 "var": "diagnose_log_lines",
-                "type": "int",
                 "minimum": 1,
-                "default": 100,
-                "help": "Lines of each service's log to scan for errors (the manual's --tail=100).",
             },
         ],
     },
@@ -60,10 +57,6 @@ FIXES = [
             {
                 "flag": "reset-db-password",
                 "var": "mysql_connect_reset_db_password",
-                "type": "bool",
-                "default": False,
-                "help": "On Access denied, set the server's password for the app user to the one in the APIs' "
-                "settings.",
             },
         ],
     },
@@ -81,26 +74,17 @@ FIXES = [
             {
                 "flag": "kill-after",
                 "var": "api_slow_kill_after",
-                "type": "int",
                 "minimum": 0,
-                "default": 0,
-                "help": "Kill queries busy at least this many seconds AND read-only (SELECT/SHOW...); 0 kills nothing.",
             },
             {
                 "flag": "slow-after",
                 "var": "api_slow_slow_after",
-                "type": "int",
                 "minimum": 0,
-                "default": 10,
-                "help": "Report queries busy at least this many seconds as slow.",
             },
             {
                 "flag": "latency-threshold-ms",
                 "var": "api_slow_threshold_ms",
-                "type": "int",
                 "minimum": 1,
-                "default": 1000,
-                "help": "The APIs' /api/v1/health must answer within this many milliseconds.",
             },
         ],
     },
@@ -126,19 +110,10 @@ FIXES = [
             {
                 "flag": "fix-config",
                 "var": "milvus_restart_fix_config",
-                "type": "bool",
-                "default": False,
-                "help": "When the agent API's MILVUS_HOST/MILVUS_PORT do not name the Milvus service, set them where "
-                "they are written (backup kept) and restart or recreate the APIs; without it the mismatch is "
-                "reported (exit 5).",
             },
             {
                 "flag": "edit-compose",
                 "var": "milvus_restart_edit_compose",
-                "type": "bool",
-                "default": False,
-                "help": "With --fix-config, also edit a value written literally in a compose file (checked with "
-                "`docker compose config`, backup kept); without it its file and line are reported.",
             },
         ],
     },
@@ -156,25 +131,15 @@ FIXES = [
             {
                 "flag": "purge-binlogs-days",
                 "var": "mysql_disk_purge_binlogs_days",
-                "type": "int",
                 "minimum": -1,
-                "default": -1,
-                "help": "Purge binary logs older than N days (0: all but the current one); -1 purges none.",
             },
             {
                 "flag": "archive",
                 "var": "mysql_disk_archive",
-                "type": "list",
-                "default": [],
-                "help": "SCHEMA.TABLE:DATE_COLUMN:DAYS: archive rows older than DAYS to a verified gzip file on "
-                "the target, then delete them. Repeatable.",
             },
             {
                 "flag": "archive-dir",
                 "var": "mysql_disk_archive_dir",
-                "type": "str",
-                "default": None,
-                "help": "Where the archives go on the target [default: ods_state_dir/archive, outside the project].",
             },
         ],
     },
@@ -200,9 +165,6 @@ FIXES = [
             {
                 "flag": "services",
                 "var": "api_500_services",
-                "type": "list",
-                "default": None,
-                "help": "Only these API services (repeatable) [default: every API of the stack].",
             },
         ],
     },
@@ -233,33 +195,18 @@ FIXES = [
             {
                 "flag": "origin",
                 "var": "cors_origins",
-                "type": "list",
-                "default": ["http://localhost:3000"],
-                "help": "A front-end origin that must be allowed (repeatable) [default: http://localhost:3000].",
             },
             {
                 "flag": "services",
                 "var": "cors_services",
-                "type": "list",
-                "default": None,
-                "help": "The APIs that must answer the preflight (repeatable) [default: the data API].",
             },
             {
                 "flag": "add-route",
                 "var": "cors_add_route",
-                "type": "bool",
-                "default": False,
-                "help": "When web's same-origin /api route is broken and no known-good config was kept, add a "
-                "location /api/ proxying to the data API (backup, nginx -t in a throwaway container, reload, "
-                "verified).",
             },
             {
                 "flag": "edit-compose",
                 "var": "cors_edit_compose",
-                "type": "bool",
-                "default": False,
-                "help": "Also edit an allowed-origins value written literally in a compose file; otherwise its file "
-                "and line are reported.",
             },
         ],
     },
@@ -277,50 +224,29 @@ FIXES = [
             {
                 "flag": "focus",
                 "var": "perf_focus",
-                "type": "list",
-                "choices": ["cpu", "memory", "io"],
-                "default": ["cpu", "memory", "io"],
-                "help": "What to look at: cpu, memory, io (repeatable).",
             },
             {
                 "flag": "lower-log-level",
                 "var": "perf_lower_log_level",
-                "type": "bool",
-                "default": False,
-                "help": "When LOG_LEVEL is DEBUG, set it to INFO where it is written (backed up) and restart or "
-                "recreate the APIs.",
             },
             {
                 "flag": "edit-compose",
                 "var": "perf_edit_compose",
-                "type": "bool",
-                "default": False,
-                "help": "With --lower-log-level, also edit a LOG_LEVEL written literally in a compose file; "
-                "otherwise its file and line are reported.",
             },
             {
                 "flag": "restart-above-mb",
                 "var": "perf_restart_above_mb",
-                "type": "int",
                 "minimum": 0,
-                "default": 0,
-                "help": "Restart containers using more than this many MB; 0 restarts none.",
             },
             {
                 "flag": "cpu-percent",
                 "var": "perf_cpu_percent",
-                "type": "float",
                 "minimum": 1,
-                "default": 50,
-                "help": "A container is busy from this CPU percentage (of one core) on.",
             },
             {
                 "flag": "memory-mb",
                 "var": "perf_memory_mb",
-                "type": "float",
                 "minimum": 1,
-                "default": 300,
-                "help": "A container is big from this many MB on.",
             },
         ],
     },
@@ -338,17 +264,10 @@ FIXES = [
             {
                 "flag": "database",
                 "var": "mysql_backup_database",
-                "type": "str",
-                "default": None,
-                "help": "The database to back up [default: the one the APIs use; each of them when they use several].",
             },
             {
                 "flag": "output",
                 "var": "mysql_backup_output",
-                "type": "path",
-                "default": None,
-                "help": "Controller directory for the backup and its manifest, one subdirectory per host "
-                "[default: ./backups].",
             },
         ],
     },
@@ -366,53 +285,32 @@ FIXES = [
             {
                 "flag": "backup",
                 "var": "mysql_restore_backup",
-                "type": "path",
-                "default": None,
-                "help": "The dump on this machine (.sql or .sql.gz); it is checked here, copied, and checked again.",
             },
             {
                 "flag": "remote-backup",
                 "var": "mysql_restore_remote_backup",
-                "type": "str",
-                "default": None,
-                "help": "A dump already on the target machine.",
             },
             {
                 "flag": "database",
                 "var": "mysql_restore_database",
-                "type": "str",
-                "default": None,
-                "help": "The database to restore into [default: the dump's own, if it is one of the stack's].",
             },
             {
                 "flag": "allow-incomplete",
                 "var": "mysql_restore_allow_incomplete",
-                "type": "bool",
-                "default": False,
-                "help": "Restore a dump that lacks the '-- Dump completed' trailer.",
             },
             {
                 "flag": "rollback",
                 "var": "mysql_restore_rollback",
-                "type": "bool",
-                "default": False,
-                "help": "Put back the data the last restore replaced.",
             },
             {
                 "flag": "keep",
                 "var": "mysql_restore_keep",
-                "type": "int",
                 "minimum": 1,
-                "default": 3,
-                "help": "How many replaced copies to keep.",
             },
             {
                 "flag": "workers",
                 "var": "mysql_restore_workers",
-                "type": "int",
                 "minimum": 1,
-                "default": 2,
-                "help": "Parallel load sessions.",
             },
         ],
     },
@@ -430,16 +328,10 @@ FIXES = [
             {
                 "flag": "collection",
                 "var": "milvus_backup_collections",
-                "type": "list",
-                "default": [],
-                "help": "A collection to export (repeatable) [default: every collection].",
             },
             {
                 "flag": "output",
                 "var": "milvus_backup_output",
-                "type": "path",
-                "default": None,
-                "help": "Controller directory for the backup, one subdirectory per host [default: ./backups].",
             },
         ],
     },
@@ -457,46 +349,27 @@ FIXES = [
             {
                 "flag": "backup",
                 "var": "milvus_restore_backup",
-                "type": "path",
-                "default": None,
-                "help": "The backup on this machine (made by milvus-backup); checked here, copied, checked again.",
             },
             {
                 "flag": "collection",
                 "var": "milvus_restore_collections",
-                "type": "list",
-                "default": [],
-                "help": "A collection to restore (repeatable) [default: every collection in the backup].",
             },
             {
                 "flag": "replace",
                 "var": "milvus_restore_replace",
-                "type": "bool",
-                "default": False,
-                "help": "Replace a collection whose content or dimension differs; the old one is kept under a dated "
-                "name.",
             },
             {
                 "flag": "rollback",
                 "var": "milvus_restore_rollback",
-                "type": "bool",
-                "default": False,
-                "help": "Swap each collection with the copy the last restore kept.",
             },
             {
                 "flag": "confirm",
                 "var": "milvus_restore_confirm",
-                "type": "bool",
-                "default": False,
-                "help": "Drop the copies earlier restores kept (the restore is confirmed).",
             },
             {
                 "flag": "workers",
                 "var": "milvus_restore_workers",
-                "type": "int",
                 "minimum": 1,
-                "default": 2,
-                "help": "Insert threads.",
             },
         ],
     },
@@ -515,10 +388,6 @@ FIXES = [
             {
                 "flag": "key",
                 "var": "rotate_keys_keys",
-                "type": "list",
-                "default": [],
-                "help": "A secret setting to rotate (repeatable) [default: every generated key and database "
-                "password of the secrets catalog; provider keys such as OPENAI_API_KEY only when named].",
             },
             {
                 "flag": "value-from-file",
@@ -540,10 +409,6 @@ FIXES = [
             {
                 "flag": "rollback",
                 "var": "rotate_keys_rollback",
-                "type": "bool",
-                "default": False,
-                "help": "Put back what the last rotation replaced (settings and DB passwords), from its "
-                "backup, and restart what reads them.",
             },
         ],
     },
@@ -562,19 +427,10 @@ FIXES = [
             {
                 "flag": "isolate",
                 "var": "incident_isolate",
-                "type": "str",
-                "choices": ["stop", "disconnect", "none"],
-                "default": "stop",
-                "help": "Once the state is captured: stop the stack (the manual's), disconnect every container from "
-                "its networks (processes kept for forensics), or none.",
             },
             {
                 "flag": "bundle",
                 "var": "incident_bundle",
-                "type": "path",
-                "default": None,
-                "help": "The evidence bundle on this machine; {host} and {time} are filled in; never overwritten "
-                "[default: ./evidence/{host}/incident-{time}.tar.gz].",
             },
         ],
     },
@@ -592,32 +448,19 @@ FIXES = [
             {
                 "flag": "services",
                 "var": "data_leak_services",
-                "type": "list",
-                "default": None,
-                "help": "A service to pause (repeatable) [default: the APIs].",
             },
             {
                 "flag": "window-hours",
                 "var": "data_leak_window_hours",
-                "type": "int",
                 "minimum": 1,
-                "default": 24,
-                "help": "How far back the access-log audit looks.",
             },
             {
                 "flag": "resume",
                 "var": "data_leak_resume",
-                "type": "bool",
-                "default": False,
-                "help": "Leave the paused services running once their keys are rotated (default: paused again).",
             },
             {
                 "flag": "bundle",
                 "var": "data_leak_bundle",
-                "type": "path",
-                "default": None,
-                "help": "The evidence bundle on this machine; {host} and {time} are filled in; never overwritten "
-                "[default: ./evidence/{host}/data-leak-{time}.tar.gz]. The checklist is written beside it.",
             },
         ],
     },
