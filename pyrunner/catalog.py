@@ -44,6 +44,7 @@ class Fix:
     manual_remedy: str
     options: tuple[FixOption, ...]
     subcommands: tuple[str, ...] = ()  # e.g. incident's `verify BUNDLE`, which runs here, not through Ansible
+    after: tuple[str, ...] = ()  # the fixes that must have run first when both are needed (doctor's order)
 
     @property
     def ready(self) -> bool:
@@ -113,12 +114,32 @@ def _fix(entry: dict[str, Any]) -> Fix:
         manual_remedy=entry["manual_remedy"],
         options=options,
         subcommands=tuple(entry.get("subcommands", ())),
+        after=tuple(entry.get("after", ())),
     )
 
 
 @cache
 def fixes() -> tuple[Fix, ...]:
     return tuple(_fix(entry) for entry in _load_module().FIXES)
+
+
+def dependency_order() -> tuple[str, ...]:
+    """Every fix after the fixes it must run after, otherwise in the catalog's order."""
+    by_name = {fix.name: fix for fix in fixes()}
+    order: list[str] = []
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in path:
+            raise ValueError(f"the catalog's after entries loop: {' -> '.join((*path, name))}")
+        for first in by_name[name].after:
+            place(first, (*path, name))
+        order.append(name)
+
+    for fix in fixes():
+        place(fix.name, ())
+    return tuple(order)
 
 
 def get(name: str) -> Fix | None:

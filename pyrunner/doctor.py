@@ -25,7 +25,7 @@ from pyrunner.errors import ExitCode
 from pyrunner.progress import HostProgress
 from pyrunner.runner import RunResult
 
-ORDER = ("mysql-disk", "mysql-connect", "api-slow", "milvus-restart", "api-500", "perf", "cors", "web-recover")
+ORDER = catalog.dependency_order()  # from each catalog entry's after
 
 
 @dataclass

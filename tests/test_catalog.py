@@ -126,3 +126,15 @@ def test_options_take_type_default_choices_and_help_from_the_role_specs() -> Non
             assert option.type == spec["type"]
             assert option.help and option.var not in option.help
             assert list(option.choices) == list(spec.get("choices", []))
+
+
+def test_doctors_order_puts_every_fix_after_the_fixes_it_needs() -> None:
+    order = catalog.dependency_order()
+    assert sorted(order) == sorted(fix.name for fix in catalog.fixes())
+    for fix in catalog.fixes():
+        for first in fix.after:
+            assert catalog.get(first) is not None, f"{fix.name} runs after {first}, which is no fix"
+            assert order.index(first) < order.index(fix.name)
+    assert (
+        order.index("mysql-disk") < order.index("mysql-connect") < order.index("api-500") < order.index("web-recover")
+    )

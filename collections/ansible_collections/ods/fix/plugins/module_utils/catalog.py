@@ -2,8 +2,10 @@
 # Apache License 2.0 (see LICENSE)
 """The catalog of fixes: the single source of truth for ods-fix.
 
-One entry per fix: its CLI name, role, manual section, options, whether it
-changes things and needs --yes, and the diagnose findings it fixes
+One entry per fix: its CLI name (the role, playbook and scenario are the same
+name with underscores), manual section, options, whether it changes things and
+needs --yes, the fixes it must run after (``after``: doctor's order), and the
+diagnose findings it fixes
 (``symptoms``, ``code:role`` patterns: the role a service plays in the stack,
 see stackprofile.ROLES, never a service's name). The CLI subcommands, ``ods-fix
 list``, the README table, the test matrix and diagnose's triage all read it.
@@ -45,6 +47,7 @@ FIXES = [
     },
     {
         "name": "mysql-connect",
+        "after": ["mysql-disk"],
         "section": "数据库连接失败 (database connection failure)",
         "summary": "Start MySQL, reconnect it to the compose network, diagnose Access denied.",
         "changes": True,
@@ -62,6 +65,7 @@ FIXES = [
     },
     {
         "name": "api-slow",
+        "after": ["mysql-connect"],
         "section": "API 响应缓慢 (slow API)",
         "summary": "List slow queries (kill only with --kill-after), start Redis, check health latency.",
         "changes": True,
@@ -145,6 +149,7 @@ FIXES = [
     },
     {
         "name": "api-500",
+        "after": ["mysql-connect", "api-slow", "milvus-restart"],
         "section": "API 返回 500 错误 (API returns 500)",
         "summary": "Fix what makes an API answer 500: its database, its container, its settings.",
         "changes": True,
@@ -170,6 +175,7 @@ FIXES = [
     },
     {
         "name": "web-recover",
+        "after": ["api-500", "cors"],
         "section": "页面加载失败 (page fails to load)",
         "summary": "Check nginx -t and the built front end; restore the last good config or rebuild web.",
         "changes": True,
@@ -182,6 +188,7 @@ FIXES = [
     },
     {
         "name": "cors",
+        "after": ["api-500"],
         "section": "API 跨域错误 (CORS error)",
         "summary": "Send the manual's preflight; allow the origin where the API reads it, or check the same-origin "
         "proxy.",
@@ -212,6 +219,7 @@ FIXES = [
     },
     {
         "name": "perf",
+        "after": ["api-500"],
         "section": "性能问题 (high CPU / memory / disk I/O)",
         "summary": "Name the container and process using CPU, memory or I/O, with the manual's likely causes.",
         "changes": True,
