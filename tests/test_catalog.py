@@ -138,3 +138,9 @@ def test_doctors_order_puts_every_fix_after_the_fixes_it_needs() -> None:
     assert (
         order.index("mysql-disk") < order.index("mysql-connect") < order.index("api-500") < order.index("web-recover")
     )
+
+
+def test_role_readmes_are_generated_from_the_specs() -> None:
+    from pyrunner import roledocs  # noqa: PLC0415
+
+    assert roledocs.main(["--check"]) == 0, "regenerate with `python -m pyrunner.roledocs`"
