@@ -8,7 +8,6 @@ restoring is `gunzip -c FILE | docker-compose exec -T mysql mysql SCHEMA`.
 """
 
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import time
 
 from ansible_collections.ods.fix.plugins.module_utils import mysqlexec
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+from ansible_collections.ods.fix.plugins.module_utils.filehash import sha256_file
 from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Session, SessionError
 
 SPEC = re.compile(r"^(?P<schema>\w+)\.(?P<table>\w+):(?P<column>\w+):(?P<days>\d+)$")
@@ -50,14 +50,6 @@ def count_inserts(path):
             elif line.startswith("-- Dump completed"):
                 complete = True
     return rows, complete
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Archiver:
@@ -219,7 +211,7 @@ def write_manifest(base, path, plan, rows):
         "where": plan["where"],
         "rows": rows,
         "file": path,
-        "sha256": sha256(path),
+        "sha256": sha256_file(path),
         "bytes": os.path.getsize(path),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "restore": "gunzip -c {} | docker-compose exec -T mysql mysql {}".format(path, plan["schema"]),

@@ -21,6 +21,8 @@ import tempfile
 import time
 import zlib
 
+from ansible_collections.ods.fix.plugins.module_utils.filehash import sha256_file, sha256_handle
+
 FORMAT = "ods-fix-evidence/1"
 MANIFEST = "manifest.json"
 
@@ -173,13 +175,9 @@ def seal(staging_root, records, bundle_path, meta):
                 info = tarfile.TarInfo(relpath)
                 info.size, info.mode, info.mtime = os.fstat(handle.fileno()).st_size, 0o600, mtime
                 archive.addfile(info, handle)
-    digest = hashlib.sha256()
-    with open(bundle_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     return {
         "bundle": bundle_path,
-        "sha256": digest.hexdigest(),
+        "sha256": sha256_file(bundle_path),
         "files": len(records),
         "bytes": os.path.getsize(bundle_path),
         "manifest_sha256": sha256_bytes(manifest_data),
@@ -245,10 +243,7 @@ def verify(bundle_path):
 
 
 def _digest(handle):
-    digest = hashlib.sha256()
-    for block in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(block)
-    return digest.hexdigest()
+    return sha256_handle(handle)
 
 
 def _manifest(bundle_path, archive, member):

@@ -11,7 +11,6 @@ rename. A journal row in ods_fix.restores records each step, so that an
 interrupted swap is finished or undone by the next run.
 """
 
-import hashlib
 import json
 import os
 import threading
@@ -549,14 +548,6 @@ def unchanged_since(db, schema, entry, workers):
     if now is None:
         now = db.checksums(schema, tables)
     return now == json.loads(entry["checksums"] or "{}")
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def kept_name(target):

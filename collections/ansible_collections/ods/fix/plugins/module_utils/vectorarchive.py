@@ -13,6 +13,7 @@ import os
 import tarfile
 import zlib
 
+from ansible_collections.ods.fix.plugins.module_utils.filehash import sha256_file
 from ansible_collections.ods.fix.plugins.module_utils.milvus_io import (
     FORMAT,
     MANIFEST,
@@ -20,7 +21,6 @@ from ansible_collections.ods.fix.plugins.module_utils.milvus_io import (
     SCHEMA,
     VectorError,
     read_npy_shape,
-    sha256_file,
 )
 
 

@@ -76,7 +76,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, filehash, mysqlexec, restore, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
 
@@ -88,7 +88,7 @@ def newest_manifest(dest, database):
                 data = json.load(handle)
         except (OSError, ValueError):
             continue
-        if os.path.isfile(data.get("file", "")) and restore.sha256_file(data["file"]) == data.get("sha256"):
+        if os.path.isfile(data.get("file", "")) and filehash.sha256_file(data["file"]) == data.get("sha256"):
             return path, data
     return None, None
 

@@ -144,6 +144,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
+    filehash,
     mysqlexec,
     projectlock,
     restore,
@@ -286,7 +287,7 @@ def plan(module, db, p):
         # signs first; the dump is hashed here only when the check left that to the load (a dump restored where
         # it is, read once), and only when the database shows no change.
         if last and db.exists(p["database"]) and not restore.touched_since(db, p["database"], last):
-            sha = p["expected_sha256"] or restore.sha256_file(p["backup"])
+            sha = p["expected_sha256"] or filehash.sha256_file(p["backup"])
             result["up_to_date"] = last["backup_sha256"] == sha and restore.unchanged_since(
                 db, p["database"], last, p["workers"]
             )
