@@ -1,7 +1,7 @@
 """`ods-fix`: the troubleshooting manual's fixes, run through ansible-runner.
 
 Thin click commands over plain functions; one exception boundary in main()
-maps errors to the exit codes documented in the README.
+maps errors to the exit codes documented in docs/using.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exit codes (documented in the README) and the one expected-error class."""
+"""Exit codes (documented in docs/using.md) and the one expected-error class."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """One code for the whole run: the first that applies of 130, 5, 4, 1, 6, 0 (see the README)."""
+        """One code for the whole run: the first that applies of 130, 5, 4, 1, 6, 0 (see docs/using.md)."""
         hosts = list(self.hosts.values())
         if self.status == "canceled":
             return ExitCode.INTERRUPTED
