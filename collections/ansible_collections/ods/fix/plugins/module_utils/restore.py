@@ -136,10 +136,14 @@ class Database:
         return dict((r[0].split(".", 1)[1], r[1]) for r in rows)
 
     def datadir_free_mb(self):
-        datadir = self.sql("SELECT @@datadir;")[0][0]
-        code, output = self.container.exec_run(["df", "-P", "-m", datadir])
-        fields = output.decode("utf-8", "replace").strip().splitlines()[-1].split()
-        return int(fields[3]) if code == 0 and len(fields) > 3 and fields[3].isdigit() else None
+        """MB free in MySQL's data directory, or None when df cannot tell (the restore then goes on unchecked)."""
+        rows = self.sql("SELECT @@datadir;")
+        if not rows or not rows[0][0]:
+            return None
+        code, output = self.container.exec_run(["df", "-P", "-m", rows[0][0]])
+        lines = (output or b"").decode("utf-8", "replace").strip().splitlines()
+        fields = lines[-1].split() if code == 0 and lines else []
+        return int(fields[3]) if len(fields) > 3 and fields[3].isdigit() else None
 
 
 def capture_objects(db, schema):

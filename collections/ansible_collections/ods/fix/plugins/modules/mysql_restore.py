@@ -139,6 +139,7 @@ import json
 import os
 import shutil
 import time
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
@@ -240,6 +241,13 @@ def main():
         module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
     except (restore.RestoreError, mysqlexec.MysqlError) as exc:
         module.fail_json(msg=str(exc))
+    except Exception as exc:  # a bug: say where, so that the report of a failed run points at it
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        module.fail_json(
+            msg=f"internal error in the {p['phase']} step: {type(exc).__name__}: {exc} "
+            f"({os.path.basename(where.filename)}:{where.lineno}, {where.name})",
+            exception=traceback.format_exc(),
+        )
 
 
 def check_target(module, db, p, profile, containers):
