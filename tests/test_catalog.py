@@ -144,3 +144,19 @@ def test_role_readmes_are_generated_from_the_specs() -> None:
     from pyrunner import roledocs  # noqa: PLC0415
 
     assert roledocs.main(["--check"]) == 0, "regenerate with `python -m pyrunner.roledocs`"
+
+
+@pytest.mark.parametrize("name", ["catalog", "evidence", "keyrotation"])
+def test_module_utils_the_cli_loads_from_their_file_need_the_standard_library_only(name: str) -> None:
+    """paths.load_module_util runs these files alone: an import of the collection there fails only in the CLI."""
+    import ast  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    path = paths.collection_dir() / "plugins" / "module_utils" / f"{name}.py"
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported

@@ -21,8 +21,6 @@ import tempfile
 import time
 import zlib
 
-from ansible_collections.ods.fix.plugins.module_utils.filehash import sha256_file, sha256_handle
-
 FORMAT = "ods-fix-evidence/1"
 MANIFEST = "manifest.json"
 
@@ -177,7 +175,7 @@ def seal(staging_root, records, bundle_path, meta):
                 archive.addfile(info, handle)
     return {
         "bundle": bundle_path,
-        "sha256": sha256_file(bundle_path),
+        "sha256": _file_digest(bundle_path),
         "files": len(records),
         "bytes": os.path.getsize(bundle_path),
         "manifest_sha256": sha256_bytes(manifest_data),
@@ -243,7 +241,16 @@ def verify(bundle_path):
 
 
 def _digest(handle):
-    return sha256_handle(handle)
+    # Not filehash's: the CLI loads this file alone (paths.load_module_util), with the standard library only.
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_digest(path):
+    with open(path, "rb") as handle:
+        return _digest(handle)
 
 
 def _manifest(bundle_path, archive, member):

@@ -2,7 +2,8 @@
 # Apache License 2.0 (see LICENSE)
 """The SHA-256 of a file, read a megabyte at a time (dumps and bundles are gigabytes).
 
-milvus_io keeps a copy of its own: it runs alone inside the agent API, where the collection cannot be imported.
+Two files keep a copy of their own, for they run alone: milvus_io inside the agent API, and evidence in the CLI
+(``ods-fix incident verify`` loads it from its file, with the standard library only).
 """
 
 import hashlib
