@@ -61,10 +61,16 @@ SHOWN_TEMPLATES = {"{{ lookup('ansible.builtin.env', 'PWD') }}": ".", "{{ ods_st
 
 
 @cache
+def role_spec(role: str) -> dict[str, Any]:
+    """A role's main entry point, from its meta/argument_specs.yml (read once; the C loader, at every start)."""
+    text = (paths.roles_dir() / role / "meta" / "argument_specs.yml").read_text()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return dict(yaml.load(text, Loader=loader)["argument_specs"]["main"])  # a safe loader either way
+
+
 def role_options(role: str) -> dict[str, dict[str, Any]]:
-    """The options of a role's main entry point, from its meta/argument_specs.yml."""
-    specs = yaml.safe_load((paths.roles_dir() / role / "meta" / "argument_specs.yml").read_text())
-    return dict(specs["argument_specs"]["main"]["options"])
+    """The options of a role's main entry point."""
+    return dict(role_spec(role).get("options") or {})
 
 
 def _help(description: str | list[str], flags: dict[str, str]) -> str:

@@ -29,7 +29,7 @@ def _cell(value: Any) -> str:
 
 
 def role_readme(role: Path) -> str:
-    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
+    spec = catalog.role_spec(role.name)
     fix = next((f for f in catalog.fixes() if f.role == role.name), None)
     flags = {option.var: option.flag for option in fix.options} if fix else {}
     lines = [HEADER, "", f"# ods.fix.{role.name}", "", spec.get("short_description", ""), ""]
