@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -74,6 +75,7 @@ def cache_dir() -> Path:
     return Path(base) / "ods-fix"
 
 
+@functools.cache
 def load_module_util(name: str) -> ModuleType:
     """One of the collection's module_utils that needs only the standard library (the catalog, the evidence
     format), loaded from its file: the single source, for the CLI and for the targets alike."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -146,7 +147,14 @@ def test_role_readmes_are_generated_from_the_specs() -> None:
     assert roledocs.main(["--check"]) == 0, "regenerate with `python -m pyrunner.roledocs`"
 
 
-@pytest.mark.parametrize("name", ["catalog", "evidence", "keyrotation"])
+def _loaded_from_file() -> list[str]:
+    found = set()
+    for source in Path(paths.__file__).parent.rglob("*.py"):
+        found.update(re.findall(r'load_module_util\("(\w+)"\)', source.read_text()))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("name", _loaded_from_file())
 def test_module_utils_the_cli_loads_from_their_file_need_the_standard_library_only(name: str) -> None:
     """paths.load_module_util runs these files alone: an import of the collection there fails only in the CLI."""
     import ast  # noqa: PLC0415

@@ -262,3 +262,34 @@ def test_a_log_tail_is_redacted_before_it_reaches_a_message() -> None:
     line = services.log_tail(Crashed())
     assert "hunter2-secret" not in line and "tok-99999" not in line and "pw12345" not in line
     assert line.startswith("ERROR cannot log in with [REDACTED:DB_PASSWORD]")
+
+
+def test_one_compose_version_rule_for_labels_clis_and_profiles() -> None:
+    from ansible_collections.ods.fix.plugins.module_utils import composecore  # noqa: PLC0415
+
+    assert [composecore.flavor(v) for v in ("1.29.2", "v2.29.7", "2.30.0", "")] == ["v1", "v2", "v2", None]
+
+    class Container:
+        def __init__(self, name: str, service: str, status: str, version: str = "2.29.7", oneoff: str = "False"):
+            self.name, self.status = name, status
+            self.labels = {
+                composecore.SERVICE_LABEL: service,
+                composecore.VERSION_LABEL: version,
+                composecore.ONEOFF_LABEL: oneoff,
+            }
+
+    class Api:
+        class containers:  # noqa: N801 - the docker client's attribute
+            @staticmethod
+            def list(**_kwargs: object) -> list[Container]:
+                return [
+                    Container("db-running", "mysql", "running"),
+                    Container("db-old", "mysql", "exited"),
+                    Container("db-run-1", "mysql", "running", oneoff="True"),
+                    Container("web", "web", "exited", version="1.29.2"),
+                ]
+
+    found = composecore.project_containers(Api, "ods")
+    assert {s: c.name for s, c in found.items()} == {"mysql": "db-running", "web": "web"}
+    assert composecore.project_flavor({"web": found["web"]}) == "v1"
+    assert composecore.project_flavor({}) is None

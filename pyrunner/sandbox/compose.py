@@ -6,12 +6,11 @@ Both are supported; a project created by one must be managed by the same one.
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyrunner import paths
 from pyrunner.errors import OdsFixError
 
 FLAVORS = ("v1", "v2")
@@ -37,25 +36,11 @@ class ComposeCli:
         )
 
 
-def _version(argv: list[str]) -> str | None:
-    if shutil.which(argv[0]) is None:
-        return None
-    try:
-        result = subprocess.run([*argv, "version"], capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r"version v?(\d+\.\d+\.\d+)", result.stdout)
-    return match.group(1) if result.returncode == 0 and match else None
-
-
 def available() -> dict[str, ComposeCli]:
-    found: dict[str, ComposeCli] = {}
-    if (v2 := _version(["docker", "compose"])) is not None:
-        found["v2"] = ComposeCli("v2", ("docker", "compose"), v2)
-    if (v1 := _version(["docker-compose"])) is not None:
-        flavor = "v1" if v1.startswith("1.") else "v2"
-        found.setdefault(flavor, ComposeCli(flavor, ("docker-compose",), v1))
-    return found
+    """The Compose CLIs installed here, found by the rule the modules use on a target."""
+    core = paths.load_module_util("composecore")
+    clis = core.installed_clis().items()
+    return {flavor: ComposeCli(flavor, tuple(argv), version) for flavor, (argv, version) in clis}
 
 
 def detect(preferred: str | None = None) -> ComposeCli:

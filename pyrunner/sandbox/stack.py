@@ -259,15 +259,8 @@ def _render_local(instance: Instance, source: Path, ports: dict[str, str]) -> No
 
 
 def project_containers(client: Any, project: str) -> dict[str, Any]:
-    """service -> container, through the compose labels (the same for v1 and v2)."""
-    found: dict[str, Any] = {}
-    for container in client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={project}"}, ignore_removed=True
-    ):
-        labels = container.labels
-        if labels.get("com.docker.compose.oneoff", "False") == "True":
-            continue
-        found[labels.get("com.docker.compose.service", "?")] = container
+    """service -> container, by the lookup the modules use (the compose labels, the same for v1 and v2)."""
+    found: dict[str, Any] = paths.load_module_util("composecore").project_containers(client, project)
     return found
 
 

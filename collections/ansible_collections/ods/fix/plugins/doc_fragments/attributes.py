@@ -13,3 +13,26 @@ attributes:
     description:
       - When run twice in a row outside check mode with the same arguments, the second run reports no change.
 """
+
+    # A module that only reads, and says so.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    details: Read-only.
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors (!UNKNOWN)
+"""
+
+    # A module that supports check mode and converges, with nothing more to say about either.
+    FULL = r"""
+attributes:
+  check_mode:
+    support: full
+  idempotent:
+    support: full
+author:
+  - ods-fix contributors (!UNKNOWN)
+"""

@@ -15,14 +15,12 @@ profile as the fact ``ods_profile``, and the roles hand it to the next modules
 
 import os
 import re
-import shutil
-import subprocess
 import threading
 import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.ods.fix.plugins.module_utils import stackprofile
+from ansible_collections.ods.fix.plugins.module_utils import composecore, stackprofile
 
 try:
     import docker
@@ -38,10 +36,10 @@ except ImportError:
         pass
 
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-VERSION_LABEL = "com.docker.compose.version"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
+PROJECT_LABEL = composecore.PROJECT_LABEL
+SERVICE_LABEL = composecore.SERVICE_LABEL
+project_containers = composecore.project_containers
+compose_flavor = composecore.project_flavor
 
 PROJECT_ARGS = dict(
     project_dir=dict(type="path", required=True),
@@ -71,20 +69,6 @@ def client(docker_host=""):
     return api
 
 
-def project_containers(api, name):
-    """service -> container for the project's service containers (one-off `run` containers excluded)."""
-    found = {}
-    label = f"{PROJECT_LABEL}={name}"
-    for container in api.containers.list(all=True, filters={"label": label}, ignore_removed=True):
-        labels = container.labels or {}
-        if labels.get(ONEOFF_LABEL, "False") == "True":
-            continue
-        service = labels.get(SERVICE_LABEL)
-        if service and (service not in found or container.status == "running"):
-            found[service] = container
-    return found
-
-
 def container_env(container):
     """The container's environment (Config.Env) as a dict."""
     env = (container.attrs.get("Config") or {}).get("Env") or []
@@ -101,29 +85,9 @@ def container_commands(container):
     return [line for line in lines if line]
 
 
-def compose_flavor(containers):
-    """'v1' or 'v2' from the containers' labels; None for an empty project."""
-    for container in containers.values():
-        version = (container.labels or {}).get(VERSION_LABEL, "")
-        if version:
-            return "v1" if version.startswith("1.") else "v2"
-    return None
-
-
 def compose_clis():
     """The Compose CLIs on this machine: {'v1': [...argv], 'v2': [...argv]}."""
-    found = {}
-    for argv in (["docker", "compose"], ["docker-compose"]):
-        if shutil.which(argv[0]) is None:
-            continue
-        try:
-            out = subprocess.run([*argv, "version", "--short"], check=False, capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        version = out.stdout.strip().lstrip("v")
-        if out.returncode == 0 and version:
-            found.setdefault("v1" if version.startswith("1.") else "v2", argv)
-    return found
+    return {found: argv for found, (argv, _version) in composecore.installed_clis().items()}
 
 
 MISSING_PROGRAM = re.compile(r"executable file not found|: not found|No such file or directory", re.IGNORECASE)
@@ -259,6 +223,13 @@ def role_service(module, profile, role, required=True):
         return stackprofile.service_for(profile, role, required)
     except stackprofile.ProfileError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
+
+
+def open_role(module, role):
+    """What a module that works on one role's service starts with: (api, profile, service, containers)."""
+    api, project = open_project(module)
+    profile = project["profile"]
+    return api, profile, role_service(module, profile, role), project_containers(api, profile["project"])
 
 
 def role_apis(module, profile, required=True):

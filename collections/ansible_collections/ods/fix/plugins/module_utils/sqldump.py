@@ -263,6 +263,14 @@ class Scan:
     def database(self):
         return self.databases[0] if self.databases else self.header_db
 
+    def summary(self):
+        """What the dump holds, in one line."""
+        return (
+            f"a SQL dump ({self.kind}): {len(self.tables)} tables, {sum(self.rows.values())} rows, "
+            f"{len(self.views)} views, {len(self.triggers)} triggers, {len(self.routines)} routines, "
+            f"{len(self.events)} events"
+        )
+
     def as_dict(self):
         return {
             "kind": self.kind,

@@ -19,13 +19,13 @@ import os
 import re
 import shlex
 
-from ansible_collections.ods.fix.plugins.module_utils import composefile
+from ansible_collections.ods.fix.plugins.module_utils import composecore, composefile
 
 PROFILE_VERSION = 1
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-VERSION_LABEL = "com.docker.compose.version"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
+PROJECT_LABEL = composecore.PROJECT_LABEL
+SERVICE_LABEL = composecore.SERVICE_LABEL
+VERSION_LABEL = composecore.VERSION_LABEL
+ONEOFF_LABEL = composecore.ONEOFF_LABEL
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 ENV_FILE_LABEL = "com.docker.compose.project.environment_file"
@@ -219,12 +219,6 @@ def files_in(project_dir):
                 ]
                 return [main, *overrides[:1]], directory
     return [], ""
-
-
-def compose_flavor(version):
-    if not version:
-        return None
-    return "v1" if version.startswith("1.") else "v2"
 
 
 # --- what each service is -------------------------------------------------------------------------------
@@ -670,7 +664,7 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
         "dotenv": project["dotenv"],
         "profiles": sorted(active),
         "compose_version": version or None,
-        "compose_flavor": compose_flavor(version),
+        "compose_flavor": composecore.flavor(version),
         "source": source,
         "overrides": overrides,
         "roles": roles,

@@ -16,6 +16,7 @@ description:
   - Read-only. Secret values (from the env file and the containers' environment) are redacted from what it returns.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
   - ods.fix.project
 options:
   services:
@@ -35,14 +36,6 @@ options:
     description: A response at least this big is listed.
     type: int
     default: 1048576
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -17,6 +17,7 @@ description:
   - Read-only. Setting names are reported, never their values.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
   - ods.fix.project
 options:
   services:
@@ -39,14 +40,6 @@ options:
     description: Report an API whose health URL takes longer than this (milliseconds); 0 does not check.
     type: int
     default: 0
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

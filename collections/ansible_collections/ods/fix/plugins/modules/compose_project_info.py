@@ -16,6 +16,7 @@ description:
     container at a time; this module covers both Compose versions through the labels they share.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
   - ods.fix.project
 options:
   require_running:
@@ -28,14 +29,6 @@ options:
       - Off by default, it costs a run of each CLI (about a second for Compose v1).
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -21,6 +21,7 @@ description:
   - Read-only.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.full
   - ods.fix.project
 options:
   services:
@@ -37,13 +38,6 @@ options:
     description: The setting listing the allowed origins, comma-separated. Empty means the API's own setting with CORS in its name.
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -18,6 +18,7 @@ description:
   - Read-only; secret values never leave the module.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
   - ods.fix.project
 options:
   clients:
@@ -29,14 +30,6 @@ options:
     description: Lines of each client's log searched for the manual's symptom.
     type: int
     default: 200
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -14,6 +14,7 @@ description:
   - Run it where the bundle is, usually on the controller (delegated to localhost), right after the fetch.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
 options:
   path:
     description: The bundle.
@@ -23,14 +24,6 @@ options:
     description: The bundle's SHA-256 as its maker reported it; the copy must have the same.
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

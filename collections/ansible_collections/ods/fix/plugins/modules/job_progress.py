@@ -14,6 +14,7 @@ description:
   - C(ansible.builtin.async_status) tells only whether the job has finished; a long restore needs more.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
 options:
   jid:
     description: The async job id.
@@ -34,14 +35,6 @@ options:
         O(wait) seconds instead of one per C(delay). On a small target the polls would take CPU from the job.
     type: float
     default: 0
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -14,6 +14,7 @@ description:
   - Runs where the file is (the controller, before the copy). Standard library only. Read-only.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.full
 options:
   path:
     description: The backup file.
@@ -24,13 +25,6 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

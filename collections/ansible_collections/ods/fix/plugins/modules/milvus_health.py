@@ -21,19 +21,13 @@ description:
   - Read-only.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.full
   - ods.fix.project
 options:
   wait_timeout:
     description: Seconds to keep trying to list the collections; 0 tries once.
     type: int
     default: 0
-attributes:
-  check_mode:
-    support: full
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

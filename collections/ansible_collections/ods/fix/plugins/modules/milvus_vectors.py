@@ -22,6 +22,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.lock
 options:
   action:
     description: What to do.
@@ -70,12 +71,6 @@ options:
     type: path
   client_service:
     description: The service that runs the manual's VectorStore; empty means the agent API (the manual's bisheng-api).
-    type: str
-    default: ""
-  lock_token:
-    description:
-      - The token of the run's project lock (M(ods.fix.project_lock)). The step is refused unless the lock is
-        still the run's, and holds it while it runs, also after the controller has gone.
     type: str
     default: ""
 attributes:

@@ -103,10 +103,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    api, project = compose.open_project(module)
-    profile = project["profile"]
-    name = compose.role_service(module, profile, "database")
-    containers = compose.project_containers(api, profile["project"])
+    api, profile, name, containers = compose.open_role(module, "database")
     container = containers.get(name)
     if container is None or container.status != "running":
         module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back", ods_failure="input")

@@ -233,10 +233,8 @@ def main():
         module.fail_json(msg=str(exc), ods_failure="input")
     if rules and not params["archive_dir"]:
         module.fail_json(msg="archive rules need archive_dir (where the archives go)", ods_failure="input")
-    api, project = compose.open_project(module)
-    profile = project["profile"]
-    name = compose.role_service(module, profile, "database")
-    db = compose.project_containers(api, profile["project"]).get(name)
+    api, profile, name, containers = compose.open_role(module, "database")
+    db = containers.get(name)
     if db is None or db.status != "running":
         module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back")
     root = credentials.root(api, profile, name, db, params["db_root_password_file"])

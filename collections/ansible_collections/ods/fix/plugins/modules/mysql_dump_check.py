@@ -18,6 +18,7 @@ description:
   - Read-only.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
 options:
   path:
     description: The dump (.sql or .sql.gz).
@@ -49,14 +50,6 @@ options:
         dump restored where it is, not copied anywhere first.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -190,17 +183,7 @@ def main():
     if info["compressed"]:
         checks.append("decompresses completely: %.1f MB of SQL" % (info["sql_bytes"] / 1048576.0))
     if p["count_rows"]:
-        checks.append(
-            "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines"
-            % (
-                scan.kind,
-                len(scan.tables),
-                sum(scan.rows.values()),
-                len(scan.views),
-                len(scan.triggers),
-                len(scan.routines),
-            )
-        )
+        checks.append(scan.summary())
     else:
         checks.append(f"a SQL dump ({scan.kind})")
     checks.append(

@@ -111,10 +111,7 @@ def main():
     params = module.params
     if params["kill_after"] < 0 or params["slow_after"] < 0:
         module.fail_json(msg="slow_after and kill_after are seconds, 0 or more", ods_failure="input")
-    api, project = compose.open_project(module)
-    profile = project["profile"]
-    name = compose.role_service(module, profile, "database")
-    containers = compose.project_containers(api, profile["project"])
+    api, profile, name, containers = compose.open_role(module, "database")
     db = containers.get(name)
     if db is None or db.status != "running":
         module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back")

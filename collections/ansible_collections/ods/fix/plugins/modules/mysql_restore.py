@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.lock
 options:
   phase:
     description: What to do.
@@ -73,12 +74,6 @@ options:
     description: For V(load), rows per table from the backup's manifest; the load refuses a dump that differs.
     type: dict
     default: {}
-  lock_token:
-    description:
-      - The token of the run's project lock (M(ods.fix.project_lock)). The step is refused unless the lock is
-        still the run's, and holds it while it runs, also after the controller has gone.
-    type: str
-    default: ""
   pick:
     description:
       - For V(load), in a dump of several databases (C(--all-databases), C(--databases a b)), the one to restore;
@@ -216,10 +211,8 @@ def main():
     p = module.params
     if p["keep"] < 1 or p["workers"] < 1:  # keep 0 would drop the copy just made, the one --rollback puts back
         module.fail_json(msg="keep and workers must be at least 1", ods_failure="input")
-    api, project = compose.open_project(module)
-    profile = project["profile"]
-    name = compose.role_service(module, profile, "database")
-    container = compose.project_containers(api, profile["project"]).get(name)
+    api, profile, name, containers = compose.open_role(module, "database")
+    container = containers.get(name)
     if container is None or container.status != "running":
         module.fail_json(
             msg=f"{name} is not running: ods-fix mysql-connect brings it back, then run the restore again",
@@ -233,7 +226,7 @@ def main():
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
     try:
         with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
-            check_target(module, db, p, profile, compose.project_containers(api, profile["project"]))
+            check_target(module, db, p, profile, containers)
             handlers[p["phase"]](module, db, p)
     except projectlock.LockError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
@@ -366,19 +359,7 @@ def load(module, db, p):
     actual = split.info["sha256"]
     if p["expected_sha256"]:
         checks.append(f"the file on the target is the one checked: sha256 {actual[:16]}")
-    checks.append(
-        "a SQL dump (%s): %d tables, %d rows, %d views, %d triggers, %d routines, %d events%s"
-        % (
-            scan.kind,
-            len(scan.tables),
-            sum(scan.rows.values()),
-            len(scan.views),
-            len(scan.triggers),
-            len(scan.routines),
-            len(scan.events),
-            ", as its manifest says" if p["expected_rows"] else "",
-        )
-    )
+    checks.append(scan.summary() + (", as its manifest says" if p["expected_rows"] else ""))
     checks.extend(f"not run: {what}" for what in scan.skipped)
     missing = restore.missing_definers(db, scan.definers)
     if missing:

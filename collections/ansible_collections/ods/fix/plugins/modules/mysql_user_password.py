@@ -76,10 +76,7 @@ def main():
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    api, project = compose.open_project(module)
-    profile = project["profile"]
-    name = compose.role_service(module, profile, "database")
-    containers = compose.project_containers(api, profile["project"])
+    api, profile, name, containers = compose.open_role(module, "database")
     candidates = [params["service"]] if params["service"] else compose.role_apis(module, profile)
     compose.check_services(module, profile, candidates)
     found = [(s, credentials.app_database(settings.current(profile, s, containers.get(s)))) for s in candidates]

@@ -23,16 +23,9 @@ description:
   - Read-only. The profile holds no value, only names and origins.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.read_only
   - ods.fix.project
 options: {}
-attributes:
-  check_mode:
-    support: full
-    details: Read-only.
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

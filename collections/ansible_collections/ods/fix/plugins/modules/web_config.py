@@ -23,6 +23,7 @@ description:
   - The container must be restarted (or nginx reloaded) afterwards for nginx to read it.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.full
   - ods.fix.project
 options:
   state_dir:
@@ -37,13 +38,6 @@ options:
     description: A path the route must serve; its first segment is the route's prefix (V(/api/v1/health) gives C(/api/)).
     type: str
     default: /api/v1/health
-attributes:
-  check_mode:
-    support: full
-  idempotent:
-    support: full
-author:
-  - ods-fix contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -129,11 +123,9 @@ def main():
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    api, project = compose.open_project(module)
-    profile = project["profile"]
-    service = compose.role_service(module, profile, "web")
+    api, profile, service, containers = compose.open_role(module, "web")
     good_path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)
-    container = compose.project_containers(api, profile["project"]).get(service)
+    container = containers.get(service)
     if container is None:
         module.fail_json(msg=f"{service} has no container")
     verb = "would " if module.check_mode else ""
