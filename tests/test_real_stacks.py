@@ -19,7 +19,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     credentials,
     diagnosis,
     keyrotation,
-    mysqlexec,
+    mysqldb,
     nginxconf,
     probes,
     services,
@@ -63,7 +63,7 @@ def exec_mysql8(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake(api: Any, container: Mysql8Container, cmd: list[str], data: bytes = b"", **kw: Any) -> ExecResult:
         return container.run(cmd, kw.get("environment") or {})
 
-    monkeypatch.setattr(mysqlexec, "exec_stdin", fake)
+    monkeypatch.setattr(mysqldb, "exec_stdin", fake)
 
 
 def candidates(container: Mysql8Container, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
@@ -80,7 +80,7 @@ def test_mysql8_root_password_comes_from_the_container_and_travels_in_mysql_pwd(
     found = candidates(container, monkeypatch)
     assert found[0] == ("the container's MYSQL_ROOT_PASSWORD", "s3cret")
     assert found[-1] == ("no password (the socket)", None)
-    root = mysqlexec.Root(None, container, found)
+    root = mysqldb.Root(None, container, found)
     root.resolve()
     assert root.program("dump") == "mysqldump" and root.origin == "the container's MYSQL_ROOT_PASSWORD"
     for cmd, env in container.calls:
@@ -95,7 +95,7 @@ def test_mysql8_root_password_file(exec_mysql8: None, monkeypatch: pytest.Monkey
     )
     found = candidates(container, monkeypatch)
     assert found[0] == ("the file /run/secrets/db_root names (MYSQL_ROOT_PASSWORD_FILE)", "from-file")
-    root = mysqlexec.Root(None, container, found)
+    root = mysqldb.Root(None, container, found)
     root.resolve()
     assert root.password == "from-file"
 
@@ -111,8 +111,8 @@ def test_a_refused_root_is_one_line_naming_each_source_once(
 ) -> None:
     """The other client is tried for a missing program, not again for a refused password: the server is the same."""
     container = image(["MYSQL_ROOT_PASSWORD=stale"], root_password="changed-by-hand")
-    root = mysqlexec.Root(None, container, candidates(container, monkeypatch))
-    with pytest.raises(mysqlexec.MysqlError) as error:
+    root = mysqldb.Root(None, container, candidates(container, monkeypatch))
+    with pytest.raises(mysqldb.MysqlError) as error:
         root.resolve()
     message = str(error.value)
     assert message.count("the container's MYSQL_ROOT_PASSWORD") == 1 and "ods_db_root_password_file" in message

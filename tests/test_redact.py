@@ -5,7 +5,7 @@ import json
 from urllib.parse import quote, quote_plus
 
 import pytest
-from ansible_collections.ods.fix.plugins.module_utils import dotenv, mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils import dotenv, mysqldb
 from ansible_collections.ods.fix.plugins.module_utils.redact import (
     Redactor,
     command_secrets,
@@ -139,7 +139,7 @@ def test_a_secret_flag_in_text_is_redacted_even_undeclared() -> None:
 
 def test_a_password_is_also_masked_as_the_sql_literal_a_server_error_quotes() -> None:
     password = "it's a \\ pw"
-    error = f"ERROR 1064 (42000): near 'IDENTIFIED BY {mysqlexec.quote(password)}' at line 1"
+    error = f"ERROR 1064 (42000): near 'IDENTIFIED BY {mysqldb.quote(password)}' at line 1"
     masked = error
     for form in sorted(forms(password, sql=True), key=len, reverse=True):
         masked = masked.replace(form, "********")

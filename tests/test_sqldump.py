@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, restore, restoreload, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import mysqldb, restore, restoreload, sqldump
 
 DATA = Path(__file__).parent / "data"
 MARIADB = DATA / "mariadb-dump.sql"
@@ -95,7 +95,7 @@ def test_split_puts_each_table_in_its_own_file_and_objects_after(tmp_path: Path)
 
 
 def test_mysql_batch_values_are_unescaped() -> None:
-    assert mysqlexec.unescape("BEGIN\\n  SELECT 1;\\nEND\\ttab \\\\ back") == "BEGIN\n  SELECT 1;\nEND\ttab \\ back"
+    assert mysqldb.unescape("BEGIN\\n  SELECT 1;\\nEND\\ttab \\\\ back") == "BEGIN\n  SELECT 1;\nEND\ttab \\ back"
 
 
 def test_quick_check_reads_kind_database_and_trailer_without_counting() -> None:
@@ -195,7 +195,7 @@ def test_mysqldump8_gtid_purged_is_not_run_and_its_session_settings_reach_every_
 
 
 class SwapDatabase:
-    """Just enough of restore.Database for swap_in and resume: schemas of tables, statements recorded."""
+    """Just enough of mysqldb.Database for swap_in and resume: schemas of tables, statements recorded."""
 
     def __init__(self, schemas: dict[str, list[str]] | None = None) -> None:
         fresh = {"app": ["old"], "app__shadow": ["new"]}

@@ -13,10 +13,10 @@ import os
 import re
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils import mysqldb
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 from ansible_collections.ods.fix.plugins.module_utils.filehash import sha256_file
-from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Session, SessionError
+from ansible_collections.ods.fix.plugins.module_utils.mysqldb import Session, SessionError
 
 SPEC = re.compile(r"^(?P<schema>\w+)\.(?P<table>\w+):(?P<column>\w+):(?P<days>\d+)$")
 IDENT = re.compile(r"^\w+$")
@@ -54,17 +54,17 @@ def count_inserts(path):
 
 class Archiver:
     def __init__(self, api, container, root, archive_dir):
-        self.api, self.container, self.root, self.archive_dir = api, container, root, archive_dir  # a mysqlexec.Root
+        self.api, self.container, self.root, self.archive_dir = api, container, root, archive_dir  # a mysqldb.Root
 
     def sql(self, statement):
-        return mysqlexec.run_sql(self.api, self.container, statement, root=self.root)
+        return mysqldb.run_sql(self.api, self.container, statement, root=self.root)
 
     def plan(self, rule):
         """Rows to archive: the cutoff, the primary key, their count and the highest key."""
         schema, table, column = rule["schema"], rule["table"], rule["column"]
         columns = self.sql(
             f"SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-            f"{mysqlexec.quote(schema)} AND TABLE_NAME = {mysqlexec.quote(table)};"
+            f"{mysqldb.quote(schema)} AND TABLE_NAME = {mysqldb.quote(table)};"
         )
         if not columns:
             raise ArchiveError(f"{schema}.{table}: no such table on the server")
@@ -73,8 +73,8 @@ class Archiver:
         keys = self.sql(
             "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.KEY_COLUMN_USAGE JOIN "
             "information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) "
-            f"WHERE TABLE_SCHEMA = {mysqlexec.quote(schema)} AND TABLE_NAME = "
-            f"{mysqlexec.quote(table)} AND CONSTRAINT_NAME = 'PRIMARY';"
+            f"WHERE TABLE_SCHEMA = {mysqldb.quote(schema)} AND TABLE_NAME = "
+            f"{mysqldb.quote(table)} AND CONSTRAINT_NAME = 'PRIMARY';"
         )
         if len(keys) != 1 or "int" not in keys[0][1]:
             raise ArchiveError(f"{schema}.{table}: archiving needs a single integer primary key")
@@ -84,7 +84,7 @@ class Archiver:
         ]
         count, highest = self.sql(
             f"SELECT COUNT(*), IFNULL(MAX(`{key}`), 0) FROM `{schema}`.`{table}` WHERE `{column}` < "
-            f"{mysqlexec.quote(cutoff)};"
+            f"{mysqldb.quote(cutoff)};"
         )[0]
         where = f"`{column}` < '{cutoff}' AND `{key}` <= {highest}"
         return dict(rule, key=key, cutoff=cutoff, rows=int(count), where=where, highest=int(highest))

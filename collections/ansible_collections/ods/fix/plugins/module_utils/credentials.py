@@ -152,11 +152,11 @@ def cache_password(api, profile, service, container):
 
 
 def root(api, profile, service, container, user_file=""):
-    """A mysqlexec.Root for the database's container: its password candidates and client programs."""
-    from ansible_collections.ods.fix.plugins.module_utils import mysqlexec  # noqa: PLC0415
+    """A mysqldb.Root for the database's container: its password candidates and client programs."""
+    from ansible_collections.ods.fix.plugins.module_utils import mysqldb  # noqa: PLC0415
 
     candidates = root_passwords(api, profile, service, container, user_file) if container is not None else []
-    return mysqlexec.Root(api, container, candidates, (profile["services"].get(service) or {}).get("clients"))
+    return mysqldb.Root(api, container, candidates, (profile["services"].get(service) or {}).get("clients"))
 
 
 def compose_commands(container):

@@ -186,12 +186,12 @@ def probe_manual_db_check(container):
 
 
 def probe_mysql(root):
-    """SELECT 1 as root, with the login a mysqlexec.Root found."""
-    from ansible_collections.ods.fix.plugins.module_utils import mysqlexec  # noqa: PLC0415
+    """SELECT 1 as root, with the login a mysqldb.Root found."""
+    from ansible_collections.ods.fix.plugins.module_utils import mysqldb  # noqa: PLC0415
 
     try:
-        rows = mysqlexec.run_sql(root.api, root.container, "SELECT 1;", root=root, timeout=30)
-    except mysqlexec.MysqlError as exc:
+        rows = mysqldb.run_sql(root.api, root.container, "SELECT 1;", root=root, timeout=30)
+    except mysqldb.MysqlError as exc:
         return {"ok": False, "error": str(exc)}
     return {"ok": rows == [["1"]], "output": "1", "login": root.origin}
 

@@ -16,8 +16,8 @@ import os
 import threading
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import mysqlexec
-from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import Session, SessionError
+from ansible_collections.ods.fix.plugins.module_utils import mysqldb
+from ansible_collections.ods.fix.plugins.module_utils.mysqldb import q
 
 STATE_SCHEMA = "ods_fix"
 STATE_DDL = (
@@ -43,109 +43,6 @@ class RestoreError(Exception):
     pass
 
 
-def q(name):
-    return "`{}`".format(name.replace("`", "``"))
-
-
-class Database:
-    """Root SQL in the mysql container, each thread through a client session of its own kept open.
-
-    A session is one `docker exec` of the mysql client; a statement through an open one costs about a
-    millisecond instead of the 50 ms of a new exec (a restore runs a few hundred, most while the APIs are down).
-    The client stops at the first error: its session is then dropped, and the next statement opens another.
-    """
-
-    def __init__(self, api, container, root):
-        self.api, self.container, self.root = api, container, root  # root: a mysqlexec.Root
-        self._local = threading.local()
-
-    def sql(self, statement, timeout=3600):
-        """Rows (lists of str; NULL as None) of the statements' result sets; MysqlError as the server said it."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            self.root.resolve()  # the client and the password that work, found once with a SELECT 1
-            session = self._local.session = self.session(interactive=True)
-        try:
-            rows = session.query(statement, timeout=timeout)
-        except SessionError as exc:
-            self._local.session = None
-            session.abandon()
-            raise mysqlexec.parse_error(str(exc)) from exc
-        return [[None if cell == "NULL" else mysqlexec.unescape(cell) for cell in row] for row in rows]
-
-    def session(self, database=None, args=(), interactive=False):
-        return Session(self.api, self.container, database, root=self.root, args=args, interactive=interactive)
-
-    def script(self, database, text):
-        """Run a script (DELIMITER-aware) in one session."""
-        session = self.session(database)
-        session.send(text if isinstance(text, bytes) else text.encode("utf-8"))
-        try:
-            return session.close()
-        except SessionError as exc:
-            raise RestoreError(f"in {database}: {exc}") from exc
-
-    def exists(self, schema):
-        return bool(
-            self.sql(f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {mysqlexec.quote(schema)};")
-        )
-
-    def tables(self, schema, kind="BASE TABLE"):
-        rows = self.sql(
-            f"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {mysqlexec.quote(schema)} "
-            f"AND TABLE_TYPE = {mysqlexec.quote(kind)} ORDER BY TABLE_NAME;"
-        )
-        return [r[0] for r in rows]
-
-    def objects(self, schema):
-        """{views, triggers, routines, events}: names in the schema."""
-        s = mysqlexec.quote(schema)
-        return {
-            "views": self.tables(schema, "VIEW"),
-            "triggers": [
-                r[0]
-                for r in self.sql(
-                    f"SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = {s} ORDER BY 1;"
-                )
-            ],
-            "routines": [
-                f"{r[0]} {r[1]}"
-                for r in self.sql(
-                    f"SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = {s} "
-                    "ORDER BY 1, 2;"
-                )
-            ],
-            "events": [
-                r[0]
-                for r in self.sql(
-                    f"SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = {s} ORDER BY 1;"
-                )
-            ],
-        }
-
-    def row_counts(self, schema, tables):
-        if not tables:
-            return {}
-        union = " UNION ALL ".join(f"SELECT {mysqlexec.quote(t)}, COUNT(*) FROM {q(schema)}.{q(t)}" for t in tables)
-        return dict((r[0], int(r[1])) for r in self.sql(union + ";"))
-
-    def checksums(self, schema, tables):
-        if not tables:
-            return {}
-        rows = self.sql("CHECKSUM TABLE {};".format(", ".join(f"{q(schema)}.{q(t)}" for t in tables)))
-        return dict((r[0].split(".", 1)[1], r[1]) for r in rows)
-
-    def datadir_free_mb(self):
-        """MB free in MySQL's data directory, or None when df cannot tell (the restore then goes on unchecked)."""
-        rows = self.sql("SELECT @@datadir;")
-        if not rows or not rows[0][0]:
-            return None
-        code, output = self.container.exec_run(["df", "-P", "-m", rows[0][0]])
-        lines = (output or b"").decode("utf-8", "replace").strip().splitlines()
-        fields = lines[-1].split() if code == 0 and lines else []
-        return int(fields[3]) if len(fields) > 3 and fields[3].isdigit() else None
-
-
 def capture_objects(db, schema):
     """A script that recreates the schema's views, triggers, routines and events (SHOW CREATE)."""
     names = db.objects(schema)
@@ -156,20 +53,20 @@ def capture_objects(db, schema):
     for trigger in names["triggers"]:
         row = db.sql(f"SHOW CREATE TRIGGER {q(schema)}.{q(trigger)};")[0]
         parts.append(
-            f"DROP TRIGGER IF EXISTS {q(trigger)};\nSET sql_mode = {mysqlexec.quote(row[1])};\n"
+            f"DROP TRIGGER IF EXISTS {q(trigger)};\nSET sql_mode = {mysqldb.quote(row[1])};\n"
             f"DELIMITER ;;\n{row[2]};;\nDELIMITER ;\n"
         )
     for routine in names["routines"]:
         kind, name = routine.split(" ", 1)
         row = db.sql(f"SHOW CREATE {kind} {q(schema)}.{q(name)};")[0]
         parts.append(
-            f"DROP {kind} IF EXISTS {q(name)};\nSET sql_mode = {mysqlexec.quote(row[1])};\n"
+            f"DROP {kind} IF EXISTS {q(name)};\nSET sql_mode = {mysqldb.quote(row[1])};\n"
             f"DELIMITER ;;\n{row[2]};;\nDELIMITER ;\n"
         )
     for event in names["events"]:
         row = db.sql(f"SHOW CREATE EVENT {q(schema)}.{q(event)};")[0]
         parts.append(
-            f"DROP EVENT IF EXISTS {q(event)};\nSET sql_mode = {mysqlexec.quote(row[1])};\n"
+            f"DROP EVENT IF EXISTS {q(event)};\nSET sql_mode = {mysqldb.quote(row[1])};\n"
             f"DELIMITER ;;\n{row[3]};;\nDELIMITER ;\n"
         )
     return "".join(parts), names
@@ -306,8 +203,8 @@ class Journal:
             "FROM ods_fix.restores WHERE target = {} AND status IN ({}) ORDER BY id DESC LIMIT 1;".format(
                 column("source_schema"),
                 ", ".join(f"HEX(IFNULL({column(c)}, ''))" for c in self.TEXT),
-                mysqlexec.quote(target),
-                ", ".join(mysqlexec.quote(s) for s in statuses),
+                mysqldb.quote(target),
+                ", ".join(mysqldb.quote(s) for s in statuses),
             )
         )
         if not rows:
@@ -354,20 +251,20 @@ class Journal:
         self.db.sql(
             "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, old_objects, "
             "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, started_at) "
-            "VALUES ({}, NOW());".format(", ".join(mysqlexec.quote(v) for v in values))
+            "VALUES ({}, NOW());".format(", ".join(mysqldb.quote(v) for v in values))
         )
         return int(self.db.sql("SELECT MAX(id) FROM ods_fix.restores;")[0][0])
 
     def phase(self, entry_id, status):
-        self.db.sql("UPDATE ods_fix.restores SET status = %s WHERE id = %d;" % (mysqlexec.quote(status), entry_id))
+        self.db.sql("UPDATE ods_fix.restores SET status = %s WHERE id = %d;" % (mysqldb.quote(status), entry_id))
         test_pause(status)
 
     def finish(self, entry_id, status, checksums=None, counts=None):
-        sets = [f"status = {mysqlexec.quote(status)}", "finished_at = NOW()"]
+        sets = [f"status = {mysqldb.quote(status)}", "finished_at = NOW()"]
         if checksums is not None:
-            sets.append(f"checksums = {mysqlexec.quote(json.dumps(checksums))}")
+            sets.append(f"checksums = {mysqldb.quote(json.dumps(checksums))}")
         if counts is not None:
-            sets.append(f"row_counts = {mysqlexec.quote(json.dumps(counts))}")
+            sets.append(f"row_counts = {mysqldb.quote(json.dumps(counts))}")
         self.db.sql("UPDATE ods_fix.restores SET %s WHERE id = %d;" % (", ".join(sets), entry_id))
 
 
@@ -407,7 +304,7 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
     moves += [f"{q(source)}.{q(t)} TO {q(target)}.{q(t)}" for t in new_tables]
     try:
         db.sql("RENAME TABLE {};".format(", ".join(moves)))
-    except mysqlexec.MysqlError as exc:
+    except mysqldb.MysqlError as exc:
         db.script(target, old_sql)  # nothing moved: put the old objects back
         db.sql(f"DROP DATABASE IF EXISTS {q(kept)};")
         journal.finish(entry, "aborted")
@@ -432,7 +329,7 @@ def create_objects(db, journal, entry, target, objects_sql, check):
         drop_objects(db, target, db.objects(target))  # a killed run's half-made ones
         db.script(target, objects_sql)
         return check() if check is not None else []
-    except (RestoreError, mysqlexec.MysqlError) as exc:
+    except (RestoreError, mysqldb.MysqlError) as exc:
         return [f"creating the dump's views, triggers and routines failed: {exc}"]
 
 
@@ -508,7 +405,7 @@ def resume(db, journal, target, log):
             db.sql(f"DROP DATABASE IF EXISTS {q(kept)};")
             journal.finish(entry["id"], "aborted")
             done.append(f"undid an interrupted restore of {target}: the old data was never moved, its objects are back")
-    except (RestoreError, mysqlexec.MysqlError) as exc:
+    except (RestoreError, mysqldb.MysqlError) as exc:
         journal.finish(entry["id"], "needs_attention")
         raise RestoreError(
             "an interrupted restore of %s (ods_fix.restores id %d) could not be finished: %s; "
@@ -522,7 +419,7 @@ def prune(db, target, keep):
     prefix = target + "__old_"
     rows = db.sql(
         "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE {} ORDER BY 1;".format(
-            mysqlexec.quote(prefix.replace("_", "\\_") + "%")
+            mysqldb.quote(prefix.replace("_", "\\_") + "%")
         )
     )
     names = [r[0] for r in rows]
@@ -540,7 +437,7 @@ def touched_since(db, schema, entry):
         return True
     touched = db.sql(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND UPDATE_TIME > "
-        "(SELECT finished_at FROM ods_fix.restores WHERE id = %d);" % (mysqlexec.quote(schema), entry["id"])
+        "(SELECT finished_at FROM ods_fix.restores WHERE id = %d);" % (mysqldb.quote(schema), entry["id"])
     )
     return bool(touched) and touched[0][0] not in (None, "0")
 

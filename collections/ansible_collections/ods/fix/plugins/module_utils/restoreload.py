@@ -30,9 +30,9 @@ import shutil
 import threading
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import mysqlexec, sqldump
-from ansible_collections.ods.fix.plugins.module_utils.mysqlsession import SessionError
-from ansible_collections.ods.fix.plugins.module_utils.restore import RestoreError, q
+from ansible_collections.ods.fix.plugins.module_utils import mysqldb, sqldump
+from ansible_collections.ods.fix.plugins.module_utils.mysqldb import SessionError, q
+from ansible_collections.ods.fix.plugins.module_utils.restore import RestoreError
 
 # Seconds a statement of the load may wait for a table's lock before it fails (the server's default is a day).
 LOCK_WAIT = 600
@@ -327,7 +327,7 @@ def load_statement(part, charset, infile="/dev/stdin"):
     lines = "'),\\n('" if part.separator == b"),\n(" else "'),('"
     return (
         "LOAD DATA LOCAL INFILE "
-        + mysqlexec.quote(infile)
+        + mysqldb.quote(infile)
         + " INTO TABLE {} CHARACTER SET {} "
         "FIELDS TERMINATED BY ',' ENCLOSED BY '''' ESCAPED BY '\\\\' LINES TERMINATED BY {}{}".format(
             q(part.name), charset, lines, (" " + part.columns.decode("utf-8").strip()) if part.columns else ""
@@ -486,7 +486,7 @@ class Loader:
                 return
             try:
                 self.load(part)
-            except (SessionError, mysqlexec.MysqlError, RestoreError, OSError) as exc:
+            except (SessionError, mysqldb.MysqlError, RestoreError, OSError) as exc:
                 with self._lock:
                     self.errors.append(f"loading table {part.name}: {exc}")
                 return

@@ -19,6 +19,7 @@ extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.attributes.read_only
   - ods.fix.project
+  - ods.fix.mysql
 options:
   services:
     description: The API services. Empty means every API of the stack.
@@ -139,7 +140,7 @@ def where(profile, service, key):
 
 def database_down(api, profile, containers, params):
     """An API answers 500 or 503 without naming what failed: is it the database? Probed directly, as root."""
-    from ansible_collections.ods.fix.plugins.module_utils import mysqlexec  # noqa: PLC0415
+    from ansible_collections.ods.fix.plugins.module_utils import mysqldb  # noqa: PLC0415
 
     name = profile["roles"].get("database")
     container = containers.get(name) if name else None
@@ -149,8 +150,8 @@ def database_down(api, profile, containers, params):
         return "{} is {}".format(name, "missing" if container is None else container.status)
     root = credentials.root(api, profile, name, container, params["db_root_password_file"])
     try:
-        mysqlexec.run_sql(api, container, "SELECT 1;", root=root, timeout=20)
-    except mysqlexec.MysqlError as exc:
+        mysqldb.run_sql(api, container, "SELECT 1;", root=root, timeout=20)
+    except mysqldb.MysqlError as exc:
         return f"{name} does not answer SELECT 1: {exc}"
     return None
 

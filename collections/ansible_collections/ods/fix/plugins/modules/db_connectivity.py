@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.attributes.read_only
   - ods.fix.project
+  - ods.fix.mysql
 options:
   clients:
     description: Services that must reach the database. Empty means every API of the stack.
@@ -74,7 +75,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
-    mysqlexec,
+    mysqldb,
     probes,
     services,
     settings,
@@ -157,7 +158,7 @@ def check(api, profile, params):
     else:
         creds.update(user=login["user"], where=where(profile, service, login["password_key"]))
         if db is not None and db.status == "running":
-            error = mysqlexec.login_as(api, db, login["user"], login["password"])
+            error = mysqldb.login_as(api, db, login["user"], login["password"])
             creds["ok"] = error is None
             if error is not None:
                 creds.update(code=error.code, error=str(error))

@@ -19,6 +19,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   database:
     description: The database to back up; empty means the one the APIs use (when they use several, name it).
@@ -76,7 +77,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, filehash, mysqlexec, restore, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, filehash, mysqldb, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
 
@@ -118,12 +119,12 @@ def main():
             )
         p["database"] = used[0]
     root = credentials.root(api, profile, name, container, p["db_root_password_file"])
-    db = restore.Database(api, container, root)
+    db = mysqldb.Database(api, container, root)
     try:
         if not db.exists(p["database"]):
             module.fail_json(msg="there is no database {} to back up".format(p["database"]), ods_failure="input")
         checksums = db.checksums(p["database"], db.tables(p["database"]))
-    except mysqlexec.MysqlError as exc:
+    except mysqldb.MysqlError as exc:
         module.fail_json(msg="cannot read {}: {}".format(p["database"], exc), ods_failure="input")
     manifest_path, manifest = newest_manifest(p["dest"], p["database"]) if os.path.isdir(p["dest"]) else (None, None)
     if manifest and manifest.get("checksums") == checksums:

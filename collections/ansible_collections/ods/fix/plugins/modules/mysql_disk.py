@@ -22,6 +22,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   purge_binlogs_days:
     description:
@@ -114,7 +115,7 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import archive, compose, credentials, mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils import archive, compose, credentials, mysqldb
 
 SCHEMA_SIZES = (
     "SELECT table_schema, ROUND(SUM(data_length + index_length) / 1024 / 1024, 2) "
@@ -145,10 +146,10 @@ def disk_usage(api, container, datadir):
 
 class Disk:
     def __init__(self, module, api, container, root):
-        self.module, self.api, self.container, self.root = module, api, container, root  # a mysqlexec.Root
+        self.module, self.api, self.container, self.root = module, api, container, root  # a mysqldb.Root
 
     def sql(self, statement):
-        return mysqlexec.run_sql(self.api, self.container, statement, root=self.root)
+        return mysqldb.run_sql(self.api, self.container, statement, root=self.root)
 
     def report(self):
         datadir = self.sql("SELECT @@datadir;")[0][0]
@@ -181,7 +182,7 @@ class Disk:
                 "would purge binary logs closed before %s (%d files, %.1f MB now)"
                 % (cutoff, len(logs) - 1, (before - int(logs[-1][1])) / 1048576.0)
             ]
-        self.sql(f"PURGE BINARY LOGS BEFORE {mysqlexec.quote(cutoff)};")
+        self.sql(f"PURGE BINARY LOGS BEFORE {mysqldb.quote(cutoff)};")
         after = self.sql("SHOW BINARY LOGS;")
         freed = (before - sum(int(r[1]) for r in after)) / 1048576.0
         if len(after) == len(logs):
@@ -192,7 +193,7 @@ class Disk:
         try:
             self.sql(PROBE)
             return True, ""
-        except mysqlexec.MysqlError as exc:
+        except mysqldb.MysqlError as exc:
             return False, str(exc)
 
 
@@ -245,7 +246,7 @@ def main():
         plans = [archiver.plan(rule) for rule in rules]
     except archive.ArchiveError as exc:
         module.fail_json(msg=f"{exc}; nothing was changed", ods_failure="input")
-    except mysqlexec.MysqlError as exc:
+    except mysqldb.MysqlError as exc:
         module.fail_json(msg=str(exc))
     try:
         before = disk.report()
@@ -277,7 +278,7 @@ def main():
                 )
             )
         after = before if module.check_mode else disk.report()
-    except (mysqlexec.MysqlError, archive.ArchiveError) as exc:
+    except (mysqldb.MysqlError, archive.ArchiveError) as exc:
         module.fail_json(msg=str(exc))
     writable, write_error = (None, "") if module.check_mode or not params["write_probe"] else disk.writable()
     full = after["df"].get("use_percent", 0) >= params["full_percent"]

@@ -19,6 +19,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   slow_after:
     description: Seconds after which a running query is reported as slow.
@@ -67,7 +68,7 @@ killed:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqlexec
+from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqldb
 
 PROCESSLIST = (
     "SELECT ID, USER, HOST, IFNULL(DB, ''), COMMAND, TIME, IFNULL(STATE, ''), "
@@ -118,8 +119,8 @@ def main():
     root = credentials.root(api, profile, name, db, params["db_root_password_file"])
     redactor = credentials.redactor(profile, containers)
     try:
-        rows = mysqlexec.run_sql(api, db, PROCESSLIST, root=root)
-    except mysqlexec.MysqlError as exc:
+        rows = mysqldb.run_sql(api, db, PROCESSLIST, root=root)
+    except mysqldb.MysqlError as exc:
         module.fail_json(msg=f"cannot read the process list: {exc}")
     queries = []
     for row in rows:
@@ -134,8 +135,8 @@ def main():
     killed = [f"{verb} query {describe(q)}" for q in victims]
     if victims and not module.check_mode:
         try:
-            mysqlexec.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root=root)
-        except mysqlexec.MysqlError as exc:
+            mysqldb.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root=root)
+        except mysqldb.MysqlError as exc:
             if exc.code != 1094:  # 1094: the query ended by itself meanwhile
                 module.fail_json(msg=f"KILL QUERY failed: {exc}", queries=queries)
     module.exit_json(

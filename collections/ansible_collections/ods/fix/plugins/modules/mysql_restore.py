@@ -27,6 +27,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
   - ods.fix.lock
 options:
   phase:
@@ -141,7 +142,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
     filehash,
-    mysqlexec,
+    mysqldb,
     projectlock,
     restore,
     restoreload,
@@ -218,10 +219,10 @@ def main():
             msg=f"{name} is not running: ods-fix mysql-connect brings it back, then run the restore again",
             ods_failure="input",
         )
-    db = restore.Database(api, container, credentials.root(api, profile, name, container, p["db_root_password_file"]))
+    db = mysqldb.Database(api, container, credentials.root(api, profile, name, container, p["db_root_password_file"]))
     try:
         db.sql("SELECT 1;")
-    except mysqlexec.MysqlError as exc:
+    except mysqldb.MysqlError as exc:
         module.fail_json(msg=f"cannot log in to the database as root: {exc}", ods_failure="input")
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
     try:
@@ -232,7 +233,7 @@ def main():
         module.fail_json(msg=str(exc), ods_failure="input")
     except sqldump.DumpError as exc:
         module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
-    except (restore.RestoreError, mysqlexec.MysqlError) as exc:
+    except (restore.RestoreError, mysqldb.MysqlError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # a bug: say where, so that the report of a failed run points at it
         where = traceback.extract_tb(exc.__traceback__)[-1]

@@ -20,6 +20,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   service:
     description: The API whose database login is set. Empty means the first API configured with one.
@@ -61,7 +62,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
-    mysqlexec,
+    mysqldb,
     redact,
     settings,
     stackprofile,
@@ -96,7 +97,7 @@ def main():
             )
         module.fail_json(msg=f"{name} is not running: start it first (ods-fix mysql-connect)")
     account = "'{}'@'{}'".format(user, params["host"])
-    error = mysqlexec.login_as(api, db, user, password)
+    error = mysqldb.login_as(api, db, user, password)
     if error is None:
         module.exit_json(changed=False, user=account, action=f"the server already accepts the password {service} uses")
     if error.code != 1045:
@@ -108,16 +109,16 @@ def main():
             action=f"would set {account}'s password to the one {service} uses ({origin})",
         )
     sql = "ALTER USER {}@{} IDENTIFIED BY {};\nFLUSH PRIVILEGES;\n".format(
-        mysqlexec.quote(user),
-        mysqlexec.quote(params["host"]),
-        mysqlexec.quote(password),
+        mysqldb.quote(user),
+        mysqldb.quote(params["host"]),
+        mysqldb.quote(password),
     )
     root = credentials.root(api, profile, name, db, params["db_root_password_file"])
     try:
-        mysqlexec.run_sql(api, db, sql, root=root)
-    except mysqlexec.MysqlError as exc:
+        mysqldb.run_sql(api, db, sql, root=root)
+    except mysqldb.MysqlError as exc:
         module.fail_json(msg=f"ALTER USER {account} failed: {exc}", user=account)
-    if mysqlexec.login_as(api, db, user, password) is not None:
+    if mysqldb.login_as(api, db, user, password) is not None:
         module.fail_json(msg=f"the server still rejects {account} after ALTER USER", user=account)
     module.exit_json(
         changed=True, user=account, action=f"set {account}'s password to the one {service} uses ({origin})"

@@ -21,6 +21,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   focus:
     description: What to look at.
@@ -104,7 +105,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
     diagnosis,
-    mysqlexec,
+    mysqldb,
     perf,
     settings,
     stackprofile,
@@ -143,7 +144,7 @@ def processes(container, key):
 
 def mysql_status(api, db, root, seconds):
     def status():
-        rows = mysqlexec.run_sql(
+        rows = mysqldb.run_sql(
             api,
             db,
             "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_os_log_fsyncs', "
@@ -153,7 +154,7 @@ def mysql_status(api, db, root, seconds):
         )
         return dict((r[0], int(r[1])) for r in rows)
 
-    flush = mysqlexec.run_sql(api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root=root)[0][1]
+    flush = mysqldb.run_sql(api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root=root)[0][1]
     before = status()
     time.sleep(seconds)
     after = status()

@@ -35,6 +35,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   state:
     description: The phase.
@@ -153,7 +154,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     credentials,
     dotenv,
     keyrotation,
-    mysqlexec,
+    mysqldb,
     redact,
     safefile,
     settings,
@@ -307,8 +308,8 @@ class Rotation:
         api, db = self.db()
         given = [("a password of this rotation", p) for p in root_passwords if p]
         stack = credentials.root_passwords(api, self.profile, self.db_service, db, self.params["db_root_password_file"])
-        root = mysqlexec.Root(api, db, given + stack, self.profile["services"][self.db_service].get("clients"))
-        return mysqlexec.run_sql(api, db, statements, root=root)
+        root = mysqldb.Root(api, db, given + stack, self.profile["services"][self.db_service].get("clients"))
+        return mysqldb.run_sql(api, db, statements, root=root)
 
     def root_key(self):
         """The file's name of root's password (the catalog's database entry for root), or None."""
@@ -320,13 +321,13 @@ class Rotation:
 
     def hosts_of(self, user, root_passwords):
         rows = self.sql(
-            f"SELECT Host FROM mysql.user WHERE User = {mysqlexec.quote(user)} ORDER BY Host;", root_passwords
+            f"SELECT Host FROM mysql.user WHERE User = {mysqldb.quote(user)} ORDER BY Host;", root_passwords
         )
         return [row[0] for row in rows]
 
     def login_error(self, user, password):
         api, db = self.db()
-        return mysqlexec.login_as(api, db, user, password)
+        return mysqldb.login_as(api, db, user, password)
 
     # --- plan ----------------------------------------------------------------------------------------
 
@@ -437,7 +438,7 @@ class Rotation:
     def checked_server(self, root_passwords):
         try:
             return self.server(root_passwords)
-        except mysqlexec.MysqlError as exc:
+        except mysqldb.MysqlError as exc:
             self.input_error(f"cannot reach MySQL as root to rotate a database password: {exc}")
 
     # --- apply ---------------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ class Rotation:
                 self.actions.append(
                     "set the server's password of {} on {} ({})".format(item["user"], ", ".join(item["hosts"]), how)
                 )
-        except mysqlexec.MysqlError as exc:
+        except mysqldb.MysqlError as exc:
             for done, host in changed_accounts:
                 self.sql(keyrotation.set_password_sql(server, done["user"], host, env[done["name"]]), root_passwords)
             safefile.replace(self.env_file, planned["text"])

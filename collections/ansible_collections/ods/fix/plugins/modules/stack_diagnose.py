@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
+  - ods.fix.mysql
 options:
   cors_origins:
     description:
