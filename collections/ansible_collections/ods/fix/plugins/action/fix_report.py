@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 
@@ -12,6 +13,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.ods.fix.plugins.module_utils.reportfiles import write_files
 
 LISTS = ("found", "done", "left")
+REPORTS = "ansible_collections.ods.fix.plugins.module_utils.reports"
 
 
 def as_list(value):
@@ -24,7 +26,22 @@ def as_list(value):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("fix", "found", "done", "left", "details", "failed", "msg", "dest", "input_error"))
+    _VALID_ARGS = frozenset(
+        (
+            "fix",
+            "results",
+            "options",
+            "builder",
+            "found",
+            "done",
+            "left",
+            "details",
+            "failed",
+            "msg",
+            "dest",
+            "input_error",
+        )
+    )
     _requires_connection = False
 
     def _fix_of_role(self):
@@ -34,10 +51,27 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("fix (the catalog name) is required outside a fix's role")
         return role.get_name(include_role_fqcn=False).replace("_", "-")
 
+    def _built(self, fix, args):
+        """The fix's builder's report from the raw results (module_utils/reports/<fix>.py)."""
+        name = f"{REPORTS}.{fix.replace('-', '_')}"
+        try:
+            builder = getattr(importlib.import_module(name), args.get("builder") or "build")
+        except (ImportError, AttributeError) as exc:
+            raise AnsibleActionFail(f"no report builder for {fix}: {exc}") from exc
+        try:
+            return builder(args["results"], args.get("options") or {}, bool(self._task.check_mode))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # A builder's defect, or results the role did not register: say which, not a bare traceback.
+            raise AnsibleActionFail(
+                f"cannot build the {fix} report from its results: {type(exc).__name__}: {exc}"
+            ) from exc
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = self._task.args
         fix = args.get("fix") or self._fix_of_role()
+        if args.get("results") is not None:
+            args = dict(self._built(fix, args), dest=args.get("dest"))
         report = {"fix": fix, "check_mode": bool(self._task.check_mode)}
         report.update((key, as_list(args.get(key))) for key in LISTS)
         report["details"] = args.get("details") or {}

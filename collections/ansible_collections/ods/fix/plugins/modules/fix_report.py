@@ -10,7 +10,11 @@ version_added: 0.1.0
 description:
   - Returns C(ods_report), which the ods-fix CLI shows per host and puts in C(--json), and writes it as
     C(<fix>-YYYYMMDD-HHMMSS.json) under O(dest)/<host> on the controller when O(dest) is set.
-  - With O(failed=true) the task fails with O(msg), after the report is assembled, so the person on
+  - In a fix's role, the report is built in Python by the fix's builder (C(module_utils/reports/<fix>.py)) from
+    O(results), the raw results the role registered, and O(options); it is unit-tested there, not in Jinja.
+  - Without O(results), O(found), O(done), O(left), O(details) and O(failed) are the report as given, for a
+    playbook of one's own.
+  - A failed report fails the task with its message, after the report is assembled, so the person on
     call sees both what went wrong and what was done before.
   - An action plugin, run on the controller without connecting to the target.
 extends_documentation_fragment:
@@ -22,6 +26,21 @@ options:
       - Defaults to the name of the role the task runs in, with hyphens (role C(api_500) reports as V(api-500)).
     type: str
     required: false
+  results:
+    description:
+      - The fix's registered results, by the names its builder reads (for example C(before), C(after), C(apis)).
+      - A skipped task's result counts as not run.
+    type: dict
+  options:
+    description: The fix's settings that its builder words the report with (names, flags).
+    type: dict
+    default: {}
+  builder:
+    description:
+      - The builder's function in C(module_utils/reports/<fix>.py); V(build) reports a run, others report a run
+        refused before it changed anything (for example V(missing_settings) of V(api-500)).
+    type: str
+    default: build
   found:
     description: What was wrong, one line each.
     type: list
@@ -68,10 +87,20 @@ author:
 EXAMPLES = r"""
 - name: Report | What was wrong, what was done, what is left
   ods.fix.fix_report:
-    found: "{{ mysql_connect_found }}"
-    done: "{{ mysql_connect_service.actions }}"
-    left: []
-    failed: "{{ not mysql_connect_verified }}"
+    results:
+      before: "{{ api_500_before }}"
+      after: "{{ api_500_check }}"
+      db: "{{ api_500_db }}"
+      apis: "{{ api_500_apis }}"
+    dest: "{{ ods_report_dir }}"
+
+- name: Report what a playbook of one's own did
+  ods.fix.fix_report:
+    fix: nightly-check
+    found: "{{ health.problems }}"
+    done: []
+    left: "{{ health.problems }}"
+    failed: "{{ not health.ok }}"
 """
 
 RETURN = r"""

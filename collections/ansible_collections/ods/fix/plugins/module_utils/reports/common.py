@@ -1,0 +1,71 @@
+# Copyright: ods-fix contributors
+# Apache License 2.0 (see LICENSE)
+"""What every fix's report builder shares.
+
+A builder is `build(results, options, check_mode)` in reports/<fix>.py. It gets the raw results its role
+registered (keyed by the names the role gives them), the role's settings it words the report with, and whether
+the run is a check; it returns the report's found/done/left lists, its details, and whether the fix failed.
+fix_report (the action) calls it; pytest calls it with results taken from real runs.
+"""
+
+RESTART_ASKED = "(a restart was asked for)"
+REBUILD_ASKED = "(a rebuild was asked for)"
+
+
+def ran(result):
+    """The result of a task that ran, or None for one that was skipped or never reached (empty)."""
+    if not isinstance(result, dict) or not result or result.get("skipped"):
+        return None
+    return result
+
+
+def field(result, key, default=None):
+    """result[key] of a task that ran, else default."""
+    found = ran(result)
+    return default if found is None or found.get(key) is None else found[key]
+
+
+def actions(result, reason=None):
+    """The lines a fix step did ("actions"); with reason, the step's generic reason worded for this fix."""
+    lines = list(field(result, "actions", []))
+    if reason:
+        lines = [line.replace(RESTART_ASKED, reason) for line in lines]
+    return lines
+
+
+def outcome(before, after, check_mode):
+    """What is true after the fix: in check mode nothing changed, so what was found before."""
+    return before if check_mode or ran(after) is None else after
+
+
+def prefixed(prefix, lines):
+    return [prefix + line for line in lines]
+
+
+def report(found=(), done=(), left=(), details=None, failed=False, msg="", input_error=False):
+    built = {
+        "found": [str(line) for line in found if line not in (None, "")],
+        "done": [str(line) for line in done if line not in (None, "")],
+        "left": [str(line) for line in left if line not in (None, "")],
+        "details": details or {},
+        "failed": bool(failed),
+    }
+    if msg:
+        built["msg"] = msg
+    if input_error:
+        built["input_error"] = True
+    return built
+
+
+def checked_fix(results, check_mode, done, left=(), found=None, details=None):
+    """The report of a fix that checks, fixes and checks again: found is what the first check saw, left what
+    the second still sees (nothing in check mode), and the fix failed when the second check is not ok."""
+    before = results["before"]
+    after = outcome(before, results.get("after"), check_mode)
+    return report(
+        found=before.get("problems", []) if found is None else found,
+        done=done,
+        left=([] if check_mode else list(after.get("problems", []))) + list(left),
+        details={"before": before, "after": after} if details is None else details,
+        failed=not check_mode and not after.get("ok", False),
+    )
