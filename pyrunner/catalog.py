@@ -1,4 +1,4 @@
-"""The fix catalog, typed: read from the collection's module_utils/catalog.py (the single source).
+"""The fix catalog, typed: read from the collection's plugin_utils/catalog.py (the single source).
 
 The catalog gives each option its flag and the role variable it sets; the type, default, choices and help are the
 role's own, read from its meta/argument_specs.yml. Only the flags that feed a secret (how a value is supplied, not
@@ -53,7 +53,7 @@ class Fix:
 
 @cache
 def _load_module() -> ModuleType:
-    return paths.load_module_util("catalog")
+    return paths.load_module_util("catalog", "plugin_utils")
 
 
 # A role default worked out when the role runs, as the help shows it.
@@ -153,8 +153,8 @@ def get(name: str) -> Fix | None:
 
 
 def fix_for(code: str, service: str) -> Fix | None:
-    """The fix for a diagnose finding, by the same rule the diagnose module uses."""
-    entry = _load_module().fix_for(code, service)
+    """The fix for a diagnose finding, by the rule the diagnose module uses (module_utils/diagnosis.py)."""
+    entry = paths.load_module_util("diagnosis").fix_for(_load_module().symptom_map(), code, service)
     return get(entry["name"]) if entry else None
 
 

@@ -76,10 +76,11 @@ def cache_dir() -> Path:
 
 
 @functools.cache
-def load_module_util(name: str) -> ModuleType:
-    """One of the collection's module_utils that needs only the standard library (the catalog, the evidence
-    format), loaded from its file: the single source, for the CLI and for the targets alike."""
-    path = collection_dir() / "plugins" / "module_utils" / f"{name}.py"
+def load_module_util(name: str, package: str = "module_utils") -> ModuleType:
+    """One of the collection's module_utils (or, with package="plugin_utils", its controller-side utils) that
+    needs only the standard library (the catalog, the evidence format), loaded from its file: the single source,
+    for the CLI and for the collection alike."""
+    path = collection_dir() / "plugins" / package / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"ods_fix_{name}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
         raise RuntimeError(f"cannot load {path}")

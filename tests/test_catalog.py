@@ -94,12 +94,13 @@ def test_no_fix_for_unknown_finding() -> None:
 
 def test_symptoms_and_dependencies_name_roles_not_services() -> None:
     """The catalog names no service: a stack may call its database anything (real-stacks.md)."""
-    module = paths.load_module_util("catalog")
+    module = paths.load_module_util("catalog", "plugin_utils")
+    depends_on = paths.load_module_util("diagnosis").DEPENDS_ON
     roles = {"database", "cache", "vector_store", "vector_meta", "vector_object", "api", "web", "*"}
     for fix in module.FIXES:
         for pattern in fix["symptoms"]:
             assert pattern.split(":", 1)[1] in roles, f"{fix['name']}: {pattern} names a service"
-    for role, needs in module.DEPENDS_ON.items():
+    for role, needs in depends_on.items():
         assert {role, *needs} <= roles
 
 
@@ -150,7 +151,8 @@ def test_role_readmes_are_generated_from_the_specs() -> None:
 def _loaded_from_file() -> list[str]:
     found = set()
     for source in Path(paths.__file__).parent.rglob("*.py"):
-        found.update(re.findall(r'load_module_util\("(\w+)"\)', source.read_text()))
+        for name, package in re.findall(r'load_module_util\("(\w+)"(?:, "(\w+)")?\)', source.read_text()):
+            found.add(f"{package or 'module_utils'}/{name}")
     return sorted(found)
 
 
@@ -160,7 +162,7 @@ def test_module_utils_the_cli_loads_from_their_file_need_the_standard_library_on
     import ast  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
-    path = paths.collection_dir() / "plugins" / "module_utils" / f"{name}.py"
+    path = paths.collection_dir() / "plugins" / f"{name}.py"
     imported = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):

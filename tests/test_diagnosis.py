@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.ods.fix.plugins.module_utils import diagnosis
+from ansible_collections.ods.fix.plugins.plugin_utils import catalog
 
 STACK = ["mysql", "redis", "milvus-etcd", "milvus-minio", "milvus-standalone", "alldata-api", "bisheng-api", "web"]
 # What discovery maps them to: the findings' roles, which the catalog's symptoms and dependencies name.
+SYMPTOMS = catalog.symptom_map()
 ROLES = {
     "mysql": "database",
     "redis": "cache",
@@ -53,7 +55,7 @@ def probes_with_mysql_and_redis_down() -> dict[str, Any]:
 def test_two_stopped_services_are_the_roots_and_the_rest_follows() -> None:
     stopped = {"status": "exited", "exit_code": 0}
     findings, plan = diagnosis.analyse(
-        STACK, running(mysql=stopped, redis=stopped), probes_with_mysql_and_redis_down(), roles=ROLES
+        STACK, running(mysql=stopped, redis=stopped), probes_with_mysql_and_redis_down(), roles=ROLES, fixes=SYMPTOMS
     )
     roots = [f for f in findings if "caused_by" not in f and f["severity"] != "info"]
     assert sorted((f["code"], f["service"]) for f in roots) == [("stopped", "mysql"), ("stopped", "redis")]
@@ -65,7 +67,7 @@ def test_two_stopped_services_are_the_roots_and_the_rest_follows() -> None:
 def test_a_deleted_dist_is_its_own_problem_even_with_milvus_down() -> None:
     probes: dict[str, Any] = {"web": {"dist": {"ok": False, "error": "no index.html"}, "config": {"ok": True}}}
     findings, plan = diagnosis.analyse(
-        STACK, running(**{"milvus-etcd": {"status": "exited", "exit_code": 0}}), probes, roles=ROLES
+        STACK, running(**{"milvus-etcd": {"status": "exited", "exit_code": 0}}), probes, roles=ROLES, fixes=SYMPTOMS
     )
     dist = next(f for f in findings if f["code"] == "dist_missing")
     assert "caused_by" not in dist
@@ -76,7 +78,7 @@ def test_a_crashed_api_is_a_root_cause_not_a_consequence() -> None:
     services = running(
         mysql={"status": "exited", "exit_code": 0}, **{"alldata-api": {"status": "exited", "exit_code": 137}}
     )
-    findings, _ = diagnosis.analyse(STACK, services, {}, roles=ROLES)
+    findings, _ = diagnosis.analyse(STACK, services, {}, roles=ROLES, fixes=SYMPTOMS)
     api = next(f for f in findings if f["service"] == "alldata-api")
     assert api["code"] == "stopped" and "caused_by" not in api
     assert "137" in api["summary"]
@@ -93,7 +95,7 @@ def test_access_denied_names_user_and_side() -> None:
             }
         }
     }
-    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES)
+    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES, fixes=SYMPTOMS)
     auth = next(f for f in findings if f["code"] == "db_auth")
     assert "'ods'@'172.18.0.5'" in auth["summary"] and "its settings" in auth["summary"]
     assert plan[0]["command"] == "ods-fix mysql-connect"
@@ -113,20 +115,20 @@ def test_missing_setting_in_logs_becomes_config_missing() -> None:
         }
     }
     services = running(**{"bisheng-api": {"status": "exited", "exit_code": 1}})
-    findings, _ = diagnosis.analyse(STACK, services, probes, roles=ROLES)
+    findings, _ = diagnosis.analyse(STACK, services, probes, roles=ROLES, fixes=SYMPTOMS)
     missing = next(f for f in findings if f["code"] == "config_missing")
     assert "OPENAI_API_KEY" in missing["summary"] and "/app/deploy/.env" in missing["summary"]
 
 
 def test_healthy_stack_has_no_findings() -> None:
-    findings, plan = diagnosis.analyse(STACK, running(), {}, roles=ROLES)
+    findings, plan = diagnosis.analyse(STACK, running(), {}, roles=ROLES, fixes=SYMPTOMS)
     assert findings == [] and plan == []
 
 
 def test_a_service_without_container_is_missing() -> None:
     services = running()
     del services["web"]
-    findings, plan = diagnosis.analyse(STACK, services, {}, roles=ROLES)
+    findings, plan = diagnosis.analyse(STACK, services, {}, roles=ROLES, fixes=SYMPTOMS)
     assert findings[0]["code"] == "missing" and plan[0]["command"] == "ods-fix web-recover"
 
 
@@ -153,7 +155,9 @@ def test_error_lines_is_grep_i_error_without_colours() -> None:
 
 def test_high_cpu_and_memory_are_reported() -> None:
     probes = {"resources": {"alldata-api": {"cpu_percent": 180.0, "mem_percent": 95.0, "mem_mb": 900}}}
-    findings, _ = diagnosis.analyse(STACK, running(), probes, cpu_threshold=90, memory_threshold=90, roles=ROLES)
+    findings, _ = diagnosis.analyse(
+        STACK, running(), probes, cpu_threshold=90, memory_threshold=90, roles=ROLES, fixes=SYMPTOMS
+    )
     assert {f["code"] for f in findings} == {"high_cpu", "high_memory"}
 
 
@@ -161,7 +165,7 @@ def test_render_text_has_the_five_parts_and_the_fix() -> None:
     stopped = {"status": "exited", "exit_code": 0}
     services = running(mysql=stopped, redis=stopped)
     probes = probes_with_mysql_and_redis_down()
-    findings, plan = diagnosis.analyse(STACK, services, probes, roles=ROLES)
+    findings, plan = diagnosis.analyse(STACK, services, probes, roles=ROLES, fixes=SYMPTOMS)
     details = dict(
         probes,
         project="p",
@@ -183,12 +187,12 @@ def test_render_text_has_the_five_parts_and_the_fix() -> None:
 
 def test_a_refused_preflight_names_ods_fix_cors() -> None:
     probes = {"cors": {"alldata-api": {"http://localhost:3000": {"code": 400, "allow_origin": None}}}}
-    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES)
+    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES, fixes=SYMPTOMS)
     assert [(f["code"], f["service"]) for f in findings] == [("cors", "alldata-api")]
     assert plan[0]["command"] == "ods-fix cors"
 
 
 def test_an_allowed_preflight_is_no_finding() -> None:
     allowed = {"http://localhost:3000": {"code": 200, "allow_origin": "http://localhost:3000"}}
-    findings, _ = diagnosis.analyse(STACK, running(), {"cors": {"alldata-api": allowed}}, roles=ROLES)
+    findings, _ = diagnosis.analyse(STACK, running(), {"cors": {"alldata-api": allowed}}, roles=ROLES, fixes=SYMPTOMS)
     assert findings == []

@@ -8,11 +8,22 @@ catalog's symptoms and dependencies name. Root causes are findings on a service
 itself (stopped, unhealthy, ...); findings that follow from a root cause on a
 service it depends on (the APIs answering 500 while the database is stopped)
 are kept, marked ``caused_by``, and left out of the triage.
+
+The triage maps root findings to fixes by the catalog's symptom map, which
+the stack_diagnose action hands to the module from the controller. The
+standard library only: the CLI loads this file to match findings the same way.
 """
 
+import fnmatch
 import re
 
-from ansible_collections.ods.fix.plugins.module_utils import catalog
+# What each role needs in order to work: a root cause (the database stopped) is told from its consequences
+# (the APIs answering 500) by it.
+DEPENDS_ON = {
+    "api": ["database", "cache", "vector_store"],
+    "vector_store": ["vector_meta", "vector_object"],
+    "web": ["api"],
+}
 
 DOWN_CODES = ("missing", "stopped", "restarting", "unhealthy")
 CONSEQUENCE_CODES = ("unreachable", "api_error", "db_unreachable", "unhealthy", "restarting", "error_logs")
@@ -71,7 +82,7 @@ def error_lines(text, keep=20):
 
 def _depends_on(role, other, seen=None):
     seen = seen or set()
-    for dep in catalog.DEPENDS_ON.get(role, []):
+    for dep in DEPENDS_ON.get(role, []):
         if dep == other:
             return True
         if dep not in seen:
@@ -291,13 +302,23 @@ def _dedupe(findings):
     return unique
 
 
-def triage(findings):
-    """Root findings mapped to the catalog's fix: what to run next."""
+def fix_for(fixes, code, role):
+    """The entry of the symptom map that fixes a finding ``code`` on a service playing ``role`` (first match)."""
+    key = f"{code}:{role}"
+    for fix in fixes:
+        for pattern in fix["symptoms"]:
+            if fnmatch.fnmatchcase(key, pattern):
+                return fix
+    return None
+
+
+def triage(findings, fixes):
+    """Root findings mapped to their fix by the catalog's symptom map: what to run next."""
     plan = []
     for item in findings:
         if item["severity"] == "info" or "caused_by" in item:
             continue
-        fix = catalog.fix_for(item["code"], item.get("role", "other"))
+        fix = fix_for(fixes, item["code"], item.get("role", "other"))
         entry = {"finding": "{}:{}".format(item["code"], item["service"]), "summary": item["summary"]}
         if fix is None:
             entry.update(fix=None, command=None, note="no automated fix: see the manual")
@@ -313,13 +334,13 @@ def triage(findings):
     return plan
 
 
-def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.0, roles=None):
+def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.0, roles=None, fixes=()):
     """(findings, triage); roles maps each service to its role ({service: role})."""
     roles = roles or {}
     database = next((s for s, r in sorted(roles.items()) if r == "database"), "database")
     findings = service_findings(expected, services) + probe_findings(probes, cpu_threshold, memory_threshold, database)
     findings = link_causes(with_roles(_dedupe(findings), roles))
-    return findings, triage(findings)
+    return findings, triage(findings, fixes)
 
 
 def render_text(details, log_lines):

@@ -17,7 +17,8 @@ description:
     are called. Each API is probed on its own health URL (from its healthcheck, its ports or its
     command); what it answers is its health, not Docker's status.
   - Turns what it saw into findings on roles (the database, an API, ...), links consequences to their
-    root cause, and maps each root cause to the ods-fix command that fixes it (from the fix catalog).
+    root cause, and maps each root cause to the ods-fix command that fixes it (from the fix catalog's symptom
+    map, which the action plugin passes from the controller).
   - Read-only. Secret values from the stack's settings files, the containers' environment and the
     credentials found are redacted from everything it returns.
   - Written for ods-fix rather than composed from community.docker modules because the diagnosis
@@ -51,7 +52,18 @@ options:
     description: Seconds to wait for all probes.
     type: int
     default: 30
+  fixes:
+    description:
+      - The fix catalog's symptom map, C(name), C(symptoms) (C(code:role) patterns), C(status), C(section) and
+        C(manual_remedy) per fix. The action plugin passes the controller's catalog when it is not given.
+      - Empty leaves every finding without a fix to name.
+    type: list
+    elements: dict
+    default: []
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin, so some parts of the options run on the controller.
+    support: full
   check_mode:
     support: full
     details: The module never changes anything; it runs the same in check mode.
@@ -260,6 +272,7 @@ def main():
         cpu_threshold=dict(type="float", default=90.0),
         memory_threshold=dict(type="float", default=90.0),
         timeout=dict(type="int", default=30),
+        fixes=dict(type="list", elements="dict", default=[]),
     )
     argument_spec.update(compose.PROJECT_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -279,7 +292,7 @@ def main():
     seen = assemble(gather(api, profile, containers, params, expected, root, cache_password), profile)
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
-        expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles
+        expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]
     )
     roots = [f for f in findings if f["severity"] != "info" and "caused_by" not in f]
     broken = sorted(set(f["service"] for f in roots))

@@ -9,22 +9,13 @@ diagnose findings it fixes
 (``symptoms``, ``code:role`` patterns: the role a service plays in the stack,
 see stackprofile.ROLES, never a service's name). The CLI subcommands, ``ods-fix
 list``, the README table, the test matrix and diagnose's triage all read it.
-Plain data and the standard library only: pyrunner loads this file directly,
-and Ansible ships it to targets with the diagnose module.
+Plain data and the standard library only: pyrunner loads this file directly.
+It stays on the controller (plugin_utils): the diagnose module gets only the
+symptom map, from the stack_diagnose action (symptom_map()).
 """
-
-import fnmatch
 
 READY = "ready"
 PLANNED = "planned"
-
-# What each role needs in order to work; diagnose uses it to tell a root
-# cause (the database stopped) from its consequences (the APIs answering 500).
-DEPENDS_ON = {
-    "api": ["database", "cache", "vector_store"],
-    "vector_store": ["vector_meta", "vector_object"],
-    "web": ["api"],
-}
 
 FIXES = [
     {
@@ -482,11 +473,7 @@ def by_name(name):
     return None
 
 
-def fix_for(code, role):
-    """The catalog entry that fixes a finding ``code`` on a service playing ``role`` (first match), or None."""
-    key = f"{code}:{role}"
-    for fix in FIXES:
-        for pattern in fix["symptoms"]:
-            if fnmatch.fnmatchcase(key, pattern):
-                return fix
-    return None
+def symptom_map():
+    """What diagnose's triage needs of each fix: its name, the findings it fixes, its status and manual remedy."""
+    keys = ("name", "symptoms", "status", "section", "manual_remedy")
+    return [dict((key, fix[key]) for key in keys) for fix in FIXES if fix["symptoms"]]
