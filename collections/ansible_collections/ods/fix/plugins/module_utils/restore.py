@@ -12,31 +12,12 @@ interrupted swap is finished or undone by the next run.
 """
 
 import json
-import os
 import threading
 import time
 
 from ansible_collections.ods.fix.plugins.module_utils import mysqldb
 from ansible_collections.ods.fix.plugins.module_utils.mysqldb import q
-
-STATE_SCHEMA = "ods_fix"
-STATE_DDL = (
-    "CREATE DATABASE IF NOT EXISTS ods_fix; "
-    "CREATE TABLE IF NOT EXISTS ods_fix.restores ("
-    " id INT AUTO_INCREMENT PRIMARY KEY, target VARCHAR(64) NOT NULL, backup_sha256 CHAR(64) NOT NULL,"
-    " backup_name VARCHAR(255), kept_schema VARCHAR(64), status VARCHAR(16) NOT NULL,"
-    " checksums LONGTEXT, row_counts LONGTEXT, old_objects LONGTEXT, new_objects LONGTEXT,"
-    " started_at DATETIME NOT NULL, finished_at DATETIME, KEY target_status (target, status)"
-    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
-)
-# Added after the first release: a journal made by it gets them on first use.
-STATE_COLUMNS = {"source_schema": "VARCHAR(64)", "old_tables": "LONGTEXT", "new_tables": "LONGTEXT"}
-# A swap's phases, in order. `swapping`: the old objects are being dropped and the RENAME may or may not have
-# run (it is atomic: the tables tell). `renamed`: the RENAME ran. `objects`: the dump's views, triggers and
-# routines are being created. `swapping_back`: a failed check is putting the old database back.
-UNFINISHED = ("swapping", "renamed", "objects", "swapping_back")
-# A load's: `loading` while the shadow schema fills, `loaded` once verified and waiting for the swap.
-LOADS = ("loading", "loaded")
+from ansible_collections.ods.fix.plugins.module_utils.restorejournal import LOADS, UNFINISHED, test_pause
 
 
 class RestoreError(Exception):
@@ -146,132 +127,6 @@ def verify_objects(db, schema, scan):
         if missing:
             problems.append("{} missing in {}: {}".format(kind, schema, ", ".join(missing)))
     return problems, have
-
-
-class Journal:
-    """ods_fix.restores: what was restored where, and the phase an unfinished load or swap reached."""
-
-    def __init__(self, db):
-        self.db = db
-
-    def ensure(self):
-        self.db.sql(STATE_DDL)
-        have = {
-            r[0]
-            for r in self.db.sql(
-                "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-                "WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
-            )
-        }
-        missing = [f"ADD COLUMN {c} {t}" for c, t in sorted(STATE_COLUMNS.items()) if c not in have]
-        if missing:  # ADD COLUMN IF NOT EXISTS is MariaDB's; MySQL 8 has no such clause
-            self.db.sql("ALTER TABLE ods_fix.restores {};".format(", ".join(missing)))
-
-    TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects", "old_tables", "new_tables")
-
-    def _exists(self):
-        return bool(
-            self.db.sql(
-                "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ods_fix' "
-                "AND TABLE_NAME = 'restores' AND COLUMN_NAME = 'source_schema';"
-            )
-        )
-
-    def last_target(self):
-        """The database the last finished restore went into, or None."""
-        if not self.db.sql(
-            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
-        ):
-            return None
-        rows = self.db.sql("SELECT target FROM ods_fix.restores WHERE status = 'done' ORDER BY id DESC LIMIT 1;")
-        return rows[0][0] if rows else None
-
-    def latest(self, target, statuses=("done",)):
-        if not self.db.sql(
-            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
-        ):
-            return None
-        # Read-only (check mode plans too): a journal from before STATE_COLUMNS is read as if they were empty.
-        recent = self._exists()
-
-        def column(name):
-            return name if recent or name not in STATE_COLUMNS else "NULL"
-
-        # Text columns hold scripts with newlines: read them as hex, one row per line.
-        rows = self.db.sql(
-            "SELECT id, backup_sha256, kept_schema, status, started_at, IFNULL({}, ''), {} "
-            "FROM ods_fix.restores WHERE target = {} AND status IN ({}) ORDER BY id DESC LIMIT 1;".format(
-                column("source_schema"),
-                ", ".join(f"HEX(IFNULL({column(c)}, ''))" for c in self.TEXT),
-                mysqldb.quote(target),
-                ", ".join(mysqldb.quote(s) for s in statuses),
-            )
-        )
-        if not rows:
-            return None
-        keys = ("id", "backup_sha256", "kept_schema", "status", "started_at", "source_schema", *self.TEXT)
-        entry = dict(zip(keys, rows[0], strict=True))
-        entry["id"] = int(entry["id"])
-        for column in self.TEXT:
-            entry[column] = bytes.fromhex(entry[column] or "").decode("utf-8", "replace")
-        for column in ("old_tables", "new_tables"):
-            entry[column] = json.loads(entry[column] or "[]")
-        return entry
-
-    def start(
-        self,
-        target,
-        sha256,
-        name,
-        kept,
-        old_objects,
-        new_objects,
-        status="swapping",
-        source="",
-        old_tables=(),
-        new_tables=(),
-        checksums=None,
-        counts=None,
-    ):
-        self.ensure()
-        values = (
-            target,
-            sha256,
-            name,
-            kept,
-            status,
-            old_objects,
-            new_objects,
-            source,
-            json.dumps(list(old_tables)),
-            json.dumps(list(new_tables)),
-            json.dumps(checksums or {}),
-            json.dumps(counts or {}),
-        )
-        self.db.sql(
-            "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, old_objects, "
-            "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, started_at) "
-            "VALUES ({}, NOW());".format(", ".join(mysqldb.quote(v) for v in values))
-        )
-        return int(self.db.sql("SELECT MAX(id) FROM ods_fix.restores;")[0][0])
-
-    def phase(self, entry_id, status):
-        self.db.sql("UPDATE ods_fix.restores SET status = %s WHERE id = %d;" % (mysqldb.quote(status), entry_id))
-        test_pause(status)
-
-    def finish(self, entry_id, status, checksums=None, counts=None):
-        sets = [f"status = {mysqldb.quote(status)}", "finished_at = NOW()"]
-        if checksums is not None:
-            sets.append(f"checksums = {mysqldb.quote(json.dumps(checksums))}")
-        if counts is not None:
-            sets.append(f"row_counts = {mysqldb.quote(json.dumps(counts))}")
-        self.db.sql("UPDATE ods_fix.restores SET %s WHERE id = %d;" % (", ".join(sets), entry_id))
-
-
-def test_pause(phase):
-    """For the kill tests only: stop at a phase (ODS_FIX_TEST_PAUSE_AT) so that the process can be killed there."""
-    if os.environ.get("ODS_FIX_TEST_PAUSE_AT") == phase:
-        time.sleep(3600)
 
 
 def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None, checksums=None, counts=None):

@@ -145,6 +145,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     mysqldb,
     projectlock,
     restore,
+    restorejournal,
     restoreload,
     sqldump,
 )
@@ -257,7 +258,7 @@ def check_target(module, db, p, profile, containers):
     if not p["database"]:
         # A rollback (and its plan, which names no backup) goes back into the database the last restore went into.
         if p["phase"] == "rollback" or not (p["backup"] or p["expected_sha256"]):
-            p["database"] = restore.Journal(db).last_target() or (used[0] if used else "")
+            p["database"] = restorejournal.Journal(db).last_target() or (used[0] if used else "")
         elif len(used) == 1:
             p["database"] = used[0]
     if not p["database"]:
@@ -268,7 +269,7 @@ def check_target(module, db, p, profile, containers):
 
 
 def plan(module, db, p):
-    journal = restore.Journal(db)
+    journal = restorejournal.Journal(db)
     resumed = restore.resume(db, journal, p["database"], None) if not module.check_mode else None
     result = {"resumed": resumed, "up_to_date": False, "previous": None}
     if p["backup"] or p["expected_sha256"]:
@@ -323,7 +324,7 @@ def load(module, db, p):
     checks = ["room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed)]
     work = os.path.join(p["staging_dir"], ".restore-split")
     shadow = restore.shadow_name(p["database"])
-    journal = restore.Journal(db)
+    journal = restorejournal.Journal(db)
     entry = journal.start(
         p["database"],
         p["expected_sha256"] or "",
@@ -340,7 +341,7 @@ def load(module, db, p):
         split, loader = restoreload.split_and_load(
             db, p["backup"], work, shadow, p["workers"], p["allow_incomplete"], progress, total, p["pick"]
         )
-        restore.test_pause("loading")
+        restorejournal.test_pause("loading")
         scan = split.scan
         problems = unexpected(split, loader, p)
     except sqldump.DumpError as exc:
@@ -433,7 +434,7 @@ def swap(module, db, p):
         setattr(scan, key, saved[key])
     with open(objects_path, "rb") as handle:
         objects_sql = handle.read().decode("utf-8", "replace")
-    journal = restore.Journal(db)
+    journal = restorejournal.Journal(db)
     journal.ensure()
     if not db.exists(p["database"]):
         db.sql("CREATE DATABASE {} CHARACTER SET utf8mb4;".format(restore.q(p["database"])))
@@ -486,7 +487,7 @@ def swap(module, db, p):
 
 
 def rollback(module, db, p):
-    journal = restore.Journal(db)
+    journal = restorejournal.Journal(db)
     last = journal.latest(p["database"])
     if last is None or not last["kept_schema"] or not db.exists(last["kept_schema"]):
         raise sqldump.DumpError("there is no kept copy of {} to roll back to".format(p["database"]))
