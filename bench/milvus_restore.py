@@ -27,8 +27,9 @@ ODS_FIX = str(Path(sys.executable).parent / "ods-fix")
 NAME = "bench_vectors"
 IN_CONTAINER = "/tmp/ods-fix-bench"
 # The format's own code (Digest, npy_header, FORMAT), run in bisheng-api to make the backup.
-MILVUS_IO = (
-    Path(__file__).resolve().parent.parent / "collections/ansible_collections/ods/fix/plugins/module_utils/milvus_io.py"
+VECTOR_FORMAT = (
+    Path(__file__).resolve().parent.parent
+    / "collections/ansible_collections/ods/fix/plugins/module_utils/vectorformat.py"
 ).read_text()
 
 MAKE = r"""
@@ -134,7 +135,7 @@ def drop(container: str) -> None:
 
 def make(container: str, backup: Path, rows: int, dim: int) -> None:
     print(f"generating {rows} x {dim} vectors in {container} into {backup} ...", flush=True)
-    program = MILVUS_IO + MAKE.replace("ROWS", str(rows)).replace("DIM", str(dim)).replace("NAME", NAME)
+    program = VECTOR_FORMAT + MAKE.replace("ROWS", str(rows)).replace("DIM", str(dim)).replace("NAME", NAME)
     with backup.open("wb") as out:
         subprocess.run(
             ["docker", "exec", "-i", container, "python", "-"], input=program.encode(), stdout=out, check=True

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.ods.fix.plugins.module_utils import milvus_io, vectorarchive
-from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorError
+from ansible_collections.ods.fix.plugins.module_utils import vectorarchive, vectorformat
+from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError
 
 SCHEMA = {
     "name": "docs",
@@ -34,7 +34,7 @@ def make_backup(path: Path, rows: int = 3, dim: int = 4, tamper: dict[str, Any] 
     members = {
         "docs/schema.json": json.dumps(SCHEMA).encode(),
         "docs/rows.jsonl.gz": gzip.compress(lines.encode()),
-        "docs/embedding.npy": milvus_io.npy_header(rows, dim) + vectors,
+        "docs/embedding.npy": vectorformat.npy_header(rows, dim) + vectors,
     }
     entry = {
         "name": "docs",
@@ -44,7 +44,7 @@ def make_backup(path: Path, rows: int = 3, dim: int = 4, tamper: dict[str, Any] 
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
     }
     members["manifest.json"] = json.dumps(
-        {"format": milvus_io.FORMAT, "created": "2026-11-28T00:00:00Z", "collections": [entry]}
+        {"format": vectorformat.FORMAT, "created": "2026-11-28T00:00:00Z", "collections": [entry]}
     ).encode()
     members.update(tamper or {})
     with tarfile.open(path, "w") as tar:
@@ -67,11 +67,11 @@ def test_a_good_backup_is_read_completely(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("tamper", "says"),
     [
-        ({"docs/embedding.npy": milvus_io.npy_header(3, 4) + b"\0" * 48}, "sha256 differs"),
+        ({"docs/embedding.npy": vectorformat.npy_header(3, 4) + b"\0" * 48}, "sha256 differs"),
         ({"docs/rows.jsonl.gz": b"not gzip"}, "truncated or corrupt"),
         ({"manifest.json": b"{"}, "does not parse"),
         ({"manifest.json": json.dumps({"format": "other/9"}).encode()}, "in format 'other/9'"),
-        ({"manifest.json": json.dumps({"format": milvus_io.FORMAT}).encode()}, "malformed manifest"),
+        ({"manifest.json": json.dumps({"format": vectorformat.FORMAT}).encode()}, "malformed manifest"),
         ({"docs/embedding.npy": b"PNG"}, "not a NumPy .npy file"),
     ],
 )
@@ -110,39 +110,55 @@ def test_a_collection_the_backup_lacks_is_refused(tmp_path: Path) -> None:
 
 
 def test_npy_header_is_numpy_v1_and_fixed_length() -> None:
-    small, big = milvus_io.npy_header(0, 768), milvus_io.npy_header(200000, 768)
-    assert len(small) == len(big) == milvus_io.NPY_HEADER_LEN
-    assert milvus_io.read_npy_shape(io.BytesIO(big)) == (200000, 768)
+    small, big = vectorformat.npy_header(0, 768), vectorformat.npy_header(200000, 768)
+    assert len(small) == len(big) == vectorformat.NPY_HEADER_LEN
+    assert vectorformat.read_npy_shape(io.BytesIO(big)) == (200000, 768)
     assert big[:8] == b"\x93NUMPY\x01\x00" and big.endswith(b"\n")
 
 
 def test_digest_ignores_row_order_and_generated_ids() -> None:
     rows = [({"id": 1, "text": "a"}, [b"\1\2"]), ({"id": 2, "text": "b"}, [b"\3\4"])]
-    one, two = milvus_io.Digest(["id"]), milvus_io.Digest(["id"])
+    one, two = vectorformat.Digest(["id"]), vectorformat.Digest(["id"])
     for scalars, vectors in rows:
         one.add(scalars, vectors)
     for scalars, vectors in reversed(rows):
         two.add(dict(scalars, id=scalars["id"] + 100), vectors)
     assert one.hexdigest() == two.hexdigest()
-    three = milvus_io.Digest(["id"])
+    three = vectorformat.Digest(["id"])
     three.add({"id": 1, "text": "a"}, [b"\1\2"])
     three.add({"id": 2, "text": "b"}, [b"\3\5"])
     assert three.hexdigest() != one.hexdigest()
 
 
 def test_kept_copies_are_recognised_by_their_dated_name() -> None:
-    kept = milvus_io.kept_name("kb_docs", 0)
+    kept = vectorformat.kept_name("kb_docs", 0)
     assert kept == "kb_docs_replaced_19700101T000000"
-    assert milvus_io.kept_copy_of(kept) == "kb_docs"
-    assert milvus_io.kept_copy_of("kb_docs") is None
-    assert milvus_io.kept_copy_of("kb_replaced_docs") is None
+    assert vectorformat.kept_copy_of(kept) == "kb_docs"
+    assert vectorformat.kept_copy_of("kb_docs") is None
+    assert vectorformat.kept_copy_of("kb_replaced_docs") is None
 
 
 def test_schema_differences_and_dimension_mismatch_are_named() -> None:
     other = json.loads(json.dumps(SCHEMA))
     other["fields"][2]["params"]["dim"] = 8
-    assert milvus_io.dimension_mismatch(SCHEMA, other) == ["embedding: dim 8 live, 4 in the backup"]
-    assert milvus_io.same_schema(SCHEMA, json.loads(json.dumps(SCHEMA))) == []
-    assert milvus_io.same_schema(SCHEMA, other) == [
+    assert vectorformat.dimension_mismatch(SCHEMA, other) == ["embedding: dim 8 live, 4 in the backup"]
+    assert vectorformat.same_schema(SCHEMA, json.loads(json.dumps(SCHEMA))) == []
+    assert vectorformat.same_schema(SCHEMA, other) == [
         "field embedding is FLOAT_VECTOR (dim=8), the backup's is FLOAT_VECTOR (dim=4)"
     ]
+
+
+def test_the_agent_program_runs_alone_as_it_does_in_the_agent_api() -> None:
+    """What milvus_vectors sends to `python -` in the container: the format, then the agent, with no collection."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from ansible_collections.ods.fix.plugins.modules import milvus_vectors  # noqa: PLC0415
+
+    program = milvus_vectors.SCRIPT + b"\nsay('result', format=FORMAT, kept=kept_name('docs', 0))\n"
+    out = subprocess.run([sys.executable, "-I", "-"], input=program, capture_output=True, check=True, timeout=60)
+    assert json.loads(out.stdout) == {
+        "format": vectorformat.FORMAT,
+        "kept": vectorformat.kept_name("docs", 0),
+        "event": "result",
+    }

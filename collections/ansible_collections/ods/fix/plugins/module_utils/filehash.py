@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """The SHA-256 of a file, read a megabyte at a time (dumps and bundles are gigabytes).
 
-Two files keep a copy of their own, for they run alone: milvus_io inside the agent API, and evidence in the CLI
+Two files keep a copy of their own, for they run alone: milvus_agent inside the agent API, and evidence in the CLI
 (``ods-fix incident verify`` loads it from its file, with the standard library only).
 """
 

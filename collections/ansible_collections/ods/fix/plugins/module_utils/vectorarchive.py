@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """Vector backup files on disk: check one completely, read its manifest, write one from a container's archive.
 
-The format is described in milvus_io. Everything here is the standard library:
+The format is described in vectorformat. Everything here is the standard library:
 it runs on the controller (checking a backup before it is copied) and on targets.
 """
 
@@ -14,7 +14,7 @@ import tarfile
 import zlib
 
 from ansible_collections.ods.fix.plugins.module_utils.filehash import sha256_file
-from ansible_collections.ods.fix.plugins.module_utils.milvus_io import (
+from ansible_collections.ods.fix.plugins.module_utils.vectorformat import (
     FORMAT,
     MANIFEST,
     ROWS,

@@ -57,7 +57,7 @@ created:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import vectorarchive
-from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorError
+from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError
 
 
 def main():

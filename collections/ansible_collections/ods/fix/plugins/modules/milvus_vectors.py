@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Runs inside the agent API (the manual's bisheng-api), through the manual's C(services.VectorStore) and its
     pymilvus client, so that it reaches Milvus exactly as the application does.
-  - V(export) writes a backup (format in the README and in module_utils/milvus_io) under O(dest); when the
+  - V(export) writes a backup (format in the README and in module_utils/vectorformat) under O(dest); when the
     newest backup there holds the same content, the new one is dropped and nothing changes.
   - V(plan) says, per collection, what a restore would do. V(create) (absent), V(none) (identical to the
     backup), V(replace) (different, or of another dimension; only with O(replace)).
@@ -135,14 +135,27 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     dockerexec,
-    milvus_io,
+    milvus_agent,
     probes,
     projectlock,
     vectorarchive,
 )
-from ansible_collections.ods.fix.plugins.module_utils.milvus_io import VectorError
+from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError, kept_name
 
-SCRIPT = pkgutil.get_data("ansible_collections.ods.fix.plugins.module_utils", "milvus_io.py")
+
+def _source(name):
+    """A module_util's source: from the module's payload, or from the collection on disk (a namespace package,
+    as under pytest, where get_data finds nothing)."""
+    data = pkgutil.get_data(milvus_agent.__package__, name)
+    if data is None:
+        with open(os.path.join(os.path.dirname(milvus_agent.__file__), name), "rb") as handle:
+            data = handle.read()
+    return data
+
+
+# What runs in the agent API: the format's source, then the agent's. milvus_agent is imported so that Ansible
+# ships it with this module; its source, not the import, is what is used.
+SCRIPT = _source("vectorformat.py") + b"\n" + _source("milvus_agent.py")
 
 
 class Lines:
@@ -177,7 +190,7 @@ class Lines:
 
 
 def run_script(api, container, args, progress_file=None):
-    """The result line of milvus_io.main(args) run in the container; VectorError on an expected failure."""
+    """The result line of milvus_agent.main(args) run in the container; VectorError on an expected failure."""
     program = SCRIPT + (f"\nmain(json.loads({json.dumps(args)!r}))\n").encode()
     lines = Lines(progress_file)
     result = dockerexec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
@@ -276,7 +289,7 @@ def would_line(plan):
         plan["name"],
         plan["rows_backup"],
         plan["rows_live"],
-        milvus_io.kept_name(plan["name"], time.time()),
+        kept_name(plan["name"], time.time()),
     )
 
 
