@@ -101,7 +101,7 @@ def test_unexpected_error_logs_a_traceback(
         raise ZeroDivisionError("bug")
 
     monkeypatch.setattr("pyrunner.inventory.resolve_hosts", boom)
-    monkeypatch.setattr(cli, "resolve_hosts", boom)
+    monkeypatch.setattr("pyrunner.execution.resolve_hosts", boom)
     inventory = state_home.parent / "hosts.yml"
     inventory.write_text("all:\n  hosts:\n    h: {}\n")
     assert cli.main(["diagnose", "-i", str(inventory)]) == 3
