@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.ods.fix.plugins.module_utils import composecore, stackprofile
 
 try:
@@ -196,6 +196,11 @@ def remember_profile(module, profile):
         exit_json(ansible_facts=facts, **result)
 
     module.exit_json = exit_with_profile
+
+
+def stack_module(argument_spec, **kwargs):
+    """The AnsibleModule of a module that works on the stack: its own options and PROJECT_ARGS, check mode."""
+    return AnsibleModule(argument_spec=dict(argument_spec, **PROJECT_ARGS), supports_check_mode=True, **kwargs)
 
 
 def open_project(module, require_running=True):

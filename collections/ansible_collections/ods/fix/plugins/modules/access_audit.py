@@ -70,7 +70,6 @@ window:
 import datetime
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import accesslog, compose, settings
 from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
 
@@ -82,8 +81,7 @@ def main():
         burst_per_minute=dict(type="int", default=20),
         large_bytes=dict(type="int", default=1 << 20),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     compose.require_docker(module)
     params = module.params
     if params["window_hours"] <= 0:

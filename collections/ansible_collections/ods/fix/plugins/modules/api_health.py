@@ -82,7 +82,6 @@ problems:
 import re
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -239,8 +238,7 @@ def main():
         select1=dict(type="bool", default=True),
         latency_threshold_ms=dict(type="int", default=0),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, project = compose.open_project(module)
     profile = project["profile"]

@@ -92,7 +92,6 @@ service:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, credentials
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
@@ -107,10 +106,8 @@ def main():
         read_only=dict(type="bool", default=False),
         timeout=dict(type="int", default=120),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    module = compose.stack_module(
+        argument_spec,
         required_one_of=[("service", "role")],
         mutually_exclusive=[("service", "role")],
     )

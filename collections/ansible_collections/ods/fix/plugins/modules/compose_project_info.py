@@ -59,14 +59,12 @@ project:
     services: {description: 'Service name to C({container, status, health, exit_code, ...}).', type: dict}
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose
 
 
 def main():
     argument_spec = dict(require_running=dict(type="bool", default=False), detect_cli=dict(type="bool", default=False))
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     _api, project = compose.open_project(module, require_running=params["require_running"])
     if params["detect_cli"]:

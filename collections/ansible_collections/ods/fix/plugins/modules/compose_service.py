@@ -120,7 +120,6 @@ ods_failure:
 
 import concurrent.futures
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, services
 
 ROLE_CHOICES = [
@@ -158,8 +157,7 @@ def main():
         live_health=dict(type="list", elements="str", default=[]),
         parallel=dict(type="bool", default=False),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, project = compose.open_project(module)
     profile = project["profile"]

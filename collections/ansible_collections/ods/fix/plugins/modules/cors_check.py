@@ -88,7 +88,6 @@ problems:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, probes, settings
 
 
@@ -170,8 +169,7 @@ def main():
         origins=dict(type="list", elements="str", default=["http://localhost:3000"]),
         setting=dict(type="str", default=""),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     compose.require_docker(module)
     params = module.params
     bad = [

@@ -71,7 +71,6 @@ symptoms:
 import datetime
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -179,8 +178,7 @@ def main():
         clients=dict(type="list", elements="str", default=[]),
         log_lines=dict(type="int", default=200),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, project = compose.open_project(module)
     profile = project["profile"]

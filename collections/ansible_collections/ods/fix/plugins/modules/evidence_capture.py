@@ -152,7 +152,6 @@ import subprocess
 import tarfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, evidence, forensics, settings, stackprofile
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
@@ -426,10 +425,7 @@ def main():
         meta=dict(type="dict", default={}),
         records=dict(type="list", elements="dict", default=[]),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(
-        argument_spec=argument_spec, supports_check_mode=True, required_if=[("action", "seal", ["bundle"])]
-    )
+    module = compose.stack_module(argument_spec, required_if=[("action", "seal", ["bundle"])])
     params = module.params
     api, project = compose.open_project(module, require_running=False)
     profile = project["profile"]

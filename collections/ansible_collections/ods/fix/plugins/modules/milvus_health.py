@@ -69,7 +69,6 @@ problems:
 import json
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -204,8 +203,7 @@ def inspect(api, profile, params):
 
 def main():
     argument_spec = dict(wait_timeout=dict(type="int", default=0))
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, project = compose.open_project(module)
     profile = project["profile"]

@@ -131,7 +131,6 @@ import os
 import pkgutil
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     dockerexec,
@@ -366,9 +365,8 @@ ACTIONS = {"export": export, "plan": plan, "restore": restore, "rollback": kept,
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            compose.PROJECT_ARGS,
+    module = compose.stack_module(
+        dict(
             action=dict(type="str", required=True, choices=list(ACTIONS)),
             collections=dict(type="list", elements="str", default=[]),
             dest=dict(type="path"),
@@ -384,7 +382,6 @@ def main():
             lock_token=dict(type="str", default="", no_log=False),
         ),
         required_if=[("action", "export", ["dest"]), ("action", "restore", ["backup"])],
-        supports_check_mode=True,
     )
     p = module.params
     api, project = compose.open_project(module)

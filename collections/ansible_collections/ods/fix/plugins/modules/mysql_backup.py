@@ -76,7 +76,6 @@ import json
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, filehash, mysqldb, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
 
@@ -95,13 +94,11 @@ def newest_manifest(dest, database):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            compose.PROJECT_ARGS,
+    module = compose.stack_module(
+        dict(
             database=dict(type="str", default=""),
             dest=dict(type="path", required=True),
         ),
-        supports_check_mode=True,
     )
     p = module.params
     api, profile, name, containers = compose.open_role(module, "database")

@@ -114,7 +114,6 @@ problems:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import archive, compose, credentials, mysqldb
 
 SCHEMA_SIZES = (
@@ -224,8 +223,7 @@ def main():
         full_percent=dict(type="int", default=95),
         write_probe=dict(type="bool", default=True),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     compose.require_docker(module)
     params = module.params
     try:

@@ -67,7 +67,6 @@ killed:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqldb
 
 PROCESSLIST = (
@@ -106,8 +105,7 @@ def main():
         slow_after=dict(type="int", default=10),
         kill_after=dict(type="int", default=0),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     compose.require_docker(module)
     params = module.params
     if params["kill_after"] < 0 or params["slow_after"] < 0:

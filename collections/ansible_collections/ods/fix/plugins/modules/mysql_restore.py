@@ -137,7 +137,6 @@ import shutil
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -190,9 +189,8 @@ def estimated_sql_bytes(path):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            compose.PROJECT_ARGS,
+    module = compose.stack_module(
+        dict(
             phase=dict(type="str", required=True, choices=["plan", "load", "swap", "rollback"]),
             backup=dict(type="path"),
             database=dict(type="str", default=""),
@@ -208,7 +206,6 @@ def main():
             pick=dict(type="str"),
         ),
         required_if=[("phase", "load", ["backup"]), ("phase", "swap", ["backup"])],
-        supports_check_mode=True,
     )
     p = module.params
     if p["keep"] < 1 or p["workers"] < 1:  # keep 0 would drop the copy just made, the one --rollback puts back

@@ -58,7 +58,6 @@ action:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -74,8 +73,7 @@ def main():
         service=dict(type="str", default=""),
         host=dict(type="str", default="%"),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, profile, name, containers = compose.open_role(module, "database")
     candidates = [params["service"]] if params["service"] else compose.role_apis(module, profile)

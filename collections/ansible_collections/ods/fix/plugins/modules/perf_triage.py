@@ -100,7 +100,6 @@ over_memory:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -354,8 +353,7 @@ def main():
         sample_seconds=dict(type="int", default=3),
         write_mb_s=dict(type="float", default=0.5),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, project = compose.open_project(module)
     profile = project["profile"]

@@ -148,7 +148,6 @@ import os
 import shutil
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -620,8 +619,7 @@ def main():
         actor=dict(type="str", default=""),
         reason=dict(type="str", default=""),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     compose.require_docker(module)
     rotation = Rotation(module)
     state = module.params["state"]

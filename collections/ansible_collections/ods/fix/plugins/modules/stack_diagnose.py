@@ -119,7 +119,6 @@ ods_report:
 import time
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
@@ -274,8 +273,7 @@ def main():
         timeout=dict(type="int", default=30),
         fixes=dict(type="list", elements="dict", default=[]),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     started = time.time()
     api, project = compose.open_project(module)

@@ -50,7 +50,6 @@ ods_report:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, stackprofile
 
 
@@ -85,7 +84,7 @@ def summary(profile):
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(compose.PROJECT_ARGS), supports_check_mode=True)
+    module = compose.stack_module({})
     _api, project = compose.open_project(module, require_running=False)
     profile = project["profile"]
     left = [f"no service is {stackprofile.ROLE_WORDS[r]}: set ods_roles.{r} if one is" for r in profile["unmapped"]]

@@ -114,7 +114,6 @@ left:
 
 import subprocess
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, safefile, services, settings
 
 
@@ -212,8 +211,7 @@ def main():
         backup_dir=dict(type="path"),
         wait_timeout=dict(type="int", default=120),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     values = dict((str(k), "" if v is None else str(v)) for k, v in params["values"].items())
     if params["secret"]:

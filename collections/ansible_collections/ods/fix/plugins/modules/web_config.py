@@ -67,7 +67,6 @@ import os
 import re
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, containerfiles, safefile, webfront
 
 ROUTE = """    # Added by ods-fix cors --add-route: the same-origin route to the API (使用反向代理处理 CORS).
@@ -120,8 +119,7 @@ def main():
         add_route=dict(type="bool", default=False),
         route_path=dict(type="str", default="/api/v1/health"),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, profile, service, containers = compose.open_role(module, "web")
     good_path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)

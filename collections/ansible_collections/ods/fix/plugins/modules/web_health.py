@@ -109,7 +109,6 @@ import hashlib
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ods.fix.plugins.module_utils import compose, containerfiles, safefile, services, webfront
 
 ASSET_REF = re.compile(r"""(?:src|href)=["'](/[^"'?#]+)""")
@@ -293,8 +292,7 @@ def main():
         proxy_path=dict(type="str", default="/api/v1/health"),
         require_proxy=dict(type="bool", default=False),
     )
-    argument_spec.update(compose.PROJECT_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = compose.stack_module(argument_spec)
     params = module.params
     api, project = compose.open_project(module)
     profile = project["profile"]
