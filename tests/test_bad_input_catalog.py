@@ -55,6 +55,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("bad-input")
     sandbox = root / "sandbox"
     env = dict(os.environ, ODS_FIX_SANDBOX_DIR=str(sandbox), ODS_FIX_HOME=str(root / "home"), NO_COLOR="1")
+    # What an interrupted earlier run left of this project (its database volume holds other passwords): gone
+    # first, as Molecule's destroy-first sequence does for the scenarios.
+    run([ODS_FIX, "sandbox", "down", "--project", PROJECT], env)
     up = run(
         [
             ODS_FIX,
