@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """api-500's report: the APIs' health, the database brought back, the APIs restarted."""
 
-from ansible_collections.ods.fix.plugins.module_utils.reports.common import actions, checked_fix, report
+from ansible_collections.ods.fix.plugins.module_utils.reports.common import actions, checked_fix, refused
 
 
 def build(results, options, check_mode):
@@ -16,14 +16,13 @@ def missing_settings(results, options, check_mode):
     for missing in before.get("missing_settings", {}).values():
         names.extend(name for name in missing if name not in names)
     required = [line for line in before.get("problems", []) if "required setting" in line]
-    return report(
+    return refused(
         found=before.get("problems", []),
-        left=[
+        next_step=(
             f"set {', '.join(names)} where the lines above say, then run ods-fix api-500 again (nothing was "
             "restarted: the API would crash again)"
-        ],
+        ),
         details={"before": before},
-        failed=True,
         msg=f"{required[0] if required else 'a required setting is missing'}; set it there, then run ods-fix "
         "api-500 again (nothing was changed)",
     )

@@ -57,6 +57,11 @@ def report(found=(), done=(), left=(), details=None, failed=False, msg="", input
     return built
 
 
+def refused(found, next_step, msg, details=None, input_error=False):
+    """The report of a fix that stopped before changing anything: what it found, the one thing to do, why."""
+    return report(found=found, left=[next_step], details=details, failed=True, msg=msg, input_error=input_error)
+
+
 def checked_fix(results, check_mode, done, left=(), found=None, details=None):
     """The report of a fix that checks, fixes and checks again: found is what the first check saw, left what
     the second still sees (nothing in check mode), and the fix failed when the second check is not ok."""

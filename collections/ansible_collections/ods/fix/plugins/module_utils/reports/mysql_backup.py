@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """mysql-backup's report: what was dumped, where, and how to restore it."""
 
-from ansible_collections.ods.fix.plugins.module_utils.reports.common import field, prefixed, report
+from ansible_collections.ods.fix.plugins.module_utils.reports.common import field, prefixed, refused, report
 
 
 def build(results, options, check_mode):
@@ -34,10 +34,9 @@ def build(results, options, check_mode):
 def output_refused(results, options, check_mode):
     """The controller's directory for the backup cannot be made: refused before any dump."""
     output, error = options["output"], field(results.get("made"), "stderr", "") or ""
-    return report(
+    return refused(
         found=[f"{output} cannot hold the backup: {error}"],
-        left=["give --output a directory that can be written"],
-        failed=True,
+        next_step="give --output a directory that can be written",
         input_error=True,
         msg=f"cannot make {output}/{options['host']} ({error.removeprefix('mkdir: ')}); nothing was backed up",
     )

@@ -22,5 +22,4 @@ def build(results, options, check_mode):
     symptoms = []
     if before.get("problems"):
         symptoms = [f"the manual's symptom, logged: {s['last']}" for s in before.get("symptoms", {}).values()]
-    built = checked_fix(results, check_mode, done=done, left=hint, found=before.get("problems", []) + symptoms)
-    return built
+    return checked_fix(results, check_mode, done=done, left=hint, found=before.get("problems", []) + symptoms)

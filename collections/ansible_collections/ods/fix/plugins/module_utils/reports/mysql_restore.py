@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """mysql-restore's report: what was checked of the dump, the load, the swap, and where the old data is kept."""
 
-from ansible_collections.ods.fix.plugins.module_utils.reports.common import actions, field, report
+from ansible_collections.ods.fix.plugins.module_utils.reports.common import actions, field, refused, report
 
 LOAD_DATA = "LOAD DATA"
 
@@ -79,10 +79,9 @@ def no_room(results, options, check_mode):
             f"{options.get('staging_dir')} has {plan.get('staging_free_mb')} MB free, too little for the dump and "
             "its split copy"
         )
-    return report(
+    return refused(
         found=field(results.get("dump"), "checks", []),
-        left=[f"free space, or grow the disk: {room}"],
-        failed=True,
+        next_step=f"free space, or grow the disk: {room}",
         input_error=True,
         msg=f"{room}; nothing was changed",
     )

@@ -8,7 +8,7 @@ from ansible_collections.ods.fix.plugins.module_utils.reports.common import (
     checked_fix,
     field,
     outcome,
-    report,
+    refused,
 )
 
 
@@ -30,14 +30,13 @@ def no_good_copy(results, options, check_mode):
     before = results["before"]
     config = before.get("config") or {}
     where = config.get("failing_line") or config.get("site") or "the nginx config"
-    return report(
+    return refused(
         found=before.get("problems", []),
-        left=[
+        next_step=(
             f"fix {where}, check it with docker-compose exec {before.get('service')} nginx -t, then restart it "
             "(nothing was changed: no known-good copy of the config was kept on this machine yet)"
-        ],
+        ),
         details={"before": before},
-        failed=True,
         msg=f"nginx -t fails: {config.get('failing_line') or config.get('output')}; no known-good copy in "
         f"{options.get('state_dir')} (nothing was changed)",
     )
