@@ -193,7 +193,9 @@ class Session:
         args: more client arguments (["--local-infile=1", "-e", statement] reads the stream as the statement's file).
         """
         program = root.program("sql") if root is not None else "mysql"
-        cmd = [program, "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "-u", "root"]
+        # --binary-mode: the client parses none of its own commands (\\!, system, source) in what it is fed, only
+        # DELIMITER: a dump's text is SQL for the server, never a shell command in the database's container.
+        cmd = [program, "--default-character-set=utf8mb4", "--max-allowed-packet=1G", "--binary-mode", "-u", "root"]
         if interactive:
             cmd += ["--unbuffered", "--batch", "--skip-column-names"]
         cmd += list(args)
@@ -359,6 +361,9 @@ class Database:
             return session.close()
         except SessionError as exc:
             raise MysqlError(f"in {database}: {exc}") from exc
+
+    def schemas(self):
+        return [r[0] for r in self.sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA;")]
 
     def exists(self, schema):
         return bool(self.sql(f"SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = {quote(schema)};"))

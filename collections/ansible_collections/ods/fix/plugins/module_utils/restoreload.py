@@ -30,7 +30,7 @@ import shutil
 import threading
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import mysqldb, sqldump
+from ansible_collections.ods.fix.plugins.module_utils import dumppolicy, mysqldb, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.mysqldb import SessionError, q
 from ansible_collections.ods.fix.plugins.module_utils.restore import RestoreError
 
@@ -158,7 +158,9 @@ class Split:
 class Splitter:
     """Reads the dump once: counts and checks it, writes each table's part, hands finished parts to on_part."""
 
-    def __init__(self, dump_path, directory, load_data=False, bulk=False, on_part=None, progress=None, pick=None):
+    def __init__(
+        self, dump_path, directory, load_data=False, bulk=False, on_part=None, progress=None, pick=None, policy=None
+    ):
         if os.path.isdir(directory):
             shutil.rmtree(directory)
         os.makedirs(directory, mode=0o700)
@@ -169,6 +171,7 @@ class Splitter:
         self.load_data, self.bulk = load_data, bulk
         self.on_part, self.progress = on_part, progress
         self.pick = pick  # the database to take from a dump of several
+        self.policy = policy  # dumppolicy.Policy: what of the dump may run (sqldump.statements checks each statement)
         self.stopped = None  # set by stop(): the reason to stop reading
         self.reader = None
         self._current = None
@@ -185,7 +188,7 @@ class Splitter:
         objects = open(split.objects + ".body", "wb")
         started = False
         try:
-            for kind, table, lines in sqldump.statements(reader.units(), scan, self.pick):
+            for kind, table, lines in sqldump.statements(reader.units(), scan, self.pick, reader, self.policy):
                 if self.stopped:
                     raise RestoreError(self.stopped)
                 if kind == "drop":
@@ -270,10 +273,14 @@ class Splitter:
                 part.add_rows(head[match.end() : -3], counted - part.counted, where)
                 part.counted = counted
                 return
+        if sqldump.INSERT.match(head):
+            run_as_is(lines)  # not LOAD DATA's: the server runs this INSERT as it is
         part.write_sql(lines)
         part.counted = self.split.scan.rows.get(part.name, 0)
 
     def write_late(self, lines):
+        if sqldump.INSERT.match(lines[0].lstrip()):
+            run_as_is(lines)
         if self._late is None:
             self._late = open(self.split.late, "wb")
             self._late.write(LOAD_SETTINGS + self.split.preamble)
@@ -288,6 +295,14 @@ class Splitter:
         self._finished.add(part.name)
         if self.on_part is not None:
             self.on_part(part)
+
+
+def run_as_is(lines):
+    """DumpError unless an INSERT that the server will run as written holds values only, no expression."""
+    try:
+        dumppolicy.values_only(b"".join(lines))
+    except dumppolicy.Unsafe as exc:
+        raise sqldump.DumpError(str(exc)) from exc
 
 
 class ServerLoad:
@@ -433,8 +448,9 @@ def _copy(source, target, offset, count):
 class Loader:
     """Worker threads that load finished parts into the shadow schema, largest first, then count and checksum them."""
 
-    def __init__(self, db, shadow, workers, preamble_of, server, dump_path, pick=None, rows_dir=None):
+    def __init__(self, db, shadow, workers, preamble_of, server, dump_path, pick=None, rows_dir=None, policy=None):
         self.db, self.shadow, self.server, self.dump_path, self.pick = db, shadow, server, dump_path, pick
+        self.policy = policy
         self.rows_dir = rows_dir
         self.preamble_of = preamble_of  # callable: the dump's header, known once the first table starts
         self._ready = queue.PriorityQueue()
@@ -605,9 +621,10 @@ class Loader:
 
     def inserts_of(self, table):
         """The dump's own INSERTs of a table, read from the dump again."""
-        scan = sqldump.Scan()
-        for kind, name, lines in sqldump.statements(sqldump.Reader(self.dump_path).units(), scan, self.pick):
+        scan, reader = sqldump.Scan(), sqldump.Reader(self.dump_path)
+        for kind, name, lines in sqldump.statements(reader.units(), scan, self.pick, reader, self.policy):
             if kind == "table" and name == table and sqldump.INSERT.match(lines[0]):
+                run_as_is(lines)
                 yield from lines
 
 
@@ -640,18 +657,18 @@ def put_back_statistics(db, shadow, split):
 
 
 def split_and_load(
-    db, dump_path, directory, shadow, workers, allow_incomplete=False, progress=None, total=0, pick=None
+    db, dump_path, directory, shadow, workers, allow_incomplete=False, progress=None, total=0, pick=None, policy=None
 ):
     """Split the dump into `directory` and load it into `shadow`, side by side: (Split, Loader).
 
     The Loader holds each table's row count and checksum, and notes on how tables were loaded. DumpError
-    when the dump cannot be restored, RestoreError when the load fails; either way the shadow schema is
-    left for the caller to drop, and nothing else was changed.
+    when the dump cannot be restored (policy, a dumppolicy.Policy, says what of it may run), RestoreError when
+    the load fails; either way the shadow schema is left for the caller to drop, and nothing else was changed.
     """
     server = ServerLoad.of(db)
     rows_dir = RowsDir.find(db) if server.local_infile else None
-    splitter = Splitter(dump_path, directory, load_data=server.local_infile, bulk=server.bulk, pick=pick)
-    loader = Loader(db, shadow, workers, lambda: splitter.split.preamble, server, dump_path, pick, rows_dir)
+    splitter = Splitter(dump_path, directory, load_data=server.local_infile, bulk=server.bulk, pick=pick, policy=policy)
+    loader = Loader(db, shadow, workers, lambda: splitter.split.preamble, server, dump_path, pick, rows_dir, policy)
     splitter.on_part = loader.put
 
     def rows():

@@ -24,6 +24,8 @@ import re
 import stat
 import zlib
 
+from ansible_collections.ods.fix.plugins.module_utils import dumppolicy
+
 GZIP_MAGIC = b"\x1f\x8b"
 STRING = re.compile(rb"'(?:[^'\\]|\\.)*'")
 VALUES = re.compile(rb"\bVALUES\b", re.IGNORECASE)
@@ -45,15 +47,12 @@ TABLE_STATEMENT = re.compile(
 # Case matters: mysqldump writes these lower-case around CREATE TABLE, and the
 # closing /*!40101 SET CHARACTER_SET_CLIENT=@OLD_... */ upper-case.
 TABLE_CONTEXT = re.compile(rb"^(?:UNLOCK TABLES|/\*!\d{5} SET (?:@saved_cs_client|character_set_client))")
-# mysqldump 8.0 writes the source's GTID set as a global SET: not the restore's to change, and MariaDB has no such
-# variable (dumps made with --set-gtid-purged=OFF leave it out).
-GLOBAL_GTID = re.compile(rb"^SET @@GLOBAL\.GTID_PURGED\s*=", re.IGNORECASE)
 TABLE_LOCKING = re.compile(rb"^(?:UNLOCK TABLES|LOCK TABLES )", re.IGNORECASE)
-INSERT = re.compile(rb"^(?:INSERT|REPLACE)(?: IGNORE)? INTO " + IDENT, re.IGNORECASE)
+# An INSERT of values into one of the dump's tables: unqualified, an optional column list, then VALUES.
+INSERT = re.compile(rb"^(?:INSERT|REPLACE)(?: IGNORE)? INTO " + IDENT + rb"(?: \([^()]*\))? VALUES\b", re.IGNORECASE)
 INSERT_START = re.compile(rb"(?:INSERT|REPLACE)(?: IGNORE)? INTO `")
 CREATE_TABLE = re.compile(rb"^CREATE TABLE (?:IF NOT EXISTS )?" + IDENT, re.IGNORECASE)
 DATABASE = re.compile(rb"^(?:CREATE DATABASE (?:/\*!32312 IF NOT EXISTS\*/ |IF NOT EXISTS )?|USE )" + IDENT, re.I)
-USE = re.compile(rb"^USE " + IDENT, re.IGNORECASE)
 HEADER_DB = re.compile(rb"^-- Host: .*Database: (\S+)")
 VIEW = re.compile(rb"(?:/\*!50001 )?VIEW " + IDENT + rb" AS", re.IGNORECASE)
 TRIGGER = re.compile(rb"\bTRIGGER\s+`?([\w$]+)`?\s+(?:BEFORE|AFTER)\b", re.IGNORECASE)
@@ -323,17 +322,8 @@ def defer_secondary_keys(lines, table):
 
 
 def classify(statement, scan, first_line):
-    """('drop'|'table'|'objects', table or None) for one statement (its lines), updating scan."""
+    """('table'|'objects', table or None) for one statement (its lines) that the policy allowed, updating scan."""
     head = first_line.lstrip()
-    match = DATABASE.match(head)
-    if match:
-        name = unquote(match.group(1))
-        if name not in scan.databases:
-            scan.databases.append(name)
-        return "drop", None
-    if GLOBAL_GTID.match(head):
-        scan.skipped.append("SET @@GLOBAL.GTID_PURGED (the source server's GTID set)")
-        return "drop", None
     match = TABLE_STATEMENT.match(head)
     if match:
         table = unquote(next(g for g in match.groups() if g is not None))
@@ -386,65 +376,164 @@ def comment(line, scan):
         scan.header_db = match.group(1).decode("utf-8", "replace")
 
 
-def statements(units, scan, pick=None):
-    """(kind, table, lines) for each statement; DELIMITER lines go with the objects.
+def statements(units, scan, pick=None, reader=None, policy=None):
+    """(kind, table, lines) for each statement the restore may run; DELIMITER lines go with the objects.
 
     units: Reader.units() (whole INSERTs taken in one piece) or plain lines.
     pick: in a dump of several databases (--all-databases, --databases a b), the one whose statements are
-    given; the others' are read past (their DELIMITERs followed) and neither counted nor given.
+    given; the others' are read past (their DELIMITERs followed) and neither counted, checked nor given.
+    reader: the Reader the units come from, to tell a refused statement's line.
+    policy: dumppolicy.Policy (which schemas are the restore's own, which others the server has).
+
+    Every statement but a table's INSERT is checked by the policy before it is given, and an INSERT must be one
+    of values into an unqualified table: DumpError names the first that is not, with its line. CREATE DATABASE,
+    USE and a DROP DATABASE just before its CREATE DATABASE are given as ("drop", None, lines): never run.
     """
-    delimiter = b";"
-    current = []
-    database = None  # the one the last USE named
+    return Walk(scan, pick, reader, policy).run(units)
 
-    def elsewhere():
-        return pick is not None and database is not None and database != pick
 
-    for unit in units:
-        if isinstance(unit, tuple):
-            kind, line = unit
-            if kind == "insert" and not current and delimiter == b";":
-                if elsewhere():
+class Walk:
+    """One pass of statements(): the delimiter, the database section and the statement being read."""
+
+    def __init__(self, scan, pick, reader, policy):
+        self.scan, self.pick, self.reader = scan, pick, reader
+        self.policy = policy if policy is not None else dumppolicy.Policy()
+        self.policy.also_own(pick)
+        self.delimiter = b";"
+        self.current, self.start = [], None
+        self.database = None  # the one the last CREATE DATABASE or USE named
+        self.created = []  # by the dump's CREATE DATABASE statements
+        self.pending = None  # (name, start) of a DROP DATABASE: allowed only just before its CREATE DATABASE
+
+    def elsewhere(self):
+        return self.pick is not None and self.database is not None and self.database != self.pick
+
+    def refuse(self, reason, at):
+        reader = self.reader
+        where = f"line {line_at(reader.path, at)}" if reader is not None and at is not None else "a statement"
+        raise DumpError(f"{where}: {reason}")
+
+    def refuse_pending(self):
+        name, at = self.pending
+        self.refuse(f"DROP DATABASE `{name}` is not followed by its CREATE DATABASE: it would drop a database", at)
+
+    def run(self, units):
+        scan = self.scan
+        for unit in units:
+            kind, line = unit if isinstance(unit, tuple) else ("line", unit)
+            if kind == "insert" and not self.current and self.delimiter == b";":
+                if not self.elsewhere():
+                    yield self.insert(line)
+                continue
+            stripped = line.strip()
+            if not self.current:
+                if not stripped:
                     continue
-                scan.statements += 1
-                match = INSERT.match(line)
-                table = unquote(match.group(1))
-                family = scan.kind in ("mysqldump", "mariadb-dump")
-                scan.rows[table] = scan.rows.get(table, 0) + count_rows(line, family)
-                yield "table", table, [line]
-                continue
-        else:
-            line = unit
-        stripped = line.strip()
-        if not current:
-            if not stripped:
-                continue
-            if stripped.startswith(b"--"):
-                comment(stripped, scan)
-                continue
-            if stripped.startswith(b"/*M!999999"):  # MariaDB's "sandbox mode" marker, a client command
-                continue
-            match = DELIMITER.match(stripped)
-            if match:
-                delimiter = match.group(1)
-                if not elsewhere():
-                    yield "objects", None, [line]
-                continue
-        current.append(line)
-        if stripped.endswith(delimiter):
-            use = USE.match(current[0].lstrip())
-            if use:
-                database = unquote(use.group(1))
-            if elsewhere() and not use:
-                current = []
-                continue
-            scan.statements += 1
-            kind, table = classify(current, scan, current[0])
-            yield kind, table, current
-            current = []
-    if current and not elsewhere():
-        kind, table = classify(current, scan, current[0])
-        yield kind, table, current
+                if stripped.startswith(b"--"):
+                    comment(stripped, scan)
+                    self.policy.also_own(scan.header_db)
+                    continue
+                if stripped.startswith((b"/*M!999999", b"/*!999999")):  # the "sandbox mode" marker, a client command
+                    continue
+                match = DELIMITER.match(stripped)
+                if match:
+                    self.delimiter = match.group(1)
+                    if not self.elsewhere():
+                        yield "objects", None, [line]
+                    continue
+                self.start = self.reader.unit_start if self.reader is not None else None
+            self.current.append(line)
+            if stripped.endswith(self.delimiter):
+                statement, self.current = self.current, []
+                given = self.statement(statement)
+                if given is not None:
+                    yield given
+        if self.pending:
+            self.refuse_pending()
+        if self.current and not self.elsewhere():  # no delimiter ends it: a dump cut short (check_complete says so)
+            where = f" at line {line_at(self.reader.path, self.start)}" if self.reader is not None else ""
+            scan.skipped.append(f"a statement cut short{where}, at the dump's end: not run")
+        others = [name for name in scan.databases if self.pick is not None and name != self.pick]
+        if others:
+            scan.skipped.append("the sections of {} (only {} is restored)".format(", ".join(others), self.pick))
+
+    def insert(self, line):
+        """A whole INSERT (the fast path: no policy pass over its values, which LOAD DATA reads as data)."""
+        if self.pending:
+            self.refuse_pending()
+        match = INSERT.match(line)
+        if not match:
+            self.refuse(dumppolicy.insert_refusal(line), self.reader.unit_start if self.reader is not None else None)
+        scan = self.scan
+        scan.statements += 1
+        table = unquote(match.group(1))
+        scan.rows[table] = scan.rows.get(table, 0) + count_rows(line, scan.kind in ("mysqldump", "mariadb-dump"))
+        return "table", table, [line]
+
+    def statement(self, lines):
+        """(kind, table, lines) to give for a whole statement, or None; DumpError when it is refused."""
+        text = dumppolicy.normalize(lines, self.delimiter)
+        named = dumppolicy.database_statement(text)
+        if named is not None:
+            return self.database_statement(*named, lines)
+        if self.pending:
+            self.refuse_pending()
+        if self.elsewhere():
+            return None
+        self.scan.statements += 1
+        try:
+            verdict = self.policy.check(text, self.scan.databases)
+        except dumppolicy.Unsafe as exc:
+            self.refuse(str(exc), self.start)
+        if verdict is not None and verdict[0] == "skip":
+            self.scan.skipped.append(verdict[1])
+            return None
+        if verdict is not None:  # ("rewrite", what runs instead)
+            lines = [verdict[1] + self.delimiter + b"\n"]
+        kind, table = classify(lines, self.scan, lines[0])
+        return kind, table, lines
+
+    def database_statement(self, what, name, lines):
+        """CREATE DATABASE, USE, DROP DATABASE: a new section of the dump, never run."""
+        scan = self.scan
+        if what == "drop":
+            if self.pending:
+                self.refuse_pending()
+            self.pending = (name, self.start)
+            return None
+        if self.pending and (what != "create" or name != self.pending[0]):
+            self.refuse_pending()
+        self.pending = None
+        if self.pick is None and name.lower() in dumppolicy.SYSTEM_SCHEMAS[:4]:
+            self.refuse(
+                f"it is a dump of the whole server (--all-databases: `{name}` and others): name the database to "
+                "restore with --database NAME",
+                self.start,
+            )
+        if what == "create":
+            self.created.append(name)
+        elif self.pick is None and scan.header_db not in (None, name) and not self.created and not scan.databases:
+            self.refuse(f"USE `{name}` names another database than the dump's own ({scan.header_db})", self.start)
+        self.database = name
+        if name not in scan.databases:
+            scan.databases.append(name)
+            if self.pick is None and len(scan.databases) == 1:
+                self.policy.also_own(name)
+        if self.elsewhere():
+            return None
+        scan.statements += 1
+        return "drop", None, lines
+
+
+def line_at(path, offset):
+    """The line number of a byte offset in the dump's SQL text (read again: only a refusal asks)."""
+    line, seen = 1, 0
+    for block in Reader(path)._sql_chunks():
+        if seen + len(block) >= offset:
+            return line + block.count(b"\n", 0, offset - seen)
+        line += block.count(b"\n")
+        seen += len(block)
+    return line
 
 
 def databases_in(path):
@@ -489,12 +578,13 @@ def looks_like_sql(path):
     return bool(SQL_START.match(first))
 
 
-def scan_file(path, progress=None):
-    """A full pass: a Scan plus the file's sha256 and sizes. DumpError for an unreadable or corrupt file."""
+def scan_file(path, progress=None, policy=None):
+    """A full pass: a Scan plus the file's sha256 and sizes. DumpError for an unreadable or corrupt file, or for a
+    statement the restore would not run."""
     reader = Reader(path)
     scan = Scan()
     try:
-        for _kind, _table, _lines in statements(reader.units(), scan):
+        for _kind, _table, _lines in statements(reader.units(), scan, reader=reader, policy=policy):
             if progress is not None and scan.statements % 2000 == 0:
                 progress(reader.file_bytes, sum(scan.rows.values()))
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -526,8 +616,8 @@ def check_complete(path, scan, allow_incomplete=False, pick=None):
     """DumpError for a dump without the trailer (unless allowed), or of several databases when none is picked."""
     if not scan.complete and not allow_incomplete:
         raise DumpError(
-            f"{path} is incomplete: it lacks mysqldump's '-- Dump completed' trailer (truncated?); "
-            "--allow-incomplete restores it anyway"
+            f"{path} is incomplete: it lacks the dump tools' '-- Dump completed' trailer (truncated? --compact and "
+            "--skip-comments leave it out too); --allow-incomplete restores it anyway"
         )
     several(path, scan, pick)
 
@@ -545,10 +635,10 @@ def several(path, scan, pick=None):
     raise DumpError("{} holds the databases {}, not {}".format(path, ", ".join(scan.databases), pick))
 
 
-def validate(path, allow_incomplete=False):
+def validate(path, allow_incomplete=False, policy=None):
     """(scan, file_info) of a dump that can be restored, else DumpError with the reason."""
     check_opening(path)
-    scan, info = scan_file(path)
+    scan, info = scan_file(path, policy=policy)
     if not scan.tables and not scan.views and not scan.routines:
         raise DumpError(f"{path} holds no table, view or routine: not a dump of a database")
     check_complete(path, scan, allow_incomplete)

@@ -97,7 +97,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import sqldump
+from ansible_collections.ods.fix.plugins.module_utils import dumppolicy, sqldump
 
 
 def manifest_for(path):
@@ -148,6 +148,16 @@ def main():
     except sqldump.DumpError as exc:
         module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
     own = scan.database
+    if own and own.lower() in dumppolicy.SYSTEM_SCHEMAS and not p["database"]:
+        module.fail_json(
+            msg="the backup cannot be restored as it is: {} is a dump of the whole server (its databases: {}); name "
+            "the one to restore with --database NAME{}; nothing was changed".format(
+                p["path"],
+                ", ".join(sqldump.databases_in(p["path"])),
+                " (this stack's: {})".format(", ".join(p["known_databases"])) if p["known_databases"] else "",
+            ),
+            ods_failure="input",
+        )
     pick = None
     if p["database"] and scan.databases:
         # A dump that names its database (--databases, --all-databases) may hold several: --database picks one.

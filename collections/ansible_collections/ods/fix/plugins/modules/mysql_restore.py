@@ -140,6 +140,7 @@ import traceback
 from ansible_collections.ods.fix.plugins.module_utils import (
     compose,
     credentials,
+    dumppolicy,
     filehash,
     mysqldb,
     projectlock,
@@ -335,8 +336,9 @@ def load(module, db, p):
     try:
         # The dump is checked as it is read and loaded: a problem found on the way stops the load, and the
         # shadow schema, this restore's own, is dropped; the database the APIs use is not touched.
+        policy = dumppolicy.Policy(own=[p["database"], p["pick"]], server_schemas=db.schemas())
         split, loader = restoreload.split_and_load(
-            db, p["backup"], work, shadow, p["workers"], p["allow_incomplete"], progress, total, p["pick"]
+            db, p["backup"], work, shadow, p["workers"], p["allow_incomplete"], progress, total, p["pick"], policy
         )
         restorejournal.test_pause("loading")
         scan = split.scan
