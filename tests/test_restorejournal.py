@@ -25,8 +25,8 @@ class FakeServer:
             return [["1"]] if "source_schema" in self.columns else []
         if statement.startswith("SELECT COLUMN_NAME"):
             return [[c] for c in sorted(self.columns)]
-        if statement.startswith("SELECT MAX(id)"):
-            return [["7"]]
+        if statement.startswith("INSERT INTO ods_fix.restores"):
+            return [["7"]] if statement.endswith("SELECT LAST_INSERT_ID();") else []
         if statement.startswith("SELECT target"):
             return [["ods"]]
         if statement.startswith("SELECT id,"):
@@ -96,3 +96,27 @@ def test_an_entry_is_started_with_every_value_quoted_then_moved_through_its_phas
     assert server.sent[-2] == "UPDATE ods_fix.restores SET status = 'renamed' WHERE id = 7;"
     assert server.sent[-1].startswith("UPDATE ods_fix.restores SET status = 'done', finished_at = NOW(), checksums = ")
     assert server.sent[-1].endswith("WHERE id = 7;")
+
+
+def test_an_entry_takes_its_own_id_from_last_insert_id_in_the_same_session_never_max_id() -> None:
+    """Two projects on one server add rows at once: MAX(id) may be the other's, and its row would be updated."""
+    server = FakeServer()
+    Journal(server, project="local").start("ods", "ab" * 32, "d.sql", "ods__kept_1", "", "")
+    insert = next(s for s in server.sent if s.startswith("INSERT"))
+    assert insert.endswith("SELECT LAST_INSERT_ID();") and "'local'" in insert
+    assert not any("MAX(id)" in s for s in server.sent)
+
+
+def test_the_last_target_is_this_projects_last_restore_whatever_became_of_it() -> None:
+    server = FakeServer()
+    assert Journal(server, project="local").last_target() == "ods"
+    query = server.sent[-1]
+    assert "WHERE project = 'local'" in query and "status" not in query and query.endswith("ORDER BY id DESC LIMIT 1;")
+
+
+def test_kept_copies_come_from_the_journal_newest_first() -> None:
+    server = FakeServer()
+    server.sql = lambda statement: (  # type: ignore[method-assign]
+        [["1"]] if "information_schema.TABLES" in statement else [["a__old_3"], ["a__old_2"], ["a__old_3"], [""]]
+    )
+    assert Journal(server).kept_copies("a") == ["a__old_3", "a__old_2"]

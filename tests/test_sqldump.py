@@ -341,6 +341,57 @@ def test_a_passing_check_leaves_the_new_data_in_and_the_old_kept(monkeypatch) ->
     assert db.schemas["app"] == ["new"] and db.schemas["app__old"] == ["old"]
 
 
+def test_a_swap_refuses_when_the_database_has_other_tables_than_the_plan_saw(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The issue-25 loss: the live tables were gone by the swap, and the swap moved nothing into the kept copy."""
+    monkeypatch.setattr(restore, "capture_objects", lambda db, schema: ("", {}))
+    db, journal = SwapDatabase({"app": [], "app__shadow": ["new"]}), SwapJournal()
+    with pytest.raises(restore.RestoreError, match=r"app changed since the restore began: its tables old .* nothing"):
+        restore.swap_in(db, journal, "app", "app__shadow", "app__old", "", "sha", "d.sql", expected_tables=["old"])
+    assert not any(s.startswith(("RENAME", "CREATE DATABASE")) for s in db.statements) and journal.statuses == []
+
+
+class LosingDatabase(SwapDatabase):
+    """A server on which the kept copy holds fewer rows than the table it came from (what must never pass)."""
+
+    def row_counts(self, schema: str, tables: list[str]) -> dict[str, int]:
+        return {t: (0 if schema == "app__old" else 5) for t in tables}
+
+
+def test_a_kept_copy_emptier_than_what_it_replaced_swaps_back(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(restore, "capture_objects", lambda db, schema: ("OLD OBJECTS", {}))
+    monkeypatch.setattr(restore, "drop_objects", lambda db, schema, names: None)
+    db, journal = LosingDatabase(), SwapJournal()
+    with pytest.raises(
+        restore.RestoreError, match=r"the kept copy app__old does not hold the rows app held \(old: 0 of 5\)"
+    ):
+        restore.swap_in(db, journal, "app", "app__shadow", "app__old", "", "sha", "d.sql", expected_tables=["old"])
+    assert db.schemas["app"] == ["old"] and journal.statuses == ["renamed", "swapping_back", "aborted"]
+
+
+def test_kept_and_shadow_names_fit_a_schema_name_and_kept_names_are_utc() -> None:
+    long = "a" * 60
+    assert len(restore.kept_name(long)) == 64 and len(restore.shadow_name(long)) == 64
+    assert restore.kept_name(long) != restore.kept_name("a" * 59 + "b", 0)
+    assert restore.kept_name("app", 0) == "app__old_19700101000000"  # epoch 0 in UTC, whatever TZ says
+    assert restore.shadow_name("app") == "app__restore" and restore.not_restorable(restore.kept_name(long))
+
+
+class PruneJournal:
+    def __init__(self, copies: list[str]) -> None:
+        self.copies = copies
+
+    def kept_copies(self, target: str) -> list[str]:
+        return self.copies
+
+
+def test_prune_keeps_the_newest_copies_by_the_journal_and_drops_nothing_it_does_not_name() -> None:
+    """A name's clock time may sort wrong, and a LIKE on a name holding % or _ finds other databases' copies."""
+    db = SwapDatabase({"a%b__old_2": [], "a%b__old_9": [], "axb__old_1": [], "a%b__old_5": []})
+    journal = PruneJournal(["a%b__old_2", "a%b__old_9", "a%b__old_5", "a%b__old_gone"])  # newest first
+    assert restore.prune(db, journal, "a%b", 1) == ["a%b__old_9", "a%b__old_5"]
+    assert sorted(db.schemas) == ["a%b__old_2", "axb__old_1"]
+
+
 @pytest.mark.parametrize("name", ["mysql", "MySQL", "sys", "performance_schema", "information_schema", "ods_fix"])
 def test_system_schemas_are_never_restore_targets(name: str) -> None:
     assert "system schema" in (restore.not_restorable(name) or "")

@@ -11,6 +11,7 @@ rename. A journal row in ods_fix.restores records each step, so that an
 interrupted swap is finished or undone by the next run.
 """
 
+import hashlib
 import json
 import threading
 import time
@@ -22,6 +23,10 @@ from ansible_collections.ods.fix.plugins.module_utils.restorejournal import LOAD
 
 class RestoreError(Exception):
     pass
+
+
+class NothingToRollBack(Exception):
+    """--rollback found no kept copy to put back: nothing was changed."""
 
 
 def capture_objects(db, schema):
@@ -92,31 +97,44 @@ def drop_shadow(db, shadow):
     return f"the shadow schema {shadow} was dropped"
 
 
-def checksums_parallel(db, schema, tables, rows, workers):
-    """CHECKSUM TABLE of each table, `workers` sessions at a time, the largest tables first."""
-    queue = sorted(tables, key=lambda t: -rows.get(t, 0))
+def per_table(tables, work, workers):
+    """{table: work(table)}, `workers` sessions at a time (Database keeps one per thread), in the order given;
+    None when any failed (the caller then does it in one session)."""
+    queue = list(tables)
     lock, found, errors = threading.Lock(), {}, []
 
     def worker():
         while True:
             with lock:
-                if not queue:
+                if not queue or errors:
                     return
                 table = queue.pop(0)
             try:
-                result = db.checksums(schema, [table])
-            except Exception as exc:  # reported by the caller, which then checksums in one session
+                result = work(table)
+            except Exception as exc:  # reported by the caller, which then works in one session
                 errors.append(exc)
                 return
             with lock:
-                found.update(result)
+                found[table] = result
 
-    threads = [threading.Thread(target=worker, daemon=True) for _unused in range(max(1, workers))]
+    threads = [threading.Thread(target=worker, daemon=True) for _unused in range(max(1, min(workers, len(queue))))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     return None if errors else found
+
+
+def checksums_parallel(db, schema, tables, rows, workers):
+    """CHECKSUM TABLE of each table, `workers` sessions at a time, the largest tables first."""
+    ordered = sorted(tables, key=lambda t: -rows.get(t, 0))
+    return per_table(ordered, lambda table: db.checksums(schema, [table])[table], workers)
+
+
+def counts_parallel(db, schema, tables, workers):
+    """Exact row counts (COUNT(*)) of the tables, `workers` sessions at a time."""
+    counts = per_table(tables, lambda table: db.row_counts(schema, [table])[table], workers)
+    return counts if counts is not None else db.row_counts(schema, tables)
 
 
 def verify_objects(db, schema, scan):
@@ -129,16 +147,38 @@ def verify_objects(db, schema, scan):
     return problems, have
 
 
-def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, check=None, checksums=None, counts=None):
+def swap_in(
+    db,
+    journal,
+    target,
+    source,
+    kept,
+    new_objects_sql,
+    sha256,
+    name,
+    check=None,
+    checksums=None,
+    counts=None,
+    expected_tables=None,
+    workers=1,
+):
     """Move target's tables to `kept` and source's into target, in one RENAME; objects around it.
 
-    When creating the new objects fails, or `check` (a callable returning
-    problems) finds any, everything is swapped back: the target is exactly the
-    old database again, and RestoreError says so. Each phase is journalled
-    first, so that resume() can finish what a kill interrupted.
+    Nothing is swapped when target's tables are not the ones the plan saw (expected_tables). Once the RENAME
+    ran, the kept copy must hold every row target held just before it; when it does not, or creating the new
+    objects fails, or `check` (a callable returning problems) finds any, everything is swapped back: the
+    target is exactly the old database again, and RestoreError says so. Each phase is journalled first, so
+    that resume() can finish what a kill interrupted.
     """
     old_sql, old_names = capture_objects(db, target)
     old_tables, new_tables = db.tables(target), db.tables(source)
+    if expected_tables is not None and sorted(old_tables) != sorted(expected_tables):
+        differ = sorted(set(old_tables) ^ set(expected_tables))
+        raise RestoreError(
+            "{} changed since the restore began: its tables {} are not the ones it had ({} now, {} then); nothing "
+            "was swapped".format(target, ", ".join(differ), len(old_tables), len(expected_tables))
+        )
+    held = counts_parallel(db, target, old_tables, workers)
     entry = journal.start(
         target,
         sha256,
@@ -165,7 +205,12 @@ def swap_in(db, journal, target, source, kept, new_objects_sql, sha256, name, ch
         journal.finish(entry, "aborted")
         raise RestoreError(f"RENAME TABLE failed, nothing was swapped: {exc}") from exc
     journal.phase(entry, "renamed")
-    problems = create_objects(db, journal, entry, target, new_objects_sql, check)
+    kept_rows = counts_parallel(db, kept, old_tables, workers)
+    lost = [f"{t}: {kept_rows.get(t)} of {n}" for t, n in sorted(held.items()) if kept_rows.get(t) != n]
+    if lost:
+        problems = ["the kept copy {} does not hold the rows {} held ({})".format(kept, target, "; ".join(lost))]
+    else:
+        problems = create_objects(db, journal, entry, target, new_objects_sql, check)
     if problems:
         journal.phase(entry, "swapping_back")
         swap_back(db, target, source, kept, old_tables, new_tables, old_sql)
@@ -269,16 +314,15 @@ def resume(db, journal, target, log):
     return "; ".join(done)
 
 
-def prune(db, target, keep):
-    """Drop all but the newest `keep` kept copies of target; returns the names dropped."""
-    prefix = target + "__old_"
-    rows = db.sql(
-        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE {} ORDER BY 1;".format(
-            mysqldb.quote(prefix.replace("_", "\\_") + "%")
-        )
-    )
-    names = [r[0] for r in rows]
-    doomed = names[:-keep] if keep > 0 else names
+def prune(db, journal, target, keep):
+    """Drop all but the newest `keep` kept copies of target; returns the names dropped.
+
+    The copies are the ones the journal says this target's swaps kept, newest first by its ids: not found by
+    name (a LIKE on a name holding % or _ finds others' schemas; a name's time sorts wrong when the clock moves),
+    and a schema the journal does not name is never dropped.
+    """
+    copies = [name for name in journal.kept_copies(target) if db.exists(name)]
+    doomed = copies[keep:] if keep > 0 else copies
     for name in doomed:
         db.sql(f"DROP DATABASE {q(name)};")
     return doomed
@@ -306,8 +350,21 @@ def unchanged_since(db, schema, entry, workers):
     return now == json.loads(entry["checksums"] or "{}")
 
 
-def kept_name(target):
-    return "{}__old_{}".format(target, time.strftime("%Y%m%d%H%M%S"))
+MAX_NAME = 64  # MySQL's and MariaDB's longest schema name
+
+
+def fitted(target, suffix):
+    """target + suffix, cut to fit a schema name: a long target keeps its start and a hash of the whole."""
+    if len(target) + len(suffix) <= MAX_NAME:
+        return target + suffix
+    digest = hashlib.sha256(target.encode("utf-8")).hexdigest()[:8]
+    return f"{target[: MAX_NAME - len(suffix) - 9]}_{digest}{suffix}"
+
+
+def kept_name(target, now=None):
+    """The schema that keeps what a swap replaces: named in UTC (a clock's zone or daylight saving never reorders
+    them; prune() goes by the journal anyway), and never longer than a schema name may be."""
+    return fitted(target, "__old_" + time.strftime("%Y%m%d%H%M%S", time.gmtime(now)))
 
 
 def missing_definers(db, definers):
@@ -332,4 +389,4 @@ def not_restorable(database):
 
 
 def shadow_name(target):
-    return f"{target}__restore"
+    return fitted(target, "__restore")

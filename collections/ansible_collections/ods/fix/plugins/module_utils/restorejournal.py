@@ -24,7 +24,12 @@ STATE_DDL = (
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
 )
 # Added after the first release: a journal made by it gets them on first use.
-STATE_COLUMNS = {"source_schema": "VARCHAR(64)", "old_tables": "LONGTEXT", "new_tables": "LONGTEXT"}
+STATE_COLUMNS = {
+    "source_schema": "VARCHAR(64)",
+    "old_tables": "LONGTEXT",
+    "new_tables": "LONGTEXT",
+    "project": "VARCHAR(255)",  # the Compose project whose restore it is: several may share one server
+}
 # A swap's phases, in order. `swapping`: the old objects are being dropped and the RENAME may or may not have
 # run (it is atomic: the tables tell). `renamed`: the RENAME ran. `objects`: the dump's views, triggers and
 # routines are being created. `swapping_back`: a failed check is putting the old database back.
@@ -36,51 +41,67 @@ LOADS = ("loading", "loaded")
 class Journal:
     """ods_fix.restores: what was restored where, and the phase an unfinished load or swap reached."""
 
-    def __init__(self, db):
+    def __init__(self, db, project=""):
         self.db = db
+        self.project = project or ""
 
     def ensure(self):
         self.db.sql(STATE_DDL)
-        have = {
+        have = self._columns()
+        missing = [f"ADD COLUMN {c} {t}" for c, t in sorted(STATE_COLUMNS.items()) if c not in have]
+        if missing:  # ADD COLUMN IF NOT EXISTS is MariaDB's; MySQL 8 has no such clause
+            self.db.sql("ALTER TABLE ods_fix.restores {};".format(", ".join(missing)))
+
+    def _columns(self):
+        return {
             r[0]
             for r in self.db.sql(
                 "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
                 "WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
             )
         }
-        missing = [f"ADD COLUMN {c} {t}" for c, t in sorted(STATE_COLUMNS.items()) if c not in have]
-        if missing:  # ADD COLUMN IF NOT EXISTS is MariaDB's; MySQL 8 has no such clause
-            self.db.sql("ALTER TABLE ods_fix.restores {};".format(", ".join(missing)))
 
     TEXT = ("backup_name", "checksums", "row_counts", "old_objects", "new_objects", "old_tables", "new_tables")
 
-    def _exists(self):
+    def _table(self):
         return bool(
             self.db.sql(
-                "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ods_fix' "
-                "AND TABLE_NAME = 'restores' AND COLUMN_NAME = 'source_schema';"
+                "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
             )
         )
 
     def last_target(self):
-        """The database the last finished restore went into, or None."""
-        if not self.db.sql(
-            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
-        ):
+        """The database this project's last restore or rollback went into, whatever became of it; else None."""
+        if not self._table():
             return None
-        rows = self.db.sql("SELECT target FROM ods_fix.restores WHERE status = 'done' ORDER BY id DESC LIMIT 1;")
+        mine = (
+            f" WHERE project = {mysqldb.quote(self.project)}" if self.project and "project" in self._columns() else ""
+        )
+        rows = self.db.sql(f"SELECT target FROM ods_fix.restores{mine} ORDER BY id DESC LIMIT 1;")
         return rows[0][0] if rows else None
 
+    def kept_copies(self, target):
+        """The schemas this target's swaps kept (what they replaced), newest first, by the journal's order."""
+        if not self._table():
+            return []
+        rows = self.db.sql(
+            f"SELECT kept_schema FROM ods_fix.restores WHERE target = {mysqldb.quote(target)} "
+            "AND kept_schema <> '' ORDER BY id DESC;"
+        )
+        names = []
+        for row in rows:
+            if row[0] and row[0] not in names:
+                names.append(row[0])
+        return names
+
     def latest(self, target, statuses=("done",)):
-        if not self.db.sql(
-            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'ods_fix' AND TABLE_NAME = 'restores';"
-        ):
+        if not self._table():
             return None
         # Read-only (check mode plans too): a journal from before STATE_COLUMNS is read as if they were empty.
-        recent = self._exists()
+        have = self._columns()
 
         def column(name):
-            return name if recent or name not in STATE_COLUMNS else "NULL"
+            return name if name in have or name not in STATE_COLUMNS else "NULL"
 
         # Text columns hold scripts with newlines: read them as hex, one row per line.
         rows = self.db.sql(
@@ -132,13 +153,15 @@ class Journal:
             json.dumps(list(new_tables)),
             json.dumps(checksums or {}),
             json.dumps(counts or {}),
+            self.project,
         )
-        self.db.sql(
+        # LAST_INSERT_ID() in the same statement's session: this row's id, whatever other projects on the server add.
+        rows = self.db.sql(
             "INSERT INTO ods_fix.restores (target, backup_sha256, backup_name, kept_schema, status, old_objects, "
-            "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, started_at) "
-            "VALUES ({}, NOW());".format(", ".join(mysqldb.quote(v) for v in values))
+            "new_objects, source_schema, old_tables, new_tables, checksums, row_counts, project, started_at) "
+            "VALUES ({}, NOW()); SELECT LAST_INSERT_ID();".format(", ".join(mysqldb.quote(v) for v in values))
         )
-        return int(self.db.sql("SELECT MAX(id) FROM ods_fix.restores;")[0][0])
+        return int(rows[-1][0])
 
     def phase(self, entry_id, status):
         self.db.sql("UPDATE ods_fix.restores SET status = %s WHERE id = %d;" % (mysqldb.quote(status), entry_id))

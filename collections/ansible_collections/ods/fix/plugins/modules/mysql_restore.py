@@ -75,6 +75,12 @@ options:
     description: For V(load), rows per table from the backup's manifest; the load refuses a dump that differs.
     type: dict
     default: {}
+  expected_tables:
+    description:
+      - For V(swap), the database's tables when the plan looked at it (its RV(plan.target_tables)); the swap refuses,
+        changing nothing, when they are others by then. Omitted, the swap takes the tables as it finds them.
+    type: list
+    elements: str
   pick:
     description:
       - For V(load), in a dump of several databases (C(--all-databases), C(--databases a b)), the one to restore;
@@ -103,7 +109,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: For V(plan), C(up_to_date), C(resumed), C(free_mb), C(needed_mb), C(room), C(previous).
+  description: For V(plan), C(up_to_date), C(resumed), C(free_mb), C(needed_mb), C(room), C(previous), C(target_tables).
   returned: phase plan
   type: dict
 dump:
@@ -205,6 +211,7 @@ def main():
             expected_rows=dict(type="dict", default={}),
             lock_token=dict(type="str", default="", no_log=False),
             pick=dict(type="str"),
+            expected_tables=dict(type="list", elements="str"),
         ),
         required_if=[("phase", "load", ["backup"]), ("phase", "swap", ["backup"])],
     )
@@ -224,12 +231,15 @@ def main():
     except mysqldb.MysqlError as exc:
         module.fail_json(msg=f"cannot log in to the database as root: {exc}", ods_failure="input")
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
+    journal = restorejournal.Journal(db, project=profile["project"])
     try:
         with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
-            check_target(module, db, p, profile, containers)
-            handlers[p["phase"]](module, db, p)
+            check_target(module, db, journal, p, profile, containers)
+            handlers[p["phase"]](module, db, journal, p)
     except projectlock.LockError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
+    except restore.NothingToRollBack as exc:
+        module.fail_json(msg=f"nothing to roll back: {exc}; nothing was changed", ods_failure="input")
     except sqldump.DumpError as exc:
         module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
     except (restore.RestoreError, mysqldb.MysqlError) as exc:
@@ -243,7 +253,7 @@ def main():
         )
 
 
-def check_target(module, db, p, profile, containers):
+def check_target(module, db, journal, p, profile, containers):
     """A dump of a database the APIs do not use is restored only with an explicit --database."""
     used = credentials.app_databases(profile, containers)
     if p["database"] and used and p["database"] not in used and not p["explicit_database"]:
@@ -256,7 +266,7 @@ def check_target(module, db, p, profile, containers):
     if not p["database"]:
         # A rollback (and its plan, which names no backup) goes back into the database the last restore went into.
         if p["phase"] == "rollback" or not (p["backup"] or p["expected_sha256"]):
-            p["database"] = restorejournal.Journal(db).last_target() or (used[0] if used else "")
+            p["database"] = journal.last_target() or (used[0] if used else "")
         elif len(used) == 1:
             p["database"] = used[0]
     if not p["database"]:
@@ -266,10 +276,11 @@ def check_target(module, db, p, profile, containers):
         raise sqldump.DumpError(reason)
 
 
-def plan(module, db, p):
-    journal = restorejournal.Journal(db)
+def plan(module, db, journal, p):
     resumed = restore.resume(db, journal, p["database"], None) if not module.check_mode else None
-    result = {"resumed": resumed, "up_to_date": False, "previous": None}
+    # The tables the swap will move out: it refuses to if they are others by then (something changed the database).
+    tables = db.tables(p["database"]) if db.exists(p["database"]) else []
+    result = {"resumed": resumed, "up_to_date": False, "previous": None, "target_tables": tables}
     if p["backup"] or p["expected_sha256"]:
         if p["backup"] and not os.path.isfile(p["backup"]):
             raise sqldump.DumpError("{} does not exist on the target".format(p["backup"]))
@@ -303,7 +314,7 @@ def plan(module, db, p):
     module.exit_json(changed=bool(resumed), plan=result, database=p["database"])
 
 
-def load(module, db, p):
+def load(module, db, journal, p):
     if module.check_mode:
         module.exit_json(changed=True, skipped=True, msg="would load the dump into the shadow schema")
     if not os.path.isdir(p["staging_dir"]):
@@ -322,7 +333,6 @@ def load(module, db, p):
     checks = ["room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed)]
     work = os.path.join(p["staging_dir"], ".restore-split")
     shadow = restore.shadow_name(p["database"])
-    journal = restorejournal.Journal(db)
     entry = journal.start(
         p["database"],
         p["expected_sha256"] or "",
@@ -420,7 +430,7 @@ def unexpected(split, loader, p):
     return problems
 
 
-def swap(module, db, p):
+def swap(module, db, journal, p):
     work = os.path.join(p["staging_dir"], ".restore-split")
     objects_path = os.path.join(work, "objects.sql")
     scan_path = os.path.join(work, "scan.json")
@@ -433,7 +443,6 @@ def swap(module, db, p):
         setattr(scan, key, saved[key])
     with open(objects_path, "rb") as handle:
         objects_sql = handle.read().decode("utf-8", "replace")
-    journal = restorejournal.Journal(db)
     journal.ensure()
     if not db.exists(p["database"]):
         db.sql("CREATE DATABASE {} CHARACTER SET utf8mb4;".format(restore.q(p["database"])))
@@ -475,21 +484,28 @@ def swap(module, db, p):
             check=check_after_swap,
             checksums=saved.get("checksums"),
             counts=expected,
+            expected_tables=p["expected_tables"],
+            workers=p["workers"],
         )
     except restore.RestoreError as exc:  # swapped back: the shadow holds the dump that failed, not worth keeping
         raise restore.RestoreError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
     checksums = saved.get("checksums") or db.checksums(p["database"], db.tables(p["database"]))
     journal.finish(entry, "done", checksums, verified["rows"])
-    pruned = restore.prune(db, p["database"], p["keep"])
+    pruned = restore.prune(db, journal, p["database"], p["keep"])
     shutil.rmtree(work, ignore_errors=True)
     module.exit_json(changed=True, kept=kept, pruned=pruned, verified=verified, problems=[])
 
 
-def rollback(module, db, p):
-    journal = restorejournal.Journal(db)
+def rollback(module, db, journal, p):
     last = journal.latest(p["database"])
-    if last is None or not last["kept_schema"] or not db.exists(last["kept_schema"]):
-        raise sqldump.DumpError("there is no kept copy of {} to roll back to".format(p["database"]))
+    if last is None:
+        raise restore.NothingToRollBack(f"ods-fix has not restored {p['database']} on this server (no finished restore)")
+    if not last["kept_schema"] or not db.exists(last["kept_schema"]):
+        raise restore.NothingToRollBack(
+            "the copy of {} kept by its last restore ({}, at {}) is gone (pruned, or dropped by hand)".format(
+                p["database"], last["backup_name"], last["started_at"]
+            )
+        )
     if module.check_mode:
         module.exit_json(
             changed=True,
