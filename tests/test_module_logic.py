@@ -82,7 +82,7 @@ def test_set_values_is_idempotent() -> None:
     ],
 )
 def test_dotenv_reads_values_as_compose_does(line: str, value: str) -> None:
-    assert dotenv.parse_line(line) == ("KEY", value)
+    assert dotenv.parse(line + "\n") == {"KEY": value}
 
 
 @pytest.mark.parametrize(

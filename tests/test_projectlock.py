@@ -135,3 +135,53 @@ def test_an_owner_on_another_machine_leaves_it_to_the_lease(sdir: str) -> None:
     time.sleep(1.5)
     assert projectlock.holder(sdir)["token"] == info["token"]
     assert projectlock.release(sdir, info["token"])
+
+
+def _owner_of(process: multiprocessing.Process) -> str:
+    with open(f"/proc/{process.pid}/stat") as handle:
+        start = handle.read().rsplit(")", 1)[1].split()[19]
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    return f"{boot}/{os.readlink('/proc/self/ns/pid')}/{process.pid}/{start}"
+
+
+def test_a_live_controller_keeps_the_lock_past_its_lease_without_any_step(sdir: str) -> None:
+    """A capture or a rotation longer than the lease, with no step touching the lock: held, and heartbeated."""
+    controller = multiprocessing.Process(target=time.sleep, args=(60,))
+    controller.start()
+    info = projectlock.acquire(sdir, "rotate-keys", lease=1, owner=_owner_of(controller))
+    time.sleep(7)  # seven leases, and one heartbeat at least
+    assert projectlock.holder(sdir)["token"] == info["token"]
+    assert time.time() - os.stat(os.path.join(sdir, projectlock.ALIVE)).st_mtime < projectlock.HEARTBEAT + 1
+    controller.kill()
+    controller.join()
+    assert wait_for(lambda: projectlock.holder(sdir) == {}, timeout=5)  # gone: let go at once on its machine
+
+
+def _ssh_session(ready, found) -> None:  # type: ignore[no-untyped-def]
+    """A process named sshd (as the connection's sshd is) whose child asks for its connection."""
+    Path("/proc/self/comm").write_text("sshd")
+    child = multiprocessing.Process(target=lambda: found.put(projectlock.connection()))
+    child.start()
+    child.join()
+    ready.set()
+    time.sleep(60)
+
+
+def test_over_ssh_the_lock_lives_as_long_as_the_connection_then_its_lease() -> None:
+    import tempfile  # noqa: PLC0415
+
+    sdir = tempfile.mkdtemp() + "/.ods-fix"
+    ready, found = multiprocessing.Event(), multiprocessing.Queue()
+    session = multiprocessing.Process(target=_ssh_session, args=(ready, found))
+    session.start()
+    assert ready.wait(10)
+    pid, start = found.get(timeout=5)
+    assert pid == session.pid and start == projectlock._starttime(session.pid)
+    info = projectlock.acquire(sdir, "api-500", lease=1)  # no owner: another machine's controller
+    projectlock._write_json(os.path.join(sdir, projectlock.ANCHOR), dict(token=info["token"], pid=pid, start=start))
+    time.sleep(4)
+    assert projectlock.holder(sdir)["token"] == info["token"]  # the connection lives: held past the lease
+    session.kill()  # the controller's connection is gone (killed, or its machine lost)
+    session.join()
+    assert wait_for(lambda: projectlock.holder(sdir) == {}, timeout=10)  # then the lease, then free
+    assert not os.path.exists(os.path.join(sdir, projectlock.ANCHOR))

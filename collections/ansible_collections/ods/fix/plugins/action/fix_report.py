@@ -9,8 +9,11 @@ import json
 import time
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.ods.fix.plugins.module_utils import projectlock
 from ansible_collections.ods.fix.plugins.module_utils.reportfiles import write_files
+from ansible_collections.ods.fix.plugins.module_utils.reports.common import failure_report
 
 LISTS = ("found", "done", "left")
 REPORTS = "ansible_collections.ods.fix.plugins.module_utils.reports"
@@ -40,6 +43,7 @@ class ActionModule(ActionBase):
             "msg",
             "dest",
             "input_error",
+            "failure",
         )
     )
     _requires_connection = False
@@ -55,25 +59,56 @@ class ActionModule(ActionBase):
         """The fix's builder's report from the raw results (module_utils/reports/<fix>.py)."""
         name = f"{REPORTS}.{fix.replace('-', '_')}"
         try:
-            builder = getattr(importlib.import_module(name), args.get("builder") or "build")
+            module = importlib.import_module(name)
+            builder = getattr(module, args.get("builder") or "build")
         except (ImportError, AttributeError) as exc:
             raise AnsibleActionFail(f"no report builder for {fix}: {exc}") from exc
         try:
-            return builder(args["results"], args.get("options") or {}, bool(self._task.check_mode))
+            built = builder(args["results"], args.get("options") or {}, bool(self._task.check_mode))
+            if args.get("failure"):
+                where = getattr(module, "where_to_look", None)
+                built["where"] = where(args["results"], args.get("options") or {}) if where else []
+            return built
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             # A builder's defect, or results the role did not register: say which, not a bare traceback.
             raise AnsibleActionFail(
                 f"cannot build the {fix} report from its results: {type(exc).__name__}: {exc}"
             ) from exc
 
+    def _failed(self, fix, args, task_vars):
+        """A rescue's report: what the builder can tell from the steps that ran, the failure, where to look."""
+        failure = args["failure"]
+        try:
+            built = self._built(fix, args) if args.get("results") is not None else {}
+        except AnsibleActionFail as exc:  # partial results a builder cannot read: the failure is reported anyway
+            built = {"details": {"report_error": str(exc)}}
+        return dict(
+            failure_report(built, failure, args.get("dest"), (task_vars or {}).get("inventory_hostname", "host")),
+            dest=args.get("dest"),
+        )
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = self._task.args
         fix = args.get("fix") or self._fix_of_role()
-        if args.get("results") is not None:
+        failure = args.get("failure")
+        if failure and boolean(failure.get("reported", False), strict=False):  # a refusal that wrote its report
+            return dict(
+                result,
+                changed=False,
+                failed=True,
+                msg=failure.get("msg") or f"{fix} failed",
+                **({"ods_failure": "input"} if failure.get("ods_failure") == "input" else {}),
+            )
+        if failure:
+            args = self._failed(fix, args, task_vars)
+        elif args.get("results") is not None:
             args = dict(self._built(fix, args), dest=args.get("dest"))
         report = {"fix": fix, "check_mode": bool(self._task.check_mode)}
         report.update((key, as_list(args.get(key))) for key in LISTS)
+        holder = ((task_vars or {}).get("ods_lock_taken") or {}).get("holder")
+        if self._task.check_mode and holder:  # --check takes no lock: it says which run holds it
+            report["found"].insert(0, f"a fix is at work on this project: {projectlock.describe(holder)}")
         report["details"] = args.get("details") or {}
         failed = bool(args.get("failed"))
         if args.get("dest"):

@@ -55,6 +55,14 @@ options:
         password discovery found (the database container's environment or its secret file).
     type: path
     default: ""
+  lock_token:
+    description:
+      - The token of the run's project lock (M(ods.fix.project_lock)), for a step of a run that holds it: the step
+        is refused, changing nothing, unless the lock is still the run's, and it holds the lock while it runs, also
+        after the controller has gone. Empty for a run that holds no lock (check mode, a read-only fix).
+      - Roles set it for the whole play through the V(group/ods.fix.stack) module defaults.
+    type: str
+    default: ""
 requirements:
   - The Python C(docker) library on the target (Debian C(python3-docker)).
 notes:

@@ -13,6 +13,7 @@ profile as the fact ``ods_profile``, and the roles hand it to the next modules
 (``module_defaults``), which then only list the project's containers.
 """
 
+import atexit
 import os
 import re
 import threading
@@ -20,7 +21,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.ods.fix.plugins.module_utils import composecore, stackprofile
+from ansible_collections.ods.fix.plugins.module_utils import composecore, projectlock, stackprofile
 
 try:
     import docker
@@ -50,6 +51,7 @@ PROJECT_ARGS = dict(
     profile_services=dict(type="list", elements="str", default=[]),
     env_file=dict(type="path", default=""),
     db_root_password_file=dict(type="path", default=""),
+    lock_token=dict(type="str", default="", no_log=False),
 )
 
 
@@ -199,8 +201,21 @@ def remember_profile(module, profile):
 
 
 def stack_module(argument_spec, **kwargs):
-    """The AnsibleModule of a module that works on the stack: its own options and PROJECT_ARGS, check mode."""
-    return AnsibleModule(argument_spec=dict(argument_spec, **PROJECT_ARGS), supports_check_mode=True, **kwargs)
+    """The AnsibleModule of a module that works on the stack: its own options and PROJECT_ARGS, check mode.
+
+    With a lock_token (a step of a run that holds the project's lock), the step is refused unless the lock is
+    still the run's, and counts as one of the run's steps until the module's process ends (projectlock.working).
+    """
+    module = AnsibleModule(argument_spec=dict(argument_spec, **PROJECT_ARGS), supports_check_mode=True, **kwargs)
+    token = module.params["lock_token"]
+    if token:
+        step = projectlock.working(projectlock.state_dir(module.params["project_dir"]), token)
+        try:
+            step.__enter__()
+        except projectlock.LockError as exc:
+            module.fail_json(msg=str(exc), ods_failure="input")
+        atexit.register(step.__exit__, None, None, None)  # exit_json and fail_json end the process
+    return module
 
 
 def open_project(module, require_running=True):

@@ -355,6 +355,13 @@ def render_text(details, log_lines):
         "",
         "== 服务状态 (service status) ==",
     ]
+    if d.get("lock"):
+        out[3:3] = [
+            "at work: {fix} (pid {pid}) holds this project's lock: what it stopped is down on purpose".format(
+                **d["lock"]
+            ),
+            "",
+        ]
     for name in d["expected_services"]:
         s = d["services"].get(name) or {"status": "absent"}
         health = s.get("health") if s["status"] == "running" else ""

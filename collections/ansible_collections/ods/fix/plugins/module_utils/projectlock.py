@@ -1,12 +1,18 @@
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
-"""One data-changing fix at a time on a project: an flock that a small holder process keeps for the run.
+"""One fix that changes things at a time on a project: an flock that a small holder process keeps for the run.
 
 A module exits after each task, so no module can hold the lock for a whole run. acquire() forks a holder that
-takes the flock on <project>/.ods-fix/lock and lets go when the run releases it, or once the run has gone
-quiet: no step for `lease` seconds and no worker alive. A long step (the async load of a restore) registers
-as a worker with working(), so after a Ctrl-C on the controller the lock stays for as long as that step
-still runs on the target, and a new run cannot drop what it is building.
+takes the flock on <project>/.ods-fix/lock and keeps it for as long as the run's controller lives, whatever its
+steps take, then lets go when the run releases it. The holder watches the controller itself:
+- on the controller's own machine, its process (`owner`, from the ods-fix CLI);
+- over SSH, the sshd process of the connection that took the lock (each step of the run points it at its own
+  connection, lock.anchor), which lives as long as the controller's connection does;
+and while the controller lives it touches lock.alive (the heartbeat). Once the controller is gone (killed, its
+machine lost), the lock lets go at once on its own machine, else `lease` seconds after the last heartbeat or
+step; a step still running on the target (a worker: the async load of a restore) keeps it until that step ends,
+so a new run cannot drop what an interrupted one is building. A controller it cannot watch (another connection
+type) is treated as gone after `lease` seconds without a step.
 """
 
 import contextlib
@@ -22,6 +28,8 @@ LOCK = "lock"
 INFO = "lock.json"
 ALIVE = "lock.alive"
 WORKERS = "lock.workers"
+ANCHOR = "lock.anchor"
+HEARTBEAT = 5.0  # seconds between two touches of lock.alive while the controller lives
 
 
 class LockError(Exception):
@@ -102,14 +110,14 @@ def describe(info):
     if not info:
         return "another ods-fix run is taking the lock on this project right now; try again in a moment"
     return (
-        "another ods-fix run holds this project: %s, pid %s, since %s; wait for it to end (if it was interrupted, "
-        "the lock lets go %d s after its last step, at %s at the earliest)"
+        "another ods-fix run holds this project: %s, pid %s, since %s (its controller seen at %s); it lets go when "
+        "that run ends, or %d s after its controller is gone"
         % (
             info.get("fix", "?"),
             info.get("pid"),
             _utc(info.get("since", 0)),
+            _utc(info.get("last_step", 0)),
             info.get("lease", 0),
-            _utc(info.get("last_step", 0) + info.get("lease", 0)),
         )
     )
 
@@ -133,15 +141,60 @@ def _workers_alive(sdir, token):
 
 
 def _owner_alive(owner):
-    """False once the run's controller process is known to be gone; True while it runs, or when it cannot be
-    watched from here (another machine or pid namespace: the lease alone decides then)."""
+    """True or False when the run's controller process can be watched from here (same machine and pid
+    namespace); None when it cannot (another machine, no owner given)."""
     try:
         boot, namespace, pid, start = owner.split("/")
         with open("/proc/sys/kernel/random/boot_id") as handle:
             here = handle.read().strip() == boot and os.readlink("/proc/self/ns/pid") == namespace
     except (OSError, ValueError):
-        return True
-    return not here or _alive(int(pid), int(start))
+        return None
+    return _alive(int(pid), int(start)) if here else None
+
+
+def _parent(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def connection():
+    """(pid, start) of the sshd process that serves this process's SSH connection, or None (not over SSH).
+
+    The nearest ancestor named sshd (sshd-session from OpenSSH 9.8): with Ansible's ControlPersist it is the
+    connection's, shared by every task of the run, and it lives as long as the controller keeps the connection.
+    """
+    pid = os.getppid()
+    while pid > 1:
+        try:
+            with open("/proc/%d/comm" % pid) as handle:
+                name = handle.read().strip()
+        except OSError:
+            return None
+        if name in ("sshd", "sshd-session"):
+            return pid, _starttime(pid)
+        pid = _parent(pid)
+    return None
+
+
+def _anchor(sdir, token):
+    """Point the holder at this step's SSH connection (the run's controller, seen from here)."""
+    found = connection()
+    if found is not None:
+        _write_json(os.path.join(sdir, ANCHOR), dict(token=token, pid=found[0], start=found[1]))
+
+
+def _controller_alive(sdir, owner, token):
+    """True while the run's controller is seen alive, False once it is seen gone, None when it cannot be seen."""
+    state = _owner_alive(owner) if owner else None
+    if state is not None:
+        return state
+    anchor = _read_json(os.path.join(sdir, ANCHOR))
+    if anchor.get("token") == token and anchor.get("pid"):
+        return _alive(anchor["pid"], anchor.get("start"))
+    return None
 
 
 def acquire(sdir, fix, lease, owner=""):
@@ -168,7 +221,9 @@ def acquire(sdir, fix, lease, owner=""):
     with os.fdopen(read_end, "rb") as handle:
         answer = handle.read().decode("utf-8", "replace")
     if answer == "ok":
-        return _read_json(os.path.join(sdir, INFO))
+        info = _read_json(os.path.join(sdir, INFO))
+        _anchor(sdir, info.get("token", ""))
+        return info
     if answer == "busy":
         raise Busy(holder(sdir))
     raise LockError("cannot take the lock in {}: {}".format(sdir, answer or "the holder did not start"))
@@ -197,25 +252,43 @@ def _hold(sdir, fix, lease, owner, token, answer):
         os.close(answer)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the controller's process group is not a release
-        ticks = 0
-        while not os.path.exists(release):
-            time.sleep(0.1)  # a release is seen within 0.1 s; the rest is looked at every half second
-            ticks += 1
-            if ticks % 5 or _workers_alive(sdir, token):
-                continue
-            try:
-                quiet = time.time() - os.stat(os.path.join(sdir, ALIVE)).st_mtime
-            except OSError:
-                quiet = lease + 1
-            if quiet > lease or (owner and not _owner_alive(owner)):
-                break
+        _keep(sdir, owner, token, lease, release)
     finally:
         if _read_json(os.path.join(sdir, INFO)).get("token") == token:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(sdir, INFO))
+        if _read_json(os.path.join(sdir, ANCHOR)).get("token") == token:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(sdir, ANCHOR))
         with contextlib.suppress(OSError):
             os.unlink(release)
         os.close(fd)
+
+
+def _keep(sdir, owner, token, lease, release):
+    """Return when the run releases the lock, or once its controller is gone and no step of it runs."""
+    local = owner and _owner_alive(owner) is not None
+    ticks, beat = 0, time.time()
+    while not os.path.exists(release):
+        time.sleep(0.1)  # a release is seen within 0.1 s; the rest is looked at every half second
+        ticks += 1
+        if ticks % 5:
+            continue
+        if _controller_alive(sdir, owner, token):
+            if time.time() - beat >= HEARTBEAT:  # the heartbeat: the lease never counts while it lives
+                _touch(os.path.join(sdir, ALIVE))
+                beat = time.time()
+            continue
+        if _workers_alive(sdir, token):
+            continue
+        if local:  # the controller ran here and has gone, and no step of its run is left
+            return
+        try:
+            quiet = time.time() - os.stat(os.path.join(sdir, ALIVE)).st_mtime
+        except OSError:
+            quiet = lease + 1
+        if quiet > lease:
+            return
 
 
 def release(sdir, token, timeout=10.0):
@@ -249,6 +322,7 @@ def working(sdir, token):
                 "this run's lock on the project was lost (%s); nothing was changed by this step"
                 % (describe(info) if info else "its holder has gone")
             )
+        _anchor(sdir, token)
         yield
     finally:
         with contextlib.suppress(OSError):

@@ -67,6 +67,13 @@ options:
     description: With O(failed), the cause is the input or the configuration (nothing was changed); ods-fix exits 1.
     type: bool
     default: false
+  failure:
+    description:
+      - The step that failed, in a role's C(rescue:) (C(task), C(msg), C(ods_failure), C(reported)). The report
+        holds what was found and done before it, the failure, and where to look; the task then fails with the
+        step's own message (and class, so that bad input stays bad input). A step that reported already (a refusal) is
+        not reported twice.
+    type: dict
   dest:
     description: Controller directory for the JSON report; empty writes none.
     type: path

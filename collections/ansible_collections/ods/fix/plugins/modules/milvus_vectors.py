@@ -22,7 +22,6 @@ description:
 extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
-  - ods.fix.lock
 options:
   action:
     description: What to do.
@@ -136,7 +135,6 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     dockerexec,
     milvus_agent,
     probes,
-    projectlock,
     vectorarchive,
 )
 from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError, kept_name
@@ -379,7 +377,6 @@ def main():
             index_timeout=dict(type="int", default=3600),
             progress_file=dict(type="path"),
             client_service=dict(type="str", default=""),
-            lock_token=dict(type="str", default="", no_log=False),
         ),
         required_if=[("action", "export", ["dest"]), ("action", "restore", ["backup"])],
     )
@@ -396,11 +393,8 @@ def main():
             ods_failure="input",
         )
     try:
-        with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
-            result = ACTIONS[p["action"]](module, api, container)
+        result = ACTIONS[p["action"]](module, api, container)
         module.exit_json(**result)
-    except projectlock.LockError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
     except VectorError as exc:
         module.fail_json(msg=str(exc), ods_failure=exc.kind)
 

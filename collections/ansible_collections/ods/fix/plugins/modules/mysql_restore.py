@@ -28,7 +28,6 @@ extends_documentation_fragment:
   - ods.fix.attributes
   - ods.fix.project
   - ods.fix.mysql
-  - ods.fix.lock
 options:
   phase:
     description: What to do.
@@ -149,7 +148,6 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     dumppolicy,
     filehash,
     mysqldb,
-    projectlock,
     restore,
     restorejournal,
     restoreload,
@@ -209,7 +207,6 @@ def main():
             staging_dir=dict(type="path", required=True),
             sql_bytes=dict(type="int", default=0),
             expected_rows=dict(type="dict", default={}),
-            lock_token=dict(type="str", default="", no_log=False),
             pick=dict(type="str"),
             expected_tables=dict(type="list", elements="str"),
         ),
@@ -233,11 +230,8 @@ def main():
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
     journal = restorejournal.Journal(db, project=profile["project"])
     try:
-        with projectlock.working(projectlock.state_dir(p["project_dir"]), p["lock_token"]):
-            check_target(module, db, journal, p, profile, containers)
-            handlers[p["phase"]](module, db, journal, p)
-    except projectlock.LockError as exc:
-        module.fail_json(msg=str(exc), ods_failure="input")
+        check_target(module, db, journal, p, profile, containers)
+        handlers[p["phase"]](module, db, journal, p)
     except restore.NothingToRollBack as exc:
         module.fail_json(msg=f"nothing to roll back: {exc}; nothing was changed", ods_failure="input")
     except sqldump.DumpError as exc:
@@ -499,7 +493,9 @@ def swap(module, db, journal, p):
 def rollback(module, db, journal, p):
     last = journal.latest(p["database"])
     if last is None:
-        raise restore.NothingToRollBack(f"ods-fix has not restored {p['database']} on this server (no finished restore)")
+        raise restore.NothingToRollBack(
+            f"ods-fix has not restored {p['database']} on this server (no finished restore)"
+        )
     if not last["kept_schema"] or not db.exists(last["kept_schema"]):
         raise restore.NothingToRollBack(
             "the copy of {} kept by its last restore ({}, at {}) is gone (pruned, or dropped by hand)".format(

@@ -125,6 +125,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     diagnosis,
     nginxconf,
     probes,
+    projectlock,
     settings,
     webfront,
 )
@@ -313,7 +314,17 @@ def main():
         healthy=not roots,
     )
     left = [next_step(p) for p in plan]
-    report = {"fix": "diagnose", "found": [f["summary"] for f in roots], "done": [], "left": left, "details": details}
+    # A fix at work on the project (it holds the lock) may be why a service is down right now: say so first.
+    holder = projectlock.holder(projectlock.state_dir(params["project_dir"]))
+    details["lock"] = {k: holder.get(k) for k in ("fix", "pid", "since")} if holder else {}
+    running = [f"a fix is at work on this project: {projectlock.describe(holder)}"] if holder else []
+    report = {
+        "fix": "diagnose",
+        "found": running + [f["summary"] for f in roots],
+        "done": [],
+        "left": left,
+        "details": details,
+    }
     redactor = credentials.redactor(profile, containers, root, cache_password)
     report = redactor.redact_obj(report)
     text = redactor.redact(diagnosis.render_text(report["details"], params["log_lines"]))

@@ -74,3 +74,24 @@ def checked_fix(results, check_mode, done, left=(), found=None, details=None):
         details={"before": before, "after": after} if details is None else details,
         failed=not check_mode and not after.get("ok", False),
     )
+
+
+def failure_report(built, failure, dest, host):
+    """A run that stopped at a failed step, as the person on call needs it, in order: what was found and done
+    before the step failed (the builder's lines, from the steps that ran), the failure, what the builder says is
+    left, then where to look (the builder's where_to_look, then this run's report and output)."""
+    step, msg = failure.get("task") or "a step", failure.get("msg") or "it failed"
+    where = list(built.get("where") or [])
+    if dest:
+        run_dir = dest.rstrip("/").rsplit("/", 1)[0] if dest.rstrip("/").endswith("/reports") else dest
+        where.append(f"this report: {dest}/{host}; the run's whole output: {run_dir}/runner/artifacts/*/stdout")
+    details = dict(built.get("details") or {}, failure={"task": step, "msg": msg})
+    return report(
+        found=built.get("found") or [],
+        done=built.get("done") or [],
+        left=[f"stopped: the step '{step}' failed: {msg}", *(built.get("left") or []), *prefixed("look at ", where)],
+        details=details,
+        failed=True,
+        msg=msg,
+        input_error=failure.get("ods_failure") == "input",
+    )
