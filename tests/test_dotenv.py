@@ -128,3 +128,12 @@ def test_compose_itself_reads_what_set_values_wrote(tmp_path: Path) -> None:
     )
     read = json.loads(out.stdout)["services"]["s"]["environment"]
     assert {k: v.replace("$$", "$") for k, v in read.items()} == dotenv.parse(text)
+
+
+def test_a_project_env_compose_would_refuse_is_refused_in_one_line_naming_it(tmp_path: Path) -> None:
+    from ansible_collections.ods.fix.plugins.module_utils import composefile  # noqa: PLC0415
+
+    env = tmp_path / ".env"
+    env.write_text('MYSQL_PASSWORD=x\nJWT_KEY="-----BEGIN KEY-----\nbody\n')
+    with pytest.raises(composefile.ComposeFileError, match=r"\.env cannot be read, by Compose either: line 2: the "):
+        composefile.project_dotenv(str(tmp_path))

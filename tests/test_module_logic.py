@@ -61,7 +61,7 @@ ENV = "# comment\nA=1\n\nexport B='two words'\n# trailing\n"
 def test_set_values_keeps_comments_order_and_export() -> None:
     text, changed = dotenv.set_values(ENV, {"B": "three", "C": "new value", "A": "1"})
     assert changed == ["B", "C"]
-    assert text == '# comment\nA=1\n\nexport B=three\n# trailing\nC="new value"\n'
+    assert text == "# comment\nA=1\n\nexport B='three'\n# trailing\nC=\"new value\"\n"  # B keeps its quotes
     assert dotenv.parse(text) == {"A": "1", "B": "three", "C": "new value"}
 
 

@@ -144,3 +144,36 @@ def test_a_password_is_also_masked_as_the_sql_literal_a_server_error_quotes() ->
     for form in sorted(forms(password, sql=True), key=len, reverse=True):
         masked = masked.replace(form, "********")
     assert "it''s" not in masked and "\\\\ pw" not in masked
+
+
+def test_a_user_name_is_no_secret_and_a_service_named_like_it_is_passed_on_as_it_is() -> None:
+    """The public deploy/local layout: KEYCLOAK_ADMIN=admin beside a service admin-api (issue 25)."""
+    assert not is_secret_name("KEYCLOAK_ADMIN") and not is_secret_name("KEYCLOAK_URL")
+    assert all(is_secret_name(n) for n in ("KEYCLOAK_ADMIN_PASSWORD", "OPENAI_API_KEY", "APIKEY", "KEY", "SECRET_KEY"))
+    redactor = Redactor(names={"admin-api", "one-data-admin-api"})
+    redactor.add_env({"KEYCLOAK_ADMIN": "admin", "KEYCLOAK_ADMIN_PASSWORD": "admin-pw-1"})
+    result = {"apis": {"admin-api": {"container": "one-data-admin-api", "body": "login admin-pw-1 refused"}}}
+    assert redactor.redact_obj(result) == {
+        "apis": {
+            "admin-api": {"container": "one-data-admin-api", "body": "login [REDACTED:KEYCLOAK_ADMIN_PASSWORD] refused"}
+        }
+    }
+
+
+def test_even_a_password_that_is_a_service_name_leaves_the_names_that_flow_on_alone() -> None:
+    redactor = Redactor({"REDIS_PASSWORD": "redis"}, names={"redis"})
+    assert redactor.redact_obj({"services": ["redis"], "redis": "log: auth redis failed"}) == {
+        "services": ["redis"],
+        "redis": "log: auth [REDACTED:REDIS_PASSWORD] failed",
+    }
+
+
+def test_every_line_of_a_multi_line_secret_is_redacted_wherever_it_is_shown() -> None:
+    pem = (
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----"
+    )
+    redactor = Redactor({"JWT_PRIVATE_KEY": pem})
+    yaml_block = "JWT_PRIVATE_KEY: |-\n      " + pem.replace("\n", "\n      ")  # docker compose config
+    shown = redactor.redact(yaml_block)
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in shown and "BKcwggSjAgEAAoIBAQC7" not in shown
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" in pem  # the canary was in the input

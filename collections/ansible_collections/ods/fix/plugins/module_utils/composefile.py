@@ -224,6 +224,8 @@ def env_file_entries(paths):
             lines = dotenv.read_entries(path, missing_ok=False)
         except OSError as exc:
             raise ComposeFileError(f"env_file {path} cannot be read: {exc.strerror or exc}") from None
+        except dotenv.DotenvError as exc:  # Compose itself refuses it
+            raise ComposeFileError(f"env_file {path} cannot be read: {exc}") from None
         for key, (value, line) in lines.items():
             entries[key] = {"kind": "env_file", "file": path, "line": line, "value": value, "vars": []}
     return entries
@@ -307,6 +309,8 @@ def project_dotenv(working_dir, explicit=""):
         return path, dotenv.read_entries(path, missing_ok=False)
     except OSError as exc:
         raise ComposeFileError(f"the project's {path} cannot be read: {exc.strerror or exc}") from None
+    except dotenv.DotenvError as exc:  # Compose itself refuses it: every Compose command fails
+        raise ComposeFileError(f"the project's {path} cannot be read, by Compose either: {exc}") from None
 
 
 def load_project(files, working_dir, dotenv_path=""):

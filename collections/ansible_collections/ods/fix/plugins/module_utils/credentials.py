@@ -170,7 +170,8 @@ def redactor(profile, containers, root_login=None, *secrets):
     the credentials found (the root password that worked, the cache's password)."""
     from ansible_collections.ods.fix.plugins.module_utils.redact import Redactor  # noqa: PLC0415
 
-    found = Redactor()
+    names = set(profile.get("services") or {}) | {c.name for c in containers.values()}
+    found = Redactor(names=names)
     found.add_env(settings.all_values(profile))
     for container in containers.values():
         found.add_env(settings.container_env(container))

@@ -196,11 +196,11 @@ def set_values(text, values):
 def render_value(value, quote="", multiline=False):
     """The value as written after KEY=, in the entry's quoting where it can hold it; parse() reads it back exactly.
 
-    Unquoted holds no space at its ends, no quote first, no ' #', no $ (Compose expands it) and no newline;
+    Unquoted holds no space, no quote first, no #, no $ (Compose expands it) and no newline;
     single quotes hold anything but a backslash before a quote; double quotes hold anything, escaped. A new
     line stays a line in a value that had lines (a PEM key), and is \\n otherwise.
     """
-    plain = value == value.strip(SPACE) and value[:1] not in ("'", '"') and not any(c in value for c in "\n$#")
+    plain = value[:1] not in ("'", '"') and not any(c in value for c in " \t\n$#")
     if quote == "" and plain:
         return value
     if quote == "'" and "\\'" not in value and not value.endswith("\\"):

@@ -21,9 +21,11 @@ import re
 import shlex
 from urllib.parse import quote, quote_plus
 
-# A secret by its name: what the value is for. PW and PASS as words (DB_PW, REDIS_PASS), not inside others.
+# A secret by its name: what the value is for. PW, PASS and KEY as words (DB_PW, REDIS_PASS, API_KEY, APIKEY),
+# not inside others: KEYCLOAK_ADMIN names a user, and its value (admin) is no secret.
 SECRET_NAME = re.compile(
-    r"PASSW|PWD|(?:^|_)PW(?:_|$)|(?:^|_)PASS(?:_|$)|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SALT|DSN|SIGNATURE",
+    r"PASSW|PWD|(?:^|_)PW(?:_|$)|(?:^|_)PASS(?:_|$)|SECRET|TOKEN|(?:^|_)(?:API)?KEYS?(?:_|$)|CREDENTIAL|PRIVATE|AUTH"
+    r"|SALT|DSN|SIGNATURE",
     re.IGNORECASE,
 )
 # redis://:password@redis (no user) as well as mysql+pymysql://user:password@mysql
@@ -40,6 +42,7 @@ SECRET_FLAG = r"--?(?:requirepass|masterauth|password|passwd|pass|pwd|token|secr
 FLAG_VALUE = re.compile(
     r"(?P<flag>(?<![\w-])" + SECRET_FLAG + r"(?:=|\s+))(?P<value>(?!\[REDACTED)[^\s'\"]+)", re.IGNORECASE
 )
+MIN_LINE = 8  # a line of a multi-line secret as short as this is no secret by itself (a PEM's last line may be)
 MIN_LENGTH = 4  # shorter values are redacted only as whole words, and only when their name marks a secret
 # Values plainly not secret: booleans and log levels, numbers and versions, paths, URLs without credentials.
 # Used only for values whose name says nothing (a secret name always redacts; see add_every).
@@ -99,6 +102,10 @@ def forms(value, sql=False):
     core = whole[: len(raw) * 4 // 3 - 4] if len(raw) >= 9 else ""
     if len(core) >= 8:
         found.append(core)
+    if "\n" in value:  # a key or a certificate: shown line by line (YAML blocks, logs), each line is the secret too
+        for line in value.splitlines():
+            if len(line.strip()) >= MIN_LINE:
+                found.extend(forms(line.strip(), sql))
     out = []
     for item in found:
         if item and item not in out:
@@ -107,10 +114,13 @@ def forms(value, sql=False):
 
 
 class Redactor:
-    def __init__(self, secrets=None):
+    def __init__(self, secrets=None, names=()):
         self._secrets = {}  # form -> name
         self._short = {}  # short value of a secret name -> name, redacted as a whole word
         self._pattern = None
+        # The project's own names (services, containers): data that flows on to other steps, never rewritten as a
+        # whole value by redact_obj (a service admin-api beside a password admin stays admin-api).
+        self.names_kept = frozenset(names)
         for name, value in (secrets or {}).items():
             self.add(name, value)
 
@@ -190,12 +200,14 @@ class Redactor:
         return PASSWORD_PAIR.sub(_redact_pair, text)
 
     def redact_obj(self, obj):
+        """Structured data with every string redacted, keys too, but the project's own names (services,
+        containers): later steps take those as they are."""
         if isinstance(obj, dict):
             return dict((self.redact_obj(k), self.redact_obj(v)) for k, v in obj.items())
         if isinstance(obj, (list, tuple)):
             return [self.redact_obj(v) for v in obj]
         if isinstance(obj, str):
-            return self.redact(obj)
+            return obj if obj in self.names_kept else self.redact(obj)
         return obj
 
 

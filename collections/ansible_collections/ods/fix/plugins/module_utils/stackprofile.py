@@ -476,7 +476,11 @@ def setting_origins(spec, working_dir, dotenv_path, manual_env_file=""):
     from ansible_collections.ods.fix.plugins.module_utils import dotenv  # noqa: PLC0415 - keep the import local
 
     for path in files:
-        for key, (_value, line) in dotenv.read_entries(path).items():
+        try:
+            entries = dotenv.read_entries(path)
+        except dotenv.DotenvError as exc:
+            raise ProfileError(f"the settings file {path} cannot be read: {exc}") from None
+        for key, (_value, line) in entries.items():
             origins[key] = {"kind": "mounted", "file": path, "line": line, "apply": "restart"}
     for key, origin in (spec.get("env") or {}).items():
         item = {"kind": origin["kind"], "file": origin["file"], "line": origin["line"], "apply": "recreate"}

@@ -230,7 +230,8 @@ class Rotation:
         db_values = settings.configured(profile, self.db_service) if self.db_service else {}
         catalog, not_rotated, seen = [], {}, set()
         for path in settings.settings_files(profile):
-            for name in dotenv.read(path):
+            values = dotenv.read(path)
+            for name in values:
                 if name in seen or not redact.is_secret_name(name):
                     continue
                 seen.add(name)
@@ -243,6 +244,8 @@ class Rotation:
                 if kind is None:
                     not_rotated[name] = why
                     continue
+                if kind == "generated" and "\n" in values[name]:
+                    kind = "provider"  # a key or a certificate of several lines: only its issuer makes a new one
                 entry = {"name": name, "kind": kind}
                 if kind == "database":
                     entry["user"] = (
@@ -338,8 +341,13 @@ class Rotation:
             self.input_error(f"{path} is not readable")
         if not os.access(path, os.W_OK) or not os.access(os.path.dirname(path), os.W_OK):
             self.input_error(f"{path} is not writable, or its directory is not (the atomic rename needs both)")
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        with open(path, encoding="utf-8", newline="") as handle:  # its bytes as they are (CRLF too)
+            text = handle.read()
+        try:
+            dotenv.entries(text)
+        except dotenv.DotenvError as exc:
+            self.input_error(f"{path} cannot be read as Compose reads it: {exc}")
+        return text
 
     def plan(self):
         catalog = self.catalog()
@@ -388,8 +396,20 @@ class Rotation:
         steps = []
         for entry in chosen:
             step = dict(entry, action="rotate")
+            lines = "\n" in env[entry["name"]]
             if entry["name"] in supplied:
                 step["action"] = "none" if supplied[entry["name"]] == env[entry["name"]] else "set"
+                try:
+                    dotenv.check_value(entry["name"], supplied[entry["name"]], multiline=lines)
+                except ValueError as exc:
+                    self.input_error(str(exc))
+            elif lines:  # a key or a certificate: a random string is no new one of its kind, nor half of one
+                self.input_error(
+                    "{} holds a value of several lines (a key or a certificate?) in {}: ods-fix does not generate "
+                    "one; give its whole new value with --value-from-file FILE, or leave it out of --keys".format(
+                        entry["name"], self.env_file
+                    )
+                )
             if entry["kind"] == "database":
                 server = server or self.checked_server(root_passwords)
                 step["user"] = entry["user"] or env.get(entry["user_key"], "")
@@ -546,15 +566,19 @@ class Rotation:
                     journal["backup"], ", ".join(journal["keys"])
                 )
             )
-        old = dotenv.read(journal["backup"])
+        with open(journal["backup"], encoding="utf-8", newline="") as handle:
+            backup_text = handle.read()
+        old = dotenv.parse(backup_text)
         text = self.read_env()
         current = dotenv.parse(text)
         self.hide_keys(old)
         self.hide_keys(current)
-        wanted = dict((key, old[key]) for key in journal["keys"] if key in old)
-        _unused, differing = dotenv.set_values(text, wanted)
+        differing = [key for key in journal["keys"] if old.get(key) != current.get(key)]
+        # Other settings changed since the rotation (by hand): the file goes back whole all the same, and the
+        # current one is kept; the report names them, so that nothing is lost unseen.
+        edited = sorted(k for k in set(old) | set(current) if k not in journal["keys"] and old.get(k) != current.get(k))
         db_items = journal.get("db") or []
-        if not differing and not any(self.login_error(i["user"], old.get(i["name"], "")) for i in db_items):
+        if text == backup_text and not any(self.login_error(i["user"], old.get(i["name"], "")) for i in db_items):
             if not self.module.check_mode:  # nothing to put back: close the journal, so that a new rotation may start
                 self.close_journal(which, journal, "nothing to put back")
             return journal, None, []
@@ -572,15 +596,20 @@ class Rotation:
                 self.fail("after the rollback the server still refuses the old password of {}".format(item["user"]))
             self.actions.append("put back the server's old password of {}".format(item["user"]))
         backup = None
-        if differing:
+        if text != backup_text:  # the file as it was, byte for byte: its other lines, its quoting, its key's lines
             backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
-            new_text, _unused = dotenv.set_values(text, wanted)
-            safefile.replace(self.env_file, new_text)
+            safefile.replace(self.env_file, backup_text)
             self.actions.append(
-                "put back the old {} in {} from {} (the rotated file kept as {})".format(
-                    ", ".join(differing), self.env_file, journal["backup"], backup
+                "put back {} as it was before the rotation of {}, from {} (the rotated file kept as {})".format(
+                    self.env_file, ", ".join(journal["keys"]), journal["backup"], backup
                 )
             )
+            if edited:
+                self.actions.append(
+                    "{} had changed since the rotation too; their later values are in {}".format(
+                        ", ".join(edited), backup
+                    )
+                )
         self.close_journal(which, journal, self.params["reason"])
         return journal, backup, differing or journal["keys"]
 
