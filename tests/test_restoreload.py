@@ -319,16 +319,43 @@ class DatadirDatabase:
 def test_rows_go_through_a_file_in_the_mounted_data_directory(tmp_path: Path) -> None:
     datadir = tmp_path / "volume"
     datadir.mkdir()
-    (datadir / "ods-fix-rows-1-7").write_bytes(b"left by a killed run")
-    rows_dir = restoreload.RowsDir.find(DatadirDatabase(MountedContainer(datadir)))
+    (datadir / "ods-fix-rows-1-7").write_bytes(b"left by a killed run of an earlier version")
+    mine = restoreload.RowsDir(str(datadir), "/var/lib/mysql", datadir.stat(), "local")
+    Path(mine.path("3")[0]).write_bytes(b"left by a killed run of this project")
+    theirs = restoreload.RowsDir(str(datadir), "/var/lib/mysql", datadir.stat(), "another")
+    Path(theirs.path("3")[0]).write_bytes(b"another project's load, running")
+    rows_dir = restoreload.RowsDir.find(DatadirDatabase(MountedContainer(datadir)), "local")
     assert rows_dir is not None and rows_dir.here == str(datadir) and rows_dir.there == "/var/lib/mysql"
-    assert list(datadir.iterdir()) == []  # what a killed run left is gone, and so is the probe
+    # what a killed run left is gone, and so is the probe; another project's rows stay
+    assert [p.name for p in datadir.iterdir()] == [Path(theirs.path("3")[0]).name]
     part = split(MYSQL, tmp_path, big=20).parts["orders"]  # its first INSERT read from the dump, its second copied
     assert [kind for kind, _s, _e in part.runs()] == [restoreload.Part.DUMP, restoreload.Part.SPOOL]
     written = rows_dir.write(part, str(MYSQL))
     assert written is not None and written[1].startswith("/var/lib/mysql/ods-fix-rows-")
     assert Path(written[0]).read_bytes() == b"1,'a),(b'),(2,'it\\'s (two)'),(3,NULL),(4,'x'"
     assert Path(written[0]).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_link_planted_where_the_probe_goes_is_never_followed(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The database's container can write its data directory: a link at the probe's name, planted between the
+    clean-up and the probe (clean is skipped here to make that race certain), must not truncate its target."""
+    datadir, victim = tmp_path / "volume", tmp_path / "victim"
+    datadir.mkdir()
+    victim.write_bytes(b"root's file on the host")
+    monkeypatch.setattr(restoreload.RowsDir, "clean", lambda self: (0, 0))
+    probe = restoreload.RowsDir(str(datadir), "/var/lib/mysql", datadir.stat(), "local").path("probe")[0]
+    Path(probe).symlink_to(victim)
+    assert restoreload.RowsDir.find(DatadirDatabase(MountedContainer(datadir)), "local") is None  # stdin instead
+    assert victim.read_bytes() == b"root's file on the host" and Path(probe).is_symlink()
+
+
+def test_the_next_restore_removes_what_a_killed_load_left_and_says_how_much(tmp_path: Path) -> None:
+    datadir = tmp_path / "volume"
+    datadir.mkdir()
+    rows_dir = restoreload.RowsDir(str(datadir), "/var/lib/mysql", datadir.stat(), "local")
+    for n in range(3):
+        Path(rows_dir.path(str(n))[0]).write_bytes(b"x" * 1000)
+    assert rows_dir.clean() == (3, 3000) and list(datadir.iterdir()) == []
 
 
 def test_without_a_data_directory_mounted_from_here_the_rows_go_through_stdin(tmp_path: Path) -> None:

@@ -24,7 +24,11 @@ CHUNK_ROWS = 2000  # locked at once: short transactions, as pt-archiver keeps th
 
 
 class ArchiveError(Exception):
-    pass
+    """Archiving stopped; `rows` were archived in `path` and deleted before it did (0 and None: nothing was)."""
+
+    def __init__(self, message, rows=0, path=None):
+        super().__init__(message)
+        self.rows, self.path = rows, path
 
 
 def parse_spec(spec):
@@ -115,7 +119,7 @@ class Archiver:
                 if not took:
                     break
                 deleted += took
-        except (SessionError, ArchiveError) as exc:
+        except (SessionError, ArchiveError, OSError) as exc:  # OSError: the archive's disk is full
             failure = exc
         finally:
             os.close(fd)
@@ -126,13 +130,23 @@ class Archiver:
         if not deleted:
             os.unlink(path)
             if failure:
-                raise ArchiveError(f"archiving {schema}.{table} failed, nothing was deleted: {failure}")
+                raise ArchiveError(f"archiving {schema}.{table} failed, nothing was deleted: {why(failure)}")
             return None
-        manifest = write_manifest(base, path, plan, deleted)
+        try:
+            manifest = write_manifest(base, path, plan, deleted)
+        except OSError as exc:
+            raise ArchiveError(
+                "archiving %s.%s: %d rows are archived in %s and deleted, but its manifest could not be written (%s)"
+                % (schema, table, deleted, path, why(exc)),
+                deleted,
+                path,
+            ) from exc
         if failure:
             raise ArchiveError(
                 "archiving %s.%s stopped after %d rows, which are archived in %s and deleted: %s"
-                % (schema, table, deleted, path, failure)
+                % (schema, table, deleted, path, why(failure)),
+                deleted,
+                path,
             )
         return manifest
 
@@ -150,7 +164,11 @@ class Archiver:
         low, high = int(keys[0][0]), int(keys[-1][0])
         where = "%s AND `%s` BETWEEN %d AND %d" % (plan["where"], key, low, high)
         end = os.lseek(fd, 0, os.SEEK_END)
-        self._append_chunk(fd, plan, where, len(keys))
+        try:
+            self._append_chunk(fd, plan, where, len(keys))
+        except OSError:  # no room for the chunk: it is cut off the archive, and its rows are not deleted
+            os.ftruncate(fd, end)
+            raise
         try:
             took = int(session.query(f"DELETE FROM `{schema}`.`{table}` WHERE {where}; SELECT ROW_COUNT();")[-1][0])
             if took != len(keys):
@@ -202,6 +220,11 @@ class Archiver:
         finally:
             if os.path.exists(part):
                 os.unlink(part)
+
+
+def why(failure):
+    """A failure in words: an OSError by its message (ENOSPC: No space left on device), others as they say."""
+    return failure.strerror or str(failure) if isinstance(failure, OSError) else str(failure)
 
 
 def write_manifest(base, path, plan, rows):

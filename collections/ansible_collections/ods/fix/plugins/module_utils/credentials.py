@@ -73,25 +73,50 @@ def root_passwords(api, profile, service, container, user_file=""):
     return unique
 
 
+def url_parts(url):
+    """(parts, problem) of a URL setting: urlsplit's parts, and what is wrong with it in words that hold none of
+    its values but the port (None when nothing is); parts is None when it cannot be split at all."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed [ of an IPv6 host
+        return None, f"is not a URL ({exc})"
+    host = parts.netloc.rpartition("@")[2]
+    raw_port = host.rpartition(":")[2] if ":" in host.rpartition("]")[2] else ""
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when it is asked for
+    except ValueError:
+        if raw_port.isdigit():
+            return parts, f"port {raw_port} is out of range (1-65535)"
+        return parts, f"port `{raw_port}` is not a number"
+    return parts, None
+
+
 def app_database(values):
-    """{user, password, host, port, database, user_key, password_key} from an API's settings, or None.
+    """{user, password, host, port, database, user_key, password_key[, problem]} from an API's settings, or None.
 
     MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_PASSWORD and a database name setting, or a DATABASE_URL
-    (mysql+pymysql://user:password@host:port/database).
+    (mysql+pymysql://user:password@host:port/database). `problem` says what is wrong with a malformed URL.
     """
-    url = values.get("DATABASE_URL") or values.get("SQLALCHEMY_DATABASE_URI")
+    key = "DATABASE_URL" if values.get("DATABASE_URL") else "SQLALCHEMY_DATABASE_URI"
+    url = values.get(key)
     if url and "://" in url:
-        parts = urlsplit(url)
+        parts, problem = url_parts(url)
+        if parts is None:
+            return {"user": "", "password": "", "host": "", "port": 3306, "database": None, "user_key": key,
+                    "password_key": key, "problem": f"{key} {problem}"}  # fmt: skip
         if parts.hostname:
-            return {
+            login = {
                 "user": unquote(parts.username or ""),
                 "password": unquote(parts.password or ""),
                 "host": parts.hostname,
-                "port": parts.port or 3306,
+                "port": 3306 if problem else parts.port or 3306,
                 "database": parts.path.lstrip("/").split("?", 1)[0] or None,
-                "user_key": "DATABASE_URL",
-                "password_key": "DATABASE_URL",
+                "user_key": key,
+                "password_key": key,
             }
+            if problem:
+                login["problem"] = f"{key}'s {problem}"
+            return login
     if not values.get("MYSQL_USER") and not values.get("MYSQL_HOST"):
         return None
     names = sorted(k for k in values if DB_NAME_KEY.match(k) and values[k])
@@ -145,7 +170,7 @@ def cache_password(api, profile, service, container):
         return "its REDIS_PASSWORD", env["REDIS_PASSWORD"]
     for api_service in profile["roles"].get("apis") or []:
         url = settings.configured(profile, api_service).get("REDIS_URL") or ""
-        parts = urlsplit(url) if "://" in url else None
+        parts = url_parts(url)[0] if "://" in url else None
         if parts is not None and parts.password and parts.hostname == service:
             return f"{api_service}'s REDIS_URL", unquote(parts.password)
     return None, None

@@ -187,3 +187,31 @@ def notable_changes(diff, mounts=()):
 def render_diff(diff):
     letters = {0: "C", 1: "A", 2: "D"}
     return "".join("{} {}\n".format(letters.get(item.get("Kind"), "?"), item.get("Path", "")) for item in diff or [])
+
+
+# A repository an intruder may have changed must not run their code when it is read: its own config can name a
+# file system monitor (core.fsmonitor), hooks, a pager and external diff or text-conversion programs, each run by
+# a plain `git status` or `git diff`. They are overridden on the command line (which wins over every file), and
+# git is told to write nothing (no index refresh, no lock).
+GIT_SAFE = [
+    "-c", "core.fsmonitor=false",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.pager=cat",
+    "-c", "diff.external=",
+    "-c", "core.untrackedCache=false",
+    "--no-pager",
+]  # fmt: skip
+GIT_ENV = {"GIT_PAGER": "cat", "PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def git_argv(directory, argv):
+    """The command line that runs `git argv` in directory without running anything the repository names."""
+    extra = ["--no-ext-diff", "--no-textconv"] if argv and argv[0] in ("diff", "log", "show") else []
+    return ["git", *GIT_SAFE, "-C", directory, argv[0], *extra, *argv[1:]]
+
+
+def git_env(environ):
+    """The environment for git_argv: the caller's, without what names programs for git to run, plus GIT_ENV."""
+    env = {k: v for k, v in environ.items() if k not in ("GIT_EXTERNAL_DIFF", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_DIR")}
+    env.update(GIT_ENV)
+    return env

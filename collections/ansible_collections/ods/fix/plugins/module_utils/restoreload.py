@@ -23,6 +23,7 @@ emptied and loaded again from the same VALUES lists as INSERTs.
 
 import array
 import contextlib
+import hashlib
 import os
 import queue
 import re
@@ -350,6 +351,9 @@ def load_statement(part, charset, infile="/dev/stdin"):
     )
 
 
+LEGACY_ROWS = re.compile(r"^ods-fix-rows-\d+-(?:\d+|probe)$")  # named before the project's tag was in the name
+
+
 class RowsDir:
     """A directory that this machine and the database's client both see: the mount of the data directory.
 
@@ -361,14 +365,17 @@ class RowsDir:
 
     PREFIX = "ods-fix-rows-"
 
-    def __init__(self, here, there, owner):
+    def __init__(self, here, there, owner, project=""):
         self.here, self.there, self.owner = here, there, owner
+        # A project's own files: several projects may share one server, and one's load must not lose its rows
+        # to another's clean-up.
+        self.prefix = self.PREFIX + hashlib.sha256(project.encode("utf-8")).hexdigest()[:8] + "-"
         self._number = 0
         self._lock = threading.Lock()
 
     @classmethod
-    def find(cls, db):
-        """The data directory's mount on this machine, checked from inside the container; None otherwise."""
+    def locate(cls, db, project=""):
+        """The data directory's mount on this machine, when this process may write there; None otherwise."""
         datadir = (db.sql("SELECT @@datadir;")[0][0] or "").rstrip("/")
         found = None
         for mount in db.container.attrs.get("Mounts") or []:
@@ -381,12 +388,23 @@ class RowsDir:
         here = os.path.normpath(os.path.join(found[0], os.path.relpath(datadir, found[1])))
         if not os.path.isdir(here) or not os.access(here, os.W_OK):
             return None  # the engine is elsewhere, or this is not root
-        rows_dir = cls(here, datadir, os.stat(here))
+        return cls(here, datadir, os.stat(here), project)
+
+    @classmethod
+    def find(cls, db, project=""):
+        """locate(), checked from inside the container: the server reads what is written here; None otherwise."""
+        rows_dir = cls.locate(db, project)
+        if rows_dir is None:
+            return None
         rows_dir.clean()
         probe = rows_dir.path("probe")
         try:
-            with open(probe[0], "wb"):
-                pass
+            # O_EXCL | O_NOFOLLOW: the database's container can write this directory too, and a link it planted
+            # here must not make root on this machine create or truncate what the link points at.
+            os.close(os.open(probe[0], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        except OSError:
+            return None  # any failure only means that the rows go through stdin
+        try:
             seen = db.container.exec_run(["test", "-f", probe[1]])
         except Exception:  # any failure only means that the rows go through stdin
             return None
@@ -396,15 +414,21 @@ class RowsDir:
         return rows_dir if getattr(seen, "exit_code", 1) == 0 else None
 
     def path(self, name):
-        file = self.PREFIX + "%d-%s" % (os.getpid(), name)
+        file = self.prefix + "%d-%s" % (os.getpid(), name)
         return os.path.join(self.here, file), self.there + "/" + file
 
     def clean(self):
-        """Remove what an interrupted load left (the project's lock says no other load runs)."""
+        """Remove what an interrupted load of this project left (its lock says no other load of it runs):
+        (files, bytes) removed. A link is removed, never followed."""
+        files, size = 0, 0
         for name in os.listdir(self.here):
-            if name.startswith(self.PREFIX):
+            if name.startswith(self.prefix) or LEGACY_ROWS.match(name):
+                path = os.path.join(self.here, name)
                 with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(self.here, name))
+                    size += os.lstat(path).st_size
+                    os.unlink(path)
+                    files += 1
+        return files, size
 
     def write(self, part, dump_path):
         """(path here, path in the container) of a file holding the part's rows; None when there is no room."""
@@ -657,7 +681,17 @@ def put_back_statistics(db, shadow, split):
 
 
 def split_and_load(
-    db, dump_path, directory, shadow, workers, allow_incomplete=False, progress=None, total=0, pick=None, policy=None
+    db,
+    dump_path,
+    directory,
+    shadow,
+    workers,
+    allow_incomplete=False,
+    progress=None,
+    total=0,
+    pick=None,
+    policy=None,
+    project="",
 ):
     """Split the dump into `directory` and load it into `shadow`, side by side: (Split, Loader).
 
@@ -666,7 +700,7 @@ def split_and_load(
     the load fails; either way the shadow schema is left for the caller to drop, and nothing else was changed.
     """
     server = ServerLoad.of(db)
-    rows_dir = RowsDir.find(db) if server.local_infile else None
+    rows_dir = RowsDir.find(db, project) if server.local_infile else None
     splitter = Splitter(dump_path, directory, load_data=server.local_infile, bulk=server.bulk, pick=pick, policy=policy)
     loader = Loader(db, shadow, workers, lambda: splitter.split.preamble, server, dump_path, pick, rows_dir, policy)
     splitter.on_part = loader.put

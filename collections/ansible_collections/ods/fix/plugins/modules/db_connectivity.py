@@ -156,7 +156,10 @@ def check(api, profile, params):
         problems.append(creds["error"])
     else:
         creds.update(user=login["user"], where=where(profile, service, login["password_key"]))
-        if db is not None and db.status == "running":
+        if login.get("problem"):  # the API cannot connect with it whatever the server says
+            creds.update(ok=False, error=login["problem"])
+            problems.append("{} ({}): {} cannot connect with it".format(login["problem"], creds["where"], service))
+        elif db is not None and db.status == "running":
             error = mysqldb.login_as(api, db, login["user"], login["password"])
             creds["ok"] = error is None
             if error is not None:

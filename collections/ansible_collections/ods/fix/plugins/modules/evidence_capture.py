@@ -325,13 +325,15 @@ class Capture:
             ("git/status.txt", ["status", "--porcelain=v1", "--untracked-files=all"]),
             ("git/diff-stat.txt", ["diff", "--stat", "HEAD"]),
         ]
+        env = forensics.git_env(os.environ)
         try:
             inside = subprocess.run(
-                ["git", "-C", directory, "rev-parse", "--is-inside-work-tree"],
+                forensics.git_argv(directory, ["rev-parse", "--is-inside-work-tree"]),
                 capture_output=True,
                 text=True,
                 timeout=30,
                 check=False,
+                env=env,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.write("git/not-available.txt", f"git cannot run on the target: {exc}\n")
@@ -341,7 +343,7 @@ class Capture:
             return
         for path, argv in commands:
             result = subprocess.run(
-                ["git", "-C", directory, *argv], capture_output=True, text=True, timeout=60, check=False
+                forensics.git_argv(directory, argv), capture_output=True, text=True, timeout=60, check=False, env=env
             )
             text = result.stdout if result.returncode == 0 else f"(git {argv[0]} failed: {result.stderr.strip()})\n"
             self.write(path, text, "git " + " ".join(argv))

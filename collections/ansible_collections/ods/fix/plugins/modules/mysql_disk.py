@@ -107,6 +107,19 @@ archives:
   returned: always
   type: list
   elements: dict
+partial_archive:
+  description:
+    - When archiving stopped part way (a full disk), the rows of the rule that stopped which were archived and
+      deleted before it did, and the archive that holds them.
+  returned: failure
+  type: dict
+  contains:
+    rows:
+      description: Rows archived and deleted.
+      type: int
+    file:
+      description: The archive (gzip of the rows' INSERTs).
+      type: str
 problems:
   description: What is still wrong, one line each.
   returned: always
@@ -246,9 +259,9 @@ def main():
         module.fail_json(msg=f"{exc}; nothing was changed", ods_failure="input")
     except mysqldb.MysqlError as exc:
         module.fail_json(msg=str(exc))
+    done, archives = [], []
     try:
         before = disk.report()
-        done, archives = [], []
         if params["purge_binlogs_days"] >= 0:
             done += disk.purge_binlogs(params["purge_binlogs_days"], module.check_mode)
         for plan in plans:
@@ -277,7 +290,12 @@ def main():
             )
         after = before if module.check_mode else disk.report()
     except (mysqldb.MysqlError, archive.ArchiveError) as exc:
-        module.fail_json(msg=str(exc))
+        # What was done before the failure goes with it: binlogs purged, tables archived, and rows archived and
+        # deleted by the rule that stopped (its archive is partial, and has no manifest when that failed too).
+        partial = {"rows": exc.rows, "file": exc.path} if getattr(exc, "rows", 0) else {}
+        if partial:
+            done.append(f"archived {exc.rows} rows to {exc.path} and deleted them before it stopped")
+        module.fail_json(msg=str(exc), done=done, archives=archives, partial_archive=partial)
     writable, write_error = (None, "") if module.check_mode or not params["write_probe"] else disk.writable()
     full = after["df"].get("use_percent", 0) >= params["full_percent"]
     problems = []

@@ -271,7 +271,14 @@ def check_target(module, db, journal, p, profile, containers):
 
 
 def plan(module, db, journal, p):
+    # What an interrupted run of this project left is cleared by the next one, whatever it is asked to do:
+    # a half-made shadow schema, a half-done swap (the journal says which), and its rows files.
     resumed = restore.resume(db, journal, p["database"], None) if not module.check_mode else None
+    rows_dir = restoreload.RowsDir.locate(db, journal.project) if not module.check_mode else None
+    files, size = rows_dir.clean() if rows_dir is not None else (0, 0)
+    if files:
+        left = f"removed {files} file(s) of rows ({size / 1048576.0:.1f} MB) that an interrupted load left in MySQL's data directory"
+        resumed = f"{resumed}; {left}" if resumed else left
     # The tables the swap will move out: it refuses to if they are others by then (something changed the database).
     tables = db.tables(p["database"]) if db.exists(p["database"]) else []
     result = {"resumed": resumed, "up_to_date": False, "previous": None, "target_tables": tables}
@@ -342,7 +349,17 @@ def load(module, db, journal, p):
         # shadow schema, this restore's own, is dropped; the database the APIs use is not touched.
         policy = dumppolicy.Policy(own=[p["database"], p["pick"]], server_schemas=db.schemas())
         split, loader = restoreload.split_and_load(
-            db, p["backup"], work, shadow, p["workers"], p["allow_incomplete"], progress, total, p["pick"], policy
+            db,
+            p["backup"],
+            work,
+            shadow,
+            p["workers"],
+            p["allow_incomplete"],
+            progress,
+            total,
+            p["pick"],
+            policy,
+            journal.project,
         )
         restorejournal.test_pause("loading")
         scan = split.scan

@@ -19,3 +19,10 @@ def build(results, options, check_mode):
         details={key: result.get(key) for key in ("df", "schemas", "binlogs", "archives", "writable")},
         failed=not check_mode and bool(result.get("problems")),
     )
+
+
+def where_to_look(results, options):
+    """After a failure: the archives written, a partial one included, which restore the deleted rows."""
+    result = results.get("disk") or {}
+    files = [a.get("file") for a in result.get("archives") or []] + [(result.get("partial_archive") or {}).get("file")]
+    return [f"the archive {f} (gunzip -c it into mysql to put its rows back)" for f in files if f]
