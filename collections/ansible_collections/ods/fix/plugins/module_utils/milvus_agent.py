@@ -539,10 +539,34 @@ def restore(args):
             done.append(
                 restore_collection(milvus, plan, args["data_dir"], args["workers"], args["when"], args["index_timeout"])
             )
+            say("restored", name=plan["name"])  # the module's journal: this one is complete, keep it
     except VectorError as exc:
         say("result", restored=done, error=str(exc), kind=exc.kind)
         return
     say("result", restored=done)
+
+
+def recover(args):
+    """Finish undoing restores the module's journal lists as unfinished (the agent API died, or the module was
+    killed): by what exists, so that running it twice does nothing more. A kept copy still there means the swap
+    ran: the collection under the name is the partial new one, dropped, and the kept one goes back. With no kept
+    copy (a new collection), what is under the name is the partial one."""
+    milvus = client()
+    undone = []
+    for item in args["items"]:
+        name, kept = item["name"], item.get("kept")
+        if kept and not milvus.has_collection(kept):
+            continue  # the rename never ran, or the undo already put it back
+        partial = milvus.has_collection(name)
+        if not kept and not partial:
+            continue
+        if partial:
+            milvus.drop_collection(name)
+        if kept:
+            milvus.rename_collection(kept, name)
+            milvus.load_collection(name)
+        undone.append({"name": name, "kept": kept, "dropped_partial": partial})
+    say("result", undone=undone)
 
 
 def kept_copies(milvus, names):
@@ -587,7 +611,14 @@ def confirm(args):
     say("result", dropped=sorted(dropped))
 
 
-ACTIONS = {"export": export, "plan": plan, "restore": restore, "rollback": rollback, "confirm": confirm}
+ACTIONS = {
+    "export": export,
+    "plan": plan,
+    "restore": restore,
+    "rollback": rollback,
+    "confirm": confirm,
+    "recover": recover,
+}
 
 
 def main(args):

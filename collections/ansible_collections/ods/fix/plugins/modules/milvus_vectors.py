@@ -125,6 +125,7 @@ dropped:
   elements: str
 """
 
+import contextlib
 import json
 import os
 import pkgutil
@@ -135,6 +136,7 @@ from ansible_collections.ods.fix.plugins.module_utils import (
     dockerexec,
     milvus_agent,
     probes,
+    projectlock,
     vectorarchive,
 )
 from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError, kept_name
@@ -158,8 +160,9 @@ SCRIPT = _source("vectorformat.py") + b"\n" + _source("milvus_agent.py")
 class Lines:
     """Collects the script's JSON lines; progress lines go to the progress file as they come."""
 
-    def __init__(self, progress_file):
+    def __init__(self, progress_file, on_event=None):
         self.progress_file, self.buffer, self.result = progress_file, b"", None
+        self.on_event = on_event  # any other event, as it comes (a collection restored)
         self.started = time.monotonic()
 
     def __call__(self, data):
@@ -174,6 +177,8 @@ class Lines:
                 self.result = event
             elif event.get("event") == "progress" and self.progress_file:
                 self.write_progress(event)
+            elif self.on_event is not None:
+                self.on_event(event)
 
     def write_progress(self, event):
         event.pop("event")
@@ -186,10 +191,10 @@ class Lines:
         os.rename(temp, self.progress_file)
 
 
-def run_script(api, container, args, progress_file=None):
+def run_script(api, container, args, progress_file=None, on_event=None):
     """The result line of milvus_agent.main(args) run in the container; VectorError on an expected failure."""
     program = SCRIPT + (f"\nmain(json.loads({json.dumps(args)!r}))\n").encode()
-    lines = Lines(progress_file)
+    lines = Lines(progress_file, on_event)
     result = dockerexec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
     if lines.result is None:
         failure = probes.exception_line(result.text) or "no output"
@@ -260,6 +265,7 @@ def checked_backup(module):
 
 def plan(module, api, container):
     p = module.params
+    recovered = recover(module, api, container)  # the plan compares against what is live after that
     plans = run_script(api, container, {"action": "plan", "collections": p["entries"]})["plans"]
     refused = [x for x in plans if x["action"] == "replace" and not p["replace"]]
     if refused:
@@ -269,7 +275,8 @@ def plan(module, api, container):
         )
     changing = [x for x in plans if x["action"] != "none"]
     return dict(
-        changed=bool(changing),
+        changed=bool(changing or recovered),
+        recovered=recovered,
         plans=plans,
         found=["{}: {}".format(x["name"], x["reason"]) for x in changing],
         would=[would_line(x) for x in changing],
@@ -312,14 +319,81 @@ def restored_lines(restored):
     return lines
 
 
+def journal_path(module):
+    """The journal of this project's unfinished Milvus restores, beside its lock (0600)."""
+    return os.path.join(projectlock.state_dir(module.params["project_dir"]), "milvus-restore.json")
+
+
+def write_journal(path, items):
+    if not items:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    temp = "%s.%d.tmp" % (path, os.getpid())
+    with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600), "w") as handle:
+        json.dump({"items": items}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(temp, path)
+
+
+def read_journal(path):
+    try:
+        with open(path) as handle:
+            return list(json.load(handle).get("items") or [])
+    except (OSError, ValueError):
+        return []
+
+
+def recover(module, api, container):
+    """Lines saying what an interrupted restore of this project left and what was done about it; before
+    anything else, so that a partial collection is never left live, nor taken for a kept copy by --rollback."""
+    path = journal_path(module)
+    items = read_journal(path)
+    if not items:
+        return []
+    names = ", ".join(item["name"] for item in items)
+    if module.check_mode:
+        return [f"would finish undoing an interrupted restore of {names} (the journal {path})"]
+    undone = run_script(api, container, {"action": "recover", "items": items})["undone"]
+    write_journal(path, [])
+    lines = []
+    for item in undone:
+        if item["kept"]:
+            lines.append(
+                "finished undoing an interrupted restore of {}: the partial one was dropped, the previous one "
+                "(kept as {}) is back".format(item["name"], item["kept"])
+            )
+        else:
+            lines.append(f"finished undoing an interrupted restore of {item['name']}: the partial one was dropped")
+    return lines or [f"an interrupted restore of {names} had left nothing to undo"]
+
+
 def restore(module, api, container):
     p = module.params
     todo = [x for x in p["plans"] if x["action"] != "none"]
+    recovered = recover(module, api, container)
     if not todo:
-        return dict(changed=False, restored=[])
+        return dict(changed=bool(recovered), restored=[], done=recovered)
     if module.check_mode:
         return dict(changed=True, restored=[], msg="would restore {}".format(", ".join(x["name"] for x in todo)))
     checked_backup(module)
+    when = time.time()
+    # Journalled before the agent starts, each collection until the agent says it is complete: a run that dies
+    # between (the agent API, or this module) leaves what recover() undoes next time.
+    path = journal_path(module)
+    pending = [{"name": x["name"], "kept": kept_name(x["name"], when) if x["action"] == "replace" else None}
+               for x in todo]  # fmt: skip
+    write_journal(path, pending)
+
+    def restored(event):
+        if event.get("event") == "restored":
+            pending[:] = [item for item in pending if item["name"] != event.get("name")]
+            write_journal(path, pending)
+
     work = "/tmp/ods-fix-milvus-restore-%d" % os.getpid()
     in_container(api, container, ["mkdir", "-p", work])
     try:
@@ -333,18 +407,21 @@ def restore(module, api, container):
                 "plans": todo,
                 "data_dir": work,
                 "workers": p["workers"],
-                "when": time.time(),
+                "when": when,
                 "index_timeout": p["index_timeout"],
             },
             p["progress_file"],
+            restored,
         )
     finally:
         in_container(api, container, ["rm", "-rf", work])
-    return dict(changed=True, restored=result["restored"], done=restored_lines(result["restored"]))
+    write_journal(path, [])
+    return dict(changed=True, restored=result["restored"], done=recovered + restored_lines(result["restored"]))
 
 
 def kept(module, api, container):
     p = module.params
+    recovered = recover(module, api, container)
     args = {"action": p["action"], "collections": p["collections"], "check": module.check_mode, "when": time.time()}
     result = run_script(api, container, args)
     if p["action"] == "rollback":
@@ -353,10 +430,12 @@ def kept(module, api, container):
             "{} {} from {}; the one it replaced is kept under a dated name".format(verb, x["name"], x["from"])
             for x in result["swapped"]
         ]
-        return dict(changed=bool(done), swapped=result["swapped"], done=done or ["no kept copy to put back"])
+        done = recovered + (done or ["no kept copy to put back"])
+        return dict(changed=bool(result["swapped"] or recovered), swapped=result["swapped"], done=done)
     verb = "would drop" if module.check_mode else "dropped"
     done = [f"{verb} the kept copy {name}" for name in result["dropped"]]
-    return dict(changed=bool(done), dropped=result["dropped"], done=done or ["no kept copy to drop"])
+    done = recovered + (done or ["no kept copy to drop"])
+    return dict(changed=bool(result["dropped"] or recovered), dropped=result["dropped"], done=done)
 
 
 ACTIONS = {"export": export, "plan": plan, "restore": restore, "rollback": kept, "confirm": kept}

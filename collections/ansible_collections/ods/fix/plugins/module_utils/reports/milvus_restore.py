@@ -9,7 +9,7 @@ def build(results, options, check_mode):
     plan, restore, kept = results.get("plan"), results.get("restore"), results.get("kept")
     restored = field(restore, "restored", [])
     kept_names = [entry["kept"] for entry in restored if entry.get("kept")]
-    done = (field(plan, "would", []) if check_mode else []) + field(restore, "done", [])
+    done = field(plan, "recovered", []) + (field(plan, "would", []) if check_mode else []) + field(restore, "done", [])
     done += field(plan, "unchanged", []) + field(kept, "done", [])
     left = []
     if kept_names:
@@ -30,3 +30,11 @@ def build(results, options, check_mode):
             "dropped": field(kept, "dropped", []),
         },
     )
+
+
+def where_to_look(results, options):
+    """After a failure: the journal of the unfinished restore, which the next milvus-restore run finishes undoing."""
+    return [
+        "<project>/.ods-fix/milvus-restore.json on the target, if it is there: the collections a restore had begun; "
+        "the next ods-fix milvus-restore (any of its commands) puts back what they replaced"
+    ]
