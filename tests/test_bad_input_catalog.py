@@ -110,8 +110,9 @@ def snapshot(stack: Stack) -> dict[str, object]:
         input=(
             "SET SESSION group_concat_max_len = 100000; SELECT CONCAT('CHECKSUM TABLE ', GROUP_CONCAT(CONCAT('`',"
             " TABLE_SCHEMA, '`.`', TABLE_NAME, '`')), ';') FROM information_schema.TABLES WHERE TABLE_TYPE ="
-            " 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema')"
-            " INTO @sql; PREPARE stmt FROM @sql; EXECUTE stmt; SHOW DATABASES;"
+            " 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema',"
+            " 'ods_fix') INTO @sql; PREPARE stmt FROM @sql; EXECUTE stmt; SHOW DATABASES;"
+            " SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1;"
         ),
     )
     kept = sorted(str(p.relative_to(stack.state)) for p in stack.state.rglob("*")) if stack.state.exists() else []
@@ -192,7 +193,40 @@ def files(work: Path) -> dict[str, Path]:
     not_bundle = work / "not-a-bundle.tar.gz"
     not_bundle.write_bytes(os.urandom(300))
     made["not_bundle"] = not_bundle
+    made.update(refused_dumps(work))
     return made
+
+
+def refused_dumps(work: Path) -> dict[str, Path]:
+    """A real mariadb-dump of one_data_bisheng, each with one statement that reaches outside that database, at
+    line 45 (after its first table's rows); and one made with --master-data=1."""
+    text = (DUMPS / "mariadb-default.sql").read_bytes()
+    after = text.index(b"UNLOCK TABLES;\n") + len(b"UNLOCK TABLES;\n")
+    made = {}
+    for name, statement in TAMPERED.items():
+        tampered = work / f"tampered-{name}.sql"
+        tampered.write_bytes(text[:after] + statement.encode() + b"\n" + text[after:])
+        made[f"tampered {name}"] = tampered
+    made["master data"] = DUMPS / "mariadb-master-data-1.sql"
+    return made
+
+
+DUMPS = Path(__file__).parent / "data" / "dumps"
+# One statement of each class the restore refuses (tests/test_dumppolicy.py has them all, without a server).
+TAMPERED = {
+    "grant": "GRANT ALL ON *.* TO 'evil'@'%' IDENTIFIED BY 'canary-pw-not-shown';",
+    "create user": "CREATE USER 'evil'@'%' IDENTIFIED BY 'canary-pw-not-shown';",
+    "set global": "SET GLOBAL local_infile = 1;",
+    "flush privileges": "/*! FLUSH PRIVILEGES */;",
+    "into outfile": "SELECT * FROM flow INTO OUTFILE '/var/lib/mysql/pwned.txt';",
+    "load data infile": "LOAD DATA INFILE '/etc/passwd' INTO TABLE flow;",
+    "drop another database": "DROP DATABASE one_data_alldata;",
+    "use another database": "USE `one_data_alldata`;",
+    "write mysql schema": "INSERT INTO `mysql`.`global_priv` VALUES ('%','evil','{}');",
+    "client shell": "\\! touch /tmp/pwned;",
+    "trigger writes mysql": "CREATE TRIGGER t1 AFTER INSERT ON flow FOR EACH ROW DELETE FROM mysql.global_priv;",
+    "event drops a database": "CREATE EVENT e ON SCHEDULE AT CURRENT_TIMESTAMP DO DROP DATABASE one_data_alldata;",
+}
 
 
 def cases(f: dict[str, Path]) -> list[Case]:
@@ -261,7 +295,22 @@ def cases(f: dict[str, Path]) -> list[Case]:
             1,
             "--rollback",
         ),
-        Case("rollback with nothing kept", ["mysql-restore", "--rollback", "--yes"], 1, "no kept copy"),
+        Case("rollback with nothing kept", ["mysql-restore", "--rollback", "--yes"], 1, "nothing to roll back"),
+        *[
+            Case(
+                f"dump with {name}",
+                ["mysql-restore", "--backup", str(f[f"tampered {name}"]), "--database", "one_data_bisheng", "--yes"],
+                1,
+                "the backup cannot be restored: line 45: ",
+            )
+            for name in TAMPERED
+        ],
+        Case(
+            "dump made with --master-data=1",
+            ["mysql-restore", "--backup", str(f["master data"]), "--database", "one_data_bisheng", "--yes"],
+            1,
+            "line 25: CHANGE MASTER TO",
+        ),
         Case(
             "remote backup missing", ["mysql-restore", "--remote-backup", str(f["missing"]), "--yes"], 1, "No such file"
         ),
@@ -345,7 +394,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 FILE_NAMES = [
     "png", "empty", "cut", "truncated", "bomb", "other", "system", "fifo", "directory", "device", "missing",
-    "empty_value", "existing_bundle", "bad_inventory", "no_project", "limit_missing", "not_bundle",
+    "empty_value", "existing_bundle", "bad_inventory", "no_project", "limit_missing", "not_bundle", "master data",
+    *(f"tampered {name}" for name in TAMPERED),
 ]  # fmt: skip
 
 
@@ -371,3 +421,49 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     assert len(err) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
     assert bad.says.lower() in err[0].lower(), err[0]
     assert after == before, f"{case} changed the target"
+
+
+def test_a_change_while_another_run_holds_the_project_is_refused_naming_it(stack: Stack) -> None:
+    """Two runs that change things on one project never interleave: a restore, and a fix that only restarts
+    services (api-500 would start the APIs a restore's swap stopped), are both refused while a run holds it."""
+    from ansible_collections.ods.fix.plugins.module_utils import projectlock  # noqa: PLC0415
+
+    held = projectlock.acquire(str(stack.directory / ".ods-fix"), "mysql-restore", lease=300)
+    try:
+        for argv in (
+            [
+                "mysql-restore",
+                "--backup",
+                str(DUMPS / "mariadb-default.sql"),
+                "--database",
+                "one_data_bisheng",
+                "--yes",
+            ],
+            ["api-500"],
+            ["cors", "--origin", "http://a.example"],
+        ):
+            before = snapshot(stack)
+            result = run([ODS_FIX, *argv, "-i", str(stack.inventory)], stack.env)
+            err = [line for line in result.stderr.splitlines() if line.strip()]
+            assert result.returncode == 1 and len(err) == 1, (argv, result.stdout[-1500:], result.stderr)
+            assert f"holds this project: mysql-restore, pid {held['pid']}, since" in err[0], err[0]
+            assert snapshot(stack) == before, f"{argv[0]} changed the target while another run held it"
+        check = run([ODS_FIX, "api-500", "--check", "--json", "-i", str(stack.inventory)], stack.env)
+        assert "a fix is at work on this project: another ods-fix run holds this project: mysql-restore" in check.stdout
+    finally:
+        projectlock.release(str(stack.directory / ".ods-fix"), held["token"])
+
+
+def test_a_settings_file_compose_would_refuse_is_refused_in_one_line_and_left_as_it_is(stack: Stack) -> None:
+    original = stack.settings.read_bytes()
+    broken = original + b'JWT_PRIVATE_KEY="-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n'
+    stack.settings.write_bytes(broken)
+    try:
+        for argv in (["diagnose"], ["rotate-keys", "--yes"]):
+            result = run([ODS_FIX, *argv, "-i", str(stack.inventory)], stack.env)
+            err = [line for line in result.stderr.splitlines() if line.strip()]
+            assert result.returncode == 1 and len(err) == 1, (argv, result.stdout[-1500:], result.stderr)
+            assert 'opens a " quote that is never closed' in err[0] and "Traceback" not in result.stdout, err[0]
+            assert stack.settings.read_bytes() == broken  # not "repaired", not rewritten
+    finally:
+        stack.settings.write_bytes(original)
