@@ -266,6 +266,7 @@ def resume(db, journal, target, log):
         # A load killed before its swap: its shadow schema is this project's (the lock says so), and stale.
         shadow = load["source_schema"] or shadow_name(target)
         db.sql(f"DROP DATABASE IF EXISTS {q(shadow)};")
+        test_pause("resuming")  # a kill here: the next run drops it again (IF EXISTS) and closes the row
         journal.finish(load["id"], "aborted")
         done.append("dropped the shadow schema {} of an interrupted load ({})".format(shadow, load["status"]))
     if entry is None:

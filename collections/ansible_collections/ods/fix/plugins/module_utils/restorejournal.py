@@ -177,6 +177,10 @@ class Journal:
 
 
 def test_pause(phase):
-    """For the kill tests only: stop at a phase (ODS_FIX_TEST_PAUSE_AT) so that the process can be killed there."""
+    """For the kill tests only: stop at a phase (ODS_FIX_TEST_PAUSE_AT) so that the process can be killed there;
+    the phase is written to ODS_FIX_TEST_PAUSED_FILE, when set, once it is held."""
     if os.environ.get("ODS_FIX_TEST_PAUSE_AT") == phase:
+        if os.environ.get("ODS_FIX_TEST_PAUSED_FILE"):
+            with open(os.environ["ODS_FIX_TEST_PAUSED_FILE"], "w") as handle:
+                handle.write(phase + "\n")
         time.sleep(3600)
