@@ -7,6 +7,7 @@ are written from its documentation (no MySQL 8 server runs here).
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,74 @@ def test_a_statement_in_a_versioned_comment_is_read_as_the_server_runs_it() -> N
 def test_the_gzipped_all_databases_fixtures_are_real_dumps() -> None:
     with gzip.open(DUMPS / "mariadb-all-databases.sql.gz") as handle:
         assert handle.readline().startswith(b"/*M!999999")
+
+
+def uncommented(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--")) + "\n"
+
+
+# mysqldump 8.0, for the same options: no MySQL 8 server runs here, so each variant is the documented output of the
+# option (the MySQL 8.0 Reference Manual's mysqldump page) applied to a handwritten `--databases shop` dump.
+MYSQL8 = (Path(__file__).parent / "data" / "mysqldump8-databases.sql").read_text()
+CREATE_SHOP = "CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop`"
+SOURCE = "CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000003', SOURCE_LOG_POS=157;\n"
+
+
+def before_shop(text: str, statements: str) -> str:
+    """The dump with statements where mysqldump writes its replication ones: before the database's section."""
+    return text.replace("\n--\n-- Current Database: `shop`", "\n" + statements + "--\n-- Current Database: `shop`")
+
+
+DROP_TRIGGER = "/*!50032 DROP TRIGGER IF EXISTS `orders_count` */;\n"
+MYSQL_SCHEMA = (
+    "CREATE DATABASE /*!32312 IF NOT EXISTS*/ `mysql`;\nUSE `mysql`;\nCREATE TABLE `db` (`Host` char(255));\n"
+    "INSERT INTO `db` VALUES ('%');\n/*!40000 FLUSH PRIVILEGES */;\n"
+)
+MYSQL8_OPTIONS = {
+    "--add-drop-database": (
+        lambda t: t.replace(CREATE_SHOP, "/*!40000 DROP DATABASE IF EXISTS `shop`*/;\n\n" + CREATE_SHOP),
+        None,
+    ),
+    "--no-create-db": (lambda t: t.replace(CREATE_SHOP, "-- " + CREATE_SHOP), None),
+    "--add-drop-trigger": (
+        lambda t: t.replace("DELIMITER ;;\n/*!50003 CREATE*/", DROP_TRIGGER + "DELIMITER ;;\n/*!50003 CREATE*/"),
+        None,
+    ),
+    "--replace": (lambda t: t.replace("INSERT INTO", "REPLACE INTO"), None),
+    "--insert-ignore": (lambda t: t.replace("INSERT INTO", "INSERT IGNORE INTO"), None),
+    "--skip-add-drop-table": (lambda t: re.sub(r"DROP TABLE IF EXISTS `\w+`;\n", "", t), None),
+    "--skip-tz-utc": (lambda t: t.replace("/*!40103 SET TIME_ZONE='+00:00' */;\n", ""), None),
+    "--source-data=2": (lambda t: before_shop(t, "-- " + SOURCE), None),
+    "--source-data=1": (
+        lambda t: before_shop(t, SOURCE),
+        "CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='...', SOURCE_LOG_POS=157: it changes the server's replication",
+    ),
+    "--master-data=1 (before 8.0.26)": (
+        lambda t: before_shop(t, "CHANGE MASTER TO MASTER_LOG_FILE='binlog.000003', MASTER_LOG_POS=157;\n"),
+        "it changes the server's replication",
+    ),
+    "--dump-replica --apply-replica-statements": (
+        lambda t: before_shop(t, "STOP REPLICA;\n" + SOURCE + "START REPLICA;\n"),
+        "STOP REPLICA: it changes the server's replication",
+    ),
+    "--all-databases --flush-privileges": (lambda t: before_shop(t, MYSQL_SCHEMA), "it is a dump of the whole server"),
+    "--compact": (uncommented, "is incomplete"),
+    "--skip-comments": (uncommented, "is incomplete"),
+}
+
+
+@pytest.mark.parametrize("option", list(MYSQL8_OPTIONS))
+def test_mysqldump8_with_each_option_restores_or_is_refused_as_its_mariadb_twin(tmp_path: Path, option: str) -> None:
+    make, refused = MYSQL8_OPTIONS[option]
+    path = tmp_path / "mysqldump8.sql"
+    path.write_text(make(MYSQL8))
+    assert path.read_text() != MYSQL8  # the option changed what was written
+    if refused is None:
+        scan = scan_of(path)
+        assert scan.kind == "mysqldump" and scan.rows == {"customer": 2, "orders": 3}
+        assert scan.triggers == ["orders_count"] and scan.routines == ["FUNCTION order_total"]
+    else:
+        with pytest.raises(sqldump.DumpError, match=re.escape(refused)):
+            scan_of(path)
+    if option == "--all-databases --flush-privileges":  # restored once a database is named
+        assert scan_of(path, "shop").rows == {"customer": 2, "orders": 3}
