@@ -111,7 +111,9 @@ def snapshot(stack: Stack) -> dict[str, object]:
             "SET SESSION group_concat_max_len = 100000; SELECT CONCAT('CHECKSUM TABLE ', GROUP_CONCAT(CONCAT('`',"
             " TABLE_SCHEMA, '`.`', TABLE_NAME, '`')), ';') FROM information_schema.TABLES WHERE TABLE_TYPE ="
             " 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'sys', 'performance_schema', 'information_schema',"
-            " 'ods_fix') INTO @sql; PREPARE stmt FROM @sql; EXECUTE stmt; SHOW DATABASES;"
+            " 'ods_fix') INTO @sql; PREPARE stmt FROM @sql; EXECUTE stmt;"
+            # ods_fix is ods-fix's own journal: it records a refused restore too
+            " SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME <> 'ods_fix' ORDER BY 1;"
             " SELECT CONCAT(User, '@', Host) FROM mysql.user ORDER BY 1;"
         ),
     )

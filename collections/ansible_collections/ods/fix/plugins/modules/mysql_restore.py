@@ -318,7 +318,8 @@ def plan(module, db, journal, p):
 def load(module, db, journal, p):
     if module.check_mode:
         module.exit_json(changed=True, skipped=True, msg="would load the dump into the shadow schema")
-    if not os.path.isdir(p["staging_dir"]):
+    made_staging = not os.path.isdir(p["staging_dir"])
+    if made_staging:
         os.makedirs(p["staging_dir"], mode=0o700)
     started = time.monotonic()
     total = estimated_sql_bytes(p["backup"])
@@ -364,9 +365,14 @@ def load(module, db, journal, p):
         restorejournal.test_pause("loading")
         scan = split.scan
         problems = unexpected(split, loader, p)
-    except sqldump.DumpError as exc:
+    except sqldump.DumpError as exc:  # refused: what this load made goes, the shadow schema and its files
         journal.finish(entry, "aborted")
         shutil.rmtree(work, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(p["staging_dir"], "progress.json"))
+        if made_staging:
+            with contextlib.suppress(OSError):
+                os.rmdir(p["staging_dir"])
         raise sqldump.DumpError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
     except restore.RestoreError as exc:
         journal.finish(entry, "aborted")
