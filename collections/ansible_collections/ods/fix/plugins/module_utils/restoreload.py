@@ -30,6 +30,7 @@ import re
 import shutil
 import threading
 import time
+import traceback
 
 from ansible_collections.ods.fix.plugins.module_utils import dumppolicy, mysqldb, sqldump
 from ansible_collections.ods.fix.plugins.module_utils.mysqldb import SessionError, q
@@ -526,9 +527,17 @@ class Loader:
                 return
             try:
                 self.load(part)
-            except (SessionError, mysqldb.MysqlError, RestoreError, OSError) as exc:
+            except (SessionError, mysqldb.MysqlError, RestoreError, sqldump.DumpError, OSError) as exc:
                 with self._lock:
                     self.errors.append(f"loading table {part.name}: {exc}")
+                return
+            except Exception as exc:  # a defect: never a table silently left out, always the load's failure
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                with self._lock:
+                    self.errors.append(
+                        f"loading table {part.name}: {type(exc).__name__}: {exc} "
+                        f"({os.path.basename(where.filename)}:{where.lineno})"
+                    )
                 return
 
     def _stream(self, session, chunks):

@@ -431,7 +431,8 @@ class Walk:
                     continue
                 if stripped.startswith(b"--"):
                     comment(stripped, scan)
-                    self.policy.also_own(scan.header_db)
+                    if self.pick is None:  # a dump of several databases names its first in its header
+                        self.policy.also_own(scan.header_db)
                     continue
                 if stripped.startswith((b"/*M!999999", b"/*!999999")):  # the "sandbox mode" marker, a client command
                     continue
