@@ -186,9 +186,13 @@ class Rotation:
         self.module.fail_json(msg=msg, actions=self.actions)
 
     def hide(self, values):
-        """Mask each value in whatever the module returns, in every form it may take there (escaped, encoded)."""
+        """Mask each value in whatever the module returns, in every form it may take there (escaped, encoded);
+        but never within the project's own names, which the next steps take from what this module returns (the
+        services to restart): Ansible masks inside strings, and a password that is part of a service's name
+        (redis, admin) would make them restart "********" or "********-api". Such a password is no secret."""
+        names = set(self.profile["services"]) | {c.name for c in self._containers.values()}
         for value in values:
-            if value:
+            if value and not any(value in name for name in names):
                 self.module.no_log_values.update(form for form in redact.forms(value) if len(form) >= 4)
 
     def hide_keys(self, env, catalog=None):
