@@ -363,3 +363,15 @@ def test_without_a_data_directory_mounted_from_here_the_rows_go_through_stdin(tm
     assert restoreload.RowsDir.find(DatadirDatabase(elsewhere)) is None
     other = MountedContainer(tmp_path, there="/data")  # the data directory is not a mount
     assert restoreload.RowsDir.find(DatadirDatabase(other)) is None
+
+
+def test_without_drop_table_a_tables_opening_settings_go_with_it_not_with_the_table_before(tmp_path: Path) -> None:
+    """mariadb-dump --skip-add-drop-table: a table's part starts at its SET @saved_cs_client, not at a DROP TABLE;
+    its closing SET character_set_client = @saved_cs_client must find the saved value in its own session."""
+    dumps = Path(__file__).parent / "data" / "dumps"
+    parts = restoreload.Splitter(str(dumps / "mariadb-skip-add-drop-table.sql"), str(tmp_path / "s")).run().parts
+    for name in ("blob_store", "flow", "message"):
+        body = Path(parts[name].sql_path).read_bytes()
+        assert body.index(b"SET @saved_cs_client") < body.index(b"CREATE TABLE") < body.index(b"= @saved_cs_client")
+    for name in ("blob_store", "flow"):  # its own, not the next table's (the last keeps the triggers' around them)
+        assert Path(parts[name].sql_path).read_bytes().count(b"SET @saved_cs_client") == 1, name

@@ -82,6 +82,13 @@ def without_stats_recalc(lines):
     return lines, False
 
 
+# mysqldump's SETs that open a table's definition (or a trigger's): they save the client's character set and set
+# the dump's; the one that puts it back (SET character_set_client = @saved_cs_client) closes it.
+OPENING_CONTEXT = re.compile(
+    rb"^/\*!\d{5} SET (?:@saved_cs_client\s*=|character_set_client\s*=\s*(?!@saved_cs_client)\w)", re.IGNORECASE
+)
+
+
 class Part:
     """One table's files: its SQL, where its LOAD DATA rows are, what runs after its rows.
 
@@ -179,6 +186,7 @@ class Splitter:
         self._current = None
         self._late = None
         self._finished = set()
+        self._opening = []  # context statements that open what comes next, held for it
 
     def stop(self, reason):
         self.stopped = reason
@@ -228,20 +236,32 @@ class Splitter:
 
     def table_statement(self, table, lines):
         current = self._current
+        if table is None and OPENING_CONTEXT.match(lines[0].lstrip()):
+            # It opens the next table's definition (or a trigger's): it goes with the statement it comes before,
+            # the next table's own (without --add-drop-table there is no DROP TABLE to start that table's part).
+            self._opening.extend(lines)
+            return
         if table is None or (current is not None and table == current.name):
             if current is not None:  # a statement of the table being read (or of its context)
+                current.write_sql(self.opened())
                 self.write(current, lines)
             return
         if table in self._finished:  # a table's statement after other tables': run once every table is in
             if sqldump.CREATE_TABLE.match(lines[0].lstrip()):
                 raise sqldump.DumpError(f"table {table} is created twice in the dump")
-            self.write_late(lines)
+            self.write_late(lines, self.opened())
             return
         self.finish_current()
         number = len(self.split.parts)
         part = self.split.parts[table] = Part(table, number, self.split.directory, LOAD_SETTINGS + self.split.preamble)
         self._current = part
+        part.write_sql(self.opened())
         self.write(part, lines)
+
+    def opened(self):
+        """The opening context statements held for the statement that comes now (taken: they go once)."""
+        held, self._opening = self._opening, []
+        return held
 
     def write(self, part, lines):
         head = lines[0].lstrip()
@@ -280,12 +300,13 @@ class Splitter:
         part.write_sql(lines)
         part.counted = self.split.scan.rows.get(part.name, 0)
 
-    def write_late(self, lines):
+    def write_late(self, lines, held=()):
         if sqldump.INSERT.match(lines[0].lstrip()):
             run_as_is(lines)
         if self._late is None:
             self._late = open(self.split.late, "wb")
             self._late.write(LOAD_SETTINGS + self.split.preamble)
+        self._late.writelines(held)
         self._late.writelines(lines)
 
     def finish_current(self):
