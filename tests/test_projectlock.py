@@ -185,3 +185,28 @@ def test_over_ssh_the_lock_lives_as_long_as_the_connection_then_its_lease() -> N
     session.join()
     assert wait_for(lambda: projectlock.holder(sdir) == {}, timeout=10)  # then the lease, then free
     assert not os.path.exists(os.path.join(sdir, projectlock.ANCHOR))
+
+
+def test_every_stack_modules_step_shows_its_runs_token_and_is_refused_once_the_lock_is_lost(
+    sdir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lock_token is one of the stack modules' shared options (the roles' module_defaults give it to every step,
+    mysql-restore's plan included): a step of a run whose lock was lost changes nothing."""
+    import json  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+    from ansible.module_utils.testing import patch_module_args  # noqa: PLC0415
+    from ansible_collections.ods.fix.plugins.module_utils import compose  # noqa: PLC0415
+
+    from pyrunner import paths  # noqa: PLC0415
+
+    defaults = yaml.safe_load((paths.roles_dir() / "ods" / "defaults" / "main.yml").read_text())
+    assert defaults["ods_stack_defaults"]["lock_token"] == "{{ ods_lock.token | default('') }}"
+    project = str(Path(sdir).parent)
+    info = projectlock.acquire(sdir, "mysql-restore", lease=60)
+    projectlock.release(sdir, info["token"])  # lost: released by another, or let go
+    with patch_module_args({"project_dir": project, "lock_token": info["token"]}), pytest.raises(SystemExit):
+        compose.stack_module({})
+    failed = json.loads(capsys.readouterr().out)
+    assert failed["failed"] and failed["ods_failure"] == "input"
+    assert failed["msg"].startswith("this run's lock on the project was lost (its holder has gone)")
