@@ -13,6 +13,7 @@ interrupted swap is finished or undone by the next run.
 
 import hashlib
 import json
+import re
 import threading
 import time
 
@@ -137,6 +138,60 @@ def counts_parallel(db, schema, tables, workers):
     return counts if counts is not None else db.row_counts(schema, tables)
 
 
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+$")  # InnoDB's file name of it is the name itself
+
+
+class Holdings:
+    """What a schema's tables hold just before a swap's RENAME, and whether the kept copy holds it after.
+
+    A RENAME moves the tables themselves: the kept copy holds every row the schema held exactly when its tables
+    are the same tables, which InnoDB's table ids tell (a RENAME keeps them; a DROP, a TRUNCATE or another
+    table has others) from its dictionary, at no cost while the APIs are down. The tables it cannot tell that
+    way (another engine, a name InnoDB writes encoded) are counted, COUNT(*) before and after.
+    """
+
+    def __init__(self, ids, counts):
+        self.ids, self.counts = ids, counts
+
+    @classmethod
+    def of(cls, db, schema, tables, workers):
+        ids = innodb_ids(db, schema, tables)
+        counted = [t for t in tables if t not in ids]
+        return cls(ids, counts_parallel(db, schema, counted, workers) if counted else {})
+
+    def lost_in(self, db, kept, workers):
+        """What the kept copy lacks, one line per table; [] when it holds all of it."""
+        now = innodb_ids(db, kept, list(self.ids))
+        lost = [f"{t} is not the table it was" for t in sorted(self.ids) if now.get(t) != self.ids[t]]
+        counts = counts_parallel(db, kept, list(self.counts), workers) if self.counts else {}
+        lost += [f"{t}: {counts.get(t)} rows of {n}" for t, n in sorted(self.counts.items()) if counts.get(t) != n]
+        return lost
+
+
+def innodb_ids(db, schema, tables):
+    """{table: its InnoDB table ids (a partitioned table has one per partition)} for the tables InnoDB's dictionary
+    names plainly; MariaDB's INNODB_SYS_TABLES, else MySQL 8's INNODB_TABLES; {} when neither answers."""
+    wanted = [t for t in tables if PLAIN_NAME.match(t)] if PLAIN_NAME.match(schema) else []
+    if not wanted:
+        return {}
+    prefix = schema + "/"
+    for view in ("INNODB_SYS_TABLES", "INNODB_TABLES"):
+        try:
+            rows = db.sql(
+                f"SELECT NAME, TABLE_ID FROM information_schema.{view} "
+                f"WHERE LEFT(NAME, {len(prefix)}) = {mysqldb.quote(prefix)};"
+            )
+        except mysqldb.MysqlError:
+            continue
+        ids = {}
+        for name, table_id in rows:
+            table = re.split("#[pP]#", name[len(prefix) :], maxsplit=1)[0]
+            if table in wanted:
+                ids.setdefault(table, []).append(int(table_id))
+        return {t: sorted(v) for t, v in ids.items()}
+    return {}
+
+
 def verify_objects(db, schema, scan):
     have = db.objects(schema)
     problems = []
@@ -178,7 +233,7 @@ def swap_in(
             "{} changed since the restore began: its tables {} are not the ones it had ({} now, {} then); nothing "
             "was swapped".format(target, ", ".join(differ), len(old_tables), len(expected_tables))
         )
-    held = counts_parallel(db, target, old_tables, workers)
+    held = Holdings.of(db, target, old_tables, workers)
     entry = journal.start(
         target,
         sha256,
@@ -205,10 +260,9 @@ def swap_in(
         journal.finish(entry, "aborted")
         raise RestoreError(f"RENAME TABLE failed, nothing was swapped: {exc}") from exc
     journal.phase(entry, "renamed")
-    kept_rows = counts_parallel(db, kept, old_tables, workers)
-    lost = [f"{t}: {kept_rows.get(t)} of {n}" for t, n in sorted(held.items()) if kept_rows.get(t) != n]
+    lost = held.lost_in(db, kept, workers)
     if lost:
-        problems = ["the kept copy {} does not hold the rows {} held ({})".format(kept, target, "; ".join(lost))]
+        problems = ["the kept copy {} does not hold what {} held ({})".format(kept, target, "; ".join(lost))]
     else:
         problems = create_objects(db, journal, entry, target, new_objects_sql, check)
     if problems:
