@@ -210,3 +210,18 @@ def test_every_stack_modules_step_shows_its_runs_token_and_is_refused_once_the_l
     failed = json.loads(capsys.readouterr().out)
     assert failed["failed"] and failed["ods_failure"] == "input"
     assert failed["msg"].startswith("this run's lock on the project was lost (its holder has gone)")
+
+
+def test_the_holder_never_takes_a_step_half_way_through_writing_its_record_for_a_dead_one(sdir: str) -> None:
+    """The holder sweeps lock.workers for steps that have gone; a record being written (its .tmp, renamed once
+    written) is no dead step: removing it made the step fail with ENOENT on the rename (seen in the suite)."""
+    info = projectlock.acquire(sdir, "mysql-restore", lease=60)
+    wdir = Path(sdir) / projectlock.WORKERS
+    wdir.mkdir(exist_ok=True)
+    (wdir / "123.123.tmp").write_text("")  # a step's record, half written
+    stale = wdir / "456.456.tmp"
+    stale.write_text("")
+    os.utime(stale, (time.time() - 120, time.time() - 120))  # left by a step killed while writing it
+    assert not projectlock._workers_alive(sdir, info["token"])
+    assert (wdir / "123.123.tmp").exists() and not stale.exists()
+    projectlock.release(sdir, info["token"])

@@ -131,6 +131,11 @@ def _workers_alive(sdir, token):
     alive = False
     for name in names:
         path = os.path.join(wdir, name)
+        if name.endswith(".tmp"):  # a step writing its record right now (_write_json renames it when written)
+            with contextlib.suppress(OSError):
+                if time.time() - os.stat(path).st_mtime > 60:  # left by a step killed while writing it
+                    os.unlink(path)
+            continue
         worker = _read_json(path)
         if worker.get("token") == token and _alive(worker.get("pid"), worker.get("start")):
             alive = True
