@@ -375,3 +375,28 @@ def test_without_drop_table_a_tables_opening_settings_go_with_it_not_with_the_ta
         assert body.index(b"SET @saved_cs_client") < body.index(b"CREATE TABLE") < body.index(b"= @saved_cs_client")
     for name in ("blob_store", "flow"):  # its own, not the next table's (the last keeps the triggers' around them)
         assert Path(parts[name].sql_path).read_bytes().count(b"SET @saved_cs_client") == 1, name
+
+
+def test_what_docker_sent_behind_the_upgrades_headers_is_read_too() -> None:
+    """docker-py hands back the socket beneath http.client's buffered reader; a fast command's output may be in
+    that buffer already. Read from the socket alone it was lost (an empty LOAD DATA result, under load)."""
+    import socket  # noqa: PLC0415
+    import struct  # noqa: PLC0415
+    import types  # noqa: PLC0415
+
+    from ansible_collections.ods.fix.plugins.module_utils import dockerexec  # noqa: PLC0415
+
+    def attached() -> object:
+        here, docker = socket.socketpair()
+        docker.sendall(b"HTTP/1.1 101 UPGRADED\r\n\r\n" + struct.pack(">BxxxL", 1, 5) + b"5\t0\n\n")
+        docker.close()
+        fp = here.makefile("rb")
+        fp.readline(), fp.readline()  # http.client reads the status line and the headers; the frame is buffered
+        sock = fp.raw
+        sock._response = types.SimpleNamespace(raw=types.SimpleNamespace(_fp=types.SimpleNamespace(fp=fp)))
+        return types.SimpleNamespace(exec_start=lambda exec_id, socket: sock)
+
+    raw, read = dockerexec.attach(attached(), "exec")
+    assert list(dockerexec._frames(read)) == [(1, b"5\t0\n\n")]
+    raw, _read = dockerexec.attach(attached(), "exec")
+    assert list(dockerexec._frames(raw.recv)) == []  # the old way: gone

@@ -23,11 +23,24 @@ class ExecResult:
         return (self.stdout + self.stderr).decode("utf-8", "replace")
 
 
-def _frames(raw):
-    """Demultiplex docker's attach stream (8-byte headers: stream, 0, 0, 0, big-endian size)."""
+def attach(low, exec_id):
+    """(socket, read) of a started exec: the socket to write its stdin to, and `read(n)` for what it prints.
+
+    docker-py hands back the socket beneath http.client's buffered reader, and what docker sent right behind the
+    upgrade's headers may already be in that buffer: read from the socket alone it is lost (a fast command's whole
+    output, seen under load as an empty LOAD DATA result). So the output is read through the buffered reader."""
+    sock = low.exec_start(exec_id, socket=True)
+    raw = getattr(sock, "_sock", sock)
+    response = getattr(getattr(sock, "_response", None), "raw", None)
+    buffered = getattr(getattr(response, "_fp", None), "fp", None)
+    return raw, buffered.read1 if hasattr(buffered, "read1") else raw.recv
+
+
+def _frames(read):
+    """Demultiplex docker's attach stream (8-byte headers: stream, 0, 0, 0, big-endian size); read(n) gives bytes."""
     buffer = b""
     while True:
-        chunk = raw.recv(1 << 20)
+        chunk = read(1 << 20)
         if not chunk:
             return
         buffer += chunk
@@ -39,9 +52,9 @@ def _frames(raw):
             buffer = buffer[8 + size :]
 
 
-def _read_frames(raw, sink=None):
+def _read_frames(read, sink=None):
     out, err = bytearray(), bytearray()
-    for stream, data in _frames(raw):
+    for stream, data in _frames(read):
         if stream == STDERR:
             err.extend(data)
         elif sink is not None:
@@ -61,14 +74,13 @@ def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, 
     exec_id = low.exec_create(
         container.id, cmd, stdin=True, stdout=True, stderr=True, environment=environment or {}, user=user
     )["Id"]
-    sock = low.exec_start(exec_id, socket=True)
-    raw = getattr(sock, "_sock", sock)
+    raw, read = attach(low, exec_id)
     raw.settimeout(timeout)
     try:
         if data:
             raw.sendall(data)
         raw.shutdown(socket.SHUT_WR)
-        out, err = _read_frames(raw, sink)
+        out, err = _read_frames(read, sink)
     finally:
         raw.close()
     return ExecResult(low.exec_inspect(exec_id).get("ExitCode"), out, err)

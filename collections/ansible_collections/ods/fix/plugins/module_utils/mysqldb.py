@@ -205,8 +205,7 @@ class Session:
         low = api.api
         self._low = low
         self._exec = low.exec_create(container.id, cmd, stdin=True, stdout=True, stderr=True, environment=env)["Id"]
-        sock = low.exec_start(self._exec, socket=True)
-        self._raw = getattr(sock, "_sock", sock)
+        self._raw, self._read_output = dockerexec.attach(low, self._exec)
         self._raw.settimeout(None)
         self._buffer = []
         self._buffered = 0
@@ -222,7 +221,7 @@ class Session:
 
     def _read(self):
         try:
-            for stream, data in dockerexec._frames(self._raw):
+            for stream, data in dockerexec._frames(self._read_output):
                 with self._arrived:
                     (self._err if stream == dockerexec.STDERR else self._out).extend(data)
                     self._arrived.notify_all()

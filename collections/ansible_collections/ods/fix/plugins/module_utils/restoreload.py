@@ -53,6 +53,7 @@ NOT_AS_TEXT = re.compile(
 INNODB_CLOSE = re.compile(rb"^\) ENGINE=InnoDB\b", re.IGNORECASE | re.MULTILINE)
 STATS_RECALC = re.compile(rb"\bSTATS_AUTO_RECALC\s*=", re.IGNORECASE)
 NAMES = re.compile(rb"SET NAMES (\w+)", re.IGNORECASE)
+LOAD_RESULT = re.compile(r"^(\d+)\t(\d+)$", re.MULTILINE)  # SELECT ROW_COUNT(), @@warning_count after the load
 
 
 def loadable(create, kind, preamble):
@@ -637,14 +638,15 @@ class Loader:
                     os.unlink(written[0])
         if self.errors:
             return "stopped", None
-        last = [line for line in output.splitlines() if line.strip()][-1].split("\t")
-        loaded, warnings = int(last[0]), int(last[1])
+        said = LOAD_RESULT.findall(output)
+        loaded, warnings = (int(said[-1][0]), int(said[-1][1])) if said else (None, None)
         if loaded == part.load_rows and warnings == 0:
             return "LOAD DATA", loaded
-        # LOCAL makes errors warnings and skips duplicate keys: load this table the manual's way instead.
+        # LOCAL makes errors warnings and skips duplicate keys (and a count never said is no count): load this
+        # table the manual's way instead.
         with self._lock:
             self.notes.append(
-                "%s: LOAD DATA gave %d rows and %d warnings for the dump's %d; loaded from its INSERTs instead"
+                "%s: LOAD DATA gave %s rows and %s warnings for the dump's %d; loaded from its INSERTs instead"
                 % (part.name, loaded, warnings, part.load_rows)
             )
         self.db.sql(f"TRUNCATE TABLE {q(self.shadow)}.{q(part.name)};")
