@@ -398,7 +398,9 @@ def down(log: Log = lambda _: None, project: str | None = None) -> Path | None:
             remove_leftovers(project, log)
         return None
     cli = compose_mod.detect(instance.compose)
-    result = instance.run_compose(cli, "down", "--volumes", "--remove-orphans", "--timeout", "30")
+    # Its volumes go too, so nothing is to be kept: a container that does not stop at once is killed (Milvus and
+    # the node S3 store take tens of seconds to stop gracefully, the whole of a scenario's teardown).
+    result = instance.run_compose(cli, "down", "--volumes", "--remove-orphans", "--timeout", "3")
     if result.returncode != 0:
         raise OdsFixError(f"compose down failed: {_last_line(result.stderr)}")
     shutil.rmtree(instance.directory)

@@ -247,6 +247,11 @@ FIXES = [
                 "var": "perf_memory_mb",
                 "minimum": 1,
             },
+            {
+                "flag": "write-mb-s",
+                "var": "perf_write_mb_s",
+                "minimum": 0,
+            },
         ],
     },
     {
