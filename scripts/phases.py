@@ -4,8 +4,9 @@
 usage: phases.py LANE_LOG_DIR
 Molecule says `[scenario > phase] Executing` and `Executed` for each phase; the seconds between them are the
 phase's (destroy runs twice: first, to clear what an interrupted run left, and last). A log without phases (the
-bad-input catalog, a pytest run) is its total. Prints one row per run, the longest first, the sum of each phase
-last, and writes the same as phases.tsv beside the logs.
+bad-input catalog, a pytest run) is its total. `cpu` is the CPU seconds of the run's own processes (Molecule,
+Ansible, ods-fix; not its containers'), which scripts/test writes beside each log. Prints one row per run, the
+longest first, the sum of each column last, and writes the same as phases.tsv beside the logs.
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ def main(directory: str) -> int:
     rows = []
     for log in sorted(Path(directory).glob("*.log")):
         spent, total = phases(log)
+        cpu = Path(f"{log}.cpu")
+        if cpu.exists() and cpu.read_text().strip().isdigit():
+            spent["cpu"] = int(cpu.read_text())
         rows.append((log.stem, spent, total))
     rows.sort(key=lambda row: -row[2])
-    header = ["run", *PHASES, "total"]
-    table = [header] + [[name, *(str(spent.get(p, "")) for p in PHASES), str(total)] for name, spent, total in rows]
+    columns = [*PHASES, "cpu"]
+    header = ["run", *columns, "total"]
+    table = [header] + [[name, *(str(spent.get(p, "")) for p in columns), str(total)] for name, spent, total in rows]
     table.append(
-        ["all runs", *(str(sum(s.get(p, 0) for _n, s, _t in rows)) for p in PHASES), str(sum(t for *_x, t in rows))]
+        ["all runs", *(str(sum(s.get(p, 0) for _n, s, _t in rows)) for p in columns), str(sum(t for *_x, t in rows))]
     )
     width = max(len(r[0]) for r in table)
     for row in table:

@@ -28,7 +28,7 @@ INSERT INTO address VALUES (1, 'Ürümqi 🐉', NULL), (2, 'Paris', NULL);
 INSERT INTO customer VALUES (1, 'Zoë 😀', 1), (2, 'Bob', 2);
 UPDATE address SET customer_id = id;
 INSERT INTO rental (customer_id, amount, note)
-  SELECT 1 + seq % 2, seq % 100, CONCAT('rental number ', seq, ' of a long history') FROM seq_1_to_100000;
+  SELECT 1 + seq % 2, seq % 100, CONCAT('rental number ', seq, ' of a long history') FROM seq_1_to_30000;
 DELIMITER ;;
 CREATE TRIGGER rental_paid AFTER INSERT ON rental FOR EACH ROW
 BEGIN
