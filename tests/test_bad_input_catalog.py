@@ -42,6 +42,9 @@ class Stack:
     settings: Path
     state: Path
     databases: list[str] = field(default_factory=list)
+    # The catalog's cases run one after another on this stack: a case's "after", when it equals its "before", is
+    # the next case's "before" (nothing else runs between them). Any other test that changes the stack clears it.
+    unchanged: dict[str, object] | None = None
 
 
 def run(argv: list[str], env: dict[str, str], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -415,9 +418,11 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
 ) -> None:
     bad = catalog[case]
     argv = [ODS_FIX, *bad.argv] + (["-i", str(stack.inventory)] if bad.inventory else [])
-    before = snapshot(stack)
+    before = stack.unchanged or snapshot(stack)
+    stack.unchanged = None
     result = run(argv, dict(stack.env, **bad.env))
     after = snapshot(stack)
+    stack.unchanged = after if after == before else None
     err = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == bad.code, (result.returncode, result.stdout[-2000:], result.stderr)
     assert len(err) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
@@ -428,6 +433,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
 def test_a_change_while_another_run_holds_the_project_is_refused_naming_it(stack: Stack) -> None:
     """Two runs that change things on one project never interleave: a restore, and a fix that only restarts
     services (api-500 would start the APIs a restore's swap stopped), are both refused while a run holds it."""
+    stack.unchanged = None
     from ansible_collections.ods.fix.plugins.module_utils import projectlock  # noqa: PLC0415
 
     held = projectlock.acquire(str(stack.directory / ".ods-fix"), "mysql-restore", lease=300)
@@ -457,6 +463,7 @@ def test_a_change_while_another_run_holds_the_project_is_refused_naming_it(stack
 
 
 def test_a_settings_file_compose_would_refuse_is_refused_in_one_line_and_left_as_it_is(stack: Stack) -> None:
+    stack.unchanged = None
     original = stack.settings.read_bytes()
     broken = original + b'JWT_PRIVATE_KEY="-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n'
     stack.settings.write_bytes(broken)
@@ -480,6 +487,7 @@ RESTORED_AS_THEY_ARE = [  # mariadb-dump's options whose dumps restore (tests/te
 
 def test_a_dump_made_with_each_standard_option_restores_on_the_real_server(stack: Stack) -> None:
     """Each into a database of its own, named with --database; its rows, view, trigger and routines there."""
+    stack.unchanged = None
     for option in RESTORED_AS_THEY_ARE:
         target = "opt_" + option.replace("-", "_")
         dump = DUMPS / f"mariadb-{option}.sql"

@@ -34,6 +34,15 @@ def test_ensure_plans_only_what_is_needed(current: str, wanted: str, action: str
     assert services.plan(current, wanted)[0] == action
 
 
+def test_waiting_for_health_looks_often_at_first_then_every_two_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    looks = iter(["starting"] * 8 + ["healthy"])
+    monkeypatch.setattr(services, "condition", lambda *_args: next(looks))
+    pauses: list[float] = []
+    monkeypatch.setattr(services.time, "sleep", pauses.append)
+    assert services.wait_healthy(object(), timeout=60) == (True, "healthy")
+    assert pauses[0] == 0.25 and pauses == sorted(pauses) and max(pauses) == 2.0
+
+
 @pytest.mark.parametrize(
     ("statement", "read_only"),
     [

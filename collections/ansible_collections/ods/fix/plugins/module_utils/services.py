@@ -217,11 +217,15 @@ def rebuild_with_cli(profile, service, cli):
 def wait_healthy(container, timeout, probe_url=None, live=False):
     """(ok, condition) once running and healthy (or running without a health check), or at the timeout."""
     deadline = time.monotonic() + timeout
+    pause = 0.25
     current = condition(container, probe_url, live)
     while current not in ("healthy", "running") and time.monotonic() < deadline:
         if current in ("exited", "dead"):
             break
-        time.sleep(0.25)
+        # Each look may run a probe in the container: looked at often at first, then less, so that a slow start
+        # (a busy machine) is not made slower by the looking.
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 1.5, 2.0)
         current = condition(container, probe_url, live)
     return current in ("healthy", "running"), current
 

@@ -163,7 +163,20 @@ def inspect(api, profile, params, names):
     for service in names:
         container = containers.get(service)
         url = profile["services"][service]["health_url"]
-        entry = {"condition": services.condition(container, url if container is not None else None)}
+        path = urlsplit(url).path
+        probe, entry = None, {}
+        if container is not None:
+            container.reload()
+        if container is not None and container.status == "running":
+            # One probe gives both the condition and the health: an API's health URL is asked once per check.
+            try:
+                probe = probes.probe_api(container, {}, url)
+            except (RuntimeError, ValueError) as exc:
+                probe = exc
+            code = probe.get("code") if isinstance(probe, dict) else None
+            entry["condition"] = "healthy" if code and code < 500 else "unhealthy"
+        else:
+            entry["condition"] = services.condition(container)
         role = (profile["roles"].get("data_api") == service and "data_api") or (
             (profile["roles"].get("agent_api") == service and "agent_api") or "api"
         )
@@ -192,9 +205,10 @@ def inspect(api, profile, params, names):
             )
             result["apis"][service] = entry
             continue
-        path = urlsplit(url).path
         try:
-            health = probes.health_summary(probes.probe_api(container, {}, url), path)
+            if isinstance(probe, Exception):
+                raise probe
+            health = probes.health_summary(probe, path)
         except (RuntimeError, ValueError) as exc:
             health = {"code": None, "error": str(exc), "path": path}
         entry["health"] = health
