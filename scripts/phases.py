@@ -4,9 +4,11 @@
 usage: phases.py LANE_LOG_DIR
 Molecule says `[scenario > phase] Executing` and `Executed` for each phase; the seconds between them are the
 phase's (destroy runs twice: first, to clear what an interrupted run left, and last). A log without phases (the
-bad-input catalog, a pytest run) is its total. `cpu` is the CPU seconds of the run's own processes (Molecule,
-Ansible, ods-fix; not its containers'), which scripts/test writes beside each log. Prints one row per run, the
-longest first, the sum of each column last, and writes the same as phases.tsv beside the logs.
+bad-input catalog, a pytest run) is its total. The total is the run's seconds as scripts/test's `results` file
+gives them (from its start to its end), else the first to the last stamped line. `cpu` is the CPU seconds of
+the run's own processes (Molecule, Ansible, ods-fix; not its containers'), which scripts/test writes beside each
+log. Prints one row per run, the longest first, the sum of each column last, and writes the same as phases.tsv
+beside the logs.
 """
 
 from __future__ import annotations
@@ -43,10 +45,23 @@ def phases(log: Path) -> tuple[dict[str, int], int]:
     return spent, (last - first) if first is not None and last is not None else 0
 
 
+def measured(directory: str) -> dict[str, int]:
+    """{log path: seconds} from scripts/test's results file (name, exit code, seconds, log; tab-separated)."""
+    results = Path(directory, "results")
+    found = {}
+    for line in results.read_text().splitlines() if results.exists() else []:
+        fields = line.split("\t")
+        if len(fields) == 4 and fields[2].isdigit():
+            found[fields[3]] = int(fields[2])
+    return found
+
+
 def main(directory: str) -> int:
     rows = []
+    seconds = measured(directory)
     for log in sorted(Path(directory).glob("*.log")):
         spent, total = phases(log)
+        total = seconds.get(str(log), total)
         cpu = Path(f"{log}.cpu")
         if cpu.exists() and cpu.read_text().strip().isdigit():
             spent["cpu"] = int(cpu.read_text())
