@@ -164,17 +164,16 @@ def inspect(api, profile, params, names):
         container = containers.get(service)
         url = profile["services"][service]["health_url"]
         path = urlsplit(url).path
-        probe, entry = None, {}
+        health, entry = None, {}
         if container is not None:
             container.reload()
         if container is not None and container.status == "running":
             # One probe gives both the condition and the health: an API's health URL is asked once per check.
             try:
-                probe = probes.probe_api(container, {}, url)
+                health = probes.health_summary(probes.probe_api(container, {}, url), path)
             except (RuntimeError, ValueError) as exc:
-                probe = exc
-            code = probe.get("code") if isinstance(probe, dict) else None
-            entry["condition"] = "healthy" if code and code < 500 else "unhealthy"
+                health = {"code": None, "error": str(exc), "path": path}
+            entry["condition"] = "healthy" if health["code"] and health["code"] < 500 else "unhealthy"
         else:
             entry["condition"] = services.condition(container)
         role = (profile["roles"].get("data_api") == service and "data_api") or (
@@ -205,12 +204,6 @@ def inspect(api, profile, params, names):
             )
             result["apis"][service] = entry
             continue
-        try:
-            if isinstance(probe, Exception):
-                raise probe
-            health = probes.health_summary(probe, path)
-        except (RuntimeError, ValueError) as exc:
-            health = {"code": None, "error": str(exc), "path": path}
         entry["health"] = health
         threshold = params["latency_threshold_ms"]
         if threshold and health.get("ms") is not None and health["ms"] > threshold:
