@@ -3,7 +3,7 @@
 Run on purpose, not in CI, against a running sandbox of either layout:
     ods-fix sandbox up [--layout local] && python bench/discovery.py [--runs 20]
 
-Discovery (module_utils/stackprofile.discover) is what the first module of every fix runs once: one labelled
+Discovery (module_utils/stack/discovery.discover) is what the first module of every fix runs once: one labelled
 container listing, the compose files read and interpolated once, the images of absent services inspected.
 The modules after it get the profile through module_defaults (the run's `ods_profile` fact) and skip it.
 
@@ -30,7 +30,7 @@ import docker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "collections"))
 
-from ansible_collections.ods.fix.plugins.module_utils import stackprofile  # noqa: E402
+from ansible_collections.ods.fix.plugins.module_utils.stack import discovery  # noqa: E402
 
 from pyrunner.sandbox import compose, stack  # noqa: E402
 
@@ -73,13 +73,13 @@ def main() -> int:
     project_dir = str(instance.directory)
     label = {"label": f"com.docker.compose.project={instance.project}"}
 
-    profile = stackprofile.discover(api, project_dir)
+    profile = discovery.discover(api, project_dir)
     print(
         f"sandbox layout {instance.layout}, project {instance.project}, {len(profile['services'])} services, "
         f"{len(profile['config_files'])} compose file(s), Compose {cli.flavor} {cli.version}, {args.runs} runs\n"
     )
     ours, plain = alternate(
-        args.runs, lambda: stackprofile.discover(api, project_dir), lambda: api.containers.list(all=True, filters=label)
+        args.runs, lambda: discovery.discover(api, project_dir), lambda: api.containers.list(all=True, filters=label)
     )
     report("in process (what a fix pays, once per run)", ours, plain, "the labelled container listing alone")
     extra = statistics.median(ours) - statistics.median(plain)

@@ -29,7 +29,7 @@ IN_CONTAINER = "/tmp/ods-fix-bench"
 # The format's own code (Digest, npy_header, FORMAT), run in bisheng-api to make the backup.
 VECTOR_FORMAT = (
     Path(__file__).resolve().parent.parent
-    / "collections/ansible_collections/ods/fix/plugins/module_utils/vectorformat.py"
+    / "collections/ansible_collections/ods/fix/plugins/module_utils/vector/backup_format.py"
 ).read_text()
 
 MAKE = r"""

@@ -153,8 +153,8 @@ def get(name: str) -> Fix | None:
 
 
 def fix_for(code: str, service: str) -> Fix | None:
-    """The fix for a diagnose finding, by the rule the diagnose module uses (module_utils/diagnosis.py)."""
-    entry = paths.load_module_util("diagnosis").fix_for(_load_module().symptom_map(), code, service)
+    """The fix for a diagnose finding, by the rule the diagnose module uses (module_utils/stack/diagnosis.py)."""
+    entry = paths.load_module_util("stack.diagnosis").fix_for(_load_module().symptom_map(), code, service)
     return get(entry["name"]) if entry else None
 
 

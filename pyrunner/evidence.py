@@ -15,7 +15,7 @@ from pyrunner.errors import OdsFixError
 
 @cache
 def _module() -> ModuleType:
-    return paths.load_module_util("evidence")
+    return paths.load_module_util("security.evidence")
 
 
 @dataclass

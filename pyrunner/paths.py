@@ -78,10 +78,11 @@ def cache_dir() -> Path:
 @functools.cache
 def load_module_util(name: str, package: str = "module_utils") -> ModuleType:
     """One of the collection's module_utils (or, with package="plugin_utils", its controller-side utils) that
-    needs only the standard library (the catalog, the evidence format), loaded from its file: the single source,
+    needs only the standard library (the catalog, the evidence format), by its dotted name under the package
+    ("security.evidence"), loaded from its file: the single source,
     for the CLI and for the collection alike."""
-    path = collection_dir() / "plugins" / package / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"ods_fix_{name}", path)
+    path = collection_dir() / "plugins" / package / f"{name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"ods_fix_{name.replace('.', '_')}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)

@@ -31,7 +31,7 @@ def provider_keys(role: str, keys: list[str] | None = None) -> set[str]:
     defaults = yaml.safe_load((paths.roles_dir() / role / "defaults" / "main.yml").read_text()) or {}
     entries = defaults.get(f"{role}_secrets") or []
     marked = {str(e.get("name")) for e in entries if isinstance(e, dict) and e.get("kind") == "provider"}
-    rule = paths.load_module_util("keyrotation").PROVIDER_NAME
+    rule = paths.load_module_util("security.key_rotation").PROVIDER_NAME
     return marked | {key for key in keys or [] if rule.search(key)}
 
 

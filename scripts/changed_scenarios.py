@@ -52,7 +52,7 @@ def scenarios_for(files: set[str]) -> set[str]:
         parts = Path(path).parts
         if (parts[:1] == ("molecule",) and len(parts) > 1) or (parts[:1] == ("roles",) and len(parts) > 1):
             found.add(parts[1] if parts[1] in scenarios else SHARED)
-        elif path == "tests/test_bad_input_catalog.py":
+        elif path == "tests/cli/test_bad_input_catalog.py":
             found.add("bad_input_catalog")
         elif parts[:1] == ("pyrunner",) or path in ("ansible.cfg", "pyproject.toml"):
             found.add(SHARED)

@@ -95,7 +95,7 @@ def test_no_fix_for_unknown_finding() -> None:
 def test_symptoms_and_dependencies_name_roles_not_services() -> None:
     """The catalog names no service: a stack may call its database anything (real-stacks.md)."""
     module = paths.load_module_util("catalog", "plugin_utils")
-    depends_on = paths.load_module_util("diagnosis").DEPENDS_ON
+    depends_on = paths.load_module_util("stack.diagnosis").DEPENDS_ON
     roles = {"database", "cache", "vector_store", "vector_meta", "vector_object", "api", "web", "*"}
     for fix in module.FIXES:
         for pattern in fix["symptoms"]:
@@ -151,8 +151,8 @@ def test_role_readmes_are_generated_from_the_specs() -> None:
 def _loaded_from_file() -> list[str]:
     found = set()
     for source in Path(paths.__file__).parent.rglob("*.py"):
-        for name, package in re.findall(r'load_module_util\("(\w+)"(?:, "(\w+)")?\)', source.read_text()):
-            found.add(f"{package or 'module_utils'}/{name}")
+        for name, package in re.findall(r'load_module_util\("([\w.]+)"(?:, "(\w+)")?\)', source.read_text()):
+            found.add(f"{package or 'module_utils'}/{name.replace('.', '/')}")
     return sorted(found)
 
 

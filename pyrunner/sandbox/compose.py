@@ -38,7 +38,7 @@ class ComposeCli:
 
 def available() -> dict[str, ComposeCli]:
     """The Compose CLIs installed here, found by the rule the modules use on a target."""
-    core = paths.load_module_util("composecore")
+    core = paths.load_module_util("stack.compose_lookup")
     clis = core.installed_clis().items()
     return {flavor: ComposeCli(flavor, tuple(argv), version) for flavor, (argv, version) in clis}
 

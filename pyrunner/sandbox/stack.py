@@ -260,7 +260,7 @@ def _render_local(instance: Instance, source: Path, ports: dict[str, str]) -> No
 
 def project_containers(client: Any, project: str) -> dict[str, Any]:
     """service -> container, by the lookup the modules use (the compose labels, the same for v1 and v2)."""
-    found: dict[str, Any] = paths.load_module_util("composecore").project_containers(client, project)
+    found: dict[str, Any] = paths.load_module_util("stack.compose_lookup").project_containers(client, project)
     return found
 
 

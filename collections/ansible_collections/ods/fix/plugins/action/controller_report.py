@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.ods.fix.plugins.module_utils.reportfiles import write_files
+from ansible_collections.ods.fix.plugins.plugin_utils.report_files import write_files
 
 
 class ActionModule(ActionBase):

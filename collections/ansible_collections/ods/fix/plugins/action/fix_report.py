@@ -11,12 +11,12 @@ import time
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible_collections.ods.fix.plugins.module_utils import projectlock
-from ansible_collections.ods.fix.plugins.module_utils.reportfiles import write_files
-from ansible_collections.ods.fix.plugins.module_utils.reports.common import failure_report
+from ansible_collections.ods.fix.plugins.module_utils import project_lock
+from ansible_collections.ods.fix.plugins.plugin_utils.report_files import write_files
+from ansible_collections.ods.fix.plugins.plugin_utils.reports.common import failure_report
 
 LISTS = ("found", "done", "left")
-REPORTS = "ansible_collections.ods.fix.plugins.module_utils.reports"
+REPORTS = "ansible_collections.ods.fix.plugins.plugin_utils.reports"
 
 
 def as_list(value):
@@ -56,7 +56,7 @@ class ActionModule(ActionBase):
         return role.get_name(include_role_fqcn=False).replace("_", "-")
 
     def _built(self, fix, args):
-        """The fix's builder's report from the raw results (module_utils/reports/<fix>.py)."""
+        """The fix's builder's report from the raw results (plugin_utils/reports/<fix>.py)."""
         name = f"{REPORTS}.{fix.replace('-', '_')}"
         try:
             module = importlib.import_module(name)
@@ -108,7 +108,7 @@ class ActionModule(ActionBase):
         report.update((key, as_list(args.get(key))) for key in LISTS)
         holder = ((task_vars or {}).get("ods_lock_taken") or {}).get("holder")
         if self._task.check_mode and holder:  # --check takes no lock: it says which run holds it
-            report["found"].insert(0, f"a fix is at work on this project: {projectlock.describe(holder)}")
+            report["found"].insert(0, f"a fix is at work on this project: {project_lock.describe(holder)}")
         report["details"] = args.get("details") or {}
         failed = bool(args.get("failed"))
         if args.get("dest"):

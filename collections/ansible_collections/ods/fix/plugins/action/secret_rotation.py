@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.ods.fix.plugins.module_utils.keyrotation import scrub, strip_value
+from ansible_collections.ods.fix.plugins.module_utils.security.key_rotation import scrub, strip_value
 
 
 class ActionModule(ActionBase):

@@ -3,7 +3,7 @@
 
 
 class ModuleDocFragment:
-    # How every module that reaches the stack's MySQL logs in (module_utils/mysqldb.py). Its one option,
+    # How every module that reaches the stack's MySQL logs in (module_utils/mysql/root_access.py). Its one option,
     # db_root_password_file, is in ods.fix.project: the roles pass it to every module of the group.
     DOCUMENTATION = r"""
 options: {}

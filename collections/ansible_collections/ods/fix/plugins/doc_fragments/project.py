@@ -57,7 +57,7 @@ options:
     default: ""
   lock_token:
     description:
-      - The token of the run's project lock (M(ods.fix.project_lock)), for a step of a run that holds it: the step
+      - The token of the run's project lock (M(ods.fix.project_lock)), for a step of a run that holds it. The step
         is refused, changing nothing, unless the lock is still the run's, and it holds the lock while it runs, also
         after the controller has gone. Empty for a run that holds no lock (check mode, a read-only fix).
       - Roles set it for the whole play through the V(group/ods.fix.stack) module defaults.

@@ -70,8 +70,9 @@ window:
 import datetime
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import accesslog, compose, settings
-from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
+from ansible_collections.ods.fix.plugins.module_utils.security import access_log
+from ansible_collections.ods.fix.plugins.module_utils.security.redact import evidence_redactor
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, settings
 
 
 def main():
@@ -102,11 +103,11 @@ def main():
             continue
         text = container.logs(stdout=True, stderr=True, since=int(time.time()) - params["window_hours"] * 3600)
         for line in text.decode("utf-8", "replace").splitlines():
-            request = accesslog.parse(line, service)
+            request = access_log.parse(line, service)
             if request is not None:
                 requests.append(request)
         read.append(service)
-    summary = accesslog.audit(
+    summary = access_log.audit(
         requests,
         since=since,
         until=until,
@@ -122,8 +123,8 @@ def main():
     )
     result = {
         "summary": summary,
-        "highlights": accesslog.highlights(summary),
-        "markdown": accesslog.render_markdown(
+        "highlights": access_log.highlights(summary),
+        "markdown": access_log.render_markdown(
             summary,
             "%s to %s (%d h), from %s"
             % (window["since"], window["until"], params["window_hours"], ", ".join(read) or "no service"),

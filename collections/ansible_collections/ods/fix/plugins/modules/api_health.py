@@ -82,13 +82,13 @@ problems:
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.ods.fix.plugins.module_utils import (
+from ansible_collections.ods.fix.plugins.module_utils.stack import (
     compose,
     credentials,
+    discovery,
     probes,
     services,
     settings,
-    stackprofile,
 )
 
 # What the APIs log when they cannot start for a missing setting (the manual's 检查环境变量配置).
@@ -126,7 +126,7 @@ def missing_settings(profile, service, container, required):
 
 
 def where(profile, service, key):
-    found = stackprofile.describe_setting(profile, service, key)
+    found = discovery.describe_setting(profile, service, key)
     if found:
         return found
     files = sorted(
@@ -139,7 +139,7 @@ def where(profile, service, key):
 
 def database_down(api, profile, containers, params):
     """An API answers 500 or 503 without naming what failed: is it the database? Probed directly, as root."""
-    from ansible_collections.ods.fix.plugins.module_utils import mysqldb  # noqa: PLC0415
+    from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access  # noqa: PLC0415
 
     name = profile["roles"].get("database")
     container = containers.get(name) if name else None
@@ -147,10 +147,10 @@ def database_down(api, profile, containers, params):
         return None
     if container is None or container.status != "running":
         return "{} is {}".format(name, "missing" if container is None else container.status)
-    root = credentials.root(api, profile, name, container, params["db_root_password_file"])
+    root = root_access.for_service(api, profile, name, container, params["db_root_password_file"])
     try:
-        mysqldb.run_sql(api, container, "SELECT 1;", root=root, timeout=20)
-    except mysqldb.MysqlError as exc:
+        root_access.run_sql(api, container, "SELECT 1;", root=root, timeout=20)
+    except root_access.MysqlError as exc:
         return f"{name} does not answer SELECT 1: {exc}"
     return None
 

@@ -92,8 +92,8 @@ service:
   type: str
 """
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials
-from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials
+from ansible_collections.ods.fix.plugins.module_utils.stack.docker_exec import exec_stdin
 
 
 def main():

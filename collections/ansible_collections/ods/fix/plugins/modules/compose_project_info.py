@@ -59,7 +59,7 @@ project:
     services: {description: 'Service name to C({container, status, health, exit_code, ...}).', type: dict}
 """
 
-from ansible_collections.ods.fix.plugins.module_utils import compose
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose
 
 
 def main():

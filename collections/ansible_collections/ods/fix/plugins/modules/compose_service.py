@@ -120,7 +120,7 @@ ods_failure:
 
 import concurrent.futures
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, services
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, services
 
 ROLE_CHOICES = [
     "database",

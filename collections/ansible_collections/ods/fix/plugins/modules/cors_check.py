@@ -88,7 +88,7 @@ problems:
   elements: str
 """
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, probes, settings
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, probes, settings
 
 
 def cors_setting(profile, service, explicit):
@@ -158,9 +158,9 @@ def inspect(api, profile, params, names):
 
 
 def settings_where(profile, service, key):
-    from ansible_collections.ods.fix.plugins.module_utils import stackprofile  # noqa: PLC0415
+    from ansible_collections.ods.fix.plugins.module_utils.stack import discovery  # noqa: PLC0415
 
-    return stackprofile.describe_setting(profile, service, key) or "its environment"
+    return discovery.describe_setting(profile, service, key) or "its environment"
 
 
 def main():

@@ -71,14 +71,14 @@ symptoms:
 import datetime
 import re
 
-from ansible_collections.ods.fix.plugins.module_utils import (
+from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
+from ansible_collections.ods.fix.plugins.module_utils.stack import (
     compose,
     credentials,
-    mysqldb,
+    discovery,
     probes,
     services,
     settings,
-    stackprofile,
 )
 
 SYMPTOM = re.compile(r"OperationalError.*\((2003|2005|1045)\b")
@@ -103,7 +103,7 @@ def app_login(profile, containers, clients):
 
 
 def where(profile, service, key):
-    return stackprofile.describe_setting(profile, service, key) or f"{service}'s environment"
+    return discovery.describe_setting(profile, service, key) or f"{service}'s environment"
 
 
 def check(api, profile, params):
@@ -160,7 +160,7 @@ def check(api, profile, params):
             creds.update(ok=False, error=login["problem"])
             problems.append("{} ({}): {} cannot connect with it".format(login["problem"], creds["where"], service))
         elif db is not None and db.status == "running":
-            error = mysqldb.login_as(api, db, login["user"], login["password"])
+            error = root_access.login_as(api, db, login["user"], login["password"])
             creds["ok"] = error is None
             if error is not None:
                 creds.update(code=error.code, error=str(error))

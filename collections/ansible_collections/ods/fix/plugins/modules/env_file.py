@@ -79,7 +79,8 @@ backup:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import dotenv, safefile
+from ansible_collections.ods.fix.plugins.module_utils import safe_file
+from ansible_collections.ods.fix.plugins.module_utils.stack import dotenv
 
 
 def main():
@@ -117,8 +118,8 @@ def main():
             "prepared": "set {}".format(", ".join(sorted(changed_keys))) if changed_keys else "",
         }
     if changed_keys and not module.check_mode:
-        result["backup"] = safefile.backup(path, params["keep_backups"], params["backup_dir"])
-        safefile.replace(path, new_text)
+        result["backup"] = safe_file.backup(path, params["keep_backups"], params["backup_dir"])
+        safe_file.replace(path, new_text)
     module.exit_json(**result)
 
 

@@ -152,9 +152,10 @@ import subprocess
 import tarfile
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, evidence, forensics, settings, stackprofile
-from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
-from ansible_collections.ods.fix.plugins.module_utils.redact import evidence_redactor
+from ansible_collections.ods.fix.plugins.module_utils.security import evidence, forensics
+from ansible_collections.ods.fix.plugins.module_utils.security.redact import evidence_redactor
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, discovery, settings
+from ansible_collections.ods.fix.plugins.module_utils.stack.docker_exec import exec_stdin
 
 ALL_PARTS = ["volatile", "inspect", "diff", "logs", "auth", "git", "config"]
 
@@ -410,7 +411,7 @@ ISOLATION = ("other", "web", "api", "vector_store", "vector_object", "vector_met
 
 def isolation_order(profile, services):
     """The front door first, the data last: what is not ODS's own, web, the APIs, Milvus, ..., the database."""
-    return sorted(services, key=lambda s: (ISOLATION.index(stackprofile.role_of(profile, s)), s))
+    return sorted(services, key=lambda s: (ISOLATION.index(discovery.role_of(profile, s)), s))
 
 
 def main():

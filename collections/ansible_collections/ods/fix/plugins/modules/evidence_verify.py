@@ -54,7 +54,7 @@ import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import evidence
+from ansible_collections.ods.fix.plugins.module_utils.security import evidence
 
 
 def main():

@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Returns C(ods_report), which the ods-fix CLI shows per host and puts in C(--json), and writes it as
     C(<fix>-YYYYMMDD-HHMMSS.json) under O(dest)/<host> on the controller when O(dest) is set.
-  - In a fix's role, the report is built in Python by the fix's builder (C(module_utils/reports/<fix>.py)) from
+  - In a fix's role, the report is built in Python by the fix's builder (C(plugin_utils/reports/<fix>.py)) from
     O(results), the raw results the role registered, and O(options); it is unit-tested there, not in Jinja.
   - Without O(results), O(found), O(done), O(left), O(details) and O(failed) are the report as given, for a
     playbook of one's own.
@@ -37,7 +37,7 @@ options:
     default: {}
   builder:
     description:
-      - The builder's function in C(module_utils/reports/<fix>.py); V(build) reports a run, others report a run
+      - The builder's function in C(plugin_utils/reports/<fix>.py); V(build) reports a run, others report a run
         refused before it changed anything (for example V(missing_settings) of V(api-500)).
     type: str
     default: build

@@ -56,8 +56,8 @@ created:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import vectorarchive
-from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError
+from ansible_collections.ods.fix.plugins.module_utils.vector import backup_files
+from ansible_collections.ods.fix.plugins.module_utils.vector.backup_format import VectorError
 
 
 def main():
@@ -69,7 +69,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        info = vectorarchive.check(module.params["path"], module.params["collections"])
+        info = backup_files.check(module.params["path"], module.params["collections"])
     except VectorError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     entries = [

@@ -69,14 +69,14 @@ problems:
 import json
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import (
+from ansible_collections.ods.fix.plugins.module_utils.stack import (
     compose,
     credentials,
-    dockerexec,
+    discovery,
+    docker_exec,
     probes,
     services,
     settings,
-    stackprofile,
 )
 
 # The manual's step 3, with each collection's row count; one JSON line out.
@@ -119,7 +119,7 @@ def check_config(profile, client, values, milvus):
         (PORT_KEY, port, port == expected_port, "port"),
     ):
         if not right:
-            origin = stackprofile.describe_setting(profile, client, key) or "its environment"
+            origin = discovery.describe_setting(profile, client, key) or "its environment"
             problems.append(
                 "{} runs with {}={} ({}), but {} (检查配置中的 {})".format(
                     client,
@@ -139,7 +139,7 @@ def list_collections(api, container, name):
     if container is None or container.status != "running":
         return {"ok": False, "error": f"{name} is not running"}
     try:
-        result = dockerexec.exec_stdin(api, container, ["python", "-"], LIST_COLLECTIONS.encode(), timeout=30)
+        result = docker_exec.exec_stdin(api, container, ["python", "-"], LIST_COLLECTIONS.encode(), timeout=30)
     except Exception as exc:  # a hung exec: the socket times out
         return {"ok": False, "error": f"VectorStore().list_collections() did not answer: {exc}"}
     if result.code != 0:

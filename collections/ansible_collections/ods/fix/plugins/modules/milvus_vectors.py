@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Runs inside the agent API (the manual's bisheng-api), through the manual's C(services.VectorStore) and its
     pymilvus client, so that it reaches Milvus exactly as the application does.
-  - V(export) writes a backup (format in the README and in module_utils/vectorformat) under O(dest); when the
+  - V(export) writes a backup (format in the README and in module_utils/vector/backup_format) under O(dest); when the
     newest backup there holds the same content, the new one is dropped and nothing changes.
   - V(plan) says, per collection, what a restore would do. V(create) (absent), V(none) (identical to the
     backup), V(replace) (different, or of another dimension; only with O(replace)).
@@ -131,15 +131,10 @@ import os
 import pkgutil
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import (
-    compose,
-    dockerexec,
-    milvus_agent,
-    probes,
-    projectlock,
-    vectorarchive,
-)
-from ansible_collections.ods.fix.plugins.module_utils.vectorformat import VectorError, kept_name
+from ansible_collections.ods.fix.plugins.module_utils import project_lock
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, docker_exec, probes
+from ansible_collections.ods.fix.plugins.module_utils.vector import backup_files, milvus_agent
+from ansible_collections.ods.fix.plugins.module_utils.vector.backup_format import VectorError, kept_name
 
 
 def _source(name):
@@ -154,7 +149,7 @@ def _source(name):
 
 # What runs in the agent API: the format's source, then the agent's. milvus_agent is imported so that Ansible
 # ships it with this module; its source, not the import, is what is used.
-SCRIPT = _source("vectorformat.py") + b"\n" + _source("milvus_agent.py")
+SCRIPT = _source("backup_format.py") + b"\n" + _source("milvus_agent.py")
 
 
 class Lines:
@@ -195,7 +190,7 @@ def run_script(api, container, args, progress_file=None, on_event=None):
     """The result line of milvus_agent.main(args) run in the container; VectorError on an expected failure."""
     program = SCRIPT + (f"\nmain(json.loads({json.dumps(args)!r}))\n").encode()
     lines = Lines(progress_file, on_event)
-    result = dockerexec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
+    result = docker_exec.exec_stdin(api, container, ["python", "-"], program, timeout=3600, sink=lines)
     if lines.result is None:
         failure = probes.exception_line(result.text) or "no output"
         raise VectorError(f"the vector script failed in {container.name}: {failure}", "fix")
@@ -205,7 +200,7 @@ def run_script(api, container, args, progress_file=None, on_event=None):
 
 
 def in_container(api, container, cmd):
-    dockerexec.exec_stdin(api, container, cmd, timeout=600)
+    docker_exec.exec_stdin(api, container, cmd, timeout=600)
 
 
 def newest_backup(dest):
@@ -227,7 +222,7 @@ def same_content(a, b):
 def export(module, api, container):
     p = module.params
     previous = newest_backup(p["dest"])
-    previous_manifest = vectorarchive.read_manifest(previous) if previous else None
+    previous_manifest = backup_files.read_manifest(previous) if previous else None
     if module.check_mode:
         return dict(changed=True, up_to_date=False, msg="would export to {}".format(p["dest"]))
     if not os.path.isdir(p["dest"]):
@@ -245,7 +240,7 @@ def export(module, api, container):
             return dict(changed=False, up_to_date=True, file=previous, manifest=previous_manifest)
         path = os.path.join(p["dest"], "milvus_{}.tar".format(time.strftime("%Y%m%d-%H%M%S", time.gmtime())))
         chunks, _stat = container.get_archive(work)
-        sha256 = vectorarchive.write_from_container(chunks, os.path.basename(work), path)
+        sha256 = backup_files.write_from_container(chunks, os.path.basename(work), path)
     finally:
         in_container(api, container, ["rm", "-rf", work])
     return dict(changed=True, up_to_date=False, file=path, sha256=sha256, manifest=manifest)
@@ -253,7 +248,7 @@ def export(module, api, container):
 
 def checked_backup(module):
     p = module.params
-    info = vectorarchive.check(p["backup"], p["collections"])
+    info = backup_files.check(p["backup"], p["collections"])
     if p["expected_sha256"] and info["sha256"] != p["expected_sha256"]:
         raise VectorError(
             "the backup on the target (sha256 {}) differs from the one checked ({})".format(
@@ -321,7 +316,7 @@ def restored_lines(restored):
 
 def journal_path(module):
     """The journal of this project's unfinished Milvus restores, beside its lock (0600)."""
-    return os.path.join(projectlock.state_dir(module.params["project_dir"]), "milvus-restore.json")
+    return os.path.join(project_lock.state_dir(module.params["project_dir"]), "milvus-restore.json")
 
 
 def write_journal(path, items):

@@ -76,8 +76,10 @@ import json
 import os
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, filehash, mysqldb, sqldump
-from ansible_collections.ods.fix.plugins.module_utils.dockerexec import exec_stdin
+from ansible_collections.ods.fix.plugins.module_utils import file_hash
+from ansible_collections.ods.fix.plugins.module_utils.mysql import dump_reader, root_access
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials
+from ansible_collections.ods.fix.plugins.module_utils.stack.docker_exec import exec_stdin
 
 
 def newest_manifest(dest, database):
@@ -88,7 +90,7 @@ def newest_manifest(dest, database):
                 data = json.load(handle)
         except (OSError, ValueError):
             continue
-        if os.path.isfile(data.get("file", "")) and filehash.sha256_file(data["file"]) == data.get("sha256"):
+        if os.path.isfile(data.get("file", "")) and file_hash.sha256_file(data["file"]) == data.get("sha256"):
             return path, data
     return None, None
 
@@ -115,13 +117,13 @@ def main():
                 databases=used,
             )
         p["database"] = used[0]
-    root = credentials.root(api, profile, name, container, p["db_root_password_file"])
-    db = mysqldb.Database(api, container, root)
+    root = root_access.for_service(api, profile, name, container, p["db_root_password_file"])
+    db = root_access.Database(api, container, root)
     try:
         if not db.exists(p["database"]):
             module.fail_json(msg="there is no database {} to back up".format(p["database"]), ods_failure="input")
         checksums = db.checksums(p["database"], db.tables(p["database"]))
-    except mysqldb.MysqlError as exc:
+    except root_access.MysqlError as exc:
         module.fail_json(msg="cannot read {}: {}".format(p["database"], exc), ods_failure="input")
     manifest_path, manifest = newest_manifest(p["dest"], p["database"]) if os.path.isdir(p["dest"]) else (None, None)
     if manifest and manifest.get("checksums") == checksums:
@@ -173,8 +175,8 @@ def main():
         os.unlink(path)
         module.fail_json(msg="mysqldump failed: {}".format(result.stderr.decode("utf-8", "replace").strip()))
     try:
-        scan, info = sqldump.validate(path)
-    except sqldump.DumpError as exc:
+        scan, info = dump_reader.validate(path)
+    except dump_reader.DumpError as exc:
         module.fail_json(msg=f"the new backup does not read back: {exc}")
     manifest = {
         "database": p["database"],

@@ -127,7 +127,8 @@ problems:
   elements: str
 """
 
-from ansible_collections.ods.fix.plugins.module_utils import archive, compose, credentials, mysqldb
+from ansible_collections.ods.fix.plugins.module_utils.mysql import archive, root_access
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose
 
 SCHEMA_SIZES = (
     "SELECT table_schema, ROUND(SUM(data_length + index_length) / 1024 / 1024, 2) "
@@ -158,10 +159,10 @@ def disk_usage(api, container, datadir):
 
 class Disk:
     def __init__(self, module, api, container, root):
-        self.module, self.api, self.container, self.root = module, api, container, root  # a mysqldb.Root
+        self.module, self.api, self.container, self.root = module, api, container, root  # a root_access.Root
 
     def sql(self, statement):
-        return mysqldb.run_sql(self.api, self.container, statement, root=self.root)
+        return root_access.run_sql(self.api, self.container, statement, root=self.root)
 
     def report(self):
         datadir = self.sql("SELECT @@datadir;")[0][0]
@@ -194,7 +195,7 @@ class Disk:
                 "would purge binary logs closed before %s (%d files, %.1f MB now)"
                 % (cutoff, len(logs) - 1, (before - int(logs[-1][1])) / 1048576.0)
             ]
-        self.sql(f"PURGE BINARY LOGS BEFORE {mysqldb.quote(cutoff)};")
+        self.sql(f"PURGE BINARY LOGS BEFORE {root_access.quote(cutoff)};")
         after = self.sql("SHOW BINARY LOGS;")
         freed = (before - sum(int(r[1]) for r in after)) / 1048576.0
         if len(after) == len(logs):
@@ -205,7 +206,7 @@ class Disk:
         try:
             self.sql(PROBE)
             return True, ""
-        except mysqldb.MysqlError as exc:
+        except root_access.MysqlError as exc:
             return False, str(exc)
 
 
@@ -249,7 +250,7 @@ def main():
     db = containers.get(name)
     if db is None or db.status != "running":
         module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back")
-    root = credentials.root(api, profile, name, db, params["db_root_password_file"])
+    root = root_access.for_service(api, profile, name, db, params["db_root_password_file"])
     disk = Disk(module, api, db, root)
     archiver = archive.Archiver(api, db, root, params["archive_dir"])
     try:
@@ -257,7 +258,7 @@ def main():
         plans = [archiver.plan(rule) for rule in rules]
     except archive.ArchiveError as exc:
         module.fail_json(msg=f"{exc}; nothing was changed", ods_failure="input")
-    except mysqldb.MysqlError as exc:
+    except root_access.MysqlError as exc:
         module.fail_json(msg=str(exc))
     done, archives = [], []
     try:
@@ -289,7 +290,7 @@ def main():
                 )
             )
         after = before if module.check_mode else disk.report()
-    except (mysqldb.MysqlError, archive.ArchiveError) as exc:
+    except (root_access.MysqlError, archive.ArchiveError) as exc:
         # What was done before the failure goes with it: binlogs purged, tables archived, and rows archived and
         # deleted by the rule that stopped (its archive is partial, and has no manifest when that failed too).
         partial = {"rows": exc.rows, "file": exc.path} if getattr(exc, "rows", 0) else {}

@@ -97,7 +97,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import dumppolicy, sqldump
+from ansible_collections.ods.fix.plugins.module_utils.mysql import dump_policy, dump_reader
 
 
 def manifest_for(path):
@@ -142,18 +142,18 @@ def main():
     digest = p["digest"] or bool(manifest_for(p["path"]))
     try:
         if p["count_rows"]:
-            scan, info = sqldump.validate(p["path"], p["allow_incomplete"])
+            scan, info = dump_reader.validate(p["path"], p["allow_incomplete"])
         else:
-            scan, info = sqldump.quick_check(p["path"], p["allow_incomplete"], digest)
-    except sqldump.DumpError as exc:
+            scan, info = dump_reader.quick_check(p["path"], p["allow_incomplete"], digest)
+    except dump_reader.DumpError as exc:
         module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
     own = scan.database
-    if own and own.lower() in dumppolicy.SYSTEM_SCHEMAS and not p["database"]:
+    if own and own.lower() in dump_policy.SYSTEM_SCHEMAS and not p["database"]:
         module.fail_json(
             msg="the backup cannot be restored as it is: {} is a dump of the whole server (its databases: {}); name "
             "the one to restore with --database NAME{}; nothing was changed".format(
                 p["path"],
-                ", ".join(sqldump.databases_in(p["path"])),
+                ", ".join(dump_reader.databases_in(p["path"])),
                 " (this stack's: {})".format(", ".join(p["known_databases"])) if p["known_databases"] else "",
             ),
             ods_failure="input",
@@ -161,7 +161,7 @@ def main():
     pick = None
     if p["database"] and scan.databases:
         # A dump that names its database (--databases, --all-databases) may hold several: --database picks one.
-        names = [own] if p["database"] == own else sqldump.databases_in(p["path"])
+        names = [own] if p["database"] == own else dump_reader.databases_in(p["path"])
         if p["database"] == own or len(names) > 1:
             pick = p["database"]
         if len(names) > 1 and pick not in names:

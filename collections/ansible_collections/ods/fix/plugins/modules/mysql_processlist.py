@@ -67,7 +67,8 @@ killed:
 
 import re
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, mysqldb
+from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials
 
 PROCESSLIST = (
     "SELECT ID, USER, HOST, IFNULL(DB, ''), COMMAND, TIME, IFNULL(STATE, ''), "
@@ -114,11 +115,11 @@ def main():
     db = containers.get(name)
     if db is None or db.status != "running":
         module.fail_json(msg=f"{name} is not running: ods-fix mysql-connect brings it back")
-    root = credentials.root(api, profile, name, db, params["db_root_password_file"])
+    root = root_access.for_service(api, profile, name, db, params["db_root_password_file"])
     redactor = credentials.redactor(profile, containers)
     try:
-        rows = mysqldb.run_sql(api, db, PROCESSLIST, root=root)
-    except mysqldb.MysqlError as exc:
+        rows = root_access.run_sql(api, db, PROCESSLIST, root=root)
+    except root_access.MysqlError as exc:
         module.fail_json(msg=f"cannot read the process list: {exc}")
     queries = []
     for row in rows:
@@ -133,8 +134,8 @@ def main():
     killed = [f"{verb} query {describe(q)}" for q in victims]
     if victims and not module.check_mode:
         try:
-            mysqldb.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root=root)
-        except mysqldb.MysqlError as exc:
+            root_access.run_sql(api, db, "".join("KILL QUERY %d;\n" % q["id"] for q in victims), root=root)
+        except root_access.MysqlError as exc:
             if exc.code != 1094:  # 1094: the query ended by itself meanwhile
                 module.fail_json(msg=f"KILL QUERY failed: {exc}", queries=queries)
     module.exit_json(

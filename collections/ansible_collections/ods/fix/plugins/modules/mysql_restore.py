@@ -108,9 +108,38 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: For V(plan), C(up_to_date), C(resumed), C(free_mb), C(needed_mb), C(room), C(previous), C(target_tables).
+  description: What the V(plan) phase found; the role and the report read each of these.
   returned: phase plan
   type: dict
+  contains:
+    resumed:
+      description: What an interrupted run of this project left and this one cleared, or null.
+      type: str
+    up_to_date:
+      description: The same dump (by SHA-256) was restored last, and the database is unchanged since.
+      type: bool
+    previous:
+      description: The last restore into this database, C(backup_sha256), C(backup), C(kept), C(at); null if none.
+      type: dict
+    target_tables:
+      description: The database's tables now, which the swap will move out (it refuses if they differ by then).
+      type: list
+      elements: str
+    needed_mb:
+      description: About how much room the shadow copy needs in MySQL's data directory, with a backup given.
+      type: float
+    free_mb:
+      description: The room MySQL's data directory has (null if it cannot be read), with a backup given.
+      type: float
+    room:
+      description: Whether MySQL's data directory has room for the shadow copy, with a backup given.
+      type: bool
+    staging_free_mb:
+      description: The room of the staging directory on the target, with a backup given.
+      type: float
+    staging_room:
+      description: Whether the staging directory has room for the dump and its parts, with a backup given.
+      type: bool
 dump:
   description: What the dump holds, C(kind), C(database), C(tables), C(rows), C(views), C(triggers), C(routines), C(complete).
   returned: phases load and swap
@@ -142,17 +171,16 @@ import shutil
 import time
 import traceback
 
-from ansible_collections.ods.fix.plugins.module_utils import (
-    compose,
-    credentials,
-    dumppolicy,
-    filehash,
-    mysqldb,
+from ansible_collections.ods.fix.plugins.module_utils import file_hash
+from ansible_collections.ods.fix.plugins.module_utils.mysql import (
+    dump_policy,
+    dump_reader,
+    parallel_load,
     restore,
-    restorejournal,
-    restoreload,
-    sqldump,
+    restore_journal,
+    root_access,
 )
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials
 
 
 class Progress:
@@ -184,7 +212,7 @@ def estimated_sql_bytes(path):
     """The dump's size once decompressed (gzip keeps it in its last four bytes, modulo 4 GiB)."""
     size = os.path.getsize(path)
     with open(path, "rb") as handle:
-        if handle.read(2) != sqldump.GZIP_MAGIC:
+        if handle.read(2) != dump_reader.GZIP_MAGIC:
             return size
         handle.seek(-4, os.SEEK_END)
         isize = int.from_bytes(handle.read(4), "little")
@@ -222,21 +250,23 @@ def main():
             msg=f"{name} is not running: ods-fix mysql-connect brings it back, then run the restore again",
             ods_failure="input",
         )
-    db = mysqldb.Database(api, container, credentials.root(api, profile, name, container, p["db_root_password_file"]))
+    db = root_access.Database(
+        api, container, root_access.for_service(api, profile, name, container, p["db_root_password_file"])
+    )
     try:
         db.sql("SELECT 1;")
-    except mysqldb.MysqlError as exc:
+    except root_access.MysqlError as exc:
         module.fail_json(msg=f"cannot log in to the database as root: {exc}", ods_failure="input")
     handlers = {"plan": plan, "load": load, "swap": swap, "rollback": rollback}
-    journal = restorejournal.Journal(db, project=profile["project"])
+    journal = restore_journal.Journal(db, project=profile["project"])
     try:
         check_target(module, db, journal, p, profile, containers)
         handlers[p["phase"]](module, db, journal, p)
     except restore.NothingToRollBack as exc:
         module.fail_json(msg=f"nothing to roll back: {exc}; nothing was changed", ods_failure="input")
-    except sqldump.DumpError as exc:
+    except dump_reader.DumpError as exc:
         module.fail_json(msg=f"the backup cannot be restored: {exc}; nothing was changed", ods_failure="input")
-    except (restore.RestoreError, mysqldb.MysqlError) as exc:
+    except (restore.RestoreError, root_access.MysqlError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # a bug: say where, so that the report of a failed run points at it
         where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -251,7 +281,7 @@ def check_target(module, db, journal, p, profile, containers):
     """A dump of a database the APIs do not use is restored only with an explicit --database."""
     used = credentials.app_databases(profile, containers)
     if p["database"] and used and p["database"] not in used and not p["explicit_database"]:
-        raise sqldump.DumpError(
+        raise dump_reader.DumpError(
             "the backup is a dump of database {}, which is not one of this stack's ({}): pass --database {} "
             "to restore it as {}, or --database NAME to load it into NAME".format(
                 p["database"], ", ".join(used), p["database"], p["database"]
@@ -264,17 +294,17 @@ def check_target(module, db, journal, p, profile, containers):
         elif len(used) == 1:
             p["database"] = used[0]
     if not p["database"]:
-        raise sqldump.DumpError("name the database with --database (the APIs use %s)" % (", ".join(used) or "none"))
+        raise dump_reader.DumpError("name the database with --database (the APIs use %s)" % (", ".join(used) or "none"))
     reason = restore.not_restorable(p["database"])
     if reason:
-        raise sqldump.DumpError(reason)
+        raise dump_reader.DumpError(reason)
 
 
 def plan(module, db, journal, p):
     # What an interrupted run of this project left is cleared by the next one, whatever it is asked to do:
     # a half-made shadow schema, a half-done swap (the journal says which), and its rows files.
     resumed = restore.resume(db, journal, p["database"], None) if not module.check_mode else None
-    rows_dir = restoreload.RowsDir.locate(db, journal.project) if not module.check_mode else None
+    rows_dir = parallel_load.RowsDir.locate(db, journal.project) if not module.check_mode else None
     files, size = rows_dir.clean() if rows_dir is not None else (0, 0)
     if files:
         left = f"removed {files} file(s) of rows ({size / 1048576.0:.1f} MB) that an interrupted load left in MySQL's data directory"
@@ -284,9 +314,9 @@ def plan(module, db, journal, p):
     result = {"resumed": resumed, "up_to_date": False, "previous": None, "target_tables": tables}
     if p["backup"] or p["expected_sha256"]:
         if p["backup"] and not os.path.isfile(p["backup"]):
-            raise sqldump.DumpError("{} does not exist on the target".format(p["backup"]))
+            raise dump_reader.DumpError("{} does not exist on the target".format(p["backup"]))
         if p["backup"] and not os.access(p["backup"], os.R_OK):
-            raise sqldump.DumpError("{} cannot be read".format(p["backup"]))
+            raise dump_reader.DumpError("{} cannot be read".format(p["backup"]))
         size = p["sql_bytes"] or estimated_sql_bytes(p["backup"])
         last = journal.latest(p["database"])
         if last:
@@ -300,7 +330,7 @@ def plan(module, db, journal, p):
         # signs first; the dump is hashed here only when the check left that to the load (a dump restored where
         # it is, read once), and only when the database shows no change.
         if last and db.exists(p["database"]) and not restore.touched_since(db, p["database"], last):
-            sha = p["expected_sha256"] or filehash.sha256_file(p["backup"])
+            sha = p["expected_sha256"] or file_hash.sha256_file(p["backup"])
             result["up_to_date"] = last["backup_sha256"] == sha and restore.unchanged_since(
                 db, p["database"], last, p["workers"]
             )
@@ -329,7 +359,7 @@ def load(module, db, journal, p):
     needed = total * 1.3 / 1048576.0
     free = db.datadir_free_mb()
     if free is not None and free < needed:
-        raise sqldump.DumpError(
+        raise dump_reader.DumpError(
             "MySQL's data directory has %d MB free, the shadow copy needs about %d MB" % (free, needed)
         )
     checks = ["room: %s MB free in MySQL's data directory, about %d MB needed" % (free, needed)]
@@ -348,8 +378,8 @@ def load(module, db, journal, p):
     try:
         # The dump is checked as it is read and loaded: a problem found on the way stops the load, and the
         # shadow schema, this restore's own, is dropped; the database the APIs use is not touched.
-        policy = dumppolicy.Policy(own=[p["database"], p["pick"]], server_schemas=db.schemas())
-        split, loader = restoreload.split_and_load(
+        policy = dump_policy.Policy(own=[p["database"], p["pick"]], server_schemas=db.schemas())
+        split, loader = parallel_load.split_and_load(
             db,
             p["backup"],
             work,
@@ -362,10 +392,10 @@ def load(module, db, journal, p):
             policy,
             journal.project,
         )
-        restorejournal.test_pause("loading")
+        restore_journal.test_pause("loading")
         scan = split.scan
         problems = unexpected(split, loader, p)
-    except sqldump.DumpError as exc:  # refused: what this load made goes, the shadow schema and its files
+    except dump_reader.DumpError as exc:  # refused: what this load made goes, the shadow schema and its files
         journal.finish(entry, "aborted")
         shutil.rmtree(work, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -373,7 +403,7 @@ def load(module, db, journal, p):
         if made_staging:
             with contextlib.suppress(OSError):
                 os.rmdir(p["staging_dir"])
-        raise sqldump.DumpError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
+        raise dump_reader.DumpError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
     except restore.RestoreError as exc:
         journal.finish(entry, "aborted")
         raise restore.RestoreError(f"{exc}; {restore.drop_shadow(db, shadow)}") from exc
@@ -423,7 +453,7 @@ def unexpected(split, loader, p):
     """Why the loaded shadow schema must not be swapped in: DumpError for the dump itself, else problems."""
     scan, actual = split.scan, split.info["sha256"]
     if p["expected_sha256"] and actual != p["expected_sha256"]:
-        raise sqldump.DumpError(
+        raise dump_reader.DumpError(
             "the file on the target (sha256 {}) differs from the one checked ({})".format(
                 actual[:12], p["expected_sha256"][:12]
             )
@@ -434,7 +464,7 @@ def unexpected(split, loader, p):
         if scan.rows.get(t) != n
     ]
     if differ:
-        raise sqldump.DumpError("the dump does not match its manifest ({})".format("; ".join(differ)))
+        raise dump_reader.DumpError("the dump does not match its manifest ({})".format("; ".join(differ)))
     problems = []
     missing = [t for t in scan.tables if t not in loader.counts]
     if missing:
@@ -455,7 +485,7 @@ def swap(module, db, journal, p):
         raise restore.RestoreError("nothing is loaded to swap in: run the load phase first")
     with open(scan_path) as handle:
         saved = json.load(handle)
-    scan = sqldump.Scan()
+    scan = dump_reader.Scan()
     for key in ("tables", "rows", "views", "triggers", "routines", "events"):
         setattr(scan, key, saved[key])
     with open(objects_path, "rb") as handle:

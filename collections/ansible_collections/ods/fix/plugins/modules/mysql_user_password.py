@@ -58,14 +58,9 @@ action:
   type: str
 """
 
-from ansible_collections.ods.fix.plugins.module_utils import (
-    compose,
-    credentials,
-    mysqldb,
-    redact,
-    settings,
-    stackprofile,
-)
+from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
+from ansible_collections.ods.fix.plugins.module_utils.security import redact
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, discovery, settings
 
 
 def main():
@@ -86,7 +81,7 @@ def main():
     # In every form: a server error (ERROR 1064) quotes the statement, where the password is an escaped literal.
     module.no_log_values.update(redact.forms(login["password"], sql=True))
     user, password = login["user"], login["password"]
-    origin = stackprofile.describe_setting(profile, service, login["password_key"]) or f"{service}'s environment"
+    origin = discovery.describe_setting(profile, service, login["password_key"]) or f"{service}'s environment"
     db = containers.get(name)
     if db is None or db.status != "running":
         if module.check_mode:  # in a dry run the service may only be "would start"
@@ -95,7 +90,7 @@ def main():
             )
         module.fail_json(msg=f"{name} is not running: start it first (ods-fix mysql-connect)")
     account = "'{}'@'{}'".format(user, params["host"])
-    error = mysqldb.login_as(api, db, user, password)
+    error = root_access.login_as(api, db, user, password)
     if error is None:
         module.exit_json(changed=False, user=account, action=f"the server already accepts the password {service} uses")
     if error.code != 1045:
@@ -107,16 +102,16 @@ def main():
             action=f"would set {account}'s password to the one {service} uses ({origin})",
         )
     sql = "ALTER USER {}@{} IDENTIFIED BY {};\nFLUSH PRIVILEGES;\n".format(
-        mysqldb.quote(user),
-        mysqldb.quote(params["host"]),
-        mysqldb.quote(password),
+        root_access.quote(user),
+        root_access.quote(params["host"]),
+        root_access.quote(password),
     )
-    root = credentials.root(api, profile, name, db, params["db_root_password_file"])
+    root = root_access.for_service(api, profile, name, db, params["db_root_password_file"])
     try:
-        mysqldb.run_sql(api, db, sql, root=root)
-    except mysqldb.MysqlError as exc:
+        root_access.run_sql(api, db, sql, root=root)
+    except root_access.MysqlError as exc:
         module.fail_json(msg=f"ALTER USER {account} failed: {exc}", user=account)
-    if mysqldb.login_as(api, db, user, password) is not None:
+    if root_access.login_as(api, db, user, password) is not None:
         module.fail_json(msg=f"the server still rejects {account} after ALTER USER", user=account)
     module.exit_json(
         changed=True, user=account, action=f"set {account}'s password to the one {service} uses ({origin})"

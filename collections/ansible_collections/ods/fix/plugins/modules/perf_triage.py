@@ -100,14 +100,14 @@ over_memory:
 
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import (
+from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
+from ansible_collections.ods.fix.plugins.module_utils.stack import (
     compose,
     credentials,
     diagnosis,
-    mysqldb,
+    discovery,
     perf,
     settings,
-    stackprofile,
 )
 
 
@@ -143,7 +143,7 @@ def processes(container, key):
 
 def mysql_status(api, db, root, seconds):
     def status():
-        rows = mysqldb.run_sql(
+        rows = root_access.run_sql(
             api,
             db,
             "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_os_log_fsyncs', "
@@ -153,7 +153,7 @@ def mysql_status(api, db, root, seconds):
         )
         return dict((r[0], int(r[1])) for r in rows)
 
-    flush = mysqldb.run_sql(api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root=root)[0][1]
+    flush = root_access.run_sql(api, db, "SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit';", root=root)[0][1]
     before = status()
     time.sleep(seconds)
     after = status()
@@ -337,10 +337,12 @@ def stack_facts(api, profile, containers, params):
         "database": database,
         "vector_store": roles.get("vector_store"),
         "agent_api": roles.get("agent_api"),
-        "root": credentials.root(api, profile, database, containers.get(database), params["db_root_password_file"])
+        "root": root_access.for_service(
+            api, profile, database, containers.get(database), params["db_root_password_file"]
+        )
         if database
         else None,
-        "where": lambda key: (stackprofile.describe_setting(profile, first, key) if first else None) or "not set",
+        "where": lambda key: (discovery.describe_setting(profile, first, key) if first else None) or "not set",
     }
 
 

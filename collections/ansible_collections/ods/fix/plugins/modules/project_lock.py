@@ -85,7 +85,7 @@ holder:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ods.fix.plugins.module_utils import projectlock
+from ansible_collections.ods.fix.plugins.module_utils import project_lock
 
 
 def main():
@@ -105,20 +105,20 @@ def main():
         module.fail_json(
             msg="{} is not a directory: not a project to lock".format(p["project_dir"]), ods_failure="input"
         )
-    sdir = projectlock.state_dir(p["project_dir"])
+    sdir = project_lock.state_dir(p["project_dir"])
     if p["state"] == "released":
-        released = not module.check_mode and projectlock.release(sdir, p["token"])
+        released = not module.check_mode and project_lock.release(sdir, p["token"])
         module.exit_json(changed=False, token=p["token"], holder={}, released=released)
     if p["lease"] < 1:
         module.fail_json(msg="lease must be at least 1 second", ods_failure="input")
     if module.check_mode:
-        info = projectlock.holder(sdir)
+        info = project_lock.holder(sdir)
         if info:
-            module.warn(projectlock.describe(info))
+            module.warn(project_lock.describe(info))
         module.exit_json(changed=False, token="", holder=info)
     try:
-        info = projectlock.acquire(sdir, p["fix"], p["lease"], p["owner"])
-    except projectlock.LockError as exc:
+        info = project_lock.acquire(sdir, p["fix"], p["lease"], p["owner"])
+    except project_lock.LockError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     module.exit_json(changed=False, token=info.get("token", ""), holder=info)
 

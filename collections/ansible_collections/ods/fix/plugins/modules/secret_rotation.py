@@ -148,16 +148,10 @@ import os
 import shutil
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import (
-    compose,
-    credentials,
-    dotenv,
-    keyrotation,
-    mysqldb,
-    redact,
-    safefile,
-    settings,
-)
+from ansible_collections.ods.fix.plugins.module_utils import safe_file
+from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
+from ansible_collections.ods.fix.plugins.module_utils.security import key_rotation, redact
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, dotenv, settings
 
 PENDING = "pending"
 LAST = "last"
@@ -206,8 +200,8 @@ class Rotation:
         """The secrets catalog: the inventory's (rotate_keys_secrets) when it gives one, else the stack's."""
         given = self.params["catalog"]
         try:
-            catalog = keyrotation.normalize_catalog(given) if given else self.stack_catalog
-        except keyrotation.CatalogError as exc:
+            catalog = key_rotation.normalize_catalog(given) if given else self.stack_catalog
+        except key_rotation.CatalogError as exc:
             self.input_error(str(exc))
         for entry in catalog:
             if not entry["services"]:
@@ -244,7 +238,7 @@ class Rotation:
                     for s in settings.readers(profile, name)
                     if s != self.db_service or name in database_reads.values()
                 )
-                kind, why = keyrotation.classify(name, readers, roles_of, database_reads)
+                kind, why = key_rotation.classify(name, readers, roles_of, database_reads)
                 if kind is None:
                     not_rotated[name] = why
                     continue
@@ -261,7 +255,7 @@ class Rotation:
                         not_rotated[name] = "the database's user for it is not set"
                         continue
                 catalog.append(entry)
-        return keyrotation.normalize_catalog(catalog), not_rotated
+        return key_rotation.normalize_catalog(catalog), not_rotated
 
     def settings_file(self):
         """The one file the rotated keys are written in (a deploy/.env, or the project's .env)."""
@@ -314,8 +308,8 @@ class Rotation:
         api, db = self.db()
         given = [("a password of this rotation", p) for p in root_passwords if p]
         stack = credentials.root_passwords(api, self.profile, self.db_service, db, self.params["db_root_password_file"])
-        root = mysqldb.Root(api, db, given + stack, self.profile["services"][self.db_service].get("clients"))
-        return mysqldb.run_sql(api, db, statements, root=root)
+        root = root_access.Root(api, db, given + stack, self.profile["services"][self.db_service].get("clients"))
+        return root_access.run_sql(api, db, statements, root=root)
 
     def root_key(self):
         """The file's name of root's password (the catalog's database entry for root), or None."""
@@ -323,17 +317,17 @@ class Rotation:
 
     def server(self, root_passwords):
         rows = self.sql("SELECT VERSION();", root_passwords)
-        return keyrotation.server_info(rows[0][0] if rows else "")
+        return key_rotation.server_info(rows[0][0] if rows else "")
 
     def hosts_of(self, user, root_passwords):
         rows = self.sql(
-            f"SELECT Host FROM mysql.user WHERE User = {mysqldb.quote(user)} ORDER BY Host;", root_passwords
+            f"SELECT Host FROM mysql.user WHERE User = {root_access.quote(user)} ORDER BY Host;", root_passwords
         )
         return [row[0] for row in rows]
 
     def login_error(self, user, password):
         api, db = self.db()
-        return mysqldb.login_as(api, db, user, password)
+        return root_access.login_as(api, db, user, password)
 
     # --- plan ----------------------------------------------------------------------------------------
 
@@ -356,8 +350,8 @@ class Rotation:
     def plan(self):
         catalog = self.catalog()
         try:
-            chosen, left_out = keyrotation.select(catalog, self.params["keys"])
-        except keyrotation.CatalogError as exc:
+            chosen, left_out = key_rotation.select(catalog, self.params["keys"])
+        except key_rotation.CatalogError as exc:
             why = dict((k, v) for k, v in self.not_rotated.items() if k in (self.params["keys"] or []))
             if why:
                 self.input_error(
@@ -381,7 +375,7 @@ class Rotation:
                     "{} is issued by its provider and cannot be generated: give its new value with "
                     "--value-from-file FILE, --value-from-env VAR, or at the prompt".format(entry["name"])
                 )
-        pending = keyrotation.read_json(keyrotation.journal_path(self.params["state_dir"], PENDING))
+        pending = key_rotation.read_json(key_rotation.journal_path(self.params["state_dir"], PENDING))
         if pending is not None:
             self.input_error(
                 "a rotation of {} started at {} did not finish: put the old keys back with "
@@ -432,7 +426,7 @@ class Rotation:
                         "{}: the server refuses the current password of {} ({}): align them first "
                         "(ods-fix mysql-connect --reset-db-password)".format(entry["name"], step["user"], refused)
                     )
-            step["description"] = keyrotation.describe(entry, server)
+            step["description"] = key_rotation.describe(entry, server)
             step["line"] = "{}: {}".format(step["description"], ACTION_WORDS[step["action"]])
             steps.append(step)
         restart, recreate, absent = [], [], []
@@ -461,7 +455,7 @@ class Rotation:
     def checked_server(self, root_passwords):
         try:
             return self.server(root_passwords)
-        except mysqldb.MysqlError as exc:
+        except root_access.MysqlError as exc:
             self.input_error(f"cannot reach MySQL as root to rotate a database password: {exc}")
 
     # --- apply ---------------------------------------------------------------------------------------
@@ -472,9 +466,9 @@ class Rotation:
         supplied = self.params["supplied"] or {}
         new = {}
         for step in steps:
-            new[step["name"]] = supplied.get(step["name"]) or keyrotation.generate(step["bytes"])
+            new[step["name"]] = supplied.get(step["name"]) or key_rotation.generate(step["bytes"])
         self.hide(new.values())
-        backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
+        backup = safe_file.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
         self.actions.append(f"kept {backup} (0600) before writing")
         journal = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -489,11 +483,11 @@ class Rotation:
             "recreate_services": planned["recreate_services"],
             "env_file": self.env_file,
         }
-        keyrotation.write_json_private(keyrotation.journal_path(self.params["state_dir"], PENDING), journal)
+        key_rotation.write_json_private(key_rotation.journal_path(self.params["state_dir"], PENDING), journal)
         # deploy/.env first, then the server: the running APIs keep the old password in memory, so until the
         # restart right after this they still match the server; a crash in between leaves a journal to undo.
         new_text, _unused = dotenv.set_values(planned["text"], new)
-        safefile.replace(self.env_file, new_text)
+        safe_file.replace(self.env_file, new_text)
         self.actions.append("wrote {} to {}".format(", ".join(journal["keys"]), self.env_file))
         root_key = self.root_key() or ""
         root_passwords = [new.get(root_key), env.get(root_key)]
@@ -502,18 +496,18 @@ class Rotation:
         try:
             for item in journal["db"]:
                 for host in item["hosts"]:
-                    sql = keyrotation.set_password_sql(server, item["user"], host, new[item["name"]], retain=True)
+                    sql = key_rotation.set_password_sql(server, item["user"], host, new[item["name"]], retain=True)
                     self.sql(sql + "\nFLUSH PRIVILEGES;", root_passwords)
                     changed_accounts.append((item, host))
                 how = "kept the old one until the APIs run on the new" if server.get("dual_password") else "one step"
                 self.actions.append(
                     "set the server's password of {} on {} ({})".format(item["user"], ", ".join(item["hosts"]), how)
                 )
-        except mysqldb.MysqlError as exc:
+        except root_access.MysqlError as exc:
             for done, host in changed_accounts:
-                self.sql(keyrotation.set_password_sql(server, done["user"], host, env[done["name"]]), root_passwords)
-            safefile.replace(self.env_file, planned["text"])
-            os.unlink(keyrotation.journal_path(self.params["state_dir"], PENDING))
+                self.sql(key_rotation.set_password_sql(server, done["user"], host, env[done["name"]]), root_passwords)
+            safe_file.replace(self.env_file, planned["text"])
+            os.unlink(key_rotation.journal_path(self.params["state_dir"], PENDING))
             self.fail(
                 "the server refused the new password of {} ({}): {} and the passwords already changed "
                 "were put back".format(item["user"], exc, self.env_file)
@@ -537,7 +531,7 @@ class Rotation:
         for item in journal["db"]:
             if server.get("dual_password"):
                 for host in item["hosts"]:
-                    self.sql(keyrotation.discard_old_sql(item["user"], host), root_passwords)
+                    self.sql(key_rotation.discard_old_sql(item["user"], host), root_passwords)
                 self.actions.append("dropped the old password of {} (DISCARD OLD PASSWORD)".format(item["user"]))
             refused = self.login_error(item["user"], new.get(item["name"], ""))
             if refused is not None:
@@ -548,8 +542,8 @@ class Rotation:
                 "the server accepts the new password of {} and refuses the old one".format(item["user"])
             )
         os.rename(
-            keyrotation.journal_path(self.params["state_dir"], PENDING),
-            keyrotation.journal_path(self.params["state_dir"], LAST),
+            key_rotation.journal_path(self.params["state_dir"], PENDING),
+            key_rotation.journal_path(self.params["state_dir"], LAST),
         )
         self.audit("verified", journal["keys"], journal["backup"])
         return journal
@@ -557,7 +551,7 @@ class Rotation:
     # --- rollback ------------------------------------------------------------------------------------
 
     def journal(self, which):
-        return keyrotation.read_json(keyrotation.journal_path(self.params["state_dir"], which))
+        return key_rotation.read_json(key_rotation.journal_path(self.params["state_dir"], which))
 
     def rollback(self):
         which = PENDING if self.journal(PENDING) is not None else LAST
@@ -593,16 +587,16 @@ class Rotation:
         root_passwords = [current.get(root_key), old.get(root_key)]
         for item in db_items:
             for host in item["hosts"]:
-                self.sql(keyrotation.set_password_sql(server, item["user"], host, old[item["name"]]), root_passwords)
+                self.sql(key_rotation.set_password_sql(server, item["user"], host, old[item["name"]]), root_passwords)
                 if server.get("dual_password"):
-                    self.sql(keyrotation.discard_old_sql(item["user"], host), root_passwords)
+                    self.sql(key_rotation.discard_old_sql(item["user"], host), root_passwords)
             if self.login_error(item["user"], old[item["name"]]) is not None:
                 self.fail("after the rollback the server still refuses the old password of {}".format(item["user"]))
             self.actions.append("put back the server's old password of {}".format(item["user"]))
         backup = None
         if text != backup_text:  # the file as it was, byte for byte: its other lines, its quoting, its key's lines
-            backup = safefile.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
-            safefile.replace(self.env_file, backup_text)
+            backup = safe_file.backup(self.env_file, self.params["keep_backups"], self.params["state_dir"])
+            safe_file.replace(self.env_file, backup_text)
             self.actions.append(
                 "put back {} as it was before the rotation of {}, from {} (the rotated file kept as {})".format(
                     self.env_file, ", ".join(journal["keys"]), journal["backup"], backup
@@ -620,7 +614,7 @@ class Rotation:
     def close_journal(self, which, journal, reason):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         shutil.move(
-            keyrotation.journal_path(self.params["state_dir"], which),
+            key_rotation.journal_path(self.params["state_dir"], which),
             os.path.join(self.params["state_dir"], f"rolled-back-{stamp}.json"),
         )
         self.audit("rolled back", journal["keys"], journal["backup"], reason=reason)
@@ -635,8 +629,8 @@ class Rotation:
         }
         if reason:
             # A reason can quote a service's log: the audit log is promised never to hold a value.
-            record["reason"] = redact.Redactor().redact(keyrotation.scrub(reason, self.module.no_log_values))
-        keyrotation.audit(self.params["audit_log"], record)
+            record["reason"] = redact.Redactor().redact(key_rotation.scrub(reason, self.module.no_log_values))
+        key_rotation.audit(self.params["audit_log"], record)
 
 
 def main():

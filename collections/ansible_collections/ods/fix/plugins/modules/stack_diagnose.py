@@ -119,16 +119,10 @@ ods_report:
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.ods.fix.plugins.module_utils import (
-    compose,
-    credentials,
-    diagnosis,
-    nginxconf,
-    probes,
-    projectlock,
-    settings,
-    webfront,
-)
+from ansible_collections.ods.fix.plugins.module_utils import project_lock
+from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, diagnosis, probes, settings
+from ansible_collections.ods.fix.plugins.module_utils.web import front_end, nginx_conf
 
 API_ROUTE = "/api/v1/health"  # the manual's health path, through the front end's same-origin /api route
 # The Vite dev server has node, and neither curl nor Python: GET its index with node.
@@ -145,7 +139,7 @@ def web_probes(profile, service, container, tasks, running):
         return
     tasks["web:config"] = lambda: nginx_config(profile, container, running)
     tasks["web:proxy"] = lambda: api_route(profile, service, running)
-    tasks["web:dist"] = lambda: probes.probe_dist(container, nginxconf.read(container, probes.exec_in)["root"] or "/")
+    tasks["web:dist"] = lambda: probes.probe_dist(container, nginx_conf.read(container, probes.exec_in)["root"] or "/")
 
 
 def nginx_config(profile, container, running):
@@ -160,8 +154,8 @@ def nginx_config(profile, container, running):
 
 def api_route(profile, service, running):
     """The front end's /api route, when it answers 502/504 while the API behind it answers (a stale upstream)."""
-    code, _body, _how = webfront.fetch(profile, running, service, API_ROUTE)
-    stale = webfront.stale_upstream(profile, running, code)
+    code, _body, _how = front_end.fetch(profile, running, service, API_ROUTE)
+    stale = front_end.stale_upstream(profile, running, code)
     return {"ok": stale is None, "code": code, "path": API_ROUTE, "stale": stale}
 
 
@@ -197,7 +191,7 @@ def gather(api, profile, containers, params, expected, root, cache_password):
     if db_check in running:
         tasks["db:via_api"] = lambda c=running[db_check]: probes.probe_manual_db_check(c)
     if roles.get("database") in running:
-        tasks["db:direct"] = lambda: probes.probe_mysql(root)
+        tasks["db:direct"] = lambda: root_access.select_one(root)
     if roles.get("cache") in running:
         cache = roles["cache"]
         tasks["cache:" + cache] = lambda c=running[cache]: probes.probe_redis(api, c, cache_password)
@@ -283,7 +277,7 @@ def main():
     compose.role_apis(module, profile)
     containers = compose.project_containers(api, profile["project"])
     expected = project["declared_services"]
-    root = credentials.root(api, profile, database, containers.get(database), params["db_root_password_file"])
+    root = root_access.for_service(api, profile, database, containers.get(database), params["db_root_password_file"])
     cache = profile["roles"].get("cache")
     _origin, cache_password = (
         credentials.cache_password(api, profile, cache, containers.get(cache)) if cache else (None, None)
@@ -315,9 +309,9 @@ def main():
     )
     left = [next_step(p) for p in plan]
     # A fix at work on the project (it holds the lock) may be why a service is down right now: say so first.
-    holder = projectlock.holder(projectlock.state_dir(params["project_dir"]))
+    holder = project_lock.holder(project_lock.state_dir(params["project_dir"]))
     details["lock"] = {k: holder.get(k) for k in ("fix", "pid", "since")} if holder else {}
-    running = [f"a fix is at work on this project: {projectlock.describe(holder)}"] if holder else []
+    running = [f"a fix is at work on this project: {project_lock.describe(holder)}"] if holder else []
     report = {
         "fix": "diagnose",
         "found": running + [f["summary"] for f in roots],

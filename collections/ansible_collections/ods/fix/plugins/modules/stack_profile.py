@@ -50,7 +50,7 @@ ods_report:
   type: dict
 """
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, stackprofile
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, discovery
 
 
 def summary(profile):
@@ -65,7 +65,7 @@ def summary(profile):
     ]
     if profile.get("profiles"):
         lines.append("profiles in use: {}".format(", ".join(profile["profiles"])))
-    for role in stackprofile.ROLES + stackprofile.API_ROLES + ("apis",):
+    for role in discovery.ROLES + discovery.API_ROLES + ("apis",):
         service = profile["roles"].get(role)
         if not service:
             continue
@@ -79,7 +79,7 @@ def summary(profile):
             if entry.get("health_url"):
                 extra.append(entry["health_url"])
             details.append("{} ({})".format(name, ", ".join(extra)))
-        lines.append("{}: {}".format(stackprofile.ROLE_WORDS[role], "; ".join(details)))
+        lines.append("{}: {}".format(discovery.ROLE_WORDS[role], "; ".join(details)))
     return lines
 
 
@@ -87,7 +87,7 @@ def main():
     module = compose.stack_module({})
     _api, project = compose.open_project(module, require_running=False)
     profile = project["profile"]
-    left = [f"no service is {stackprofile.ROLE_WORDS[r]}: set ods_roles.{r} if one is" for r in profile["unmapped"]]
+    left = [f"no service is {discovery.ROLE_WORDS[r]}: set ods_roles.{r} if one is" for r in profile["unmapped"]]
     report = {"fix": "discover", "found": summary(profile), "done": [], "left": left, "details": profile}
     module.exit_json(changed=False, profile=profile, ods_report=report)
 

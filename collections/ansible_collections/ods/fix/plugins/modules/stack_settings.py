@@ -114,7 +114,8 @@ left:
 
 import subprocess
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, credentials, safefile, services, settings
+from ansible_collections.ods.fix.plugins.module_utils import safe_file
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, services, settings
 
 
 def stale_readers(profile, containers, plan, values, written_files, would_write):
@@ -162,7 +163,7 @@ def restore(written):
     for item in written:
         if item.get("backup"):
             with open(item["backup"], encoding="utf-8") as handle:
-                safefile.replace(item["file"], handle.read())
+                safe_file.replace(item["file"], handle.read())
 
 
 def apply_changes(api, profile, stale, method, cli, wait):

@@ -67,7 +67,9 @@ import os
 import re
 import time
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, containerfiles, safefile, webfront
+from ansible_collections.ods.fix.plugins.module_utils import safe_file
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, container_files
+from ansible_collections.ods.fix.plugins.module_utils.web import front_end
 
 ROUTE = """    # Added by ods-fix cors --add-route: the same-origin route to the API (使用反向代理处理 CORS).
     location %(prefix)s {
@@ -86,11 +88,11 @@ ROUTE_PREFIX = re.compile(r"^/[A-Za-z0-9._~-]+/$")
 
 def with_route(module, profile, container, route_path):
     """{path: bytes}: the site's config file with the route added before its `location /` block."""
-    layout = webfront.read_layout(container)
+    layout = front_end.read_layout(container)
     site = layout["site"]
     if not site:
         module.fail_json(msg=f"no nginx site config found in {container.name} to add the route to")
-    files = webfront.config_bytes(container, layout)
+    files = front_end.config_bytes(container, layout)
     text = files[site].decode("utf-8")
     api = profile["roles"].get("data_api") or profile["roles"]["apis"][0]
     prefix = "/" + route_path.strip("/").split("/", 1)[0] + "/"
@@ -122,46 +124,46 @@ def main():
     module = compose.stack_module(argument_spec)
     params = module.params
     api, profile, service, containers = compose.open_role(module, "web")
-    good_path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)
+    good_path = os.path.join(params["state_dir"], container_files.GOOD_SET)
     container = containers.get(service)
     if container is None:
         module.fail_json(msg=f"{service} has no container")
     verb = "would " if module.check_mode else ""
     if os.path.isfile(good_path):
         with open(good_path, "rb") as handle:
-            good = containerfiles.untar_files(handle.read())
+            good = container_files.untar_files(handle.read())
         what = f"put back the last known-good %s (kept in {good_path})"
     elif params["add_route"]:
         good, _site, prefix = with_route(module, profile, container, params["route_path"])
         what = f"added location {prefix} to %s, proxying to the data API"
     else:
         module.fail_json(msg="no known-good nginx config was kept in {}".format(params["state_dir"]))
-    current = containerfiles.read_files(container, sorted(good))
+    current = container_files.read_files(container, sorted(good))
     differ = sorted(path for path, data in good.items() if current.get(path) != data)
     if not differ:
         module.exit_json(changed=False, actions=[])
     action = verb + what % ", ".join(differ)
     if module.check_mode:
         module.exit_json(changed=True, actions=[action])
-    passes, output = webfront.nginx_test(api, container, good)
+    passes, output = front_end.nginx_test(api, container, good)
     tested = {"passes": passes, "output": output}
-    upstream = webfront.unresolved_upstream(output)
+    upstream = front_end.unresolved_upstream(output)
     if upstream:
         tested["unresolved_upstream"] = upstream
         action += f"; it could not be tested: nginx cannot resolve the upstream {upstream} (is it running?)"
     elif not passes:
         module.fail_json(
             msg="the candidate config does not pass nginx -t: %s (nothing put back)"
-            % (webfront.failing_line(output) or output.splitlines()[-1:]),
+            % (front_end.failing_line(output) or output.splitlines()[-1:]),
             tested=tested,
         )
     broken = dict((path, current[path]) for path in differ if current.get(path) is not None)
     kept = ""
     if broken:
         kept = os.path.join(params["state_dir"], "nginx-config.broken-{}.tar".format(time.strftime("%Y%m%d-%H%M%S")))
-        safefile.replace(kept, containerfiles.tar_files(broken), mode=0o600)
+        safe_file.replace(kept, container_files.tar_files(broken), mode=0o600)
         action += f"; the files it replaced are kept in {kept}"
-    container.put_archive("/", containerfiles.tar_files(dict((path, good[path]) for path in differ)))
+    container.put_archive("/", container_files.tar_files(dict((path, good[path]) for path in differ)))
     module.exit_json(changed=True, actions=[action], kept=kept, tested=tested)
 
 

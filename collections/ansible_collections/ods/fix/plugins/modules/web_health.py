@@ -109,7 +109,9 @@ import hashlib
 import os
 import re
 
-from ansible_collections.ods.fix.plugins.module_utils import compose, containerfiles, safefile, services, webfront
+from ansible_collections.ods.fix.plugins.module_utils import safe_file
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, container_files, services
+from ansible_collections.ods.fix.plugins.module_utils.web import front_end
 
 ASSET_REF = re.compile(r"""(?:src|href)=["'](/[^"'?#]+)""")
 
@@ -117,18 +119,18 @@ ASSET_REF = re.compile(r"""(?:src|href)=["'](/[^"'?#]+)""")
 def check_config(api, container, layout):
     if not layout["files"]:
         return {"valid": False, "output": f"no nginx config found in {container.name}", "failing_line": ""}, {}
-    files = webfront.config_bytes(container, layout)
-    valid, output = webfront.nginx_test(api, container, None if container.status == "running" else files)
+    files = front_end.config_bytes(container, layout)
+    valid, output = front_end.nginx_test(api, container, None if container.status == "running" else files)
     result = {
         "valid": valid,
         "output": output,
-        "failing_line": "" if valid else webfront.failing_line(output),
+        "failing_line": "" if valid else front_end.failing_line(output),
         "files": layout["files"],
         "site": layout["site"],
         "source": layout["source"],
-        "sha256": hashlib.sha256(containerfiles.tar_files(files)).hexdigest(),
+        "sha256": hashlib.sha256(container_files.tar_files(files)).hexdigest(),
     }
-    upstream = None if valid else webfront.unresolved_upstream(output)
+    upstream = None if valid else front_end.unresolved_upstream(output)
     if upstream:
         result["unresolved_upstream"] = upstream
     return result, files
@@ -138,7 +140,7 @@ def check_dist(container, root):
     if not root:
         return {"root": None, "index": False, "assets": [], "missing": [], "files": 0}, None
     base = os.path.basename(root.rstrip("/"))
-    files = containerfiles.read_archive(container, root, limit={base + "/index.html"})
+    files = container_files.read_archive(container, root, limit={base + "/index.html"})
     if files is None:
         return {"root": root, "index": False, "assets": [], "missing": [], "files": 0}, None
     names = set(name[len(base) + 1 :] for name in files)
@@ -149,32 +151,32 @@ def check_dist(container, root):
 
 
 def check_http(profile, containers, service, params, index, assets):
-    code, body, how = webfront.fetch(profile, containers, service, "/")
+    code, body, how = front_end.fetch(profile, containers, service, "/")
     result = {"index_code": code, "how": how}
     result["index_matches"] = code == 200 and (index is None or body.strip() == index.decode().strip())
     if code is None:
         result["error"] = body
     if assets:
         result["asset"] = assets[0]
-        result["asset_code"], _body, _how = webfront.fetch(profile, containers, service, assets[0])
+        result["asset_code"], _body, _how = front_end.fetch(profile, containers, service, assets[0])
     if params["proxy_path"]:
-        code, body, _how = webfront.fetch(profile, containers, service, params["proxy_path"])
-        result["proxy"] = {"path": params["proxy_path"], "code": code, "routed": webfront.proxied(code, body)}
+        code, body, _how = front_end.fetch(profile, containers, service, params["proxy_path"])
+        result["proxy"] = {"path": params["proxy_path"], "code": code, "routed": front_end.proxied(code, body)}
     return result
 
 
 def keep_good(params, files, check_mode):
-    path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)
+    path = os.path.join(params["state_dir"], container_files.GOOD_SET)
     copy = {"path": path, "exists": os.path.isfile(path), "saved": False}
     if copy["exists"]:
         with open(path, "rb") as handle:
             copy["sha256"] = hashlib.sha256(handle.read()).hexdigest()
-    data = containerfiles.tar_files(files)
+    data = container_files.tar_files(files)
     fresh = hashlib.sha256(data).hexdigest()
     if params["save_good"] and not check_mode and copy.get("sha256") != fresh:
         if not os.path.isdir(params["state_dir"]):
             os.makedirs(params["state_dir"], mode=0o700)
-        safefile.replace(path, data, mode=0o600)
+        safe_file.replace(path, data, mode=0o600)
         copy.update(exists=True, sha256=fresh, saved=True)
     return copy
 
@@ -240,13 +242,13 @@ def inspect(api, profile, params, check_mode):
         inspect_vite(profile, containers, service, params, result)
         result["ok"] = not problems
         return result
-    layout = webfront.read_layout(container)
+    layout = front_end.read_layout(container)
     result["config"], files = check_config(api, container, layout)
     result["dist"], index = check_dist(container, layout["root"])
     if container.status == "running" and result["condition"] != "unhealthy":
         result["http"] = check_http(profile, containers, service, params, index, result["dist"]["assets"])
     routed = result.get("http", {}).get("proxy", {}).get("routed", True)
-    copy_path = os.path.join(params["state_dir"], containerfiles.GOOD_SET)
+    copy_path = os.path.join(params["state_dir"], container_files.GOOD_SET)
     result["good_copy"] = {"path": copy_path, "exists": os.path.isfile(copy_path), "saved": False}
     if result["config"]["valid"] and routed:
         result["good_copy"] = keep_good(params, files, check_mode)
@@ -273,7 +275,7 @@ def inspect(api, profile, params, check_mode):
     if "http" in result:
         problems.extend(http_problems(service, result["http"], params["require_proxy"]))
         proxy = result["http"].get("proxy") or {}
-        stale = webfront.stale_upstream(profile, containers, proxy.get("code")) if proxy else None
+        stale = front_end.stale_upstream(profile, containers, proxy.get("code")) if proxy else None
         if stale:
             result["stale_upstream"] = stale
             problems.append(

@@ -7,7 +7,7 @@ name with underscores), manual section, options, whether it changes things and
 needs --yes, the fixes it must run after (``after``: doctor's order), and the
 diagnose findings it fixes
 (``symptoms``, ``code:role`` patterns: the role a service plays in the stack,
-see stackprofile.ROLES, never a service's name). The CLI subcommands, ``ods-fix
+see discovery.ROLES, never a service's name). The CLI subcommands, ``ods-fix
 list``, the README table, the test matrix and diagnose's triage all read it.
 Plain data and the standard library only: pyrunner loads this file directly.
 It stays on the controller (plugin_utils): the diagnose module gets only the

@@ -1,0 +1,206 @@
+"""Findings, cause linking and triage from what diagnose saw (pure logic, no Docker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.ods.fix.plugins.module_utils.stack import diagnosis
+from ansible_collections.ods.fix.plugins.plugin_utils import catalog
+
+STACK = ["mysql", "redis", "milvus-etcd", "milvus-minio", "milvus-standalone", "alldata-api", "bisheng-api", "web"]
+# What discovery maps them to: the findings' roles, which the catalog's symptoms and dependencies name.
+SYMPTOMS = catalog.symptom_map()
+ROLES = {
+    "mysql": "database",
+    "redis": "cache",
+    "milvus-etcd": "vector_meta",
+    "milvus-minio": "vector_object",
+    "milvus-standalone": "vector_store",
+    "alldata-api": "api",
+    "bisheng-api": "api",
+    "web": "web",
+}
+
+
+def running(**overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services = {name: {"status": "running", "health": "healthy", "exit_code": 0} for name in STACK}
+    services.update(overrides)
+    return services
+
+
+def probes_with_mysql_and_redis_down() -> dict[str, Any]:
+    unreachable = {"ok": False, "error": "Name or service not known"}
+    return {
+        "network": {
+            api: {"mysql": unreachable, "redis": unreachable, "milvus-standalone": {"ok": True, "ms": 1}}
+            for api in ("alldata-api", "bisheng-api")
+        },
+        "health": {
+            api: {"code": 500, "checks": {"db": {"ok": False}, "redis": {"ok": False}}}
+            for api in ("alldata-api", "bisheng-api")
+        },
+        "database": {
+            "via_api": {
+                "ok": False,
+                "service": "alldata-api",
+                "error": 'sqlalchemy.exc.OperationalError: (2003, "Can\'t connect to MySQL server")',
+            }
+        },
+        "logs": {"alldata-api": {"scanned": 100, "error_count": 3, "errors": ["ERROR db check failed"]}},
+        "resources": {},
+        "web": {},
+    }
+
+
+def test_two_stopped_services_are_the_roots_and_the_rest_follows() -> None:
+    stopped = {"status": "exited", "exit_code": 0}
+    findings, plan = diagnosis.analyse(
+        STACK, running(mysql=stopped, redis=stopped), probes_with_mysql_and_redis_down(), roles=ROLES, fixes=SYMPTOMS
+    )
+    roots = [f for f in findings if "caused_by" not in f and f["severity"] != "info"]
+    assert sorted((f["code"], f["service"]) for f in roots) == [("stopped", "mysql"), ("stopped", "redis")]
+    assert sorted(p["command"] for p in plan) == ["ods-fix api-slow", "ods-fix mysql-connect"]
+    api_errors = [f for f in findings if f["code"] == "api_error"]
+    assert api_errors and all(f["caused_by"] == "stopped:mysql" for f in api_errors)
+
+
+def test_a_deleted_dist_is_its_own_problem_even_with_milvus_down() -> None:
+    probes: dict[str, Any] = {"web": {"dist": {"ok": False, "error": "no index.html"}, "config": {"ok": True}}}
+    findings, plan = diagnosis.analyse(
+        STACK, running(**{"milvus-etcd": {"status": "exited", "exit_code": 0}}), probes, roles=ROLES, fixes=SYMPTOMS
+    )
+    dist = next(f for f in findings if f["code"] == "dist_missing")
+    assert "caused_by" not in dist
+    assert {p["command"] for p in plan} == {"ods-fix web-recover", "ods-fix milvus-restart"}
+
+
+def test_a_crashed_api_is_a_root_cause_not_a_consequence() -> None:
+    services = running(
+        mysql={"status": "exited", "exit_code": 0}, **{"alldata-api": {"status": "exited", "exit_code": 137}}
+    )
+    findings, _ = diagnosis.analyse(STACK, services, {}, roles=ROLES, fixes=SYMPTOMS)
+    api = next(f for f in findings if f["service"] == "alldata-api")
+    assert api["code"] == "stopped" and "caused_by" not in api
+    assert "137" in api["summary"]
+
+
+def test_access_denied_names_user_and_side() -> None:
+    probes = {
+        "database": {
+            "via_api": {
+                "ok": False,
+                "service": "alldata-api",
+                "error": "sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) "
+                "(1045, \"Access denied for user 'ods'@'172.18.0.5' (using password: YES)\")",
+            }
+        }
+    }
+    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES, fixes=SYMPTOMS)
+    auth = next(f for f in findings if f["code"] == "db_auth")
+    assert "'ods'@'172.18.0.5'" in auth["summary"] and "its settings" in auth["summary"]
+    assert plan[0]["command"] == "ods-fix mysql-connect"
+
+
+def test_missing_setting_in_logs_becomes_config_missing() -> None:
+    probes = {
+        "logs": {
+            "bisheng-api": {
+                "scanned": 5,
+                "error_count": 1,
+                "errors": [
+                    "2026-01-01 ERROR [bisheng-api] config: "
+                    "required setting OPENAI_API_KEY is missing from /app/deploy/.env"
+                ],
+            }
+        }
+    }
+    services = running(**{"bisheng-api": {"status": "exited", "exit_code": 1}})
+    findings, _ = diagnosis.analyse(STACK, services, probes, roles=ROLES, fixes=SYMPTOMS)
+    missing = next(f for f in findings if f["code"] == "config_missing")
+    assert "OPENAI_API_KEY" in missing["summary"] and "/app/deploy/.env" in missing["summary"]
+
+
+def test_healthy_stack_has_no_findings() -> None:
+    findings, plan = diagnosis.analyse(STACK, running(), {}, roles=ROLES, fixes=SYMPTOMS)
+    assert findings == [] and plan == []
+
+
+def test_a_service_without_container_is_missing() -> None:
+    services = running()
+    del services["web"]
+    findings, plan = diagnosis.analyse(STACK, services, {}, roles=ROLES, fixes=SYMPTOMS)
+    assert findings[0]["code"] == "missing" and plan[0]["command"] == "ods-fix web-recover"
+
+
+def test_cpu_percent_as_docker_stats_computes_it() -> None:
+    stats = {
+        "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000}, "system_cpu_usage": 20_000_000, "online_cpus": 2},
+        "precpu_stats": {"cpu_usage": {"total_usage": 1_000_000}, "system_cpu_usage": 10_000_000},
+    }
+    assert diagnosis.cpu_percent(stats) == 40.0
+    assert diagnosis.cpu_percent({}) == 0.0
+
+
+def test_memory_subtracts_page_cache() -> None:
+    stats = {
+        "memory_stats": {"usage": 300 * 1048576, "limit": 1000 * 1048576, "stats": {"inactive_file": 100 * 1048576}}
+    }
+    assert diagnosis.memory(stats) == {"mem_mb": 200.0, "mem_limit_mb": 1000.0, "mem_percent": 20.0}
+
+
+def test_error_lines_is_grep_i_error_without_colours() -> None:
+    count, lines = diagnosis.error_lines("ok\n\x1b[31merror\x1b[39m: boom\nAn ERROR here\nfine\n", keep=1)
+    assert count == 2 and lines == ["An ERROR here"]
+
+
+def test_high_cpu_and_memory_are_reported() -> None:
+    probes = {"resources": {"alldata-api": {"cpu_percent": 180.0, "mem_percent": 95.0, "mem_mb": 900}}}
+    findings, _ = diagnosis.analyse(
+        STACK, running(), probes, cpu_threshold=90, memory_threshold=90, roles=ROLES, fixes=SYMPTOMS
+    )
+    assert {f["code"] for f in findings} == {"high_cpu", "high_memory"}
+
+
+def test_render_text_has_the_five_parts_and_the_fix() -> None:
+    stopped = {"status": "exited", "exit_code": 0}
+    services = running(mysql=stopped, redis=stopped)
+    probes = probes_with_mysql_and_redis_down()
+    findings, plan = diagnosis.analyse(STACK, services, probes, roles=ROLES, fixes=SYMPTOMS)
+    details = dict(
+        probes,
+        project="p",
+        project_dir="/p",
+        generated_at="now",
+        compose_flavor="v2",
+        engine_version="x",
+        expected_services=STACK,
+        services=services,
+        findings=findings,
+        triage=plan,
+        healthy=False,
+    )
+    text = diagnosis.render_text(details, 100)
+    for part in ("服务状态", "资源使用", "最近错误日志", "网络连接状态", "数据库连接状态", "诊断结论"):
+        assert part in text
+    assert "fix: ods-fix mysql-connect" in text
+
+
+def test_a_refused_preflight_names_ods_fix_cors() -> None:
+    probes = {"cors": {"alldata-api": {"http://localhost:3000": {"code": 400, "allow_origin": None}}}}
+    findings, plan = diagnosis.analyse(STACK, running(), probes, roles=ROLES, fixes=SYMPTOMS)
+    assert [(f["code"], f["service"]) for f in findings] == [("cors", "alldata-api")]
+    assert plan[0]["command"] == "ods-fix cors"
+
+
+def test_an_allowed_preflight_is_no_finding() -> None:
+    allowed = {"http://localhost:3000": {"code": 200, "allow_origin": "http://localhost:3000"}}
+    findings, _ = diagnosis.analyse(STACK, running(), {"cors": {"alldata-api": allowed}}, roles=ROLES, fixes=SYMPTOMS)
+    assert findings == []
+
+
+def test_a_down_upstream_is_its_service_not_the_config() -> None:
+    down = {"ok": False, "output": "host not found in upstream", "unresolved": "data-api", "upstream_down": "data-api"}
+    typo = {"ok": False, "output": 'unknown directive "servr_name" in /etc/nginx/nginx.conf:12', "unresolved": None}
+    assert diagnosis.probe_findings({"web": {"config": down}, "web_service": "web-frontend"}, 90, 90) == []
+    found = diagnosis.probe_findings({"web": {"config": typo}, "web_service": "web-frontend"}, 90, 90)
+    assert [f["code"] for f in found] == ["nginx_config"] and "servr_name" in found[0]["summary"]
