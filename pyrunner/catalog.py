@@ -1,4 +1,4 @@
-"""The fix catalog, typed: read from the collection's plugin_utils/catalog.py (the single source).
+"""The fix catalog, typed: read by the collection's plugin_utils/catalog.py from its fixes/*.json (the single source).
 
 The catalog gives each option its flag and the role variable it sets; the type, default, choices and help are the
 role's own, read from its meta/argument_specs.yml. Only the flags that feed a secret (how a value is supplied, not
@@ -159,10 +159,10 @@ def fix_for(code: str, service: str) -> Fix | None:
 
 
 def markdown_table() -> str:
-    """The README's table of fixes."""
-    rows = ["| Command | Manual section | What it does | Changes things | Status |", "|---|---|---|---|---|"]
+    """The README's table of the fixes one can run (`ods-fix list` shows the planned ones too)."""
+    rows = ["| Command | Manual section | What it does | Changes things |", "|---|---|---|---|"]
     for fix in fixes():
-        changes = "yes, needs `--yes`" if fix.needs_yes else ("yes" if fix.changes else "no")
-        status = "ready" if fix.ready else f"planned (issue #{fix.issue})"
-        rows.append(f"| `ods-fix {fix.name}` | {fix.section} | {fix.summary} | {changes} | {status} |")
+        if fix.ready:
+            changes = "yes, needs `--yes`" if fix.needs_yes else ("yes" if fix.changes else "no")
+            rows.append(f"| `ods-fix {fix.name}` | {fix.section} | {fix.summary} | {changes} |")
     return "\n".join(rows)

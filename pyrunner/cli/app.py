@@ -47,7 +47,7 @@ def list_fixes(as_json: bool, markdown: bool) -> int:
     else:
         width = max(len(fix.name) for fix in fixes)
         for fix in fixes:
-            state = "" if fix.ready else f"  [planned, #{fix.issue}]"
+            state = "" if fix.ready else (f"  [planned, #{fix.issue}]" if fix.issue else "  [planned]")
             click.echo(f"{fix.name:<{width}}  {fix.summary}{state}")
     return 0
 

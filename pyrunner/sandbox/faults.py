@@ -10,13 +10,16 @@ files, fixed when a container is created). `heal` puts the sandbox back.
 
 from __future__ import annotations
 
+import importlib
 import io
+import pkgutil
 import secrets
 import shutil
 import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from docker import errors as docker_errors
@@ -410,6 +413,20 @@ FAULTS: tuple[Fault, ...] = (
         _drop_setting,
     ),
 )
+
+
+def _faults_of_new_fixes() -> tuple[Fault, ...]:
+    """The faults of fixes in the making, each in a file of its own, pyrunner/sandbox/fault_<role>.py (written
+    by scripts/new-fix): NAME, ROLE, SECTION, DESCRIPTION and inject(container)."""
+    found = []
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name.startswith("fault_"):
+            fault = importlib.import_module(f"pyrunner.sandbox.{module.name}")
+            found.append(Fault(fault.NAME, fault.ROLE, fault.SECTION, fault.DESCRIPTION, fault.inject))
+    return tuple(found)
+
+
+FAULTS += _faults_of_new_fixes()
 
 
 def get(name: str) -> Fault:
