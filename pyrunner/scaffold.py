@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 from string import Template
 
-from pyrunner import catalog, paths, roledocs
+from pyrunner import catalog, paths
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -136,7 +137,7 @@ argument_specs:
     REPORT: '''\
 # Copyright: ods-fix contributors
 # Apache License 2.0 (see LICENSE)
-"""$name's report: TODO what it found, what it did, what is left (from the results roles/$role registered)."""
+"""$name's report: TODO what it found, did and left, from what roles/$role registered."""
 
 from ansible_collections.ods.fix.plugins.plugin_utils.reports.common import actions, checked_fix
 
@@ -241,7 +242,7 @@ scenario:
         msg: "$name: verify is not written yet (molecule/$role/verify.yml)"
 """,
     FAULT: '''\
-"""The fault molecule/$role injects (`ods-fix sandbox break $name`): TODO the manual's fault, done for real."""
+"""The fault `ods-fix sandbox break $name` injects: TODO the manual's fault, done for real."""
 
 from __future__ import annotations
 
@@ -321,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
         print(f"wrote {path}")
-    roledocs.main([])
+    # In a process of its own: this one's catalog was read before the entry was written.
+    subprocess.run([sys.executable, "-m", "pyrunner.roledocs"], cwd=root, check=True)
     print(f"wrote roles/{role}/README.md (python -m pyrunner.roledocs, from meta/argument_specs.yml)")
     print(f"next: `pytest tests/test_catalog.py -rs` lists what is still to write for {name}; docs/adding-a-fix.md")
     return 0

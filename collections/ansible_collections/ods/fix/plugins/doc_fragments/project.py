@@ -34,7 +34,8 @@ options:
   profile:
     description:
       - The stack profile that M(ods.fix.stack_profile) discovered for this run (services, roles, settings,
-        credentials' sources); empty means discover it again.
+        credentials' sources); empty means discover it again, and the module returns what it found as the fact
+        C(ods_profile), which the next modules get (the roles' module_defaults).
     type: dict
     default: {}
   profile_services:

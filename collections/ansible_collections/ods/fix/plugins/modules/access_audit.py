@@ -131,7 +131,7 @@ def main():
         ),
         "window": window,
     }
-    module.exit_json(changed=False, **redactor.redact_obj(result))
+    module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, **redactor.redact_obj(result))
 
 
 if __name__ == "__main__":

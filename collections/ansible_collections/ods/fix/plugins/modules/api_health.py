@@ -252,7 +252,11 @@ def main():
     compose.check_services(module, profile, params["services"])
     names = params["services"] or compose.role_apis(module, profile)
     result, containers = inspect(api, profile, params, names)
-    module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module),
+        changed=False,
+        **credentials.redactor(profile, containers).redact_obj(result),
+    )
 
 
 if __name__ == "__main__":

@@ -125,6 +125,7 @@ def main():
         )
     if module.check_mode and not params["read_only"]:
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             changed=True,
             skipped=True,
             container=container.name,
@@ -147,6 +148,7 @@ def main():
     )
     redactor = credentials.redactor(profile, containers)
     module.exit_json(
+        ansible_facts=compose.profile_facts(module),
         changed=not params["read_only"],
         container=container.name,
         service=service,

@@ -72,7 +72,7 @@ def main():
         flavor = project["compose_flavor"]
         project["compose_clis"] = clis
         project["compose_cli"] = clis.get(flavor) if flavor else (clis.get("v2") or clis.get("v1"))
-    module.exit_json(changed=False, project=project)
+    module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, project=project)
 
 
 if __name__ == "__main__":

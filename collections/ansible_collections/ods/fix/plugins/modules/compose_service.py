@@ -213,7 +213,12 @@ def main():
         )
     if before and any(r["changed"] for r in results.values()):
         actions.extend(services.reload_front_end(api, profile, before))
-    module.exit_json(changed=any(r["changed"] for r in results.values()), actions=actions, services=results)
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module),
+        changed=any(r["changed"] for r in results.values()),
+        actions=actions,
+        services=results,
+    )
 
 
 if __name__ == "__main__":

@@ -188,7 +188,11 @@ def main():
         compose.role_service(module, profile, "data_api", False) or compose.role_apis(module, profile)[0]
     ]
     result, containers = inspect(api, profile, params, names)
-    module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module),
+        changed=False,
+        **credentials.redactor(profile, containers).redact_obj(result),
+    )
 
 
 if __name__ == "__main__":

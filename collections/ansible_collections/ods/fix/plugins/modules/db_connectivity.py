@@ -190,7 +190,7 @@ def main():
     report, login = check(api, profile, params)
     containers = compose.project_containers(api, profile["project"])
     redactor = credentials.redactor(profile, containers, None, (login or {}).get("password"))
-    module.exit_json(changed=False, **redactor.redact_obj(report))
+    module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, **redactor.redact_obj(report))
 
 
 if __name__ == "__main__":

@@ -448,6 +448,7 @@ def main():
     order = isolation_order(profile, services)
     if module.check_mode:
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             changed=False,
             files=[],
             findings={},
@@ -477,7 +478,12 @@ def main():
         )
         sealed = evidence.seal(staging.root, staging.records, params["bundle"], redactor.redact_obj(meta))
         module.exit_json(
-            changed=False, bundle=sealed, files=staging.records, redacted=redactor.names, services=services
+            ansible_facts=compose.profile_facts(module),
+            changed=False,
+            bundle=sealed,
+            files=staging.records,
+            redacted=redactor.names,
+            services=services,
         )
     try:
         capture = Capture(module, api, profile, containers, redactor)
@@ -490,6 +496,7 @@ def main():
             capture.notes.append(f"{part}: not captured ({exc})")
     findings = redactor.redact_obj(capture.findings)
     module.exit_json(
+        ansible_facts=compose.profile_facts(module),
         changed=False,
         staging=capture.staging.root,
         files=capture.staging.records,

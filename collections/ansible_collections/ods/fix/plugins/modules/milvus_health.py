@@ -209,7 +209,11 @@ def main():
     profile = project["profile"]
     compose.role_service(module, profile, "vector_store")
     result, containers = inspect(api, profile, params)
-    module.exit_json(changed=False, **credentials.redactor(profile, containers).redact_obj(result))
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module),
+        changed=False,
+        **credentials.redactor(profile, containers).redact_obj(result),
+    )
 
 
 if __name__ == "__main__":

@@ -468,7 +468,7 @@ def main():
         )
     try:
         result = ACTIONS[p["action"]](module, api, container)
-        module.exit_json(**result)
+        module.exit_json(ansible_facts=compose.profile_facts(module), **result)
     except VectorError as exc:
         module.fail_json(msg=str(exc), ods_failure=exc.kind)
 

@@ -128,6 +128,7 @@ def main():
     manifest_path, manifest = newest_manifest(p["dest"], p["database"]) if os.path.isdir(p["dest"]) else (None, None)
     if manifest and manifest.get("checksums") == checksums:
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             changed=False,
             database=p["database"],
             up_to_date=True,
@@ -138,6 +139,7 @@ def main():
         )
     if module.check_mode:
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             changed=True,
             database=p["database"],
             up_to_date=False,
@@ -199,6 +201,7 @@ def main():
     with os.fdopen(fd, "w") as handle:
         json.dump(manifest, handle, indent=2, ensure_ascii=False)
     module.exit_json(
+        ansible_facts=compose.profile_facts(module),
         changed=True,
         database=p["database"],
         up_to_date=False,

@@ -311,6 +311,7 @@ def main():
             )
         )
     module.exit_json(
+        ansible_facts=compose.profile_facts(module),
         changed=bool(done),
         found=found_lines(before, params["full_percent"]),
         before=before,

@@ -139,7 +139,11 @@ def main():
             if exc.code != 1094:  # 1094: the query ended by itself meanwhile
                 module.fail_json(msg=f"KILL QUERY failed: {exc}", queries=queries)
     module.exit_json(
-        changed=bool(victims), queries=queries, killed=killed, slow=[describe(q) for q in queries if q["slow"]]
+        ansible_facts=compose.profile_facts(module),
+        changed=bool(victims),
+        queries=queries,
+        killed=killed,
+        slow=[describe(q) for q in queries if q["slow"]],
     )
 
 

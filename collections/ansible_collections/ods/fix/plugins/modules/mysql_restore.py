@@ -342,12 +342,19 @@ def plan(module, db, journal, p):
             probe = os.path.dirname(probe)
         staging_free = shutil.disk_usage(probe or "/").free / 1048576.0
         result.update(staging_free_mb=round(staging_free, 1), staging_room=staging_free > size * 2 / 1048576.0)
-    module.exit_json(changed=bool(resumed), plan=result, database=p["database"])
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module), changed=bool(resumed), plan=result, database=p["database"]
+    )
 
 
 def load(module, db, journal, p):
     if module.check_mode:
-        module.exit_json(changed=True, skipped=True, msg="would load the dump into the shadow schema")
+        module.exit_json(
+            ansible_facts=compose.profile_facts(module),
+            changed=True,
+            skipped=True,
+            msg="would load the dump into the shadow schema",
+        )
     made_staging = not os.path.isdir(p["staging_dir"])
     if made_staging:
         os.makedirs(p["staging_dir"], mode=0o700)
@@ -436,6 +443,7 @@ def load(module, db, journal, p):
     journal.phase(entry, "loaded")
     progress("loaded", split.info["sql_bytes"], sum(scan.rows.values()), split.info["sql_bytes"])
     module.exit_json(
+        ansible_facts=compose.profile_facts(module),
         changed=True,
         checks=checks,
         dump=scan.as_dict(),
@@ -540,7 +548,14 @@ def swap(module, db, journal, p):
     journal.finish(entry, "done", checksums, verified["rows"])
     pruned = restore.prune(db, journal, p["database"], p["keep"])
     shutil.rmtree(work, ignore_errors=True)
-    module.exit_json(changed=True, kept=kept, pruned=pruned, verified=verified, problems=[])
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module),
+        changed=True,
+        kept=kept,
+        pruned=pruned,
+        verified=verified,
+        problems=[],
+    )
 
 
 def rollback(module, db, journal, p):
@@ -557,6 +572,7 @@ def rollback(module, db, journal, p):
         )
     if module.check_mode:
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             changed=True,
             msg="would put back {} (kept before restoring {})".format(last["kept_schema"], last["backup_name"]),
         )
@@ -576,6 +592,7 @@ def rollback(module, db, journal, p):
     journal.finish(entry, "done", checksums, counts)
     db.sql("UPDATE ods_fix.restores SET status = 'rolled_back' WHERE id = %d;" % last["id"])
     module.exit_json(
+        ansible_facts=compose.profile_facts(module),
         changed=True,
         kept=kept,
         restored_from=last["kept_schema"],

@@ -86,17 +86,26 @@ def main():
     if db is None or db.status != "running":
         if module.check_mode:  # in a dry run the service may only be "would start"
             module.exit_json(
-                changed=False, user="", action=f"{name} is not running: its password is checked once it runs"
+                ansible_facts=compose.profile_facts(module),
+                changed=False,
+                user="",
+                action=f"{name} is not running: its password is checked once it runs",
             )
         module.fail_json(msg=f"{name} is not running: start it first (ods-fix mysql-connect)")
     account = "'{}'@'{}'".format(user, params["host"])
     error = root_access.login_as(api, db, user, password)
     if error is None:
-        module.exit_json(changed=False, user=account, action=f"the server already accepts the password {service} uses")
+        module.exit_json(
+            ansible_facts=compose.profile_facts(module),
+            changed=False,
+            user=account,
+            action=f"the server already accepts the password {service} uses",
+        )
     if error.code != 1045:
         module.fail_json(msg=f"cannot check {user}'s password: {error}", user=account)
     if module.check_mode:
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             changed=True,
             user=account,
             action=f"would set {account}'s password to the one {service} uses ({origin})",
@@ -114,7 +123,10 @@ def main():
     if root_access.login_as(api, db, user, password) is not None:
         module.fail_json(msg=f"the server still rejects {account} after ALTER USER", user=account)
     module.exit_json(
-        changed=True, user=account, action=f"set {account}'s password to the one {service} uses ({origin})"
+        ansible_facts=compose.profile_facts(module),
+        changed=True,
+        user=account,
+        action=f"set {account}'s password to the one {service} uses ({origin})",
     )
 
 

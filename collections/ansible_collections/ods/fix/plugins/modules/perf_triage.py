@@ -378,7 +378,7 @@ def main():
         "log_level": env.get("LOG_LEVEL", ""),
         "over_memory": over,
     }
-    module.exit_json(changed=False, **redactor.redact_obj(result))
+    module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, **redactor.redact_obj(result))
 
 
 if __name__ == "__main__":

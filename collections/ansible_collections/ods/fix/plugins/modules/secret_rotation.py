@@ -665,6 +665,7 @@ def main():
         restart = journal.get("restart_services", []) if keys else []
         recreate = journal.get("recreate_services", []) if keys else []
         module.exit_json(
+            ansible_facts=compose.profile_facts(module),
             **{
                 **empty,
                 "changed": bool(keys),
@@ -673,21 +674,37 @@ def main():
                 "backup": backup,
                 "restart_services": restart,
                 "recreate_services": recreate,
-            }
+            },
         )
     if state == "finish":
         if module.check_mode:
-            module.exit_json(**dict(empty, changed=False, actions=[]))
+            module.exit_json(ansible_facts=compose.profile_facts(module), **dict(empty, changed=False, actions=[]))
         journal = rotation.finish()
-        module.exit_json(**dict(empty, changed=True, actions=rotation.actions, keys=journal["keys"]))
+        module.exit_json(
+            ansible_facts=compose.profile_facts(module),
+            **dict(empty, changed=True, actions=rotation.actions, keys=journal["keys"]),
+        )
     planned = rotation.plan()
     public = dict((k, planned.get(k, empty[k])) for k in empty)
     changes = [step["name"] for step in planned["plan"] if step["action"] != "none"]
     if state == "plan" or module.check_mode or not changes:
         # plan is read-only; apply in check mode (or with nothing to do) says whether it would change
-        module.exit_json(changed=state == "apply" and bool(changes), actions=[], keys=changes, **public)
+        module.exit_json(
+            ansible_facts=compose.profile_facts(module),
+            changed=state == "apply" and bool(changes),
+            actions=[],
+            keys=changes,
+            **public,
+        )
     backup, journal = rotation.apply(planned)
-    module.exit_json(changed=True, actions=rotation.actions, backup=backup, keys=journal["keys"], **public)
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module),
+        changed=True,
+        actions=rotation.actions,
+        backup=backup,
+        keys=journal["keys"],
+        **public,
+    )
 
 
 if __name__ == "__main__":

@@ -322,7 +322,7 @@ def main():
     redactor = credentials.redactor(profile, containers, root, cache_password)
     report = redactor.redact_obj(report)
     text = redactor.redact(diagnosis.render_text(report["details"], params["log_lines"]))
-    module.exit_json(changed=False, ods_report=report, report_text=text)
+    module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, ods_report=report, report_text=text)
 
 
 if __name__ == "__main__":

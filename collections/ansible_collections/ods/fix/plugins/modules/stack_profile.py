@@ -89,7 +89,7 @@ def main():
     profile = project["profile"]
     left = [f"no service is {discovery.ROLE_WORDS[r]}: set ods_roles.{r} if one is" for r in profile["unmapped"]]
     report = {"fix": "discover", "found": summary(profile), "done": [], "left": left, "details": profile}
-    module.exit_json(changed=False, profile=profile, ods_report=report)
+    module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, profile=profile, ods_report=report)
 
 
 if __name__ == "__main__":

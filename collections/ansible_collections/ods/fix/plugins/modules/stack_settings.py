@@ -275,7 +275,9 @@ def main():
                 module.fail_json(msg="; ".join(failed), **credentials.redactor(profile, containers).redact_obj(result))
     result["changed"] = bool(todo) or bool(params["apply"] and stale)
     result["stale"] = stale
-    module.exit_json(**credentials.redactor(profile, containers).redact_obj(result))
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module), **credentials.redactor(profile, containers).redact_obj(result)
+    )
 
 
 if __name__ == "__main__":

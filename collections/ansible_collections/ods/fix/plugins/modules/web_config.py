@@ -141,10 +141,10 @@ def main():
     current = container_files.read_files(container, sorted(good))
     differ = sorted(path for path, data in good.items() if current.get(path) != data)
     if not differ:
-        module.exit_json(changed=False, actions=[])
+        module.exit_json(ansible_facts=compose.profile_facts(module), changed=False, actions=[])
     action = verb + what % ", ".join(differ)
     if module.check_mode:
-        module.exit_json(changed=True, actions=[action])
+        module.exit_json(ansible_facts=compose.profile_facts(module), changed=True, actions=[action])
     passes, output = front_end.nginx_test(api, container, good)
     tested = {"passes": passes, "output": output}
     upstream = front_end.unresolved_upstream(output)
@@ -164,7 +164,9 @@ def main():
         safe_file.replace(kept, container_files.tar_files(broken), mode=0o600)
         action += f"; the files it replaced are kept in {kept}"
     container.put_archive("/", container_files.tar_files(dict((path, good[path]) for path in differ)))
-    module.exit_json(changed=True, actions=[action], kept=kept, tested=tested)
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module), changed=True, actions=[action], kept=kept, tested=tested
+    )
 
 
 if __name__ == "__main__":

@@ -299,7 +299,9 @@ def main():
     api, project = compose.open_project(module)
     profile = project["profile"]
     compose.role_service(module, profile, "web")
-    module.exit_json(changed=False, **inspect(api, profile, params, module.check_mode))
+    module.exit_json(
+        ansible_facts=compose.profile_facts(module), changed=False, **inspect(api, profile, params, module.check_mode)
+    )
 
 
 if __name__ == "__main__":

@@ -189,16 +189,11 @@ def require_docker(module):
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR, ods_failure="input")
 
 
-def remember_profile(module, profile):
-    """Return the profile as the fact ods_profile with the module's result, for the run's next modules."""
-    exit_json = module.exit_json
-
-    def exit_with_profile(**result):
-        facts = dict(result.pop("ansible_facts", None) or {})
-        facts["ods_profile"] = profile
-        exit_json(ansible_facts=facts, **result)
-
-    module.exit_json = exit_with_profile
+def profile_facts(module):
+    """What a module returns as ansible_facts: the fact ods_profile when it discovered the profile itself (its
+    profile option was empty), so that the run's next modules get it through module_defaults; else nothing."""
+    profile = getattr(module, "ods_discovered_profile", None)
+    return {"ods_profile": profile} if profile is not None else {}
 
 
 def stack_module(argument_spec, **kwargs):
@@ -234,7 +229,7 @@ def open_project(module, require_running=True):
     except ProjectError as exc:
         module.fail_json(msg=str(exc), ods_failure="input")
     if discovered:
-        remember_profile(module, project["profile"])
+        module.ods_discovered_profile = project["profile"]  # returned by the module: profile_facts(module)
     return api, project
 
 
