@@ -60,9 +60,19 @@ apis:
   returned: always
   type: dict
 select1:
-  description: The manual's check, C(ok) and C(output) or C(error).
+  description: The manual's check, SELECT 1 through the app's own database engine.
   returned: always
   type: dict
+  contains:
+    ok:
+      description: It printed 1 (null when no API can run it).
+      type: bool
+    output:
+      description: What it printed.
+      type: str
+    error:
+      description: Why it failed.
+      type: str
 failing_dependencies:
   description: Roles of the dependencies whose check fails in some API's health (V(database), V(cache), V(vector_store)).
   returned: always

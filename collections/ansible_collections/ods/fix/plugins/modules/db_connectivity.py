@@ -51,17 +51,47 @@ problems:
   type: list
   elements: str
 mysql:
-  description: C(service), C(condition) of the database's container and C(networks_missing).
+  description: The database's container.
   returned: always
   type: dict
+  contains:
+    service:
+      description: The database service.
+      type: str
+    condition:
+      description: Its condition (V(healthy), V(running), V(exited), V(missing), ...).
+      type: str
+    networks_missing:
+      description: The compose networks it is cut off from.
+      type: list
+      elements: str
 clients:
   description: Per client service, C(ok) and C(error) of reaching the database by name.
   returned: always
   type: dict
 credentials:
-  description: C(user), C(ok), C(code) (1045 for Access denied), C(error), C(service) (whose settings), C(where).
+  description: The login the APIs are configured with, tried on the server.
   returned: always
   type: dict
+  contains:
+    user:
+      description: The user.
+      type: str
+    ok:
+      description: The server accepts it.
+      type: bool
+    code:
+      description: The server's error code (1045 for Access denied).
+      type: int
+    error:
+      description: The server's message.
+      type: str
+    service:
+      description: The API whose settings give it.
+      type: str
+    where:
+      description: Where the password is written (file and line, or the container's environment).
+      type: str
 symptoms:
   description: Per client, the count and the last lines of the manual's symptom in its log.
   returned: always

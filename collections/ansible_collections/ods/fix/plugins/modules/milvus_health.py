@@ -47,13 +47,44 @@ components:
   returned: always
   type: dict
 config:
-  description: C(host), C(port) from the settings, C(expected_host), C(expected_port), C(problems).
+  description: The agent API's MILVUS_HOST and MILVUS_PORT against the project's Milvus.
   returned: always
   type: dict
+  contains:
+    host:
+      description: MILVUS_HOST as the settings give it.
+      type: str
+    port:
+      description: MILVUS_PORT as the settings give it.
+      type: str
+    expected_host:
+      description: The Milvus service of the project.
+      type: str
+    expected_port:
+      description: The port it listens on.
+      type: str
+    problems:
+      description: One line per setting that names something else, with where it is written.
+      type: list
+      elements: str
 collections:
-  description: C(ok), C(names), C(rows) (collection to row count), or C(error).
+  description: The manual's VectorStore().list_collections() inside the agent API.
   returned: always
   type: dict
+  contains:
+    ok:
+      description: The collections could be listed.
+      type: bool
+    names:
+      description: The collections.
+      type: list
+      elements: str
+    rows:
+      description: Collection to its row count.
+      type: dict
+    error:
+      description: Why they could not be listed.
+      type: str
 log_errors:
   description: The last error lines of the Milvus log (the manual's C(logs milvus-standalone --tail=100)).
   returned: always

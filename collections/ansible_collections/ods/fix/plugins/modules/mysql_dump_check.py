@@ -80,9 +80,57 @@ checks:
   type: list
   elements: str
 dump:
-  description: C(kind), C(database), C(tables), C(rows), C(total_rows), C(views), C(triggers), C(routines), C(events), C(complete).
+  description: What the dump holds.
   returned: success
   type: dict
+  contains:
+    kind:
+      description: The tool that wrote it (V(mysqldump), V(mariadb-dump), ...).
+      type: str
+    database:
+      description: The database it holds (the one picked, for a dump of several).
+      type: str
+    databases:
+      description: Every database it holds.
+      type: list
+      elements: str
+    tables:
+      description: Its tables.
+      type: list
+      elements: str
+    rows:
+      description: Table to the rows its INSERTs hold.
+      type: dict
+    total_rows:
+      description: The rows of every table.
+      type: int
+    views:
+      description: Its views.
+      type: list
+      elements: str
+    triggers:
+      description: Its triggers.
+      type: list
+      elements: str
+    routines:
+      description: Its procedures and functions.
+      type: list
+      elements: str
+    events:
+      description: Its events.
+      type: list
+      elements: str
+    complete:
+      description: It ends with the dump tool's completion line.
+      type: bool
+    skipped:
+      description: What of it is not restored, and why (another database's statements, for one).
+      type: list
+      elements: str
+    definers:
+      description: The DEFINER accounts its objects name.
+      type: list
+      elements: str
 size:
   description: C(file_bytes), C(sql_bytes), C(compressed).
   returned: success

@@ -141,18 +141,73 @@ plan:
       description: Whether the staging directory has room for the dump and its parts, with a backup given.
       type: bool
 dump:
-  description: What the dump holds, C(kind), C(database), C(tables), C(rows), C(views), C(triggers), C(routines), C(complete).
+  description: What the dump holds.
   returned: phases load and swap
   type: dict
+  contains:
+    kind:
+      description: The tool that wrote it (V(mysqldump), V(mariadb-dump), ...).
+      type: str
+    database:
+      description: The database it holds (the one picked, for a dump of several).
+      type: str
+    databases:
+      description: Every database it holds.
+      type: list
+      elements: str
+    tables:
+      description: Its tables.
+      type: list
+      elements: str
+    rows:
+      description: Table to the rows its INSERTs hold.
+      type: dict
+    total_rows:
+      description: The rows of every table.
+      type: int
+    views:
+      description: Its views.
+      type: list
+      elements: str
+    triggers:
+      description: Its triggers.
+      type: list
+      elements: str
+    routines:
+      description: Its procedures and functions.
+      type: list
+      elements: str
+    events:
+      description: Its events.
+      type: list
+      elements: str
+    complete:
+      description: It ends with the dump tool's completion line.
+      type: bool
+    skipped:
+      description: What of it is not restored, and why (another database's statements, for one).
+      type: list
+      elements: str
+    definers:
+      description: The DEFINER accounts its objects name.
+      type: list
+      elements: str
 checks:
   description: The validation, one line per check.
   returned: phase load
   type: list
   elements: str
 verified:
-  description: Row counts per table in the restored database, and the objects found.
+  description: What the restored database holds, counted after the swap.
   returned: phase swap and rollback
   type: dict
+  contains:
+    rows:
+      description: Table to its row count.
+      type: dict
+    objects:
+      description: The views, triggers, routines and events found, by kind.
+      type: dict
 kept:
   description: The schema that holds the replaced tables.
   returned: phase swap and rollback

@@ -83,21 +83,94 @@ condition:
   returned: always
   type: str
 config:
-  description: C(valid), C(output) of nginx -t, C(failing_line) (file:line and the message), C(files), C(site), C(source).
+  description: The front end's configuration, as nginx -t sees it.
   returned: always
   type: dict
+  contains:
+    valid:
+      description: nginx -t passes (a Vite dev server has none to test).
+      type: bool
+    output:
+      description: What nginx -t printed.
+      type: str
+    failing_line:
+      description: The file and line nginx -t names, with its message; empty when valid.
+      type: str
+    files:
+      description: The configuration files nginx loads.
+      type: list
+      elements: str
+    site:
+      description: The file holding the server block.
+      type: str
+    source:
+      description: Where the layout was read from (V(nginx -T), or the container's files).
+      type: str
+    sha256:
+      description: The SHA-256 of the configuration files, for the good copy.
+      type: str
 dist:
-  description: C(root), C(index) (whether index.html is there), C(assets) it refers to, C(missing) among them, C(files).
+  description: The built front end in the document root.
   returned: always
   type: dict
+  contains:
+    root:
+      description: The document root (null when no root directive was found).
+      type: str
+    index:
+      description: index.html is there.
+      type: bool
+    assets:
+      description: The assets index.html loads.
+      type: list
+      elements: str
+    missing:
+      description: Those of them that are missing.
+      type: list
+      elements: str
+    files:
+      description: How many files the document root holds.
+      type: int
 http:
-  description: C(index_code), C(index_matches), C(asset), C(asset_code), C(proxy) (C(path), C(code), C(routed)), C(how).
+  description: What the front end answers.
   returned: when web is running
   type: dict
+  contains:
+    index_code:
+      description: The status of GET /.
+      type: int
+    index_matches:
+      description: GET / answers the app's index.html.
+      type: bool
+    asset:
+      description: The asset fetched.
+      type: str
+    asset_code:
+      description: Its status.
+      type: int
+    proxy:
+      description: The same-origin API route, C(path), C(code), C(routed) (it reached the API).
+      type: dict
+    how:
+      description: How it was fetched (from the host's published port, or inside the container).
+      type: str
 good_copy:
-  description: C(path), C(exists), C(sha256), C(saved) (this run kept a new copy).
+  description: The last good configuration kept by this fix.
   returned: always
   type: dict
+  contains:
+    path:
+      description: Where it is kept.
+      type: str
+    exists:
+      description: One is kept.
+      type: bool
+    sha256:
+      description: Its SHA-256, when one is kept.
+      type: str
+    saved:
+      description: This run kept a new copy.
+      type: bool
 problems:
   description: One line per problem.
   returned: always
