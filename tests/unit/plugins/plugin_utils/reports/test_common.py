@@ -4,19 +4,12 @@ ends in a report when a step fails, and a builder given what its role never regi
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 import pytest
 import yaml
 
 from pyrunner import catalog, paths
-
-REPORTS = "ansible_collections.ods.fix.plugins.plugin_utils.reports"
-
-
-def build(fix: str, results: dict[str, Any], options: dict[str, Any] | None = None, check: bool = False, **kw: Any):
-    module = importlib.import_module(f"{REPORTS}.{fix}")
-    return getattr(module, kw.get("builder", "build"))(results, options or {}, check)
+from tests.unit.plugins.plugin_utils.reports.builders import REPORTS, build
 
 
 def test_every_fix_role_reports_through_its_builder_from_raw_results() -> None:

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-REPORTS = "ansible_collections.ods.fix.plugins.plugin_utils.reports"
-
-
-def build(fix: str, results: dict[str, Any], options: dict[str, Any] | None = None, check: bool = False, **kw: Any):
-    module = importlib.import_module(f"{REPORTS}.{fix}")
-    return getattr(module, kw.get("builder", "build"))(results, options or {}, check)
+from tests.unit.plugins.plugin_utils.reports.builders import build
 
 
 def test_mysql_disk_asks_for_a_policy_when_the_disk_is_full_and_none_was_given() -> None:

@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-REPORTS = "ansible_collections.ods.fix.plugins.plugin_utils.reports"
-
-SKIPPED = {"changed": False, "skipped": True, "skip_reason": "Conditional result was False"}
-
-
-def build(fix: str, results: dict[str, Any], options: dict[str, Any] | None = None, check: bool = False, **kw: Any):
-    module = importlib.import_module(f"{REPORTS}.{fix}")
-    return getattr(module, kw.get("builder", "build"))(results, options or {}, check)
+from tests.unit.plugins.plugin_utils.reports.builders import SKIPPED, build
 
 
 def test_mysql_restore_reports_the_swap_the_load_and_the_downtime() -> None:

@@ -141,57 +141,9 @@ plan:
       description: Whether the staging directory has room for the dump and its parts, with a backup given.
       type: bool
 dump:
-  description: What the dump holds.
+  description: What the dump holds, with the keys of M(ods.fix.mysql_dump_check)'s RV(ods.fix.mysql_dump_check#module:dump).
   returned: phases load and swap
   type: dict
-  contains:
-    kind:
-      description: The tool that wrote it (V(mysqldump), V(mariadb-dump), ...).
-      type: str
-    database:
-      description: The database it holds (the one picked, for a dump of several).
-      type: str
-    databases:
-      description: Every database it holds.
-      type: list
-      elements: str
-    tables:
-      description: Its tables.
-      type: list
-      elements: str
-    rows:
-      description: Table to the rows its INSERTs hold.
-      type: dict
-    total_rows:
-      description: The rows of every table.
-      type: int
-    views:
-      description: Its views.
-      type: list
-      elements: str
-    triggers:
-      description: Its triggers.
-      type: list
-      elements: str
-    routines:
-      description: Its procedures and functions.
-      type: list
-      elements: str
-    events:
-      description: Its events.
-      type: list
-      elements: str
-    complete:
-      description: It ends with the dump tool's completion line.
-      type: bool
-    skipped:
-      description: What of it is not restored, and why (another database's statements, for one).
-      type: list
-      elements: str
-    definers:
-      description: The DEFINER accounts its objects name.
-      type: list
-      elements: str
 checks:
   description: The validation, one line per check.
   returned: phase load
