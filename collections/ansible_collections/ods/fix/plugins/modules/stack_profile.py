@@ -41,9 +41,56 @@ EXAMPLES = r"""
 
 RETURN = r"""
 profile:
-  description: The profile (project, config_files, working_dir, profiles, roles, unmapped, services).
+  description: The stack's profile, which the next modules of a run get as the fact C(ods_profile).
   returned: always
   type: dict
+  contains:
+    version:
+      description: The profile format's version.
+      type: int
+    project:
+      description: The Compose project's name.
+      type: str
+    project_dir:
+      description: The directory it was asked for.
+      type: str
+    working_dir:
+      description: The project's working directory, as its containers' labels give it.
+      type: str
+    config_files:
+      description: The compose files, overlays included, in Compose's order.
+      type: list
+      elements: str
+    dotenv:
+      description: The C(.env) file Compose interpolates from (empty if none).
+      type: str
+    profiles:
+      description: The Compose profiles in use.
+      type: list
+      elements: str
+    compose_version:
+      description: The version of the Compose that made the containers.
+      type: str
+    compose_flavor:
+      description: V(v1) or V(v2).
+      type: str
+    source:
+      description: Where the project was found, V(labels) (its containers') or V(files) (no container yet).
+      type: str
+    overrides:
+      description: The roles the inventory's O(stack_roles) set.
+      type: dict
+    roles:
+      description: Role to its service (V(database), V(cache), V(vector_store), V(vector_meta), V(vector_object),
+        V(web), V(data_api), V(agent_api)), and V(apis) to every API service.
+      type: dict
+    unmapped:
+      description: The roles no service plays.
+      type: list
+      elements: str
+    services:
+      description: Service to what is known of it (container, role, flavour, port, health URL, settings' origins).
+      type: dict
 ods_report:
   description: C(found) (one line per role), C(done) (empty), C(left) (the roles no service plays), C(details) (the profile).
   returned: always
