@@ -78,9 +78,8 @@ def cache_dir() -> Path:
 @functools.cache
 def load_module_util(name: str, package: str = "module_utils") -> ModuleType:
     """One of the collection's module_utils (or, with package="plugin_utils", its controller-side utils) that
-    needs only the standard library (the catalog, the evidence format), by its dotted name under the package
-    ("security.evidence"), loaded from its file: the single source,
-    for the CLI and for the collection alike."""
+    needs only the standard library (the catalog, the evidence format), named by its dotted path under the
+    package ("security.evidence") and loaded from its file: the single source, for the CLI and the collection."""
     path = collection_dir() / "plugins" / package / f"{name.replace('.', '/')}.py"
     spec = importlib.util.spec_from_file_location(f"ods_fix_{name.replace('.', '_')}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package

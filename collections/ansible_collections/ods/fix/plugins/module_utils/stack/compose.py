@@ -9,8 +9,9 @@ com.docker.compose.version tells which one did.
 
 Every module opens the project through open_project: it discovers the stack's
 profile (discovery.py) once per run. The first module of a run returns the
-profile as the fact ``ods_profile``, and the roles hand it to the next modules
-(``module_defaults``), which then only list the project's containers.
+profile as the fact ``ods_profile`` (each module's exit_json passes
+``ansible_facts=profile_facts(module)``), and the roles hand it to the next
+modules (``module_defaults``), which then only list the project's containers.
 """
 
 import atexit
