@@ -19,6 +19,7 @@ from string import Template
 from pyrunner import catalog, paths
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+UNSAFE_IN_SECTION = re.compile(r'["\\$#\n]|: ')
 
 CATALOG_ENTRY = "collections/ansible_collections/ods/fix/plugins/plugin_utils/fixes/$role.json"
 REPORT = "collections/ansible_collections/ods/fix/plugins/plugin_utils/reports/$role.py"
@@ -310,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     name, role = args.name, args.name.replace("-", "_")
     if not NAME.match(name):
         return refuse(f"{name!r} is not a fix name: lower-case words joined by hyphens (redis-memory)")
+    if UNSAFE_IN_SECTION.search(args.section):
+        return refuse("the section goes into YAML and Python as it is: leave out quotes, backslashes, $, # and ': '")
     if not (root / ".git").exists():
         return refuse(f"{root} is not a checkout: scaffold a fix in the repository")
     written = {**files(name, args.section), Template(CATALOG_ENTRY).substitute(role=role): ""}

@@ -49,3 +49,9 @@ def test_an_existing_fix_is_refused_and_nothing_is_written(capsys: pytest.Captur
     assert scaffold.main(["api-slow"]) == 2
     assert "exists already" in capsys.readouterr().err
     assert sorted(p.name for p in paths.roles_dir().iterdir()) == before
+
+
+@pytest.mark.parametrize("section", ['Redis "memory"', "Redis: memory", "Redis $HOME", "a\nb"])
+def test_a_section_that_would_break_the_files_is_refused(section: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert scaffold.main(["redis-memory", "--section", section]) == 2
+    assert "leave out" in capsys.readouterr().err
