@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import ROOT
+
 sys.path.insert(0, str(ROOT / "collections"))  # ansible_collections.ods.fix.plugins.module_utils
 
 
