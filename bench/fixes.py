@@ -124,7 +124,7 @@ def main() -> int:
             manual_times.append(timed(MANUAL[fix]))
             run([ODS_FIX, "sandbox", "break", fault])
             start = time.monotonic()
-            result = run([ODS_FIX, fix])
+            result = run([ODS_FIX, fix, "--sandbox"])
             fix_times.append(time.monotonic() - start)
             if result.returncode != 0:
                 raise SystemExit(f"ods-fix {fix} failed: {result.stdout}")

@@ -158,7 +158,7 @@ def ods_fix(container: str, backup: Path) -> dict[str, float]:
     drop(container)
     started = time.monotonic()
     result = subprocess.run(
-        [ODS_FIX, "milvus-restore", "--backup", str(backup), "--yes", "--json"],
+        [ODS_FIX, "milvus-restore", "--sandbox", "--backup", str(backup), "--yes", "--json"],
         capture_output=True,
         text=True,
         check=False,

@@ -149,7 +149,7 @@ def run_ods_fix(container: str, data: Dataset, dump: Path, workers: int, verbose
     # The journal remembers the last restore of this very dump: change one row, as a user's database changes,
     # so that ods-fix really restores instead of finding the dump already in place.
     sql(container, f"UPDATE {data.database}.customers SET city = 'changed' WHERE id = 1;")
-    cmd = [ODS_FIX, "mysql-restore", "--backup", str(dump), "--database", data.database, "--yes", "--json"]
+    cmd = [ODS_FIX, "mysql-restore", "--sandbox", "--backup", str(dump), "--database", data.database, "--yes", "--json"]
     cmd += ["--keep", "1", "--workers", str(workers)]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -68,7 +68,7 @@ def timed(action: Callable[[], object]) -> float:
 
 def ods_fix(*args: str) -> Callable[[], None]:
     def action() -> None:
-        result = run([ODS_FIX, *args])
+        result = run([ODS_FIX, *args, "--sandbox"])
         if result.returncode != 0:
             raise SystemExit(f"ods-fix {' '.join(args)} failed ({result.returncode}): {result.stdout[-2000:]}")
 

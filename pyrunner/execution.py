@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from pyrunner.catalog import Fix
 from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.inventory import resolve_hosts
 from pyrunner.progress import Progress
-from pyrunner.runner import RunResult, new_run_dir, run_playbook
+from pyrunner.runner import RunResult, keep_runs, new_run_dir, rotate_runs, run_playbook
+from pyrunner.target import Choice, Target
 
 
 @dataclass
@@ -28,12 +30,13 @@ class Execution:
     reports: dict[str, list[str]]
     stopped: str | None
     document: dict[str, Any]  # the --json document, also written to summary.json
+    target: Target
 
 
 def execute_fix(
     fix: Fix,
     *,
-    inventory: Path | None,
+    target: Target | Choice,
     limit: str | None,
     forks: int | None,
     check: bool,
@@ -53,23 +56,26 @@ def execute_fix(
             ExitCode.USAGE,
         )
     rate = rate or fleet.RateControl(forks=forks)
+    if isinstance(target, Choice):
+        target = target.resolve()
+    run_dir = new_run_dir(fix.name, rotate=False)  # old runs are rotated out only once this one is accepted
+    inventory = target.inventory_for(run_dir)
     hosts: list[str] | None = None
-    if inventory is None:
-        inventory = paths.default_inventory()
-        from pyrunner.sandbox.stack import require_instance  # noqa: PLC0415
-
-        require_instance()
-        if limit or rate.active:  # the shipped sandbox inventory needs no parse check (0.6 s saved), only the --limit
+    try:
+        if target.how == "-i" or limit or rate.active:  # ods-fix's own inventories need no parse check (0.6 s)
             hosts = resolve_hosts(inventory, limit)
-    else:
-        hosts = resolve_hosts(inventory, limit)
-    run_dir = new_run_dir(fix.name)
+    except OdsFixError:
+        shutil.rmtree(run_dir, ignore_errors=True)  # refused before anything ran: nothing of it is kept
+        raise
+    rotate_runs(paths.runs_dir(), keep_runs())
     extravars = {k: v for k, v in role_vars.items() if v not in (None, [])}
     extravars["ods_report_dir"] = str(run_dir / "reports")
     extravars["ods_lock_owner"] = lock_owner()
     title = f"ods-fix {fix.name}" + (" --check" if check else "")
     shared = Progress()
-    with render.LiveProgress(title, verbose=verbose > 0, planned=hosts, as_json=as_json) as live:
+    with render.LiveProgress(
+        title, verbose=verbose > 0, planned=hosts, as_json=as_json, target=f"target: {target.describe()}"
+    ) as live:
 
         def run_batch(batch: list[str] | None, number: int) -> RunResult:
             return run_playbook(
@@ -95,7 +101,8 @@ def execute_fix(
     if result.rc != 0 and not result.hosts:
         raise OdsFixError(f"ansible-playbook failed before reaching any host: {last_line(result.stdout_tail)}")
     reports, stopped = report_files(result), batches.stopped if batches else None
-    execution = Execution(result, reports, stopped, render.result_document(result, reports, stopped=stopped))
+    document = {"target": target.document(), **render.result_document(result, reports, stopped=stopped)}
+    execution = Execution(result, reports, stopped, document, target)
     summary = run_dir / "summary.json"
     summary.write_text(json.dumps(execution.document, indent=2, ensure_ascii=False, default=str) + "\n")
     summary.chmod(0o600)
@@ -110,6 +117,11 @@ def run_fix(fix: Fix, *, as_json: bool, **kwargs: Any) -> int:
         render.print_json(execution.document)
     else:
         render.print_result(result, report_paths=execution.reports, stopped=execution.stopped)
+        flags = execution.target.flags()
+        if flags and any(
+            "ods-fix " in str(left) for h in result.hosts.values() for left in (h.report or {}).get("left") or []
+        ):
+            click.echo(f"(to reach this stack again, add {flags} to the ods-fix commands above)")
     for host in result.hosts.values():
         if host.error and host.status in ("bad input", "unreachable"):
             click.echo(f"ods-fix: {host.host}: {host.error}", err=True)

@@ -46,12 +46,15 @@ class LiveProgress:
     def __init__(
         self,
         title: str,
+        *,
         stream: TextIO | None = None,
         verbose: bool = False,
         planned: list[str] | None = None,
         as_json: bool = False,
+        target: str = "",
     ) -> None:
         self.title = title
+        self.target = target  # which stack: the first line of every run
         self.planned = planned or []  # hosts shown as "waiting" until their batch starts
         self.progress = Progress()
         self.notes: list[str] = []
@@ -64,6 +67,8 @@ class LiveProgress:
         self.last_job_line = 0.0
 
     def __enter__(self) -> LiveProgress:
+        if self.target:
+            self.console.print(escape(self.target))
         if self.console.is_terminal:
             self.live = Live(self._table(self.progress), console=self.console, refresh_per_second=8, transient=True)
             self.live.__enter__()

@@ -105,12 +105,14 @@ def filtered_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k in ENV_ALLOW or k.startswith(ENV_ALLOW_PREFIXES)}
 
 
-def new_run_dir(fix: str) -> Path:
+def new_run_dir(fix: str, rotate: bool = True) -> Path:
+    """A new run directory; with rotate, the oldest beyond ODS_FIX_KEEP_RUNS are removed (rotate_runs)."""
     root = paths.runs_dir()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{fix}-{secrets.token_hex(2)}"
     run_dir.mkdir(mode=0o700)
-    rotate_runs(root, keep_runs())
+    if rotate:
+        rotate_runs(root, keep_runs())
     return run_dir
 
 

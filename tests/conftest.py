@@ -18,6 +18,10 @@ def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("ODS_FIX_HOME", str(home))
     monkeypatch.setenv("ODS_FIX_SANDBOX_DIR", str(tmp_path / "no-sandbox"))
+    for name in ("ODS_FIX_PROJECT_DIR", "ODS_FIX_PROJECT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    # Where a command stands, the engine has no Compose project, whatever runs on this machine
+    monkeypatch.setattr("pyrunner.engine.containers", lambda timeout=10.0: [])
     return home
 
 

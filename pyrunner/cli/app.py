@@ -27,10 +27,13 @@ EXIT_CODES_HELP = (
 def cli() -> None:
     """Fix a ONE-DATA-STUDIO Docker Compose stack the way its troubleshooting manual says, safely.
 
-    Every fix is an idempotent Ansible role run through ansible-runner on one
-    dev machine or many (-i INVENTORY, --limit). Without -i, the target is the
-    local sandbox (`ods-fix sandbox up`). Start with `ods-fix diagnose`: it
-    names the fix for what it finds.
+    Every fix is an idempotent Ansible role run through ansible-runner. It works on
+    the stack where you stand: cd into your checkout (its root, deploy/local, or
+    any folder of the project) and run `ods-fix diagnose`; it names the fix for
+    what it finds. Elsewhere: --project-dir DIR or --project-name NAME (as
+    Compose's own flags), --sandbox for ods-fix's sandbox (`ods-fix sandbox up`),
+    or -i INVENTORY (--limit) for many dev machines. Every run's first line says
+    which stack it works on.
     """
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
 from pyrunner import catalog, paths, render
 from pyrunner.cli.app import CONTEXT, EXIT_CODES_HELP, cli
-from pyrunner.cli.fixes import target_options
+from pyrunner.cli.fixes import pop_target, target_options
 from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.execution import execute_fix
 from pyrunner.runner import RunResult
@@ -42,7 +41,6 @@ from pyrunner.runner import RunResult
 @click.option("-v", "--verbose", count=True, help="More detail: -v lists every task.")
 def doctor_command(
     *,
-    inventory: Path | None,
     limit: str | None,
     forks: int | None,
     apply: bool,
@@ -51,6 +49,7 @@ def doctor_command(
     window_minutes: int,
     as_json: bool,
     verbose: int,
+    **where: Any,
 ) -> int:
     """Diagnose, then map each finding to the catalog's fix for it and print the plan, per host.
 
@@ -61,6 +60,7 @@ def doctor_command(
     """
     from pyrunner import doctor  # noqa: PLC0415
 
+    chosen = pop_target(where).resolve()  # once: every run of doctor works on the same stack
     diagnose = catalog.get("diagnose")
     assert diagnose is not None
     common: dict[str, Any] = {
@@ -71,7 +71,7 @@ def doctor_command(
         "role_vars": {},
         "as_json": as_json,
     }
-    before = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
+    before = execute_fix(diagnose, target=chosen, limit=limit, yes=False, **common)
     plans = doctor.plan_from(before.result.hosts)
     document: dict[str, Any] = {"plan": [p.document() for p in plans], "diagnose_run": str(before.result.run_dir)}
     applied: list[dict[str, Any]] = []
@@ -87,11 +87,11 @@ def doctor_command(
         def run_one(fix_name: str, hosts: list[str]) -> RunResult:
             fix = catalog.get(fix_name)
             assert fix is not None
-            return execute_fix(fix, inventory=inventory, limit=",".join(hosts), yes=yes, **common).result
+            return execute_fix(fix, target=chosen, limit=",".join(hosts), yes=yes, **common).result
 
         history = doctor.History(paths.state_home() / "doctor-history.json", window_minutes * 60, max_repeats)
         applied = doctor.apply(plans, history, run_one, refused_hint=f"its reports: {paths.runs_dir()}")
-        after = execute_fix(diagnose, inventory=inventory, limit=limit, yes=False, **common)
+        after = execute_fix(diagnose, target=chosen, limit=limit, yes=False, **common)
         after_plans = doctor.plan_from(after.result.hosts)
         document.update(applied=applied, after=[p.document() for p in after_plans])
         document["diagnose_after_run"] = str(after.result.run_dir)

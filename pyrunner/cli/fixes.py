@@ -17,6 +17,7 @@ from pyrunner.catalog import Fix, FixOption
 from pyrunner.cli.app import CONTEXT, EXIT_CODES_HELP, cli
 from pyrunner.errors import OdsFixError
 from pyrunner.execution import execute_fix, run_fix
+from pyrunner.target import Choice, Target
 
 CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -36,13 +37,28 @@ class AmountType(click.ParamType):  # type: ignore[type-arg]
 AMOUNT = AmountType()
 
 
-TARGET_OPTIONS = [  # which hosts, how many at once: every fix command and doctor
+TARGET_OPTIONS = [  # which stack or hosts, how many at once: every fix command, discover and doctor
+    click.option(
+        "--project-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="The stack whose compose files (or running project) are in DIR, as Compose's --project-directory. "
+        "Default: the stack where you stand (the current folder, a folder under it, or above it). "
+        "Also ODS_FIX_PROJECT_DIR.",
+    ),
+    click.option(
+        "--project-name",
+        metavar="NAME",
+        default=None,
+        help="The Compose project of that name on this machine (as Compose's -p). Also ODS_FIX_PROJECT_NAME.",
+    ),
+    click.option("--sandbox", is_flag=True, help="ods-fix's own sandbox (ods-fix sandbox up)."),
     click.option(
         "-i",
         "--inventory",
         type=click.Path(path_type=Path),
         default=None,
-        help="Ansible inventory of dev machines. Default: the local sandbox.",
+        help="Ansible inventory of dev machines, each with its ods_project_dir; wins over ODS_FIX_PROJECT_*.",
     ),
     click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
     click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10)."),
@@ -58,6 +74,16 @@ def apply_options(options: list[Callable[..., Any]], target: Any) -> Any:
 
 def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return apply_options(TARGET_OPTIONS, func)  # type: ignore[no-any-return]
+
+
+def pop_target(kwargs: dict[str, Any]) -> Choice:
+    """The stack the command works on, as its target options say (taken out of kwargs); resolved when it runs."""
+    return Choice(
+        inventory=kwargs.pop("inventory"),
+        sandbox=kwargs.pop("sandbox"),
+        project_dir=kwargs.pop("project_dir"),
+        project_name=kwargs.pop("project_name"),
+    )
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -125,7 +151,8 @@ def make_fix_command(fix: Fix) -> click.Command:
     secret_options = [o for o in fix.options if o.secret_source]
 
     def callback(**kwargs: Any) -> int:
-        common = {k: kwargs.pop(k) for k in ("inventory", "limit", "forks", "check", "diff", "verbose", "as_json")}
+        common = {k: kwargs.pop(k) for k in ("limit", "forks", "check", "diff", "verbose", "as_json")}
+        common["target"] = pop_target(kwargs)
         common["rate"] = fleet.RateControl(
             serial=kwargs.pop("serial"),
             max_fail=kwargs.pop("max_fail"),
@@ -272,8 +299,11 @@ def writable_target(target: Path) -> None:
         raise OdsFixError(f"cannot write to {target}: {existing} is not writable")
 
 
-def write_profiles(target: Path, hosts: dict[str, Any]) -> list[Path]:
-    """The profiles as host vars: TARGET/<host>.yml (a host_vars directory), or TARGET itself for one host."""
+def write_profiles(target: Path, hosts: dict[str, Any], chosen: Target) -> list[Path]:
+    """The profiles as host vars: TARGET/<host>.yml (a host_vars directory), or TARGET itself for one host.
+
+    For a stack on this machine (not -i), FILE.yml is a whole inventory that reaches it: `-i FILE.yml` later, or a
+    start for a fleet's."""
     import yaml  # noqa: PLC0415
 
     profiles: dict[str, dict[str, Any]] = {}
@@ -294,12 +324,16 @@ def write_profiles(target: Path, hosts: dict[str, Any]) -> list[Path]:
         except OSError as exc:
             raise OdsFixError(f"cannot write to {path}: {exc.strerror or exc}") from exc
         roles = {k: v for k, v in profile["roles"].items() if v}
-        data = {
+        data: dict[str, Any] = {
             "ods_project_dir": profile["project_dir"],
             "ods_compose_project": profile["project"],
             "ods_roles": roles,
             "ods_profile_services": sorted(profile["services"]),
         }
+        if single and chosen.inventory is None:
+            inventory = chosen.inventory_data()
+            inventory["ods_dev"]["hosts"][chosen.host].update(data)
+            data = inventory
         header = WRITTEN_HEADER.format(date=time.strftime("%Y-%m-%d %H:%M"), host=host)
         path.write_text(header + "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         written.append(path)
@@ -314,11 +348,11 @@ def write_profiles(target: Path, hosts: dict[str, Any]) -> list[Path]:
     type=click.Path(path_type=Path),
     default=None,
     help="Save each host's profile as inventory host vars you can edit: DIR/<host>.yml (a host_vars directory), "
-    "or FILE.yml for one host.",
+    "or FILE.yml for one host; for the stack on this machine, FILE.yml is a whole inventory (use it with -i).",
 )
 @click.option("-v", "--verbose", count=True, help="More detail: -v lists every task.")
 def discover_command(
-    *, inventory: Path | None, limit: str | None, forks: int | None, as_json: bool, write: Path | None, verbose: int
+    *, limit: str | None, forks: int | None, as_json: bool, write: Path | None, verbose: int, **where: Any
 ) -> int:
     """Find the ODS stack on each host: its Compose project (from the containers' labels: every -f file, the
     working directory, the Compose version), which service plays which role (by its image, command, ports and
@@ -330,9 +364,10 @@ def discover_command(
     """
     if write:
         writable_target(write.expanduser().absolute())
+    chosen = pop_target(where).resolve()
     execution = execute_fix(
         DISCOVER,
-        inventory=inventory,
+        target=chosen,
         limit=limit,
         forks=forks,
         check=False,
@@ -342,7 +377,7 @@ def discover_command(
         role_vars={},
         as_json=as_json,
     )
-    written = write_profiles(write.expanduser().absolute(), execution.result.hosts) if write else []
+    written = write_profiles(write.expanduser().absolute(), execution.result.hosts, chosen) if write else []
     if as_json:
         render.print_json({**execution.document, "written": [str(p) for p in written]})
     else:

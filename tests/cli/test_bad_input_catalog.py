@@ -139,6 +139,7 @@ class Case:
     says: str
     env: dict[str, str] = field(default_factory=dict)
     inventory: bool = True  # add -i <the sandbox's inventory>
+    cwd: Path | None = None  # where it runs (default: this test's folder)
 
 
 def files(work: Path) -> dict[str, Path]:
@@ -382,6 +383,44 @@ def cases(f: dict[str, Path]) -> list[Case]:
         ),
         Case("verify a directory", ["incident", "verify", str(f["directory"])], 1, "not a file", inventory=False),
         Case("sandbox fault unknown", ["sandbox", "break", "no-such-fault"], 1, "unknown fault", inventory=False),
+        # --- which stack: refused before anything runs -----------------------------------------------------
+        Case(
+            "project dir missing",
+            ["diagnose", "--project-dir", str(f["missing"])],
+            1,
+            "does not exist",
+            inventory=False,
+        ),
+        Case(
+            "project dir without a stack",
+            ["diagnose", "--project-dir", str(f["directory"])],
+            1,
+            "holds no compose file",
+            inventory=False,
+        ),
+        Case(
+            "project name unknown",
+            ["api-500", "--project-name", "no-such-project"],
+            1,
+            "matches no Compose project",
+            inventory=False,
+        ),
+        Case("project dir beside -i", ["cors", "--project-dir", str(f["directory"])], 2, "cannot be used with -i"),
+        Case(
+            "sandbox beside a project name",
+            ["mysql-connect", "--sandbox", "--project-name", "x"],
+            2,
+            "cannot be used with --sandbox",
+            inventory=False,
+        ),
+        Case(
+            "no stack where you stand",
+            ["mysql-connect"],
+            1,
+            "no Compose stack in or around",
+            inventory=False,
+            cwd=f["directory"],
+        ),
         Case("doctor max repeats 0", ["doctor", "--max-repeats", "0"], 2, "'--max-repeats'"),
         Case(
             "discover write into a file that is a directory's child of a file",
@@ -422,7 +461,7 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     argv = [ODS_FIX, *bad.argv] + (["-i", str(stack.inventory)] if bad.inventory else [])
     before = stack.unchanged or snapshot(stack)
     stack.unchanged = None
-    result = run(argv, dict(stack.env, **bad.env))
+    result = run(argv, dict(stack.env, **bad.env), cwd=bad.cwd)
     after = snapshot(stack)
     stack.unchanged = after if after == before else None
     err = [line for line in result.stderr.splitlines() if line.strip()]

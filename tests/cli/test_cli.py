@@ -84,9 +84,24 @@ def test_unknown_limit_host(capsys: pytest.CaptureFixture[str], write) -> None: 
 
 
 def test_sandbox_not_built(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["diagnose"]) == 1
+    assert cli.main(["diagnose", "--sandbox"]) == 1
     line = one_error_line(capsys)
     assert "no sandbox at" in line and "ods-fix sandbox up" in line
+
+
+def test_no_stack_where_you_stand(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["diagnose"]) == 1
+    line = one_error_line(capsys)
+    assert f"no Compose stack in or around {tmp_path}" in line and "--project-dir" in line and "--sandbox" in line
+
+
+def test_a_project_dir_beside_an_inventory_is_a_usage_error(capsys: pytest.CaptureFixture[str], write) -> None:  # type: ignore[no-untyped-def]
+    inventory = write("hosts.yml", "ods_dev:\n  hosts:\n    dev-01:\n      ansible_connection: local\n")
+    assert cli.main(["diagnose", "-i", str(inventory), "--project-dir", str(inventory.parent)]) == 2
+    assert "--project-dir cannot be used with -i" in one_error_line(capsys)
 
 
 def test_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
