@@ -22,8 +22,42 @@ EXIT_CODES_HELP = (
 )
 
 
+def version_text() -> str:
+    """The version, and where the roles and collection that will run come from (a wheel's, or a checkout's)."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        core = version("ansible-core")
+    except PackageNotFoundError:  # pragma: no cover - a dependency
+        core = "missing"
+    galaxy = paths.collection_dir() / "galaxy.yml"
+    collection = next(
+        (line.split(":", 1)[1].strip() for line in galaxy.read_text().splitlines() if line.startswith("version:")),
+        "?",
+    )
+    origin = "installed" if paths.asset_root().name == "_assets" else "a checkout"
+    return (
+        f"ods-fix {__version__}\n"
+        f"collection ods.fix {collection} ({origin}): {paths.collection_dir()}\n"
+        f"ansible-core {core}, Python {sys.version.split()[0]} ({sys.executable})"
+    )
+
+
+def show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 @click.group(context_settings=CONTEXT, epilog=EXIT_CODES_HELP)
-@click.version_option(__version__, "--version", prog_name="ods-fix")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=show_version,
+    help="The version, where its collection comes from, and the ansible-core it runs.",
+)
 def cli() -> None:
     """Fix a ONE-DATA-STUDIO Docker Compose stack the way its troubleshooting manual says, safely.
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from pyrunner import catalog, evidence, fleet, render, supplied
+from pyrunner import catalog, engine, evidence, fleet, render, supplied
 from pyrunner.catalog import Fix, FixOption
 from pyrunner.cli.app import CONTEXT, EXIT_CODES_HELP, cli
 from pyrunner.errors import OdsFixError
@@ -50,6 +50,7 @@ TARGET_OPTIONS = [  # which stack or hosts, how many at once: every fix command,
         "--project-name",
         metavar="NAME",
         default=None,
+        shell_complete=lambda _ctx, _param, incomplete: project_names(incomplete),
         help="The Compose project of that name on this machine (as Compose's -p). Also ODS_FIX_PROJECT_NAME.",
     ),
     click.option("--sandbox", is_flag=True, help="ods-fix's own sandbox (ods-fix sandbox up)."),
@@ -63,6 +64,14 @@ TARGET_OPTIONS = [  # which stack or hosts, how many at once: every fix command,
     click.option("--limit", metavar="PATTERN", help="Only these hosts (Ansible's --limit pattern)."),
     click.option("--forks", type=click.IntRange(1, 200), default=None, help="Hosts worked on at once (default 10)."),
 ]
+
+
+def project_names(prefix: str) -> list[str]:
+    """The Compose projects on this machine, for the shell's completion of --project-name."""
+    try:
+        return [p.name for p in engine.compose_projects() if p.name.startswith(prefix)]
+    except engine.EngineUnreachableError:
+        return []
 
 
 def apply_options(options: list[Callable[..., Any]], target: Any) -> Any:

@@ -193,6 +193,40 @@ def test_a_required_variable_unset_names_the_file_and_variable(local_stack: Path
         discovery.discover(FakeApi([]), str(local_stack))
 
 
+def test_a_file_compose_refuses_is_refused_in_composes_words(
+    local_stack: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = local_stack / "deploy" / "local" / ".env"
+    env.write_text(env.read_text().replace("MYSQL_PASSWORD=canary-app-secret\n", ""))
+    asked = tmp_path / "asked"
+    cli = tmp_path / "compose"
+    cli.write_text(
+        f'#!/bin/sh\necho "$@" > {asked}\n'
+        'echo "error while interpolating services.mysql.environment.MYSQL_PASSWORD: required variable '
+        'MYSQL_PASSWORD is missing a value" >&2\nexit 15\n'
+    )
+    cli.chmod(0o755)
+    monkeypatch.setattr(discovery.compose_lookup, "installed_clis", lambda: {"v2": ([str(cli)], "2.40.3")})
+    with pytest.raises(
+        discovery.ProfileError,
+        match=r"^Compose refuses the project's files \(.*compose config\): error while interpolating .*MYSQL_PASSWORD",
+    ):
+        discovery.discover(FakeApi([]), str(local_stack))
+    local = local_stack / "deploy" / "local"
+    assert asked.read_text().split() == [
+        "--project-directory", str(local), "-f", str(local / "docker-compose.yml"), "config", "-q"
+    ]  # fmt: skip
+
+
+def test_what_compose_takes_but_ods_fix_cannot_read_is_worded_by_ods_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discovery.compose_lookup, "installed_clis", lambda: {"v2": (["true"], "2.40.3")})
+    (tmp_path / "docker-compose.yml").write_text("services:\n  mysql:\n    image: [mysql\n")
+    with pytest.raises(discovery.ProfileError, match=r"docker-compose.yml is not valid YAML"):
+        discovery.discover(FakeApi([]), str(tmp_path))
+
+
 def test_an_invalid_compose_file_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text("services:\n  mysql:\n    image: [mysql\n")
     with pytest.raises(discovery.ProfileError, match=r"docker-compose.yml is not valid YAML"):

@@ -18,6 +18,7 @@ container exists yet, the compose file in that directory.
 import os
 import re
 import shlex
+import subprocess
 
 from ansible_collections.ods.fix.plugins.module_utils.stack import compose_files, compose_lookup
 
@@ -608,6 +609,28 @@ def role_details(role, facts, spec, container_env, env):
     return entry
 
 
+def compose_refusal(files, working_dir, env_file=""):
+    """Compose's own one-line reason for refusing the project's files ("" when it takes them or is not here).
+
+    When ods-fix cannot read a project, what the user must fix is what Compose itself says, in its words."""
+    for argv, _version in compose_lookup.installed_clis().values():
+        command = [*argv, "--project-directory", working_dir]
+        for path in files:
+            command += ["-f", path]
+        if env_file:
+            command += ["--env-file", env_file]
+        try:
+            done = subprocess.run([*command, "config", "-q"], capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return ""
+        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        if lines:
+            return "Compose refuses the project's files ({} config): {}".format(" ".join(argv), lines[-1][:300])
+    return ""
+
+
 def discover(api, project_dir, explicit_name="", overrides=None, written_services=None, manual_env_file=""):
     """The profile of the stack ods_project_dir points at (see the module docstring); ProfileError if blocked."""
     overrides = dict(overrides or {})
@@ -615,7 +638,7 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
     try:
         project = compose_files.load_project(files, working_dir, env_label)
     except compose_files.ComposeFileError as exc:
-        raise ProfileError(str(exc)) from None
+        raise ProfileError(compose_refusal(files, working_dir, env_label) or str(exc)) from None
     variables = project["variable_values"]
     name = name or variables.get("COMPOSE_PROJECT_NAME") or normalize_project_name(os.path.basename(working_dir))
     by_service = {}
