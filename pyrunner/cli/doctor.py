@@ -73,7 +73,11 @@ def doctor_command(
     }
     before = execute_fix(diagnose, target=chosen, limit=limit, yes=False, **common)
     plans = doctor.plan_from(before.result.hosts)
-    document: dict[str, Any] = {"plan": [p.document() for p in plans], "diagnose_run": str(before.result.run_dir)}
+    document: dict[str, Any] = {
+        "target": chosen.document(),
+        "plan": [p.document() for p in plans],
+        "diagnose_run": str(before.result.run_dir),
+    }
     applied: list[dict[str, Any]] = []
     after_plans: list[doctor.HostPlan] | None = None
     runs = doctor.schedule(plans)
