@@ -174,8 +174,12 @@ def by_dir(directory: Path, name: str, how: str, how_name: str, projects: Callab
             f"{how} {directory} holds no compose file (looked in ., {', '.join(ODS_DIRS)}) and no Compose project "
             "runs from it"
         )
-    named = [p for p in running if Path(p.working_dir) == directory]
-    return Target(how, project_dir=directory, project_name=named[0].name if len(named) == 1 else "")
+    here = [p for p in running if _within(directory, Path(p.working_dir))]
+    candidates = here or running
+    if len(candidates) > 1:
+        listed = "; ".join(f"{p.name} in {p.working_dir}" for p in candidates)
+        raise OdsFixError(f"{len(candidates)} stacks run from {directory} ({listed}): choose one with --project-name")
+    return Target(how, project_dir=directory, project_name=candidates[0].name if candidates else "")
 
 
 def by_name(name: str, how: str, projects: Callable[[], list[engine.Project]]) -> Target:

@@ -102,6 +102,12 @@ def test_project_dir_and_project_name(tmp_path: Path) -> None:
     assert resolve(Path("/"), known, project_name="ods").project_dir == tmp_path / "deploy" / "local"
     chosen = resolve(Path("/"), known, project_dir=tmp_path)
     assert (chosen.project_dir, chosen.how) == (tmp_path, "--project-dir")
+    assert chosen.project_name == "ods"  # the one project running from under it: its name, for discovery
+    two = [*known, project("test", tmp_path / "deploy" / "test")]
+    (tmp_path / "deploy" / "local").mkdir(parents=True)
+    with pytest.raises(OdsFixError, match=r"2 stacks run from .*: choose one with --project-name"):
+        resolve(Path("/"), two, project_dir=tmp_path)
+    assert resolve(Path("/"), two, project_dir=tmp_path / "deploy" / "local").project_name == "ods"
     with pytest.raises(OdsFixError, match=r"--project-name nope matches no Compose project .*ods \("):
         resolve(Path("/"), known, project_name="nope")
     with pytest.raises(OdsFixError, match="does not exist"):
