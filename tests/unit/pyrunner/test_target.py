@@ -153,3 +153,14 @@ def test_a_local_project_gets_an_inventory_of_its_own_in_the_run(tmp_path: Path)
         "ods_compose_project": "my stack",
     }
     assert "project my stack in" in chosen.describe() and chosen.document()["how"] == "--project-name"
+
+
+def test_the_flags_that_reach_the_same_stack_again(tmp_path: Path) -> None:
+    assert target.Target("-i", inventory=Path("my hosts.yml")).flags() == "-i 'my hosts.yml'"
+    assert target.Target("--sandbox", inventory=Path("s.yml"), project_dir=tmp_path).flags() == "--sandbox"
+    assert target.Target("--project-dir", project_dir=Path("/srv/ods")).flags() == "--project-dir /srv/ods"
+    assert target.Target("--project-name", project_dir=Path("/x"), project_name="local").flags() == (
+        "--project-name local"
+    )
+    assert target.Target("ODS_FIX_PROJECT_DIR", project_dir=Path("/srv/ods")).flags() == ""  # the shell keeps it
+    assert target.Target("the Compose project of the current folder", project_dir=Path("/srv")).flags() == ""
