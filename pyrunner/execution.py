@@ -58,15 +58,18 @@ def execute_fix(
     rate = rate or fleet.RateControl(forks=forks)
     if isinstance(target, Choice):
         target = target.resolve()
+    hosts: list[str] | None = None
+    check_hosts = target.how == "-i" or bool(limit) or rate.active  # ods-fix's own inventories need no parse (0.6 s)
+    if check_hosts and target.inventory is not None:  # refused before anything is made
+        hosts = resolve_hosts(target.inventory, limit)
     run_dir = new_run_dir(fix.name, rotate=False)  # old runs are rotated out only once this one is accepted
     inventory = target.inventory_for(run_dir)
-    hosts: list[str] | None = None
-    try:
-        if target.how == "-i" or limit or rate.active:  # ods-fix's own inventories need no parse check (0.6 s)
+    if check_hosts and target.inventory is None:
+        try:
             hosts = resolve_hosts(inventory, limit)
-    except OdsFixError:
-        shutil.rmtree(run_dir, ignore_errors=True)  # refused before anything ran: nothing of it is kept
-        raise
+        except OdsFixError:
+            shutil.rmtree(run_dir, ignore_errors=True)  # refused before anything ran: nothing of it is kept
+            raise
     rotate_runs(paths.runs_dir(), keep_runs())
     extravars = {k: v for k, v in role_vars.items() if v not in (None, [])}
     extravars["ods_report_dir"] = str(run_dir / "reports")

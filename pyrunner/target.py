@@ -92,12 +92,37 @@ class Target:
         """The inventory a run uses: -i's or the sandbox's, or a local project's, written into the run directory."""
         if self.inventory is not None:
             return self.inventory
-        import yaml  # noqa: PLC0415
-
         path = run_dir / "inventory.yml"
-        path.write_text(yaml.safe_dump(self.inventory_data(), sort_keys=False, allow_unicode=True))
+        path.write_text(dump_inventory(self.inventory_data()))
         path.chmod(0o600)
         return path
+
+
+TEMPLATED = {"ansible_python_interpreter"}  # the one value of an inventory ods-fix writes that Ansible must template
+
+
+class _Unsafe(str):
+    pass
+
+
+def _untemplated(data: Any, key: str = "") -> Any:
+    if isinstance(data, dict):
+        return {k: _untemplated(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_untemplated(v, key) for v in data]
+    return _Unsafe(data) if isinstance(data, str) and key not in TEMPLATED else data
+
+
+def dump_inventory(data: dict[str, Any]) -> str:
+    """YAML for an inventory (or host vars) ods-fix writes: every string but TEMPLATED is tagged !unsafe, so that a
+    folder or project named with `{{ ... }}` is a name to Ansible, never a template it would run."""
+    import yaml  # noqa: PLC0415
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(_Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
+    return str(yaml.dump(_untemplated(data), Dumper=Dumper, sort_keys=False, allow_unicode=True))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pyrunner.catalog import Fix, FixOption
 from pyrunner.cli.app import CONTEXT, EXIT_CODES_HELP, cli
 from pyrunner.errors import OdsFixError
 from pyrunner.execution import execute_fix, run_fix
-from pyrunner.target import Choice, Target
+from pyrunner.target import Choice, Target, dump_inventory
 
 CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -313,8 +313,6 @@ def write_profiles(target: Path, hosts: dict[str, Any], chosen: Target) -> list[
 
     For a stack on this machine (not -i), FILE.yml is a whole inventory that reaches it: `-i FILE.yml` later, or a
     start for a fleet's."""
-    import yaml  # noqa: PLC0415
-
     profiles: dict[str, dict[str, Any]] = {}
     for name, host in hosts.items():
         details = (host.report or {}).get("details")
@@ -344,7 +342,7 @@ def write_profiles(target: Path, hosts: dict[str, Any], chosen: Target) -> list[
             inventory["ods_dev"]["hosts"][chosen.host].update(data)
             data = inventory
         header = WRITTEN_HEADER.format(date=time.strftime("%Y-%m-%d %H:%M"), host=host)
-        path.write_text(header + "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        path.write_text(header + "---\n" + dump_inventory(data))
         written.append(path)
     return written
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from pyrunner import engine, target
 from pyrunner.errors import ExitCode, OdsFixError
+
+
+class _AnsibleYaml(yaml.SafeLoader):
+    """YAML as Ansible reads an inventory: `!unsafe` marks a string it must not template."""
+
+
+_AnsibleYaml.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+def load_inventory(text: str) -> Any:
+    return yaml.load(text, Loader=_AnsibleYaml)  # a SafeLoader with one more tag
 
 
 def project(name: str, working_dir: Path | str) -> engine.Project:
@@ -145,7 +159,7 @@ def test_a_local_project_gets_an_inventory_of_its_own_in_the_run(tmp_path: Path)
     chosen = target.Target("--project-name", project_dir=tmp_path / "deploy" / "local", project_name="my stack")
     path = chosen.inventory_for(tmp_path)
     assert path.stat().st_mode & 0o777 == 0o600
-    host = yaml.safe_load(path.read_text())["ods_dev"]["hosts"]["my_stack"]
+    host = load_inventory(path.read_text())["ods_dev"]["hosts"]["my_stack"]
     assert host == {
         "ansible_connection": "local",
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
@@ -164,3 +178,26 @@ def test_the_flags_that_reach_the_same_stack_again(tmp_path: Path) -> None:
     )
     assert target.Target("ODS_FIX_PROJECT_DIR", project_dir=Path("/srv/ods")).flags() == ""  # the shell keeps it
     assert target.Target("the Compose project of the current folder", project_dir=Path("/srv")).flags() == ""
+
+
+def test_a_folder_named_like_a_template_is_a_name_to_ansible(tmp_path: Path) -> None:
+    """A folder or project named `{{ ... }}` must never be run by Ansible as a template (it could run lookups)."""
+    chosen = target.Target("--project-dir", project_dir=Path("/srv/{{ 7 * 7 }}"), project_name="x")
+    inventory = chosen.inventory_for(tmp_path)
+    text = inventory.read_text()
+    assert "ods_project_dir: !unsafe '/srv/{{ 7 * 7 }}'" in text
+    assert "ansible_python_interpreter: '{{ ansible_playbook_python }}'" in text  # the one that must be templated
+    playbook = tmp_path / "show.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.debug:\n        msg: 'dir={{ ods_project_dir }}'\n"
+        "    - ansible.builtin.command: 'true'\n"
+    )
+    ran = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(playbook)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:]
+    assert "dir=/srv/{{ 7 * 7 }}" in ran.stdout and "/srv/49" not in ran.stdout
