@@ -57,13 +57,16 @@ def _containers_over_socket(path: str, timeout: float) -> list[dict[str, Any]]:
         connection.request("GET", f"/containers/json?{query}")
         response = connection.getresponse()
         body = response.read()
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise EngineUnreachableError(f"cannot reach the Docker engine at unix://{path} ({exc})") from exc
     finally:
         connection.close()
     if response.status != 200:
         raise EngineUnreachableError(f"the Docker engine at unix://{path} answered {response.status}")
-    listed = json.loads(body)
+    try:
+        listed = json.loads(body)
+    except ValueError as exc:
+        raise EngineUnreachableError(f"the Docker engine at unix://{path} answered what is not JSON") from exc
     return listed if isinstance(listed, list) else []
 
 

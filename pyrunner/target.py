@@ -180,7 +180,15 @@ def resolve(
         return by_dir(project_dir, project_name or "", how_dir, how_name, projects)
     if project_name:
         return by_name(project_name, how_name, projects)
-    return where_you_stand((cwd or Path.cwd()).absolute(), projects)
+    if cwd is None:
+        try:
+            cwd = Path.cwd()
+        except OSError as exc:  # the folder was removed under the shell
+            raise OdsFixError(
+                f"the current folder is gone ({exc.strerror}): cd into your checkout, or give --project-dir DIR, "
+                "--project-name NAME or --sandbox"
+            ) from exc
+    return where_you_stand(cwd.absolute(), projects)
 
 
 def by_dir(directory: Path, name: str, how: str, how_name: str, projects: Callable[[], list[engine.Project]]) -> Target:

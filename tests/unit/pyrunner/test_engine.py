@@ -42,9 +42,10 @@ class _Engine(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 @pytest.fixture
-def fake_engine(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+def fake_engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, list[str]]]:
     """An HTTP server on a Unix socket that answers the containers listing as dockerd does."""
     asked: list[str] = []
+    garbled = getattr(request, "param", False)  # answer what a proxy in front of the socket might
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def address_string(self) -> str:
@@ -52,7 +53,7 @@ def fake_engine(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
 
         def do_GET(self) -> None:
             asked.append(self.path)
-            body = json.dumps([container("ods", "/srv/ods")]).encode()
+            body = json.dumps([container("ods", "/srv/ods")]).encode() if not garbled else b"<html>proxy</html>"
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -84,3 +85,12 @@ def test_an_engine_that_is_not_there(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'none.sock'}")
     with pytest.raises(engine.EngineUnreachableError, match=r"cannot reach the Docker engine at unix://.*none\.sock"):
         REAL_CONTAINERS(timeout=1)
+
+
+@pytest.mark.parametrize("fake_engine", [True], indirect=True)
+def test_a_socket_that_answers_something_else(
+    fake_engine: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{fake_engine[0]}")
+    with pytest.raises(engine.EngineUnreachableError, match="answered what is not JSON"):
+        REAL_CONTAINERS(timeout=2)

@@ -201,3 +201,12 @@ def test_a_folder_named_like_a_template_is_a_name_to_ansible(tmp_path: Path) -> 
     )
     assert ran.returncode == 0, ran.stdout[-2000:]
     assert "dir=/srv/{{ 7 * 7 }}" in ran.stdout and "/srv/49" not in ran.stdout
+
+
+def test_a_current_folder_removed_under_the_shell_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def gone() -> Path:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(Path, "cwd", staticmethod(gone))
+    with pytest.raises(OdsFixError, match=r"^the current folder is gone \(No such file or directory\): cd into"):
+        target.resolve(inventory=None, env={}, projects=lambda: [])
