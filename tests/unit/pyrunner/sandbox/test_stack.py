@@ -1,0 +1,56 @@
+"""The sandbox's wait for health: a starting container is ready once its own check passes, not one interval later."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pyrunner.sandbox import stack
+
+
+class FakeContainer:
+    def __init__(self, test: list[str] | None, code: int = 0, gone: bool = False) -> None:
+        self.attrs: dict[str, Any] = {"Config": {"Healthcheck": {"Test": test}} if test else {}}
+        self.code = code
+        self.gone = gone
+        self.ran: list[list[str]] = []
+
+    def exec_run(self, argv: list[str]) -> tuple[int, bytes]:
+        if self.gone:
+            raise RuntimeError("container is not running")
+        self.ran.append(argv)
+        return self.code, b""
+
+
+@pytest.fixture
+def instance(tmp_path: Any) -> stack.Instance:
+    return stack.Instance(directory=tmp_path, project="p", layout="manual", port_offset=0, compose="v2")
+
+
+def state(health: str | None, status: str = "running") -> dict[str, Any]:
+    return {"status": status, "health": health, "exit_code": 0, "name": "c"}
+
+
+def test_a_starting_container_whose_own_check_passes_is_ready(instance: stack.Instance) -> None:
+    container = FakeContainer(["CMD-SHELL", "redis-cli ping | grep -q PONG || exit 1"])
+    assert stack.ready(instance, "redis", state("starting"), container)
+    assert container.ran == [["sh", "-c", "redis-cli ping | grep -q PONG || exit 1"]]
+
+
+def test_a_starting_container_whose_own_check_fails_is_not_ready(instance: stack.Instance) -> None:
+    container = FakeContainer(["CMD", "mysqladmin", "ping"], code=1)
+    assert not stack.ready(instance, "mysql", state("starting"), container)
+    assert container.ran == [["mysqladmin", "ping"]]
+
+
+def test_a_container_gone_while_checked_is_not_ready(instance: stack.Instance) -> None:
+    assert not stack.ready(instance, "mysql", state("starting"), FakeContainer(["CMD", "true"], gone=True))
+
+
+def test_docker_word_stands_when_not_starting(instance: stack.Instance) -> None:
+    container = FakeContainer(["CMD", "true"])
+    assert stack.ready(instance, "mysql", state("healthy"), container)
+    assert not stack.ready(instance, "mysql", state("unhealthy"), container)
+    assert not stack.ready(instance, "mysql", state(None, status="exited"), container)
+    assert container.ran == []
