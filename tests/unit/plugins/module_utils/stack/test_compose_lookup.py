@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_one_compose_version_rule_for_labels_clis_and_profiles() -> None:
     from ansible_collections.ods.fix.plugins.module_utils.stack import compose_lookup  # noqa: PLC0415
@@ -32,3 +34,24 @@ def test_one_compose_version_rule_for_labels_clis_and_profiles() -> None:
     assert {s: c.name for s, c in found.items()} == {"mysql": "db-running", "web": "web"}
     assert compose_lookup.project_flavor({"web": found["web"]}) == "v1"
     assert compose_lookup.project_flavor({}) is None
+
+
+def test_the_cli_of_one_flavor_asks_that_flavors_cli_first_and_no_other_when_it_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ansible_collections.ods.fix.plugins.module_utils.stack import compose_lookup  # noqa: PLC0415
+
+    monkeypatch.undo()  # the real cli_for (the module_utils' tests hide the CLIs)
+    asked: list[tuple[str, ...]] = []
+    versions = {"docker": "2.40.3", "docker-compose": "1.29.2"}
+
+    def version(argv: tuple[str, ...]) -> str:
+        asked.append(argv)
+        return versions[argv[0]]
+
+    monkeypatch.setattr(compose_lookup, "cli_version", version)
+    assert compose_lookup.cli_for("v2") == ["docker", "compose"] and asked == [("docker", "compose")]
+    asked.clear()
+    assert compose_lookup.cli_for("v1") == ["docker-compose"] and asked == [("docker-compose",)]
+    versions["docker-compose"] = "2.40.3"  # some machines' docker-compose is Compose v2
+    assert compose_lookup.cli_for("v1") is None

@@ -125,6 +125,15 @@ def test_healthy_stack_has_no_findings() -> None:
     assert findings == [] and plan == []
 
 
+def test_a_container_with_old_settings_is_its_own_finding_fixed_by_config_drift() -> None:
+    summary = "alldata-api (ods-alldata-api-1) runs with old settings: settings changed since it was created: TZ"
+    drift = {"alldata-api": {"container": "ods-alldata-api-1", "settings": ["TZ"], "held": [], "summary": summary}}
+    findings, plan = diagnosis.analyse(STACK, running(), {"drift": drift}, roles=ROLES, fixes=SYMPTOMS)
+    assert [(f["code"], f["service"], f["summary"]) for f in findings] == [("config_drift", "alldata-api", summary)]
+    assert findings[0]["evidence"] == {"container": "ods-alldata-api-1", "settings": ["TZ"]}
+    assert [p["command"] for p in plan] == ["ods-fix config-drift"]
+
+
 def test_a_service_without_container_is_missing() -> None:
     services = running()
     del services["web"]

@@ -13,6 +13,8 @@ description:
     (C(docker-compose logs --tail=100 | grep -i error)), network reachability from the APIs to the
     database, the cache and the vector store, and DB connectivity (the manual's C(SELECT 1) through the
     data API's engine, and directly in the database's container as root), and the cache's C(PING).
+  - Finds containers that still run with the settings from before the compose files or C(.env) changed, config
+    drift, where their config-hash label is not what the Compose that made them says now (M(ods.fix.compose_drift)).
   - Works on the stack as discovered (the profile; see M(ods.fix.stack_profile)), whatever its services
     are called. Each API is probed on its own health URL (from its healthcheck, its ports or its
     command); what it answers is its health, not Docker's status.
@@ -112,7 +114,7 @@ ods_report:
     details:
       description: >-
         C(services), C(resources), C(logs), C(network), C(health), C(database), C(web),
-        C(findings), C(triage), C(broken) (services with a root-cause finding) and C(healthy).
+        C(drift) (service to C({container, settings, summary}), setting names only), C(findings), C(triage), C(broken) (services with a root-cause finding) and C(healthy).
       type: dict
 """
 
@@ -121,7 +123,14 @@ from urllib.parse import urlsplit
 
 from ansible_collections.ods.fix.plugins.module_utils import project_lock
 from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
-from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, diagnosis, probes, settings
+from ansible_collections.ods.fix.plugins.module_utils.stack import (
+    compose,
+    credentials,
+    diagnosis,
+    drift,
+    probes,
+    settings,
+)
 from ansible_collections.ods.fix.plugins.module_utils.web import front_end, nginx_conf
 
 API_ROUTE = "/api/v1/health"  # the manual's health path, through the front end's same-origin /api route
@@ -283,6 +292,8 @@ def main():
         credentials.cache_password(api, profile, cache, containers.get(cache)) if cache else (None, None)
     )
     seen = assemble(gather(api, profile, containers, params, expected, root, cache_password), profile)
+    drifted, _why = drift.find(profile, containers, drift.project_cli(project["compose_flavor"]))
+    seen["drift"] = dict((item["service"], item) for item in drifted)
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
         expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]

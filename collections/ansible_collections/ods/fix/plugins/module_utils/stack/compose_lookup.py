@@ -49,18 +49,34 @@ def project_flavor(containers):
     return None
 
 
+CANDIDATES = (("docker", "compose"), ("docker-compose",))
+
+
+def cli_version(argv):
+    """The version a Compose CLI says it is, or "" when it is not installed or does not answer."""
+    if shutil.which(argv[0]) is None:
+        return ""
+    try:
+        out = subprocess.run([*argv, "version", "--short"], check=False, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip().lstrip("v") if out.returncode == 0 else ""
+
+
 def installed_clis():
     """The Compose CLIs on this machine, {flavor: (argv, version)}: the v2 plugin first, then docker-compose
     (which is v2 too on some machines)."""
     found = {}
-    for argv in (("docker", "compose"), ("docker-compose",)):
-        if shutil.which(argv[0]) is None:
-            continue
-        try:
-            out = subprocess.run([*argv, "version", "--short"], check=False, capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        version = out.stdout.strip().lstrip("v")
-        if out.returncode == 0 and version:
+    for argv in CANDIDATES:
+        version = cli_version(argv)
+        if version:
             found.setdefault(flavor(version), (list(argv), version))
     return found
+
+
+def cli_for(wanted):
+    """The argv of an installed Compose CLI of this flavor, or None; asks no other (Compose v1 takes a second)."""
+    for argv in CANDIDATES if wanted == "v2" else reversed(CANDIDATES):
+        if flavor(cli_version(argv)) == wanted:
+            return list(argv)
+    return None

@@ -119,6 +119,17 @@ def service_findings(expected, services):
 def probe_findings(probes, cpu_threshold, memory_threshold, database="database"):
     """Findings from the probes' results; `database` is the database's service (named in what it says)."""
     found = []
+    for service, item in sorted((probes.get("drift") or {}).items()):
+        found.append(
+            finding(
+                "config_drift",
+                service,
+                item["summary"],
+                severity="warning",
+                container=item["container"],
+                settings=item["settings"],
+            )
+        )
     for api, targets in sorted((probes.get("network") or {}).items()):
         for target, result in sorted(targets.items()):
             if not result.get("ok"):
