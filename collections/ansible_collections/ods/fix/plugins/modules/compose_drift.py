@@ -32,7 +32,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ok:
-  description: No container runs with settings other than the files give (or none could be compared, see O(note)).
+  description: No container runs with settings other than the files give (or none could be compared, see RV(note)).
   returned: success
   type: bool
 drifted:

@@ -114,7 +114,8 @@ ods_report:
     details:
       description: >-
         C(services), C(resources), C(logs), C(network), C(health), C(database), C(web),
-        C(drift) (service to C({container, settings, summary}), setting names only), C(findings), C(triage), C(broken) (services with a root-cause finding) and C(healthy).
+        C(drift) (service to C({container, settings, summary}), setting names only), C(findings), C(triage),
+        C(broken) (services with a root-cause finding) and C(healthy).
       type: dict
 """
 
