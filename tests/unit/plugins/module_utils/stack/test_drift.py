@@ -34,6 +34,9 @@ class FakeApi:
     def _url(self, template: str, *args: str) -> str:
         return template.format(*args)
 
+    def _raise_for_status(self, answer: Any) -> None:
+        pass
+
     def head(self, url: str, params: dict[str, str]) -> Any:
         stat = self.stats[params["path"]]
         header = base64.b64encode(json.dumps(dict(stat, name="x")).encode()).decode()
@@ -172,3 +175,68 @@ def test_a_held_container_is_described_with_its_files_and_the_command_that_recre
     assert "its definition in the compose files changed" in line
     assert "holds 4 file(s) no volume keeps (/a, /b, /c, ...; docker diff one-data-api)" in line
     assert line.endswith("then: docker compose -p p up -d --no-deps --force-recreate data-api")
+
+
+SHELL_COMPOSE = """\
+services:
+  data-api:
+    image: api
+    container_name: ${PREFIX:-one}-api
+    ports:
+      - "127.0.0.1:${API_PORT:-18001}:8001"
+    volumes:
+      - ${DATA_DIR:-./data}:/app/data
+    environment:
+      LOG_LEVEL: ${LOG_LEVEL:-INFO}
+      MODE: ${MODE:-dev}
+      ADDED: ${ADDED:-x}
+"""
+
+
+def shell_made(env: dict[str, str], name: str = "one-api", port: str = "18001") -> FakeContainer:
+    container = FakeContainer(name, env, "oldhash")
+    container.attrs["HostConfig"] = {"PortBindings": {"8001/tcp": [{"HostIp": "127.0.0.1", "HostPort": port}]}}
+    return container
+
+
+@pytest.fixture
+def shell_project(tmp_path: Path, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    (tmp_path / "docker-compose.yml").write_text(SHELL_COMPOSE)
+    (tmp_path / ".env").write_text("MODE=prod\nDATA_DIR=./data\n")
+    for var in ("PREFIX", "API_PORT", "DATA_DIR", "LOG_LEVEL", "MODE", "ADDED"):
+        monkeypatch.delenv(var, raising=False)
+    return project
+
+
+def test_a_setting_the_container_has_from_a_variable_nothing_sets_now_holds_it_back(
+    tmp_path: Path, shell_project: dict[str, Any]
+) -> None:
+    # Made by `LOG_LEVEL=DEBUG docker compose up`; .env's MODE edited since. A recreate from here would make it INFO.
+    containers = {"data-api": shell_made({"LOG_LEVEL": "DEBUG", "MODE": "dev"})}
+    [item] = drift.find(shell_project, containers, fake_cli(tmp_path, "data-api newhash\n"))[0]
+    assert item["settings"] == ["ADDED", "LOG_LEVEL", "MODE"]
+    assert item["unset"] == ["LOG_LEVEL"]  # ADDED: the container never had it, so nothing of it is lost
+    assert "not recreated: the files take LOG_LEVEL from a variable set neither in .env" in item["summary"]
+    assert item["summary"].endswith("--force-recreate data-api") and "DEBUG" not in item["summary"]
+
+
+def test_a_variable_this_environment_sets_is_what_compose_hashed_with(
+    tmp_path: Path, shell_project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    containers = {"data-api": shell_made({"LOG_LEVEL": "DEBUG", "MODE": "dev", "ADDED": "x"})}
+    [item] = drift.find(shell_project, containers, fake_cli(tmp_path, "data-api newhash\n"))[0]
+    assert item["settings"] == ["MODE"] and item["unset"] == []
+
+
+def test_a_name_and_port_the_container_shows_are_known_but_a_mount_it_may_have_had_from_the_shell_is_not(
+    tmp_path: Path, shell_project: dict[str, Any]
+) -> None:
+    same = {"LOG_LEVEL": "INFO", "MODE": "dev", "ADDED": "x"}
+    containers = {"data-api": shell_made(same)}
+    [item] = drift.find(shell_project, containers, fake_cli(tmp_path, "data-api newhash\n"))[0]
+    assert item["unset"] == []  # PREFIX and API_PORT gave what the container shows; DATA_DIR is in .env
+    (tmp_path / ".env").write_text("MODE=prod\n")
+    containers = {"data-api": shell_made(same, name="two-api", port="28001")}
+    [item] = drift.find(shell_project, containers, fake_cli(tmp_path, "data-api newhash\n"))[0]
+    assert item["unset"] == ["API_PORT", "DATA_DIR", "PREFIX"]

@@ -15,6 +15,8 @@ description:
     differently), run with the files, name, directory, env file and profiles that made it.
   - Names the settings that changed by comparing each container's environment with what the files give now;
     no value is returned.
+  - A container made with a variable that nothing sets now (neither C(.env) nor the environment Compose runs in), or
+    whose own layer holds files no volume keeps, is named with the reason, not offered for a recreate.
   - Reads only. M(ods.fix.compose_service) with C(state=recreated) recreates what it finds.
 extends_documentation_fragment:
   - ods.fix.attributes
@@ -44,6 +46,13 @@ drifted:
     service: {description: The service., type: str}
     container: {description: Its container., type: str}
     settings: {description: Names of the settings whose value changed (none when another part of its definition did)., type: list}
+    unset:
+      description:
+        - Variables the files use that neither .env nor the environment sets now, where the container may have been made
+          with another value (from the shell that started it). Such a container is not to be recreated blind.
+      type: list
+    held: {description: Files in its own layer that no volume keeps; a recreate would delete them., type: list}
+    recreate: {description: The Compose command that recreates it with the files, project and profiles that made it., type: str}
     summary: {description: One line saying so; setting names only., type: str}
 problems:
   description: One line per drifted container, setting names only.
@@ -56,7 +65,7 @@ note:
   type: str
 """
 
-from ansible_collections.ods.fix.plugins.module_utils.stack import compose, drift
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, credentials, drift
 
 
 def main():
@@ -65,13 +74,12 @@ def main():
     profile = project["profile"]
     containers = compose.project_containers(api, profile["project"])
     drifted, note = drift.find(profile, containers, drift.project_cli(project["compose_flavor"]))
+    result = {"ok": not drifted, "drifted": drifted, "problems": [item["summary"] for item in drifted], "note": note}
+    # Names only by design; a line of Compose's own (the note) might still quote a value of .env.
     module.exit_json(
         ansible_facts=compose.profile_facts(module),
         changed=False,
-        ok=not drifted,
-        drifted=drifted,
-        problems=[item["summary"] for item in drifted],
-        note=note,
+        **credentials.redactor(profile, containers).redact_obj(result),
     )
 
 

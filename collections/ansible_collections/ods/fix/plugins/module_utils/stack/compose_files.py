@@ -253,11 +253,15 @@ def normalize_service(name, spec, interpolator, path, project_dir):
     service = dict((k, v) for k, v in plain.items() if k not in ("environment", "env_file"))
     service["env_file"] = env_files
     # Variables the rest of its entry uses (its command, healthcheck, ...): it reads them too, when it is created.
-    spec_vars = []
+    field_vars = {}
     for key, value in spec.items():
         if key != "environment":
-            _collect_vars(value, interpolator, spec_vars)
-    service["spec_vars"] = sorted(set(spec_vars))
+            found = []
+            _collect_vars(value, interpolator, found)
+            if found:
+                field_vars[str(key)] = sorted(set(found))
+    service["field_vars"] = field_vars
+    service["spec_vars"] = sorted(set(var for found in field_vars.values() for var in found))
     service["env"] = env_entries(spec.get("environment"), interpolator, path)
     service["lines"] = dict(((k, (path, line)) for k, line in (getattr(spec, "lines", None) or {}).items()))
     service["lines"]["_service"] = (path, None)
@@ -285,6 +289,11 @@ def merge_service(base, override):
             merged["env"] = env
         elif key == "spec_vars":
             merged[key] = sorted(set(base.get(key) or []) | set(value))
+        elif key == "field_vars":
+            fields = dict(base.get(key) or {})
+            for field, found in value.items():
+                fields[field] = sorted(set(fields.get(field) or []) | set(found))
+            merged[key] = fields
         elif key == "lines":
             lines = dict(base.get("lines") or {})
             lines.update(value)
@@ -313,12 +322,16 @@ def project_dotenv(working_dir, explicit=""):
         raise ComposeFileError(f"the project's {path} cannot be read, by Compose either: {exc}") from None
 
 
-def load_project(files, working_dir, dotenv_path=""):
-    """The merged project: {files, dotenv, variables (VAR -> line), services: {name: service}, networks, volumes}."""
+def load_project(files, working_dir, dotenv_path="", environ=None):
+    """The merged project: {files, dotenv, variables (VAR -> line), services: {name: service}, networks, volumes}.
+
+    With environ (the environment Compose would run in), its variables win over .env's, as in Compose.
+    """
     if not files:
         raise ComposeFileError("no compose file given")
     env_path, entries = project_dotenv(working_dir, dotenv_path)
     variables = dict((name, value) for name, (value, _line) in entries.items())
+    variables.update(environ or {})
     services = {}
     networks, volumes = {}, {}
     for path in files:

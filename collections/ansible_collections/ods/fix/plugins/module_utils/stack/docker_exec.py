@@ -3,9 +3,12 @@
 """Run a command in a container with data on its stdin, as `docker exec -i` does.
 
 Secrets (SQL with a password, a dump) go through stdin, never through a
-command line that `ps` or an audit log could show.
+command line that `ps` or an audit log could show. Also the engine's other
+calls into a container that the docker SDK has no method for.
 """
 
+import base64
+import json
 import socket
 import struct
 
@@ -84,3 +87,11 @@ def exec_stdin(api, container, cmd, data=b"", *, environment=None, timeout=120, 
     finally:
         raw.close()
     return ExecResult(low.exec_inspect(exec_id).get("ExitCode"), out, err)
+
+
+def path_stat(api, container_id, path):
+    """The engine's stat of one path in a container ({name, size, mode, mtime, linkTarget}), without its content:
+    HEAD /containers/ID/archive (`docker cp`'s stat), which the SDK has no call for."""
+    answer = api.head(api._url("/containers/{0}/archive", container_id), params={"path": path})
+    api._raise_for_status(answer)
+    return json.loads(base64.b64decode(answer.headers["X-Docker-Container-Path-Stat"]))

@@ -14,13 +14,12 @@ nothing. Which settings changed comes from comparing each container's
 environment with what the files give now, by name only: no value leaves here.
 """
 
-import base64
-import json
+import os
 import re
 import shlex
 import subprocess
 
-from ansible_collections.ods.fix.plugins.module_utils.stack import compose, compose_files, compose_lookup
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, compose_files, compose_lookup, docker_exec
 
 HASH_LABEL = "com.docker.compose.config-hash"
 
@@ -90,10 +89,8 @@ LOOKED_AT = 50  # paths looked into one by one; past that, each counts as data
 
 def _holds_data(container, path):
     """The path is a file with something in it (an empty directory, or an empty file, loses nothing)."""
-    api = container.client.api
-    try:  # HEAD .../archive: the engine's stat of one path, without its content (the SDK has no call for it)
-        answer = api.head(api._url("/containers/{0}/archive", container.id), params={"path": path})
-        stat = json.loads(base64.b64decode(answer.headers["X-Docker-Container-Path-Stat"]))
+    try:
+        stat = docker_exec.path_stat(container.client.api, container.id, path)
     except Exception:  # cannot tell: counted, so that nothing is recreated blind
         return True
     return not (stat.get("mode") or 0) & DIR_MODE and (stat.get("size") or 0) > 0
@@ -114,6 +111,44 @@ def held_files(container):
     return [p for i, p in enumerate(leaves) if i >= LOOKED_AT or _holds_data(container, p)]
 
 
+# Parts of a definition whose value at creation the container still shows (its name, image, published ports).
+SHOWN = ("container_name", "image", "ports")
+
+
+def _shows(field, service, container):
+    """The container was made with what this field of the files gives now."""
+    if field == "container_name":
+        return service.get("container_name") == container.name
+    if field == "image":
+        return service.get("image") == (container.attrs.get("Config") or {}).get("Image")
+    if field == "ports":
+        bindings = (container.attrs.get("HostConfig") or {}).get("PortBindings") or {}
+        made = set(
+            (int(port.split("/")[0]), int(bound.get("HostPort") or 0) or None)
+            for port, binds in bindings.items()
+            for bound in binds or [{}]
+        )
+        wanted = set((p["target"], p["published"]) for p in compose_files.published_ports(service))
+        return made == wanted
+    return False
+
+
+def unknown_variables(service, container, variables):
+    """Variables the files take from nothing set now (neither .env nor the environment Compose runs in) where the
+    container may have been made with another value: by `VAR=... docker compose up`, or an .env line since removed.
+    A recreate would give them their default, or nothing; whoever ran it must say which is meant."""
+    unset = set()
+    env = container_env(container)
+    for key, origin in (service.get("env") or {}).items():
+        if origin.get("value") is not None and key in env and env[key] != origin["value"]:
+            unset.update(var for var in origin.get("vars") or [] if var not in variables)
+    for field, used in (service.get("field_vars") or {}).items():
+        missing = [var for var in used if var not in variables]
+        if missing and not (field in SHOWN and _shows(field, service, container)):
+            unset.update(missing)
+    return sorted(unset)
+
+
 def container_env(container):
     config = container.attrs.get("Config") or {}
     return dict(item.split("=", 1) for item in (config.get("Env") or []) if "=" in item)
@@ -127,19 +162,23 @@ def find(profile, containers, cli):
         return [], why
     try:
         dotenv_path = profile.get("dotenv") or ""
-        project = compose_files.load_project(profile["config_files"], profile["working_dir"], dotenv_path)
+        # The variables Compose hashed with: .env's, and this environment's over them.
+        project = compose_files.load_project(
+            profile["config_files"], profile["working_dir"], dotenv_path, environ=os.environ
+        )
     except compose_files.ComposeFileError:
-        project = {"services": {}}
+        project = {"services": {}, "variable_values": {}}
     drifted = []
     for service, container in sorted(containers.items()):
         label = (container.labels or {}).get(HASH_LABEL)
         if not label or service not in hashes or hashes[service] == label:
             continue  # not made by Compose, or a service the files no longer have (not drift: an orphan)
-        spec = (project["services"].get(service) or {}).get("env") or {}
+        definition = project["services"].get(service) or {}
         item = {
             "service": service,
             "container": container.name,
-            "settings": changed_settings(spec, container_env(container)),
+            "settings": changed_settings(definition.get("env") or {}, container_env(container)),
+            "unset": unknown_variables(definition, container, project["variable_values"]),
             "held": held_files(container),
             # What recreates it by hand: the files, name and profiles that made it (a bare `up` in the folder
             # would miss an overlay given with -f).
@@ -160,12 +199,23 @@ def describe(item):
     else:
         what = "its definition in the compose files changed since it was created (not its environment)"
     line = "{} ({}) runs with old settings: {}".format(item["service"], item["container"], what)
-    held = item.get("held") or []
-    if not held:
-        return line
-    return (
-        "{}; not recreated: its own layer holds {} file(s) no volume keeps ({}{}; docker diff {}): copy them "
-        "out, then: {}".format(
-            line, len(held), ", ".join(held[:3]), ", ..." if len(held) > 3 else "", item["container"], item["recreate"]
+    held, unset = item.get("held") or [], item.get("unset") or []
+    if held:
+        return (
+            "{}; not recreated: its own layer holds {} file(s) no volume keeps ({}{}; docker diff {}): copy them "
+            "out, then: {}".format(
+                line,
+                len(held),
+                ", ".join(held[:3]),
+                ", ..." if len(held) > 3 else "",
+                item["container"],
+                item["recreate"],
+            )
         )
-    )
+    if unset:
+        return (
+            "{}; not recreated: the files take {} from a variable set neither in .env nor in this environment, so it "
+            "may have come from the shell that started it: write the value meant (its default too) into .env, then "
+            "run config-drift again, or: {}".format(line, ", ".join(unset), item["recreate"])
+        )
+    return line
