@@ -340,6 +340,16 @@ def wait_healthy(client: Any, instance: Instance, services: Iterable[str], timeo
             time.sleep(1)
 
 
+def check_port_offset(spec: layouts.Layout, offset: int) -> None:
+    """Refused before anything is written: a port past 65535 would fail `up`, and then `down` with the same."""
+    lowest, highest = min(spec.ports.values()) + offset, max(spec.ports.values()) + offset
+    if lowest < 1 or highest > 65535:
+        raise OdsFixError(
+            f"--port-offset {offset} puts the {spec.name} layout's ports at {lowest}-{highest}; ports go from 1 "
+            f"to 65535: give at most {65535 - max(spec.ports.values())}"
+        )
+
+
 def up(
     services: Iterable[str] | None = None,
     *,
@@ -370,6 +380,7 @@ def up(
     if project:
         instance.project = project
     if port_offset is not None:
+        check_port_offset(instance.spec, port_offset)
         instance.port_offset = port_offset
     if mysql_disk_mb is not None:
         instance.mysql_disk_mb = mysql_disk_mb

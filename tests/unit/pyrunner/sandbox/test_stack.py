@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from pyrunner.sandbox import stack
+from pyrunner.errors import OdsFixError
+from pyrunner.sandbox import layouts, stack
 
 
 class FakeContainer:
@@ -54,3 +55,11 @@ def test_docker_word_stands_when_not_starting(instance: stack.Instance) -> None:
     assert not stack.ready(instance, "mysql", state("unhealthy"), container)
     assert not stack.ready(instance, "mysql", state(None, status="exited"), container)
     assert container.ran == []
+
+
+def test_a_port_offset_that_pushes_a_port_past_65535_is_refused_naming_the_largest_that_fits() -> None:
+    stack.check_port_offset(layouts.LOCAL, 35000)  # 29530 + 35000 = 64530
+    with pytest.raises(OdsFixError, match=r"ports at 55000-71530; ports go from 1 to 65535: give at most 36005"):
+        stack.check_port_offset(layouts.LOCAL, 42000)
+    with pytest.raises(OdsFixError, match="ports go from 1"):
+        stack.check_port_offset(layouts.MANUAL, -10000)
