@@ -430,7 +430,10 @@ def down(log: Log = lambda _: None, project: str | None = None) -> Path | None:
     # the node S3 store take tens of seconds to stop gracefully, the whole of a scenario's teardown).
     result = instance.run_compose(cli, "down", "--volumes", "--remove-orphans", "--timeout", "3")
     if result.returncode != 0:
-        raise OdsFixError(f"compose down failed: {_last_line(result.stderr)}")
+        # A fault (or a fix) may leave files Compose refuses (the env file deleted): the sandbox goes all the same,
+        # by its project's labels.
+        log(f"compose down failed ({_last_line(result.stderr)}): removing project {instance.project} by its labels")
+        remove_leftovers(instance.project, log)
     shutil.rmtree(instance.directory)
     log(f"removed project {instance.project} and {instance.directory}")
     return instance.directory

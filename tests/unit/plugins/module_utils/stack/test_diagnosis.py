@@ -134,6 +134,16 @@ def test_a_container_with_old_settings_is_its_own_finding_fixed_by_config_drift(
     assert [p["command"] for p in plan] == ["ods-fix config-drift"]
 
 
+def test_an_env_file_short_of_what_the_containers_were_made_with_is_a_finding_fixed_by_env_file() -> None:
+    problems = ["Compose reads /src/.env, which is missing", "the containers were made with values ...: ODS_PORT_MYSQL"]
+    state = {"file": "/src/.env", "problems": problems, "variables": ["ODS_PORT_MYSQL"]}
+    findings, plan = diagnosis.analyse(STACK, running(), {"env_file": state}, roles=ROLES, fixes=SYMPTOMS)
+    assert [(f["code"], f["service"]) for f in findings] == [("env_file", ".env")]
+    assert findings[0]["summary"] == "; ".join(problems)
+    assert findings[0]["evidence"] == {"file": "/src/.env", "variables": ["ODS_PORT_MYSQL"]}
+    assert [p["command"] for p in plan] == ["ods-fix env-file"]
+
+
 def test_a_service_without_container_is_missing() -> None:
     services = running()
     del services["web"]

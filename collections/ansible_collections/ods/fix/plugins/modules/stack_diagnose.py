@@ -14,7 +14,8 @@ description:
     database, the cache and the vector store, and DB connectivity (the manual's C(SELECT 1) through the
     data API's engine, and directly in the database's container as root), and the cache's C(PING).
   - Finds containers that still run with the settings from before the compose files or C(.env) changed, config
-    drift, where their config-hash label is not what the Compose that made them says now (M(ods.fix.compose_drift)).
+    drift, where their config-hash label is not what the Compose that made them says now (M(ods.fix.compose_drift)),
+    and the env file Compose reads, missing or short of what the containers were made with (M(ods.fix.compose_env_file)).
   - Works on the stack as discovered (the profile; see M(ods.fix.stack_profile)), whatever its services
     are called. Each API is probed on its own health URL (from its healthcheck, its ports or its
     command); what it answers is its health, not Docker's status.
@@ -114,11 +115,14 @@ ods_report:
     details:
       description: >-
         C(services), C(resources), C(logs), C(network), C(health), C(database), C(web),
-        C(drift) (service to C({container, settings, summary}), setting names only), C(findings), C(triage),
+        C(drift) (service to C({container, settings, summary}), setting names only),
+        C(env_file) (C({file, problems, variables}) when the env file Compose reads lacks what the containers were made
+        with, names only), C(findings), C(triage),
         C(broken) (services with a root-cause finding) and C(healthy).
       type: dict
 """
 
+import os
 import time
 from urllib.parse import urlsplit
 
@@ -128,7 +132,9 @@ from ansible_collections.ods.fix.plugins.module_utils.stack import (
     compose,
     credentials,
     diagnosis,
+    discovery,
     drift,
+    env_file,
     probes,
     settings,
 )
@@ -269,6 +275,24 @@ def next_step(entry):
     return line
 
 
+def env_file_state(profile, project_dir, containers):
+    """{file, problems, variables} when the env file Compose reads lacks what the containers were made with."""
+    found = env_file.plan(
+        dict(
+            profile,
+            default_name=discovery.normalize_project_name(os.path.basename(os.path.normpath(profile["working_dir"]))),
+            project_dir=project_dir,
+        ),
+        list(containers.values()),
+        [],
+    )
+    problems = env_file.problems(found)
+    if not problems:
+        return {}
+    variables = [e["var"] for e in found["unset"] if e["required"] or e["source"] == "containers"]
+    return {"file": found["env_file"], "problems": problems, "variables": variables}
+
+
 def main():
     argument_spec = dict(
         cors_origins=dict(type="list", elements="str", default=["http://localhost:3000"]),
@@ -295,6 +319,7 @@ def main():
     seen = assemble(gather(api, profile, containers, params, expected, root, cache_password), profile)
     drifted, _why = drift.find(profile, containers, drift.project_cli(project["compose_flavor"]))
     seen["drift"] = dict((item["service"], item) for item in drifted)
+    seen["env_file"] = env_file_state(profile, params["project_dir"], containers)
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
         expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]

@@ -116,9 +116,22 @@ def service_findings(expected, services):
     return found
 
 
-def probe_findings(probes, cpu_threshold, memory_threshold, database="database"):
-    """Findings from the probes' results; `database` is the database's service (named in what it says)."""
+def project_file_findings(probes):
+    """Findings on the project's files: its env file short of what the containers were made with, and containers
+    still running with settings from before the files were edited."""
     found = []
+    env_file = probes.get("env_file") or {}
+    if env_file.get("problems"):
+        found.append(
+            finding(
+                "env_file",
+                ".env",
+                "; ".join(env_file["problems"]),
+                severity="warning",
+                file=env_file["file"],
+                variables=env_file["variables"],
+            )
+        )
     for service, item in sorted((probes.get("drift") or {}).items()):
         found.append(
             finding(
@@ -130,6 +143,13 @@ def probe_findings(probes, cpu_threshold, memory_threshold, database="database")
                 settings=item["settings"],
             )
         )
+    return found
+
+
+def probe_findings(probes, cpu_threshold, memory_threshold, database="database"):
+    """Findings from the probes' results; `database` is the database's service (named in what it says)."""
+    found = []
+    found.extend(project_file_findings(probes))
     for api, targets in sorted((probes.get("network") or {}).items()):
         for target, result in sorted(targets.items()):
             if not result.get("ok"):

@@ -638,7 +638,14 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
     try:
         project = compose_files.load_project(files, working_dir, env_label)
     except compose_files.ComposeFileError as exc:
-        raise ProfileError(compose_refusal(files, working_dir, env_label) or str(exc)) from None
+        reason = compose_refusal(files, working_dir, env_label) or str(exc)
+        if "required variable" in str(exc):
+            env_path = env_label or os.path.join(working_dir, ".env")
+            reason += (
+                "; Compose reads {}{}: `ods-fix env-file --yes` writes what is missing from the values the "
+                "containers were made with".format(env_path, "" if os.path.isfile(env_path) else ", which is missing")
+            )
+        raise ProfileError(reason) from None
     variables = project["variable_values"]
     name = name or variables.get("COMPOSE_PROJECT_NAME") or normalize_project_name(os.path.basename(working_dir))
     by_service = {}
