@@ -109,13 +109,14 @@ def test_a_missing_file_is_written_from_the_containers_and_the_example_not_its_p
     local = Path(checkout["working_dir"])
     (local / ".env.example").write_text(
         "# copy to .env\nMYSQL_ROOT_PASSWORD=root_password_change_me\nTIER=gold\nKETTLE_PASSWORD=kettle_change_me\n"
+        "MYSQL_DATABASE=example_db\n"
     )
     found = env_file.plan(checkout, [MYSQL, API], existing_volumes=["mysql_data"])
     assert found["exists"] is False and found["left"] == []
     sources = {e["var"]: e["source"] for e in found["unset"]}
     assert sources == {
         "DATA_API_SECRET_KEY": "containers",
-        "MYSQL_DATABASE": "default",  # made with its default: the next up gives it again
+        "MYSQL_DATABASE": "containers",  # made with its default, but the example written out says otherwise
         "MYSQL_HOST_PORT": "containers",
         "MYSQL_ROOT_PASSWORD": "containers",
         "PREFIX": "default",
@@ -127,6 +128,7 @@ def test_a_missing_file_is_written_from_the_containers_and_the_example_not_its_p
         "MYSQL_ROOT_PASSWORD": "r00t-made",
         "TIER": "gold",
         "KETTLE_PASSWORD": "",  # the example's placeholder of a secret is not a value
+        "MYSQL_DATABASE": "onedata",
         "DATA_API_SECRET_KEY": "key-made",
         "MYSQL_HOST_PORT": "23306",
         "REDIS_PASSWORD": "redis-made",

@@ -216,8 +216,9 @@ def choose_values(unset, sources, guarded, readers):
         defaults = entry.pop("defaults")
         sampled = sources["sample"].get(var, "")
         shown = sources["shown"]
-        if var in shown and defaults == {shown[var]}:
-            entry["source"] = "default"  # made with its default, which the next up gives again
+        if var in shown and defaults == {shown[var]} and var not in sources["sample"]:
+            # Made with its default, which the next up gives again (unless the example written out says otherwise).
+            entry["source"] = "default"
         elif var in shown:
             entry["source"], values[var] = "containers", shown[var]
         elif sources["theirs"].get(var):
