@@ -144,6 +144,14 @@ def test_an_env_file_short_of_what_the_containers_were_made_with_is_a_finding_fi
     assert [p["command"] for p in plan] == ["ods-fix env-file"]
 
 
+def test_a_healthcheck_that_says_nothing_is_reported_but_leaves_the_stack_healthy() -> None:
+    item = {"kind": "cannot pass", "where": "docker-compose.yml:128", "docker": "unhealthy", "answer": 200,
+            "misleads": True, "summary": "data-api: Docker says it is unhealthy, and it answers 200; ..."}  # fmt: skip
+    findings, plan = diagnosis.analyse(STACK, running(), {"healthchecks": {"web": item}}, roles=ROLES, fixes=SYMPTOMS)
+    assert [(f["code"], f["service"], f["severity"]) for f in findings] == [("healthcheck", "web", "info")]
+    assert findings[0]["evidence"]["where"] == "docker-compose.yml:128" and plan == []
+
+
 def test_a_service_without_container_is_missing() -> None:
     services = running()
     del services["web"]

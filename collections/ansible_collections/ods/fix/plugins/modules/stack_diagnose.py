@@ -130,11 +130,13 @@ from ansible_collections.ods.fix.plugins.module_utils import project_lock
 from ansible_collections.ods.fix.plugins.module_utils.mysql import root_access
 from ansible_collections.ods.fix.plugins.module_utils.stack import (
     compose,
+    compose_files,
     credentials,
     diagnosis,
     discovery,
     drift,
     env_file,
+    healthchecks,
     probes,
     settings,
 )
@@ -275,6 +277,32 @@ def next_step(entry):
     return line
 
 
+def silent_healthchecks(profile, containers, health):
+    """{service: what healthchecks.judge says} for each container whose healthcheck cannot fail or cannot pass;
+    an API's answer on its health URL (health, from the probes) says whether Docker's word misleads now."""
+    try:
+        lines = dict(
+            (name, spec["lines"].get("healthcheck"))
+            for name, spec in compose_files.load_project(
+                profile["config_files"], profile["working_dir"], profile.get("dotenv") or ""
+            )["services"].items()
+        )
+    except compose_files.ComposeFileError:
+        lines = {}
+    found = {}
+    for service, container in sorted(containers.items()):
+        attrs = container.attrs or {}
+        test = ((attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+        at = lines.get(service)
+        where = f"{os.path.basename(at[0])}:{at[1]}" if at and at[1] else "its image's HEALTHCHECK"
+        item = healthchecks.judge(
+            service, test, attrs.get("State") or {}, (health.get(service) or {}).get("code"), where
+        )
+        if item:
+            found[service] = dict(item, summary=healthchecks.describe(item))
+    return found
+
+
 def env_file_state(profile, project_dir, containers):
     """{file, problems, variables} when the env file Compose reads lacks what the containers were made with."""
     found = env_file.plan(
@@ -320,6 +348,7 @@ def main():
     drifted, _why = drift.find(profile, containers, drift.project_cli(project["compose_flavor"]))
     seen["drift"] = dict((item["service"], item) for item in drifted)
     seen["env_file"] = env_file_state(profile, params["project_dir"], containers)
+    seen["healthchecks"] = silent_healthchecks(profile, containers, seen["health"])
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
         expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]
@@ -344,7 +373,8 @@ def main():
         broken=broken,
         healthy=not roots,
     )
-    left = [next_step(p) for p in plan]
+    # A healthcheck that says nothing is no outage (the stack stays healthy), but it is for the user to change.
+    left = [next_step(p) for p in plan] + [f["summary"] for f in findings if f["code"] == "healthcheck"]
     # A fix at work on the project (it holds the lock) may be why a service is down right now: say so first.
     holder = project_lock.holder(project_lock.state_dir(params["project_dir"]))
     details["lock"] = {k: holder.get(k) for k in ("fix", "pid", "since")} if holder else {}

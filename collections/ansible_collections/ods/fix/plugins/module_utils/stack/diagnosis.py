@@ -120,6 +120,21 @@ def project_file_findings(probes):
     """Findings on the project's files: its env file short of what the containers were made with, and containers
     still running with settings from before the files were edited."""
     found = []
+    for service, item in sorted((probes.get("healthchecks") or {}).items()):
+        # Info: Docker's word is wrong, not the service; nothing to fix but a line of the compose file.
+        found.append(
+            finding(
+                "healthcheck",
+                service,
+                item["summary"],
+                severity="info",
+                kind=item["kind"],
+                where=item["where"],
+                docker=item["docker"],
+                answer=item["answer"],
+                misleads=item["misleads"],
+            )
+        )
     env_file = probes.get("env_file") or {}
     if env_file.get("problems"):
         found.append(
