@@ -419,12 +419,37 @@ def remove_leftovers(project: str, log: Log = lambda _: None) -> int:
     return removed
 
 
+SQUATTERS = "port-squatters"  # pids of the processes the port-taken fault left listening
+
+
+def keep_squatter(instance: Instance, pid: int) -> None:
+    with (instance.directory / SQUATTERS).open("a") as handle:
+        handle.write(f"{pid}\n")
+
+
+def stop_squatters(instance: Instance, log: Log) -> None:
+    """Stop what the port-taken fault started: each pid, if it is still that HTTP server (a pid may be reused)."""
+    listed = instance.directory / SQUATTERS
+    if not listed.exists():
+        return
+    for pid in listed.read_text().split():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"http.server" in cmdline:
+            os.kill(int(pid), 15)
+            log(f"stopped process {pid}, which held a port of the sandbox")
+    listed.unlink()
+
+
 def down(log: Log = lambda _: None, project: str | None = None) -> Path | None:
     instance = Instance.load()
     if instance is None:
         if project:
             remove_leftovers(project, log)
         return None
+    stop_squatters(instance, log)
     cli = compose_mod.detect(instance.compose)
     # Its volumes go too, so nothing is to be kept: a container that does not stop at once is killed (Milvus and
     # the node S3 store take tens of seconds to stop gracefully, the whole of a scenario's teardown).

@@ -152,6 +152,20 @@ def test_a_healthcheck_that_says_nothing_is_reported_but_leaves_the_stack_health
     assert findings[0]["evidence"]["where"] == "docker-compose.yml:128" and plan == []
 
 
+def test_a_service_whose_port_is_taken_is_that_finding_not_a_stopped_one_that_starting_would_fix() -> None:
+    summary = "alldata-api cannot start: host port 127.0.0.1:8080, ... is held by container keycloak-1 (project auth)"
+    taken = {"port": 8080, "host_ip": "127.0.0.1", "where": "docker-compose.yml:57", "summary": summary,
+             "holder": {"kind": "container", "name": "keycloak-1", "project": "auth"}}  # fmt: skip
+    services = running(**{"alldata-api": {"status": "created", "exit_code": 128}})
+    findings, plan = diagnosis.analyse(
+        STACK, services, {"ports": {"alldata-api": [taken]}}, roles=ROLES, fixes=SYMPTOMS
+    )
+    by_code = {f["code"]: f for f in findings if f["service"] == "alldata-api"}
+    assert by_code["port_taken"]["summary"] == summary and "caused_by" not in by_code["port_taken"]
+    assert by_code["stopped"]["caused_by"] == "port_taken:alldata-api"
+    assert [(p["finding"], p.get("command")) for p in plan] == [("port_taken:alldata-api", None)]
+
+
 def test_a_service_without_container_is_missing() -> None:
     services = running()
     del services["web"]

@@ -137,6 +137,7 @@ from ansible_collections.ods.fix.plugins.module_utils.stack import (
     drift,
     env_file,
     healthchecks,
+    ports,
     probes,
     settings,
 )
@@ -277,29 +278,53 @@ def next_step(entry):
     return line
 
 
-def silent_healthchecks(profile, containers, health):
-    """{service: what healthchecks.judge says} for each container whose healthcheck cannot fail or cannot pass;
-    an API's answer on its health URL (health, from the probes) says whether Docker's word misleads now."""
+def compose_lines(profile):
+    """{service: {field: (file, line)}} of the compose files ({} when they cannot be read)."""
     try:
-        lines = dict(
-            (name, spec["lines"].get("healthcheck"))
-            for name, spec in compose_files.load_project(
-                profile["config_files"], profile["working_dir"], profile.get("dotenv") or ""
-            )["services"].items()
+        project = compose_files.load_project(
+            profile["config_files"], profile["working_dir"], profile.get("dotenv") or ""
         )
     except compose_files.ComposeFileError:
-        lines = {}
+        return {}
+    return dict((name, spec.get("lines") or {}) for name, spec in project["services"].items())
+
+
+def line_of(lines, service, field, otherwise):
+    at = (lines.get(service) or {}).get(field)
+    return f"{os.path.basename(at[0])}:{at[1]}" if at and at[1] else otherwise
+
+
+def silent_healthchecks(containers, health, lines):
+    """{service: what healthchecks.judge says} for each container whose healthcheck cannot fail or cannot pass;
+    an API's answer on its health URL (health, from the probes) says whether Docker's word misleads now."""
     found = {}
     for service, container in sorted(containers.items()):
         attrs = container.attrs or {}
         test = ((attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
-        at = lines.get(service)
-        where = f"{os.path.basename(at[0])}:{at[1]}" if at and at[1] else "its image's HEALTHCHECK"
-        item = healthchecks.judge(
-            service, test, attrs.get("State") or {}, (health.get(service) or {}).get("code"), where
-        )
+        where = line_of(lines, service, "healthcheck", "its image's HEALTHCHECK")
+        answer = (health.get(service) or {}).get("code")
+        item = healthchecks.judge(service, test, attrs.get("State") or {}, answer, where)
         if item:
             found[service] = dict(item, summary=healthchecks.describe(item))
+    return found
+
+
+def taken_ports(api, profile, containers, expected, lines):
+    """{service: [what ports.taken says]} for each expected service that is not running and whose published host
+    port another container or a process holds."""
+    found = {}
+    others = None
+    for service in expected:
+        container = containers.get(service)
+        published = (profile["services"].get(service) or {}).get("published") or []
+        if not published or (container is not None and container.status == "running"):
+            continue
+        if others is None:
+            others = api.containers.list()
+        where = line_of(lines, service, "ports", "its ports")
+        items = ports.taken(service, container, published, others, where)
+        if items:
+            found[service] = items
     return found
 
 
@@ -348,7 +373,9 @@ def main():
     drifted, _why = drift.find(profile, containers, drift.project_cli(project["compose_flavor"]))
     seen["drift"] = dict((item["service"], item) for item in drifted)
     seen["env_file"] = env_file_state(profile, params["project_dir"], containers)
-    seen["healthchecks"] = silent_healthchecks(profile, containers, seen["health"])
+    lines = compose_lines(profile)
+    seen["healthchecks"] = silent_healthchecks(containers, seen["health"], lines)
+    seen["ports"] = taken_ports(api, profile, containers, expected, lines)
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
         expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]

@@ -120,6 +120,19 @@ def project_file_findings(probes):
     """Findings on the project's files: its env file short of what the containers were made with, and containers
     still running with settings from before the files were edited."""
     found = []
+    for service, items in sorted((probes.get("ports") or {}).items()):
+        for item in items:
+            found.append(
+                finding(
+                    "port_taken",
+                    service,
+                    item["summary"],
+                    port=item["port"],
+                    host_ip=item["host_ip"],
+                    where=item["where"],
+                    holder=item["holder"],
+                )
+            )
     for service, item in sorted((probes.get("healthchecks") or {}).items()):
         # Info: Docker's word is wrong, not the service; nothing to fix but a line of the compose file.
         found.append(
@@ -386,6 +399,11 @@ def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.
     database = next((s for s, r in sorted(roles.items()) if r == "database"), "database")
     findings = service_findings(expected, services) + probe_findings(probes, cpu_threshold, memory_threshold, database)
     findings = link_causes(with_roles(_dedupe(findings), roles))
+    # A service that cannot start because another holds its port: starting it again (its fix) changes nothing.
+    blocked = set(f["service"] for f in findings if f["code"] == "port_taken")
+    for item in findings:
+        if item["service"] in blocked and item["code"] in ("stopped", "missing") and "caused_by" not in item:
+            item["caused_by"] = "port_taken:{}".format(item["service"])
     return findings, triage(findings, fixes)
 
 
