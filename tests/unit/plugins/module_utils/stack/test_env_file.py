@@ -101,6 +101,12 @@ def test_two_containers_that_disagree_give_no_value(tmp_path: Path) -> None:
     one, two = FakeContainer("a", "a", {"K": "1"}), FakeContainer("b", "b", {"K": "2"})
     assert env_file.from_containers([str(compose)], [one, two]) == ({}, ["V"])
     assert env_file._pattern("${A}${B}") == (None, [])  # side by side: no telling where one ends
+    # Two ways to split a URL whose password holds a `:` between user and password: no value from it.
+    compose.write_text("services:\n  a:\n    environment:\n      URL: mysql://${U:-app}:${P:?}@db/x\n")
+    split = FakeContainer("a", "a", {"URL": "mysql://app:pa:ss@db/x"})
+    assert env_file.from_containers([str(compose)], [split]) == ({}, [])
+    plain = FakeContainer("a", "a", {"URL": "mysql://app:pass@db/x"})
+    assert env_file.from_containers([str(compose)], [plain]) == ({"U": "app", "P": "pass"}, [])
 
 
 def test_a_missing_file_is_written_from_the_containers_and_the_example_not_its_placeholders(
@@ -136,6 +142,13 @@ def test_a_missing_file_is_written_from_the_containers_and_the_example_not_its_p
     assert env_file.render(found).startswith("# copy to .env\n")
     text = json.dumps(env_file.problems(found)) + json.dumps(found["unset"])
     assert not any(secret in text for secret in ("r00t-made", "redis-made", "key-made", "23306"))
+
+
+def test_a_required_secret_the_containers_disagree_on_is_not_invented(checkout: dict[str, Any]) -> None:
+    other = FakeContainer("data-api", "api-2", {"SECRET_KEY": "another-key"})
+    found = env_file.plan(checkout, [API, other], existing_volumes=[])
+    assert "DATA_API_SECRET_KEY" not in found["values"]
+    assert any(line.startswith("DATA_API_SECRET_KEY ") and "the containers disagree" in line for line in found["left"])
 
 
 def test_a_required_secret_nothing_gives_is_generated_unless_a_volume_holds_data_made_with_the_old_one(

@@ -152,11 +152,19 @@ def from_containers(files, containers):
             pattern, names = _pattern(raw)
             if pattern is None:
                 continue
-            matches = [m for m in (re.fullmatch(pattern, text, re.DOTALL) for text in candidates) if m]
+            lazy = pattern.replace(">.*)", ">.*?)")
+            matches = [
+                (greedy, re.fullmatch(lazy, text, re.DOTALL))
+                for greedy, text in ((re.fullmatch(pattern, text, re.DOTALL), text) for text in candidates)
+                if greedy
+            ]
             if len(matches) != 1:
                 continue
+            greedy, shortest = matches[0]
+            if greedy.groups() != shortest.groups():
+                continue  # two ways to split it (a `:` in a password between ${USER} and ${PASSWORD}): no telling
             for index, name in enumerate(names):
-                seen.setdefault(name, set()).add(matches[0].group(f"v{index}"))
+                seen.setdefault(name, set()).add(greedy.group(f"v{index}"))
     values = dict((name, found.pop()) for name, found in seen.items() if len(found) == 1)
     return values, sorted(name for name, found in seen.items() if len(found) > 1)
 
@@ -225,7 +233,7 @@ def choose_values(unset, sources, guarded, readers):
             entry["source"], values[var] = "misplaced", sources["theirs"][var]
         elif sampled and not (is_secret_name(var) and PLACEHOLDER.search(sampled)):
             entry["source"], values[var] = "example", sampled
-        elif entry["required"] and is_secret_name(var):
+        elif entry["required"] and is_secret_name(var) and var not in sources["ambiguous"]:
             kept = [service for service in guarded if var in readers.get(service, ())]
             entry["source"] = "none" if kept else "generated"
             if kept:
