@@ -52,7 +52,9 @@ drifted:
           with another value (from the shell that started it). Such a container is not to be recreated blind.
       type: list
     held: {description: Files in its own layer that no volume keeps; a recreate would delete them., type: list}
-    recreate: {description: The Compose command that recreates it with the files, project and profiles that made it., type: str}
+    recreate:
+      description: The Compose command that recreates it with the files, project and profiles that made it.
+      type: str
     summary: {description: One line saying so; setting names only., type: str}
 problems:
   description: One line per drifted container, setting names only.

@@ -21,10 +21,8 @@ description:
   - No value is returned, only names, files and lines.
 extends_documentation_fragment:
   - ods.fix.attributes
+  - ods.fix.attributes.full
   - ods.fix.project
-attributes:
-  check_mode:
-    support: full
 options:
   write:
     description: Write the file (else only report).
@@ -57,8 +55,8 @@ exists:
   returned: success
   type: bool
 unset:
-  description: The variables the compose files use that nothing sets, each with RV(unset[].required), where it is used, and
-    the source its value would come from (containers, misplaced, example, generated, none).
+  description: The variables the compose files use that nothing sets, each with whether it is required, where it is used,
+    and the source its value would come from (containers, misplaced, example, generated, default, none).
   returned: success
   type: list
   elements: dict
