@@ -79,7 +79,7 @@ written:
 import os
 
 from ansible_collections.ods.fix.plugins.module_utils import safe_file
-from ansible_collections.ods.fix.plugins.module_utils.stack import compose, discovery, env_file
+from ansible_collections.ods.fix.plugins.module_utils.stack import compose, compose_files, discovery, dotenv, env_file
 
 VOLUME_LABEL = "com.docker.compose.volume"
 
@@ -102,6 +102,21 @@ def describe(found, values, check_mode, backup):
     return line + (f"; the old file kept as {backup}" if backup else "")
 
 
+def plan(params, name, default_name, working_dir, files, env_label, containers, volumes):
+    return env_file.plan(
+        {
+            "project": name,
+            "default_name": default_name,
+            "project_dir": params["project_dir"],
+            "working_dir": working_dir,
+            "config_files": files,
+            "dotenv": env_label,
+        },
+        containers,
+        [v for v in volumes if v],
+    )
+
+
 def main():
     module = compose.stack_module(
         dict(write=dict(type="bool", default=False), backup_dir=dict(type="path", default=""))
@@ -121,25 +136,19 @@ def main():
         (v.attrs.get("Labels") or {}).get(VOLUME_LABEL)
         for v in api.volumes.list(filters={"label": f"com.docker.compose.project={name}"})
     ]
-    found = env_file.plan(
-        {
-            "project": name,
-            "default_name": default_name,
-            "project_dir": params["project_dir"],
-            "working_dir": working_dir,
-            "config_files": files,
-            "dotenv": env_label,
-        },
-        containers,
-        [v for v in volumes if v],
-    )
+    try:
+        found = plan(params, name, default_name, working_dir, files, env_label, containers, volumes)
+    except (compose_files.ComposeFileError, dotenv.DotenvError, OSError) as exc:
+        module.fail_json(msg=f"the project's files cannot be read: {exc}", ods_failure="input")
     values = found.pop("values")
     problems = env_file.problems(found)
     result = dict(found, ok=not problems, problems=problems, changed=False)
-    if not (params["write"] and problems and values):
+    if not (params["write"] and problems):
         module.exit_json(**result)
     if found["left"]:
         module.fail_json(msg="nothing written to {}: {}".format(found["env_file"], "; ".join(found["left"])), **result)
+    if not values:
+        module.exit_json(**result)
     result["changed"] = True
     result["written"] = {"file": found["env_file"], "variables": sorted(values), "backup": ""}
     if not module.check_mode:

@@ -117,7 +117,8 @@ ods_report:
         C(services), C(resources), C(logs), C(network), C(health), C(database), C(web),
         C(drift) (service to C({container, settings, summary}), setting names only),
         C(env_file) (C({file, problems, variables}) when the env file Compose reads lacks what the containers were made
-        with, names only), C(findings), C(triage),
+        with, names only), C(healthchecks) (service to what its healthcheck cannot do, and its line),
+        C(ports) (service to the host ports another holds, and who), C(findings), C(triage),
         C(broken) (services with a root-cause finding) and C(healthy).
       type: dict
 """
