@@ -175,6 +175,15 @@ def test_a_env_written_at_the_checkouts_root_where_compose_does_not_look_gives_i
     assert f"a .env at {found['misplaced']}, where Compose does not look" in env_file.problems(found)
 
 
+def test_a_env_outside_the_checkout_is_never_read(checkout: dict[str, Any]) -> None:
+    (Path(checkout["project_dir"]).parent / ".env").write_text("MYSQL_ROOT_PASSWORD=someone-elses\n")
+    flat = dict(checkout, working_dir=checkout["project_dir"], project_dir=checkout["project_dir"])
+    Path(checkout["project_dir"], "docker-compose.yml").write_text(COMPOSE)
+    flat["config_files"] = [str(Path(checkout["project_dir"], "docker-compose.yml"))]
+    assert env_file.plan(flat, [], existing_volumes=[])["misplaced"] == ""
+    assert env_file.plan(checkout, [], existing_volumes=[])["misplaced"] == ""
+
+
 def test_an_existing_file_gets_only_what_it_lacks_every_other_byte_kept(checkout: dict[str, Any]) -> None:
     env = Path(checkout["working_dir"]) / ".env"
     original = "# mine\nMYSQL_ROOT_PASSWORD='kept as is'\nREDIS_PASSWORD=\nDATA_API_SECRET_KEY=k\n"

@@ -202,16 +202,16 @@ def find_example(working_dir, project_dir):
 
 
 def find_misplaced(env_path, working_dir, project_dir):
-    """A .env the user wrote where Compose does not look (the checkout's root, or its parents up to it)."""
-    folder = os.path.abspath(working_dir)
+    """A .env the user wrote where Compose does not look: in a folder above the working directory, up to the
+    checkout's root (project_dir), never outside it."""
     top = os.path.abspath(project_dir)
-    while True:
+    folder = os.path.abspath(working_dir)
+    while folder != top and folder.startswith(top + os.sep):
         folder = os.path.dirname(folder)
         candidate = os.path.join(folder, ".env")
         if os.path.isfile(candidate) and os.path.abspath(candidate) != os.path.abspath(env_path):
             return candidate
-        if folder == top or not folder.startswith(top) or folder == os.path.dirname(folder):
-            return ""
+    return ""
 
 
 def choose_values(unset, sources, guarded, readers):
