@@ -438,7 +438,10 @@ def stop_squatters(instance: Instance, log: Log) -> None:
         except OSError:
             continue
         if b"http.server" in cmdline:
-            os.kill(int(pid), 15)
+            try:
+                os.kill(int(pid), 15)
+            except OSError:  # gone meanwhile
+                continue
             log(f"stopped process {pid}, which held a port of the sandbox")
     listed.unlink()
 

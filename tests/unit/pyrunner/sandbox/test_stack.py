@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -63,3 +65,21 @@ def test_a_port_offset_that_pushes_a_port_past_65535_is_refused_naming_the_large
         stack.check_port_offset(layouts.LOCAL, 42000)
     with pytest.raises(OdsFixError, match="ports go from 1"):
         stack.check_port_offset(layouts.MANUAL, -10000)
+
+
+def test_down_stops_the_port_taken_faults_server_and_nothing_that_reused_another_pid(instance: stack.Instance) -> None:
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0"], cwd=instance.directory)
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        stack.keep_squatter(instance, server.pid)
+        stack.keep_squatter(instance, other.pid)  # as if the fault's pid had been reused by another program
+        stack.keep_squatter(instance, 999999999)  # long gone
+        said: list[str] = []
+        stack.stop_squatters(instance, said.append)
+        assert server.wait(timeout=10) == -15
+        assert other.poll() is None
+        assert said == [f"stopped process {server.pid}, which held a port of the sandbox"]
+        assert not (instance.directory / stack.SQUATTERS).exists()
+    finally:
+        server.kill()
+        other.kill()
