@@ -13,6 +13,8 @@ whose inode leads to the pid that holds it through /proc/PID/fd), as `ss -ltnp` 
 
 import os
 
+from ansible_collections.ods.fix.plugins.module_utils.security import forensics
+
 LISTEN = "0A"
 ANY = ("", "0.0.0.0", "::")
 PORT_ERROR = ("port is already allocated", "address already in use")
@@ -62,25 +64,12 @@ def process_holder(port, proc="/proc"):
     inodes = listening_inodes(port, proc)
     if not inodes:
         return None
-    wanted = set(f"socket:[{inode}]" for inode in inodes)
-    for pid in sorted((p for p in os.listdir(proc) if p.isdigit()), key=int):
-        fd_dir = os.path.join(proc, pid, "fd")
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(os.path.join(fd_dir, fd))
-            except OSError:
-                continue
-            if target in wanted:
-                try:
-                    with open(os.path.join(proc, pid, "comm"), encoding="utf-8", errors="replace") as handle:
-                        name = handle.read().strip()
-                except OSError:
-                    name = ""
-                return {"kind": "process", "pid": int(pid), "name": name}
+    pids = sorted((p for p in os.listdir(proc) if p.isdigit()), key=int)
+    owners = forensics.socket_owners(pids, proc)  # inode -> "pid/name", as the incident capture reads them
+    for inode in sorted(inodes):
+        if inode in owners:
+            pid, _slash, name = owners[inode].partition("/")
+            return {"kind": "process", "pid": int(pid), "name": name}
     return {"kind": "process", "pid": None, "name": ""}
 
 
