@@ -225,3 +225,17 @@ def test_the_holder_never_takes_a_step_half_way_through_writing_its_record_for_a
     assert not project_lock._workers_alive(sdir, info["token"])
     assert (wdir / "123.123.tmp").exists() and not stale.exists()
     project_lock.release(sdir, info["token"])
+
+
+def test_a_release_file_the_holder_removes_at_once_is_no_error(sdir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The holder polls for the release file and unlinks it as soon as it exists: touching it must not need it after.
+    real_open = os.open
+
+    def open_then_holder_unlinks(path: str, *args: object) -> int:
+        fd = real_open(path, *args)  # type: ignore[arg-type]
+        os.unlink(path)
+        return fd
+
+    monkeypatch.setattr(project_lock.os, "open", open_then_holder_unlinks)
+    os.makedirs(sdir, exist_ok=True)
+    project_lock._touch(os.path.join(sdir, "lock.release-x"))

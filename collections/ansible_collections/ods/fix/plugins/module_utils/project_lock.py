@@ -85,9 +85,12 @@ def _write_json(path, data):
 
 
 def _touch(path):
+    # By the descriptor: the holder may unlink a release file as soon as it exists.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    os.close(fd)
-    os.utime(path, None)
+    try:
+        os.utime(fd)
+    finally:
+        os.close(fd)
 
 
 def holder(sdir):
