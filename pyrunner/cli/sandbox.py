@@ -55,6 +55,12 @@ def sandbox() -> None:
     default=None,
     help="Put mysql's data on a filesystem of this size (tmpfs), so that it can fill up (0: normal volume).",
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start from nothing: first remove the sandbox there, its volumes too, and what an interrupted run of "
+    "the same project left (as `sandbox down --project` does). Without it, an existing sandbox is started as it is.",
+)
 def sandbox_up(
     *,
     services: str | None,
@@ -63,11 +69,14 @@ def sandbox_up(
     port_offset: int | None,
     project: str | None,
     mysql_disk_mb: int | None,
+    fresh: bool,
 ) -> int:
     """Build the images (cached), create the sandbox directory and start the stack; waits until healthy."""
     from pyrunner.sandbox import stack  # noqa: PLC0415
 
     started = time.monotonic()
+    if fresh:
+        stack.down(log=_progress_line, project=project or stack.DEFAULT_PROJECT)
     wanted = [s.strip() for s in services.split(",") if s.strip()] if services else None
     instance = stack.up(
         wanted,

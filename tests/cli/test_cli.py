@@ -170,3 +170,20 @@ def test_a_limit_file_selects_its_hosts(write) -> None:  # type: ignore[no-untyp
     limit_file = write("limit.txt", "dev-02\n")
     assert resolve_hosts(inventory, f"@{limit_file}") == ["dev-02"]
     assert resolve_hosts(inventory, "~dev-0[1]") == ["dev-01"]
+
+
+def test_sandbox_up_fresh_removes_the_project_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyrunner.sandbox import stack  # noqa: PLC0415
+
+    calls: list[tuple[str, object]] = []
+
+    class Started:
+        project, compose, layout, directory = "ods-x", "v2", "manual", "/tmp/x"
+
+    monkeypatch.setattr(stack, "down", lambda log, project=None: calls.append(("down", project)))
+    monkeypatch.setattr(stack, "up", lambda *a, **k: calls.append(("up", k["project"])) or Started())
+    assert cli.main(["sandbox", "up", "--fresh", "--project", "ods-x"]) == 0
+    assert calls == [("down", "ods-x"), ("up", "ods-x")]
+    calls.clear()
+    assert cli.main(["sandbox", "up", "--project", "ods-x"]) == 0
+    assert calls == [("up", "ods-x")]
