@@ -19,3 +19,10 @@ def test_milvus_backup_lists_each_collection_s_rows() -> None:
     ]
     check = build("milvus_backup", {"export": SKIPPED}, {"collections": [], "dest": "/b"}, check=True)
     assert check["done"] == ["would export every collection to /b"] and check["left"] == []
+
+
+def test_an_export_that_failed_reports_nothing_done_without_an_error_of_its_own() -> None:
+    failed = {"failed": True, "msg": "Milvus does not answer"}
+    for results in ({"export": failed}, {"export": {"skipped": True}}):
+        report = build("milvus_backup", results, {"collections": [], "dest": "/d", "fetch": True})
+        assert report["done"] == [] and report["left"] == [] and report["details"]["file"] == ""

@@ -40,3 +40,10 @@ def test_mysql_backup_says_where_the_dump_is_and_how_to_restore_it() -> None:
         and refused["msg"]
         == "cannot make /ro/dev1 (cannot create directory '/ro': Read-only file system); nothing was backed up"
     )
+
+
+def test_a_dump_that_failed_reports_nothing_done_without_an_error_of_its_own() -> None:
+    failed = {"failed": True, "msg": "compose project p has no containers"}
+    for results in ({"backup": failed}, {"backup": {"skipped": True}}):
+        report = build("mysql_backup", results, {"database": "ods", "fetch": True})
+        assert report["done"] == [] and report["left"] == [] and report["details"]["file"] == ""

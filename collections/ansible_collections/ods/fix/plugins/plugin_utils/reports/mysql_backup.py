@@ -10,6 +10,8 @@ def build(results, options, check_mode):
     rows = field(backup, "rows", {})
     if check_mode:
         line = f"would back up {field(backup, 'database') or options.get('database') or ''}"
+    elif not field(backup, "file"):  # the dump failed, or never ran: the failure says why
+        line = None
     elif backup.get("up_to_date"):
         line = f"no change since {backup['file']}"
     else:
@@ -19,7 +21,7 @@ def build(results, options, check_mode):
         )
     fetched = list(results.get("fetched") or []) if options.get("fetch") else []
     return report(
-        done=[line, *prefixed("on the controller: ", fetched)],
+        done=[line, *prefixed("on the controller: ", fetched)] if line else [],
         left=[] if check_mode or not fetched else [f"restore with: ods-fix mysql-restore --backup {fetched[0]} --yes"],
         details={
             "file": field(backup, "file", ""),
