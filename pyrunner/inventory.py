@@ -30,6 +30,12 @@ def resolve_hosts(inventory: Path, limit: str | None) -> list[str]:
         raise OdsFixError(
             f"inventory {inventory} cannot be parsed: {parse_reason(noise.getvalue(), str(exc))}"
         ) from exc
+    # The setting above is read when Ansible's constants are first imported: in a process that imported them
+    # before (a test run), an unparsed source is only a warning. It is refused all the same.
+    if "Unable to parse" in noise.getvalue() or "No inventory was parsed" in noise.getvalue():
+        raise OdsFixError(
+            f"inventory {inventory} cannot be parsed: {parse_reason(noise.getvalue(), 'no inventory plugin reads it')}"
+        )
     hosts = [host.name for host in manager.get_hosts("all")]
     if not hosts:
         raise OdsFixError(f"inventory {inventory} has no hosts")
