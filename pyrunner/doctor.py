@@ -26,6 +26,7 @@ from pyrunner.progress import HostProgress
 from pyrunner.runner import RunResult
 
 ORDER = catalog.dependency_order()  # from each catalog entry's after
+FOR_YOU = ("memory_killed", "restart_loop", "healthcheck")  # diagnose's findings that only the user can act on
 
 
 @dataclass
@@ -44,6 +45,8 @@ class HostPlan:
     status: str  # the diagnose run's status for the host: ok, unreachable, failed, ...
     steps: list[Step] = field(default_factory=list)
     error: str | None = None
+    # What diagnose leaves to the user and no fix does: a memory limit to raise, a healthcheck line to change.
+    for_you: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -56,6 +59,7 @@ class HostPlan:
             "healthy": self.healthy,
             "error": self.error,
             "steps": [step.__dict__ for step in self.steps],
+            "for_you": self.for_you,
         }
 
 
@@ -69,6 +73,7 @@ def plan_from(hosts: dict[str, HostProgress]) -> list[HostPlan]:
     for name, host in sorted(hosts.items()):
         plan = HostPlan(name, host.status, error=host.error if host.status != "ok" else None)
         details = (host.report or {}).get("details") or {}
+        plan.for_you = [f["summary"] for f in details.get("findings") or [] if f.get("code") in FOR_YOU]
         seen: set[str] = set()
         for entry in details.get("triage") or []:
             fix_name = entry.get("fix")

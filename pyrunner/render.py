@@ -267,14 +267,15 @@ def _plan_lines(plan: dict[str, Any], *, after: bool) -> list[str]:
         return [f"  {host}: unreachable: {plan['error']}"]
     if plan["status"] in ("failed", "bad input"):
         return [f"  {host}: diagnose {plan['status']}: {plan['error']}"]
+    for_you = [f"    for you: {line}" for line in plan.get("for_you") or []]
     if plan["healthy"]:
-        return [f"  {host}: {'healthy now' if after else 'healthy: nothing to do'}"]
+        return [f"  {host}: {'healthy now' if after else 'healthy: nothing to do'}", *for_you]
     lines = [f"  {host}:" + (" still needs a human" if after else "")]
     for number, step in enumerate(plan["steps"], start=1):
         what = step["command"] or "(no automated fix: see the manual)"
         note = f"  [{step['note']}]" if step["note"] else ""
         lines.append(f"    {number}. {what}  {step['finding']}: {step['summary']}{note}")
-    return lines
+    return lines + for_you
 
 
 def print_doctor(document: dict[str, Any], stream: TextIO | None = None) -> None:

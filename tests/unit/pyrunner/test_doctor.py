@@ -111,3 +111,23 @@ def test_the_text_says_what_was_wrong_what_was_done_and_what_is_left() -> None:
     assert "ods-fix mysql-connect on a: changed: started mysql" in text
     assert "ods-fix api-500 on a: refused: loop guard" in text
     assert "a: still needs a human" in text and "exit 5" in text
+
+
+def test_what_only_the_user_can_change_is_said_before_and_after_the_fixes() -> None:
+    host = diagnosed("a", "api-slow")
+    limit = "redis was killed for lack of memory (OOM; it runs again): its memory limit is 24.0 MiB, set at x.yml:24"
+    host.report["details"]["findings"] = [  # type: ignore[index]
+        {"code": "stopped", "summary": "redis is not running"},
+        {"code": "memory_killed", "summary": limit},
+    ]
+    plans = doctor.plan_from({"a": host})
+    assert plans[0].for_you == [limit]
+    healed = diagnosed("a")
+    healed.report["details"]["findings"] = [{"code": "memory_killed", "summary": limit}]  # type: ignore[index]
+    after = doctor.plan_from({"a": healed})
+    assert after[0].healthy  # the service runs again: nothing left for doctor, the limit is left for the user
+    out = io.StringIO()
+    document = {"diagnose_run": "/r", "plan": [p.document() for p in plans], "applied": [],
+                "after": [p.document() for p in after], "exit_code": 0, "exit_meaning": "ok"}  # fmt: skip
+    render.print_doctor(document, stream=out)
+    assert out.getvalue().count(f"for you: {limit}") == 2 and "a: healthy now" in out.getvalue()

@@ -245,3 +245,24 @@ def test_a_down_upstream_is_its_service_not_the_config() -> None:
     assert diagnosis.probe_findings({"web": {"config": down}, "web_service": "web-frontend"}, 90, 90) == []
     found = diagnosis.probe_findings({"web": {"config": typo}, "web_service": "web-frontend"}, 90, 90)
     assert [f["code"] for f in found] == ["nginx_config"] and "servr_name" in found[0]["summary"]
+
+
+def test_a_service_killed_for_memory_is_started_by_its_fix_and_the_limit_to_raise_is_left() -> None:
+    item = {"oom_killed": True, "restarts": 0, "exit_code": 137, "policy": "no", "limit_mb": 24.0,
+            "where": "docker-compose.yml:31", "summary": "redis was killed for lack of memory (OOM): ..."}  # fmt: skip
+    services = running(redis={"status": "exited", "exit_code": 137, "oom_killed": True})
+    findings, plan = diagnosis.analyse(STACK, services, {"restarts": {"redis": item}}, roles=ROLES, fixes=SYMPTOMS)
+    by_code = {f["code"]: f for f in findings if f["service"] == "redis"}
+    assert (
+        by_code["stopped"]["summary"] == "redis is not running (exited, exit code 137, killed for lack of memory (OOM))"
+    )
+    assert by_code["memory_killed"]["severity"] == "info" and by_code["memory_killed"]["summary"] == item["summary"]
+    assert by_code["memory_killed"]["evidence"]["where"] == "docker-compose.yml:31"
+    assert [(p["finding"], p["command"]) for p in plan] == [("stopped:redis", "ods-fix api-slow")]
+
+
+def test_a_restart_loop_is_its_own_finding() -> None:
+    item = {"oom_killed": False, "restarts": 7, "exit_code": 1, "policy": "always", "limit_mb": 0.0, "where": "",
+            "summary": "web keeps exiting (last exit code 1), restarted 7 times: ..."}  # fmt: skip
+    findings, _plan = diagnosis.analyse(STACK, running(), {"restarts": {"web": item}}, roles=ROLES, fixes=SYMPTOMS)
+    assert [(f["code"], f["service"]) for f in findings] == [("restart_loop", "web")]

@@ -118,7 +118,8 @@ ods_report:
         C(drift) (service to C({container, settings, summary}), setting names only),
         C(env_file) (C({file, problems, variables}) when the env file Compose reads lacks what the containers were made
         with, names only), C(healthchecks) (service to what its healthcheck cannot do, and its line),
-        C(ports) (service to the host ports another holds, and who), C(findings), C(triage),
+        C(ports) (service to the host ports another holds, and who), C(restarts) (service to how it was killed
+        for memory or keeps restarting, its memory limit and the compose line that sets it), C(findings), C(triage),
         C(broken) (services with a root-cause finding) and C(healthy).
       type: dict
 """
@@ -140,6 +141,7 @@ from ansible_collections.ods.fix.plugins.module_utils.stack import (
     healthchecks,
     ports,
     probes,
+    restarts,
     settings,
 )
 from ansible_collections.ods.fix.plugins.module_utils.web import front_end, nginx_conf
@@ -270,6 +272,9 @@ def assemble(results, profile):
     return seen
 
 
+USER_TO_CHANGE = ("healthcheck", "memory_killed", "restart_loop")
+
+
 def next_step(entry):
     if not entry["command"]:
         return "{}: {}".format(entry["finding"], entry["note"])
@@ -307,6 +312,17 @@ def silent_healthchecks(containers, health, lines):
         item = healthchecks.judge(service, test, attrs.get("State") or {}, answer, where)
         if item:
             found[service] = dict(item, summary=healthchecks.describe(item))
+    return found
+
+
+def restarted(containers, lines, resources):
+    """{service: what restarts.judge says} for each container killed for memory or in a restart loop."""
+    found = {}
+    for service, container in sorted(containers.items()):
+        where = line_of(lines, service, "mem_limit", "") or line_of(lines, service, "deploy", "")
+        item = restarts.judge(service, container.attrs or {}, where, resources.get(service))
+        if item:
+            found[service] = dict(item, summary=restarts.describe(item))
     return found
 
 
@@ -377,6 +393,7 @@ def main():
     lines = compose_lines(profile)
     seen["healthchecks"] = silent_healthchecks(containers, seen["health"], lines)
     seen["ports"] = taken_ports(api, profile, containers, expected, lines)
+    seen["restarts"] = restarted(containers, lines, seen["resources"])
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
         expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]
@@ -401,8 +418,9 @@ def main():
         broken=broken,
         healthy=not roots,
     )
-    # A healthcheck that says nothing is no outage (the stack stays healthy), but it is for the user to change.
-    left = [next_step(p) for p in plan] + [f["summary"] for f in findings if f["code"] == "healthcheck"]
+    # A healthcheck that says nothing is no outage (the stack stays healthy), but it is for the user to change; so is
+    # a memory limit a service was killed under, or what makes it exit again and again.
+    left = [next_step(p) for p in plan] + [f["summary"] for f in findings if f["code"] in USER_TO_CHANGE]
     # A fix at work on the project (it holds the lock) may be why a service is down right now: say so first.
     holder = project_lock.holder(project_lock.state_dir(params["project_dir"]))
     details["lock"] = {k: holder.get(k) for k in ("fix", "pid", "since")} if holder else {}

@@ -67,11 +67,14 @@ def memory(stats):
     cache = detail.get("inactive_file", detail.get("total_inactive_file", detail.get("cache", 0)))
     used = max(usage - cache, 0)
     limit = mem.get("limit") or 0
-    return {
+    found = {
         "mem_mb": round(used / 1048576.0, 1),
         "mem_limit_mb": round(limit / 1048576.0, 1),
         "mem_percent": round(used * 100.0 / limit, 1) if limit else 0.0,
     }
+    if mem.get("max_usage"):  # cgroup v1 only: v2 engines keep no peak
+        found["peak_mb"] = round(mem["max_usage"] / 1048576.0, 1)
+    return found
 
 
 def error_lines(text, keep=20):
@@ -146,6 +149,22 @@ def project_file_findings(probes):
                 docker=item["docker"],
                 answer=item["answer"],
                 misleads=item["misleads"],
+            )
+        )
+    for service, item in sorted((probes.get("restarts") or {}).items()):
+        # Beside its `stopped` or `restarting` finding, whose fix starts it again: this one says what would keep it
+        # running (a limit to raise, and where), which no fix does for the user.
+        found.append(
+            finding(
+                "memory_killed" if item["oom_killed"] else "restart_loop",
+                service,
+                item["summary"],
+                severity="info",
+                restarts=item["restarts"],
+                exit_code=item["exit_code"],
+                policy=item["policy"],
+                limit_mb=item["limit_mb"],
+                where=item["where"],
             )
         )
     env_file = probes.get("env_file") or {}
