@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyrunner import catalog
+from pyrunner import catalog, paths
 from pyrunner.errors import ExitCode
 from pyrunner.progress import HostProgress
 from pyrunner.runner import RunResult
 
 ORDER = catalog.dependency_order()  # from each catalog entry's after
-FOR_YOU = ("memory_killed", "restart_loop", "healthcheck")  # diagnose's findings that only the user can act on
+# diagnose's findings that only the user can act on, by diagnose's own list
+FOR_YOU = paths.load_module_util("stack.diagnosis").USER_TO_CHANGE
 
 
 @dataclass

@@ -272,9 +272,6 @@ def assemble(results, profile):
     return seen
 
 
-USER_TO_CHANGE = ("healthcheck", "memory_killed", "restart_loop")
-
-
 def next_step(entry):
     if not entry["command"]:
         return "{}: {}".format(entry["finding"], entry["note"])
@@ -420,7 +417,7 @@ def main():
     )
     # A healthcheck that says nothing is no outage (the stack stays healthy), but it is for the user to change; so is
     # a memory limit a service was killed under, or what makes it exit again and again.
-    left = [next_step(p) for p in plan] + [f["summary"] for f in findings if f["code"] in USER_TO_CHANGE]
+    left = [next_step(p) for p in plan] + [f["summary"] for f in findings if f["code"] in diagnosis.USER_TO_CHANGE]
     # A fix at work on the project (it holds the lock) may be why a service is down right now: say so first.
     holder = project_lock.holder(project_lock.state_dir(params["project_dir"]))
     details["lock"] = {k: holder.get(k) for k in ("fix", "pid", "since")} if holder else {}

@@ -26,6 +26,8 @@ DEPENDS_ON = {
 }
 
 DOWN_CODES = ("missing", "stopped", "restarting", "unhealthy")
+# Findings only the user can act on (a line of their files, a limit to raise): in `left`, and doctor's "for you".
+USER_TO_CHANGE = ("healthcheck", "memory_killed", "restart_loop")
 CONSEQUENCE_CODES = ("unreachable", "api_error", "db_unreachable", "unhealthy", "restarting", "error_logs")
 ERROR_WORD = re.compile(r"error", re.IGNORECASE)
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
