@@ -83,9 +83,8 @@ def plan_from(hosts: dict[str, HostProgress]) -> list[HostPlan]:
                 continue
             seen.add(fix_name or entry.get("finding", ""))
             if fix is None or not fix.ready:
-                plan.steps.append(
-                    Step("", entry.get("finding", ""), entry.get("summary", ""), False, note="no automated fix")
-                )
+                note = entry.get("note") or "no automated fix"
+                plan.steps.append(Step("", entry.get("finding", ""), entry.get("summary", ""), False, note=note))
             elif fix.needs_yes:
                 plan.steps.append(
                     Step(

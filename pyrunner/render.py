@@ -272,7 +272,7 @@ def _plan_lines(plan: dict[str, Any], *, after: bool) -> list[str]:
         return [f"  {host}: {'healthy now' if after else 'healthy: nothing to do'}", *for_you]
     lines = [f"  {host}:" + (" still needs a human" if after else "")]
     for number, step in enumerate(plan["steps"], start=1):
-        what = step["command"] or "(no automated fix: see the manual)"
+        what = step["command"] or "(no automated fix)"
         note = f"  [{step['note']}]" if step["note"] else ""
         lines.append(f"    {number}. {what}  {step['finding']}: {step['summary']}{note}")
     return lines + for_you

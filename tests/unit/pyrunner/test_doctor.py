@@ -29,7 +29,7 @@ def test_destructive_and_unknown_fixes_are_listed_not_run() -> None:
     steps = {s.fix or s.finding: s for s in plans[0].steps}
     assert steps["api-slow"].runnable
     assert not steps["mysql-restore"].runnable and "never runs it" in steps["mysql-restore"].note
-    assert not steps["x:no-such-fix"].runnable
+    assert not steps["x:no-such-fix"].runnable and steps["x:no-such-fix"].note == "no automated fix"
     assert plans[0].steps[0].fix == "api-slow"  # what doctor can run comes first
 
 
@@ -131,3 +131,17 @@ def test_what_only_the_user_can_change_is_said_before_and_after_the_fixes() -> N
                 "after": [p.document() for p in after], "exit_code": 0, "exit_meaning": "ok"}  # fmt: skip
     render.print_doctor(document, stream=out)
     assert out.getvalue().count(f"for you: {limit}") == 2 and "a: healthy now" in out.getvalue()
+
+
+def test_a_step_with_no_fix_carries_diagnose_s_note_on_why() -> None:
+    host = diagnosed("a")
+    why = "no automated fix: what keeps it down is for you to change (below)"
+    host.report["details"]["triage"] = [  # type: ignore[index]
+        {"finding": "restarting:redis", "summary": "redis keeps restarting (9 restarts)", "fix": None, "note": why}
+    ]
+    plans = doctor.plan_from({"a": host})
+    assert [(s.finding, s.runnable, s.note) for s in plans[0].steps] == [("restarting:redis", False, why)]
+    out = io.StringIO()
+    document = {"diagnose_run": "/r", "plan": [p.document() for p in plans], "exit_code": 6, "exit_meaning": "x"}
+    render.print_doctor(document, stream=out)
+    assert f"1. (no automated fix)  restarting:redis: redis keeps restarting (9 restarts)  [{why}]" in out.getvalue()

@@ -266,3 +266,18 @@ def test_a_restart_loop_is_its_own_finding() -> None:
             "summary": "web keeps exiting (last exit code 1), restarted 7 times: ..."}  # fmt: skip
     findings, _plan = diagnosis.analyse(STACK, running(), {"restarts": {"web": item}}, roles=ROLES, fixes=SYMPTOMS)
     assert [(f["code"], f["service"]) for f in findings] == [("restart_loop", "web")]
+
+
+def test_a_service_restarting_in_a_loop_has_no_fix_and_its_step_points_at_what_the_user_changes() -> None:
+    item = {"oom_killed": False, "restarts": 9, "exit_code": 1, "policy": "unless-stopped", "limit_mb": 0.0,
+            "where": "", "last_log": [">>> 'maxmemory-policy \"no-such-policy\"'"],
+            "summary": "redis keeps exiting (last exit code 1) ...: its log's last lines: ..."}  # fmt: skip
+    services = running(redis={"status": "restarting", "restart_count": 9})
+    findings, plan = diagnosis.analyse(STACK, services, {"restarts": {"redis": item}}, roles=ROLES, fixes=SYMPTOMS)
+    loop = next(f for f in findings if f["code"] == "restart_loop")
+    assert loop["evidence"]["last_log"] == item["last_log"]
+    step = next(p for p in plan if p["finding"] == "restarting:redis")
+    assert step["fix"] is None and step["note"] == "no automated fix: what keeps it down is for you to change (below)"
+    # Without such a finding, a service with no fix is still left to the manual.
+    _findings, plain = diagnosis.analyse(STACK, services, {}, roles=ROLES, fixes=SYMPTOMS)
+    assert next(p for p in plain if p["finding"] == "restarting:redis")["note"] == "no automated fix: see the manual"

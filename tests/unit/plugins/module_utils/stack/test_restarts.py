@@ -55,3 +55,22 @@ def test_a_restart_loop_without_memory_points_at_the_log() -> None:
         "web keeps exiting (last exit code 1), restarted 7 times by its restart policy (unless-stopped): its log "
         "says why it exits; restarting it again is no fix by itself"
     )
+
+
+def test_a_restart_loop_quotes_the_last_lines_its_log_says_something_on() -> None:
+    log = (
+        "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n"
+        ">>> 'maxmemory-policy \"no-such-policy\"'\n  \nargument(s) must be one of the following: " + "x" * 300 + "\n\n"
+    )
+    said = restarts.last_lines(log)
+    assert said[:2] == ["Reading the configuration file, at line 2", ">>> 'maxmemory-policy \"no-such-policy\"'"]
+    assert len(said) == 3 and len(said[2]) == restarts.LOG_WIDTH and said[2].endswith("...")
+    item = restarts.judge("redis", attrs("restarting", restarts_=5, code=1), "")
+    assert item is not None
+    item["last_log"] = said[:2]
+    assert restarts.describe(item) == (
+        "redis keeps exiting (last exit code 1), restarted 5 times by its restart policy (unless-stopped): its log's "
+        "last lines: Reading the configuration file, at line 2 | >>> 'maxmemory-policy \"no-such-policy\"'; "
+        "restarting it again is no fix by itself"
+    )
+    assert restarts.last_lines("\n \n") == []

@@ -119,7 +119,8 @@ ods_report:
         C(env_file) (C({file, problems, variables}) when the env file Compose reads lacks what the containers were made
         with, names only), C(healthchecks) (service to what its healthcheck cannot do, and its line),
         C(ports) (service to the host ports another holds, and who), C(restarts) (service to how it was killed
-        for memory or keeps restarting, its memory limit and the compose line that sets it), C(findings), C(triage),
+        for memory or keeps restarting, its memory limit and the compose line that sets it, and for a loop its
+        log's last lines), C(findings), C(triage),
         C(broken) (services with a root-cause finding) and C(healthy).
       type: dict
 """
@@ -319,6 +320,9 @@ def restarted(containers, lines, resources):
         where = line_of(lines, service, "mem_limit", "") or line_of(lines, service, "deploy", "")
         item = restarts.judge(service, container.attrs or {}, where, resources.get(service))
         if item:
+            if not item["oom_killed"]:
+                # Why it exits, in its own words: a restart loop's cause is in the log, not in Docker's state.
+                item["last_log"] = restarts.last_lines(container.logs(tail=20).decode("utf-8", "replace"))
             found[service] = dict(item, summary=restarts.describe(item))
     return found
 

@@ -167,6 +167,7 @@ def project_file_findings(probes):
                 policy=item["policy"],
                 limit_mb=item["limit_mb"],
                 where=item["where"],
+                last_log=item.get("last_log") or [],
             )
         )
     env_file = probes.get("env_file") or {}
@@ -395,13 +396,16 @@ def fix_for(fixes, code, role):
 def triage(findings, fixes):
     """Root findings mapped to their fix by the catalog's symptom map: what to run next."""
     plan = []
+    # A service that exits again on its own (a restart loop, a memory limit): its finding for the user says why.
+    user_to_change = set(f["service"] for f in findings if f["code"] in USER_TO_CHANGE)
     for item in findings:
         if item["severity"] == "info" or "caused_by" in item:
             continue
         fix = fix_for(fixes, item["code"], item.get("role", "other"))
         entry = {"finding": "{}:{}".format(item["code"], item["service"]), "summary": item["summary"]}
         if fix is None:
-            entry.update(fix=None, command=None, note="no automated fix: see the manual")
+            why = "what keeps it down is for you to change (below)" if item["service"] in user_to_change else None
+            entry.update(fix=None, command=None, note="no automated fix: " + (why or "see the manual"))
         else:
             entry.update(
                 fix=fix["name"],

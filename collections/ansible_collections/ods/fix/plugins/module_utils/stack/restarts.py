@@ -9,10 +9,19 @@ Stdlib only: the container's inspect data and the compose file's lines come in, 
 
 # Restarts by its policy since the container was created: past this, it is a loop, not a hiccup.
 LOOP = 3
+# What a looping container's log says last: why it exits, in its own words (the report is redacted as a whole).
+LOG_LINES = 3
+LOG_WIDTH = 200
 
 
 def mib(value):
     return round((value or 0) / 1048576.0, 1)
+
+
+def last_lines(text, keep=LOG_LINES):
+    """The last `keep` lines of a log that say something, each cut to LOG_WIDTH characters."""
+    said = [line.strip() for line in text.splitlines() if line.strip()]
+    return [line if len(line) <= LOG_WIDTH else line[: LOG_WIDTH - 3] + "..." for line in said[-keep:]]
 
 
 def judge(service, attrs, where, usage=None):
@@ -39,6 +48,7 @@ def judge(service, attrs, where, usage=None):
         "where": where,
         "now_mb": usage.get("mem_mb") if state.get("Status") == "running" else None,
         "peak_mb": usage.get("peak_mb"),
+        "last_log": [],
     }
 
 
@@ -63,10 +73,14 @@ def describe(item):
         limit = f"its memory limit is {item['limit_mb']} MiB{used}, {where}"
         if item["oom_killed"]:
             return f"{what}: {limit}; raise it there (a restart alone lasts until it fills up again)"
-        return f"{what}: {limit}; its log says why it exits"
+        said = item.get("last_log") or []
+        why = "its log's last lines: " + " | ".join(said) if said else "its log says why it exits"
+        return f"{what}: {limit}; {why}"
     if item["oom_killed"]:
         return (
             f"{what}: it has no memory limit of its own{used}, so the host ran out of memory; free memory on the "
             "host, or give it a limit (mem_limit) so that only it is killed"
         )
-    return f"{what}{used}: its log says why it exits; restarting it again is no fix by itself"
+    said = item.get("last_log") or []
+    why = "its log's last lines: " + " | ".join(said) if said else "its log says why it exits"
+    return f"{what}{used}: {why}; restarting it again is no fix by itself"
