@@ -147,7 +147,8 @@ def build(results, options, check_mode):
     return checked_fix(results, check_mode, done=actions(results.get("fix")))
 ''',
     "tests/unit/plugins/plugin_utils/reports/test_$role.py": '''\
-"""The $name report (plugin_utils/reports/$role.py): what it found, did and left, from raw results."""
+"""The $name report (plugin_utils/reports/$role.py): what it found, did and left,
+from raw results."""
 
 from __future__ import annotations
 
@@ -195,8 +196,7 @@ provisioner:
         ods_molecule_services: [database]  # TODO the services (or roles) the fix needs
         ods_molecule_untouched: [database]  # TODO those it must leave alone
 scenario:
-  test_sequence:
-    - destroy
+  test_sequence:  # no destroy first: create's `sandbox up --fresh` removes what an interrupted run left
     - create
     - prepare
     - check

@@ -411,11 +411,23 @@ def remove_leftovers(project: str, log: Log = lambda _: None) -> int:
     for network in client.networks.list(filters=label):
         network.remove()
         removed += 1
+    removed += remove_external_networks(project)
     for volume in client.volumes.list(filters=label):
         volume.remove(force=True)
         removed += 1
     if removed:
         log(f"removed {removed} leftover containers, networks and volumes of project {project}")
+    return removed
+
+
+def remove_external_networks(project: str, log: Log = lambda _: None) -> int:
+    """The networks made for the project outside Compose (by the external-network fix, or its fault), by their
+    label: Compose never removes a network it does not own."""
+    removed = 0
+    for network in docker_client().networks.list(filters={"label": f"ods-fix.project={project}"}):
+        network.remove()
+        log(f"removed network {network.name}, made for project {project} outside Compose")
+        removed += 1
     return removed
 
 
@@ -461,7 +473,9 @@ def down(log: Log = lambda _: None, project: str | None = None) -> Path | None:
         # A fault (or a fix) may leave files Compose refuses (the env file deleted): the sandbox goes all the same,
         # by its project's labels.
         log(f"compose down failed ({_last_line(result.stderr)}): removing project {instance.project} by its labels")
-        remove_leftovers(instance.project, log)
+    # By the project's labels too: what the files no longer declare (a network a fault or a fix made external) is
+    # left by Compose.
+    remove_leftovers(instance.project, log)
     shutil.rmtree(instance.directory)
     log(f"removed project {instance.project} and {instance.directory}")
     return instance.directory

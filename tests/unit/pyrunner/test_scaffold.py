@@ -55,3 +55,11 @@ def test_an_existing_fix_is_refused_and_nothing_is_written(capsys: pytest.Captur
 def test_a_section_that_would_break_the_files_is_refused(section: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert scaffold.main(["redis-memory", "--section", section]) == 2
     assert "leave out" in capsys.readouterr().err
+
+
+def test_the_scenario_does_not_destroy_before_create_and_its_files_keep_to_the_line_length() -> None:
+    sequence = yaml.safe_load(scaffold.files("redis-memory", "Redis 内存不足")["molecule/redis_memory/molecule.yml"])
+    assert sequence["scenario"]["test_sequence"][0] == "create"
+    for path, text in scaffold.files("a-long-fix-name", "S").items():
+        if path.endswith(".py"):
+            assert max(len(line) for line in text.splitlines()) <= 120, path

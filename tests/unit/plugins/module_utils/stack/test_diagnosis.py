@@ -281,3 +281,17 @@ def test_a_service_restarting_in_a_loop_has_no_fix_and_its_step_points_at_what_t
     # Without such a finding, a service with no fix is still left to the manual.
     _findings, plain = diagnosis.analyse(STACK, services, {}, roles=ROLES, fixes=SYMPTOMS)
     assert next(p for p in plain if p["finding"] == "restarting:redis")["note"] == "no automated fix: see the manual"
+
+
+def test_a_missing_external_network_is_the_root_and_the_services_it_keeps_down_follow() -> None:
+    item = {"name": "shared", "declared_in": "docker-compose.yml:38", "services": ["mysql", "alldata-api"],
+            "summary": "network shared, declared external at docker-compose.yml:38, does not exist: ..."}  # fmt: skip
+    services = running(mysql={"status": "exited", "exit_code": 0}, **{"alldata-api": {"status": "exited"}})
+    findings, plan = diagnosis.analyse(STACK, services, {"networks": {"shared": item}}, roles=ROLES, fixes=SYMPTOMS)
+    roots = [(f["code"], f["service"]) for f in findings if "caused_by" not in f and f["severity"] != "info"]
+    assert roots == [("external_network", "shared")]
+    assert {f["service"]: f["caused_by"] for f in findings if f["code"] == "stopped"} == {
+        "mysql": "external_network:shared",
+        "alldata-api": "external_network:shared",
+    }
+    assert [(p["finding"], p["command"]) for p in plan] == [("external_network:shared", "ods-fix external-network")]

@@ -285,3 +285,45 @@ def test_overlays_merge_by_key_and_concatenate_ports(tmp_path: Path) -> None:
     assert service["env"]["A"]["value"] == "1" and service["env"]["B"]["value"] == "3"
     assert (service["env"]["B"]["file"], service["env"]["B"]["line"]) == (str(overlay), 4)
     assert service["ports"] == ["1:1", "2:2"]
+
+
+def test_an_external_network_is_named_as_compose_looks_it_up_with_the_line_that_declares_it(tmp_path: Path) -> None:
+    base, overlay = tmp_path / "docker-compose.yml", tmp_path / "monitoring.yml"
+    base.write_text(
+        "services:\n  api:\n    image: x\n    networks: [one-data-network]\n  db:\n    image: y\n"
+        "  side:\n    image: z\n    network_mode: host\n"
+        "networks:\n  one-data-network:\n    driver: bridge\n"
+    )
+    overlay.write_text("networks:\n  one-data-network:\n    external: true\n")
+    project = compose_files.load_project([str(base), str(overlay)], str(tmp_path))
+    assert project["network_lines"]["one-data-network"] == (str(overlay), 2)
+    found = discovery.external_networks(project, ["api", "db", "side"], "local")
+    # Not prefixed with the project: Compose looks an external network up by its own name.
+    assert found == {
+        "one-data-network": {"key": "one-data-network", "declared_in": "monitoring.yml:2", "services": ["api"]}
+    }
+    assert discovery.service_networks(project["services"]["api"], project["networks"], "local") == ["one-data-network"]
+
+
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        ({}, "p_net"),
+        ({"name": "given"}, "given"),
+        ({"external": True}, "net"),
+        ({"external": True, "name": "shared"}, "shared"),
+        ({"external": {"name": "old-style"}}, "old-style"),
+        ({"external": False}, "p_net"),
+    ],
+)
+def test_network_names_follow_compose(network: dict[str, Any], expected: str) -> None:
+    assert discovery.network_name("net", network, "p") == expected
+
+
+def test_the_default_network_declared_external_is_every_plain_service_s(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  api:\n    image: x\nnetworks:\n  default:\n    external: true\n    name: ${NET:-shared}\n"
+    )
+    project = compose_files.load_project([str(tmp_path / "docker-compose.yml")], str(tmp_path))
+    found = discovery.external_networks(project, ["api"], "p")
+    assert found == {"shared": {"key": "default", "declared_in": "docker-compose.yml:5", "services": ["api"]}}

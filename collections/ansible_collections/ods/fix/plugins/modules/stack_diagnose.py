@@ -118,6 +118,8 @@ ods_report:
         C(drift) (service to C({container, settings, summary}), setting names only),
         C(env_file) (C({file, problems, variables}) when the env file Compose reads lacks what the containers were made
         with, names only), C(healthchecks) (service to what its healthcheck cannot do, and its line),
+        C(networks) (each external network missing, or whose containers hold a deleted one's id, with the file and
+        line that declare it and the services it keeps from starting),
         C(ports) (service to the host ports another holds, and who), C(restarts) (service to how it was killed
         for memory or keeps restarting, its memory limit and the compose line that sets it, and for a loop its
         log's last lines), C(findings), C(triage),
@@ -140,6 +142,7 @@ from ansible_collections.ods.fix.plugins.module_utils.stack import (
     drift,
     env_file,
     healthchecks,
+    networks,
     ports,
     probes,
     restarts,
@@ -395,6 +398,8 @@ def main():
     seen["healthchecks"] = silent_healthchecks(containers, seen["health"], lines)
     seen["ports"] = taken_ports(api, profile, containers, expected, lines)
     seen["restarts"] = restarted(containers, lines, seen["resources"])
+    external = profile.get("external_networks") or {}
+    seen["networks"] = networks.by_network(external, containers, networks.engine_networks(api, external))
     roles = dict((s, e["role"]) for s, e in profile["services"].items())
     findings, plan = diagnosis.analyse(
         expected, project["services"], seen, params["cpu_threshold"], params["memory_threshold"], roles, params["fixes"]

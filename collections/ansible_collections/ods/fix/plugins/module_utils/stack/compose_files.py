@@ -334,6 +334,7 @@ def load_project(files, working_dir, dotenv_path="", environ=None):
     variables.update(environ or {})
     services = {}
     networks, volumes = {}, {}
+    network_lines = {}  # network key -> (file, line) of its last declaration: the one Compose goes by
     for path in files:
         data = read_yaml(path)
         interpolator = Interpolator(variables, path)
@@ -348,6 +349,8 @@ def load_project(files, working_dir, dotenv_path="", environ=None):
             if isinstance(section, dict):
                 for item, value in section.items():
                     target[str(item)] = value if isinstance(value, dict) else {}
+                    if key == "networks":
+                        network_lines[str(item)] = (path, (getattr(section, "lines", None) or {}).get(item))
     for name, service in services.items():
         file_env = env_file_entries(service.get("env_file") or [])
         file_env.update(service["env"])  # environment: wins over env_file, as in Compose
@@ -363,6 +366,7 @@ def load_project(files, working_dir, dotenv_path="", environ=None):
         "variable_values": variables,
         "services": services,
         "networks": networks,
+        "network_lines": network_lines,
         "volumes": volumes,
     }
 

@@ -170,6 +170,16 @@ def project_file_findings(probes):
                 last_log=item.get("last_log") or [],
             )
         )
+    for name, item in sorted((probes.get("networks") or {}).items()):
+        found.append(
+            finding(
+                "external_network",
+                name,
+                item["summary"],
+                declared_in=item["declared_in"],
+                services=item["services"],
+            )
+        )
     env_file = probes.get("env_file") or {}
     if env_file.get("problems"):
         found.append(
@@ -424,11 +434,15 @@ def analyse(expected, services, probes, cpu_threshold=90.0, memory_threshold=90.
     database = next((s for s, r in sorted(roles.items()) if r == "database"), "database")
     findings = service_findings(expected, services) + probe_findings(probes, cpu_threshold, memory_threshold, database)
     findings = link_causes(with_roles(_dedupe(findings), roles))
-    # A service that cannot start because another holds its port: starting it again (its fix) changes nothing.
-    blocked = set(f["service"] for f in findings if f["code"] == "port_taken")
+    # A service that cannot start because another holds its port, or because its external network is missing:
+    # starting it again (its fix) changes nothing.
+    blocked = dict((f["service"], "port_taken:" + f["service"]) for f in findings if f["code"] == "port_taken")
+    for network in (f for f in findings if f["code"] == "external_network"):
+        for service in network["evidence"]["services"]:
+            blocked.setdefault(service, "external_network:" + network["service"])
     for item in findings:
         if item["service"] in blocked and item["code"] in ("stopped", "missing") and "caused_by" not in item:
-            item["caused_by"] = "port_taken:{}".format(item["service"])
+            item["caused_by"] = blocked[item["service"]]
     return findings, triage(findings, fixes)
 
 

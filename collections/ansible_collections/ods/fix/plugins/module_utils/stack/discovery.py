@@ -576,16 +576,47 @@ def locate(api, project_dir, explicit_name=""):
 PORTS = {"database": 3306, "cache": 6379, "vector_store": 19530, "vector_meta": 2379, "vector_object": 9000}
 
 
+def network_name(key, network, project):
+    """The engine's name of the network declared under `key`: its `name:`, else an external one's key as it is
+    (Compose does not prefix what it does not own; `external: {name: X}` is the old spelling), else project_key."""
+    network = network if isinstance(network, dict) else {}
+    external = network.get("external")
+    if isinstance(external, dict) and external.get("name"):
+        return external["name"]
+    return network.get("name") or (key if external else f"{project}_{key}")
+
+
+def is_external(network):
+    external = (network or {}).get("external") if isinstance(network, dict) else None
+    return bool(external) and str(external).lower() not in ("false", "no", "0")
+
+
 def service_networks(spec, networks, project):
     """Full names of the networks Compose puts a service on ([] for network_mode)."""
     if spec.get("network_mode"):
         return []
     names = spec.get("networks") or ["default"]
-    full = []
-    for name in list(names):
-        custom = (networks.get(name) or {}).get("name") if isinstance(networks.get(name), dict) else None
-        full.append(custom or f"{project}_{name}")
-    return full
+    return [network_name(name, networks.get(name), project) for name in list(names)]
+
+
+def external_networks(project, services, name):
+    """{engine name: {declared_in: "file:line", services: [...]}} of the external networks the stack's services
+    use: Compose only looks these up, and refuses to start a service whose network is not there."""
+    found = {}
+    uses = {}
+    for service in services:
+        spec = project["services"][service]
+        uses[service] = [] if spec.get("network_mode") else list(spec.get("networks") or ["default"])
+    for key, network in sorted(project["networks"].items()):
+        if not is_external(network):
+            continue
+        users = sorted(s for s in services if key in uses[s])
+        if not users:
+            continue
+        path, line = project.get("network_lines", {}).get(key, ("", None))
+        where = "{}:{}".format(os.path.relpath(path, project["working_dir"]), line) if path and line else path
+        found[network_name(key, network, name)] = {"key": key, "declared_in": where, "services": users}
+    return found
 
 
 def role_details(role, facts, spec, container_env, env):
@@ -704,6 +735,7 @@ def discover(api, project_dir, explicit_name="", overrides=None, written_service
         "roles": roles,
         "unmapped": unmapped,
         "services": services,
+        "external_networks": external_networks(project, services, name),
     }
     return profile
 

@@ -10,6 +10,8 @@ fix_report (the action) calls it; pytest calls it with results taken from real r
 
 RESTART_ASKED = "(a restart was asked for)"
 REBUILD_ASKED = "(a rebuild was asked for)"
+# compose_service's reason for a recreate (module_utils/stack/services.py), which other fixes word their own way.
+RECREATE_ASKED = "(its environment is fixed when it is created: a restart would not read its new settings)"
 
 
 def ran(result):
