@@ -295,3 +295,11 @@ def test_a_missing_external_network_is_the_root_and_the_services_it_keeps_down_f
         "alldata-api": "external_network:shared",
     }
     assert [(p["finding"], p["command"]) for p in plan] == [("external_network:shared", "ods-fix external-network")]
+
+
+def test_docker_s_disk_low_is_a_warning_whose_step_says_the_prune_commands() -> None:
+    disk = {"low": True, "summary": "Docker's disk (/var/lib/docker) has 1.5 GiB free ..."}
+    findings, plan = diagnosis.analyse(STACK, running(), {"docker_disk": disk}, roles=ROLES, fixes=SYMPTOMS)
+    assert [(f["code"], f["service"], f["severity"]) for f in findings] == [("docker_disk", "docker", "warning")]
+    assert plan[0]["fix"] is None and plan[0]["note"] == "no automated fix: " + diagnosis.DISK_REMEDY
+    assert diagnosis.analyse(STACK, running(), {"docker_disk": {"low": False}}, roles=ROLES, fixes=SYMPTOMS)[0] == []

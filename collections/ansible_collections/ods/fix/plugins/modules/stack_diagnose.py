@@ -51,6 +51,14 @@ options:
     description: Percent of its memory limit from which a container is reported.
     type: float
     default: 90
+  docker_min_free_mb:
+    description: Free MiB of the filesystem holding the engine's root directory below which Docker's disk is low.
+    type: int
+    default: 2048
+  docker_min_free_percent:
+    description: Free percent of that filesystem below which Docker's disk is low.
+    type: float
+    default: 5.0
   timeout:
     description: Seconds to wait for all probes.
     type: int
@@ -118,6 +126,8 @@ ods_report:
         C(drift) (service to C({container, settings, summary}), setting names only),
         C(env_file) (C({file, problems, variables}) when the env file Compose reads lacks what the containers were made
         with, names only), C(healthchecks) (service to what its healthcheck cannot do, and its line),
+        C(docker_disk) (C({disk, reclaimable, low, summary}): the free space of the filesystem holding the engine's
+        root directory, and what C(docker system df) counts as reclaimable, by kind),
         C(networks) (each external network missing, or whose containers hold a deleted one's id, with the file and
         line that declare it and the services it keeps from starting),
         C(ports) (service to the host ports another holds, and who), C(restarts) (service to how it was killed
@@ -139,6 +149,7 @@ from ansible_collections.ods.fix.plugins.module_utils.stack import (
     credentials,
     diagnosis,
     discovery,
+    docker_disk,
     drift,
     env_file,
     healthchecks,
@@ -227,7 +238,21 @@ def gather(api, profile, containers, params, expected, root, cache_password):
         tasks["cors:" + cors_api] = lambda c=running[cors_api]: probes.probe_preflight(c, url, params["cors_origins"])
     if roles.get("web") in running:
         web_probes(profile, roles["web"], running[roles["web"]], tasks, running)
+    tasks["docker:disk"] = lambda: engine_disk(api, params)
     return compose.run_parallel(tasks, params["timeout"])
+
+
+def engine_disk(api, params):
+    """{disk, reclaimable, low, summary}: Docker's own disk as `df` says, and when it is low, what `docker system
+    df` counts as reclaimable (which sizes every volume: only worth its time then)."""
+    root = api.info().get("DockerRootDir") or ""
+    disk = docker_disk.usage(root) if root else None
+    low = docker_disk.low(disk, params["docker_min_free_mb"], params["docker_min_free_percent"])
+    if not low:
+        return {"disk": disk or {}, "reclaimable": {}, "low": False, "summary": ""}
+    found = docker_disk.reclaimable(api.df())
+    summary = docker_disk.describe(disk, found, params["docker_min_free_mb"], params["docker_min_free_percent"])
+    return {"disk": disk, "reclaimable": found, "low": True, "summary": summary}
 
 
 def assemble(results, profile):
@@ -273,6 +298,8 @@ def assemble(results, profile):
             seen["web_service"] = profile["roles"]["web"]
         elif kind == "cors" and ok:
             seen["cors"][name] = value
+        elif kind == "docker":
+            seen["docker_disk"] = value if ok else {"error": value}
     return seen
 
 
@@ -375,6 +402,8 @@ def main():
         memory_threshold=dict(type="float", default=90.0),
         timeout=dict(type="int", default=30),
         fixes=dict(type="list", elements="dict", default=[]),
+        docker_min_free_mb=dict(type="int", default=docker_disk.MIN_FREE_MB),
+        docker_min_free_percent=dict(type="float", default=docker_disk.MIN_FREE_PERCENT),
     )
     module = compose.stack_module(argument_spec)
     params = module.params

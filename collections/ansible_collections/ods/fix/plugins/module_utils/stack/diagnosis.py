@@ -28,6 +28,7 @@ DEPENDS_ON = {
 DOWN_CODES = ("missing", "stopped", "restarting", "unhealthy")
 # Findings only the user can act on (a line of their files, a limit to raise): in `left`, and doctor's "for you".
 USER_TO_CHANGE = ("healthcheck", "memory_killed", "restart_loop")
+DISK_REMEDY = "docker builder prune && docker image prune take back the build cache and dangling images; never volumes"
 CONSEQUENCE_CODES = ("unreachable", "api_error", "db_unreachable", "unhealthy", "restarting", "error_logs")
 ERROR_WORD = re.compile(r"error", re.IGNORECASE)
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -180,6 +181,10 @@ def project_file_findings(probes):
                 services=item["services"],
             )
         )
+    disk = probes.get("docker_disk") or {}
+    if disk.get("low"):
+        # No fix prunes for the user (build cache can take an hour to make again): the remedy is said, to run.
+        found.append(finding("docker_disk", "docker", disk["summary"], severity="warning", remedy=DISK_REMEDY))
     env_file = probes.get("env_file") or {}
     if env_file.get("problems"):
         found.append(
@@ -414,7 +419,9 @@ def triage(findings, fixes):
         fix = fix_for(fixes, item["code"], item.get("role", "other"))
         entry = {"finding": "{}:{}".format(item["code"], item["service"]), "summary": item["summary"]}
         if fix is None:
-            why = "what keeps it down is for you to change (below)" if item["service"] in user_to_change else None
+            why = (item.get("evidence") or {}).get("remedy")
+            if not why and item["service"] in user_to_change:
+                why = "what keeps it down is for you to change (below)"
             entry.update(fix=None, command=None, note="no automated fix: " + (why or "see the manual"))
         else:
             entry.update(
