@@ -80,7 +80,16 @@ def load_module_util(name: str, package: str = "module_utils") -> ModuleType:
     """One of the collection's module_utils (or, with package="plugin_utils", its controller-side utils) that
     needs only the standard library (the catalog, the evidence format), named by its dotted path under the
     package ("security.evidence") and loaded from its file: the single source, for the CLI and the collection."""
-    path = collection_dir() / "plugins" / package / f"{name.replace('.', '/')}.py"
+    return load_file(collection_dir() / "plugins" / package / f"{name.replace('.', '/')}.py", name)
+
+
+def event_source(name: str) -> ModuleType:
+    """The collection's Event-Driven Ansible event source `name`, loaded from its file (`ods-fix watch` runs the
+    same source ansible-rulebook does)."""
+    return load_file(collection_dir() / "extensions" / "eda" / "plugins" / "event_source" / f"{name}.py", name)
+
+
+def load_file(path: Path, name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"ods_fix_{name.replace('.', '_')}", path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
         raise RuntimeError(f"cannot load {path}")

@@ -54,6 +54,9 @@ ENV_ALLOW = {
     "no_proxy",
     "VIRTUAL_ENV",
 }
+# A caller that lets a run finish on SIGINT or SIGTERM (ods-fix watch) sets this: it gets the signal, and returns
+# True when it takes it (the run goes on), False to cancel the run as usual.
+on_stop_signal: Callable[[int], bool] | None = None
 URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
 ENV_ALLOW_PREFIXES = ("ODS_FIX_", "ANSIBLE_", "AWX_", "RUNNER_", "JOB_", "PYTHON")
 
@@ -201,8 +204,14 @@ def run_playbook(
     config.env = filtered_env(config.env)
     started = time.monotonic()
     interrupted = threading.Event()
-    # SIGTERM (timeout, systemd, CI) cancels like Ctrl-C: ansible-playbook is stopped, not orphaned
-    previous = {sig: signal.signal(sig, lambda *_: interrupted.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(number: int, _frame: object) -> None:
+        # SIGTERM (timeout, systemd, CI) cancels like Ctrl-C: ansible-playbook is stopped, not orphaned; unless a
+        # caller that lets a run finish (ods-fix watch) takes this signal.
+        if on_stop_signal is None or not on_stop_signal(number):
+            interrupted.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     runner = ansible_runner.Runner(config=config, event_handler=handle, cancel_callback=interrupted.is_set)
     try:
         runner.run()

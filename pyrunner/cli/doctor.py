@@ -13,6 +13,7 @@ from pyrunner.cli.fixes import pop_target, target_options
 from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.execution import execute_fix
 from pyrunner.runner import RunResult
+from pyrunner.target import Target
 
 # --- doctor -----------------------------------------------------------------------------------------
 
@@ -58,11 +59,7 @@ def doctor_command(
     diagnose again and say what is healthy now and what still needs a human. Exit: 0 healthy (after
     --fix: everything fixed); 6 there is a plan (without --fix); 5 something is left; 4 a host unreachable.
     """
-    from pyrunner import doctor  # noqa: PLC0415
-
     chosen = pop_target(where).resolve()  # once: every run of doctor works on the same stack
-    diagnose = catalog.get("diagnose")
-    assert diagnose is not None
     common: dict[str, Any] = {
         "forks": forks,
         "check": False,
@@ -71,17 +68,56 @@ def doctor_command(
         "role_vars": {},
         "as_json": as_json,
     }
+    ask = apply and not yes and sys.stdin.isatty() and sys.stderr.isatty()
+    document = doctor_pass(
+        chosen,
+        limit=limit,
+        apply=apply,
+        yes=yes,
+        max_repeats=max_repeats,
+        window_minutes=window_minutes,
+        common=common,
+        ask=ask,
+    )
+    code = ExitCode(document["exit_code"])
+    if as_json:
+        render.print_json(document)
+    else:
+        render.print_doctor(document)
+    return int(code)
+
+
+def doctor_pass(
+    chosen: Target,
+    *,
+    limit: str | None,
+    apply: bool,
+    yes: bool,
+    max_repeats: int,
+    window_minutes: int,
+    common: dict[str, Any],
+    ask: bool = False,
+) -> dict[str, Any]:
+    """One diagnose, plan, (with apply) the plan's fixes and a diagnose again: doctor's document, with its exit code.
+
+    ask: show what will run and ask first."""
+    from pyrunner import doctor  # noqa: PLC0415
+
+    diagnose = catalog.get("diagnose")
+    assert diagnose is not None
     before = execute_fix(diagnose, target=chosen, limit=limit, yes=False, **common)
     plans = doctor.plan_from(before.result.hosts)
     document: dict[str, Any] = {
         "target": chosen.document(),
         "plan": [p.document() for p in plans],
         "diagnose_run": str(before.result.run_dir),
+        # Each host's Compose project, as diagnose found it (what watch follows the engine's events of).
+        "projects": {n: ((h.report or {}).get("details") or {}).get("project") for n, h in before.result.hosts.items()},
     }
     applied: list[dict[str, Any]] = []
     after_plans: list[doctor.HostPlan] | None = None
     runs = doctor.schedule(plans)
-    if apply and runs and not yes and sys.stdin.isatty() and sys.stderr.isatty():
+    if ask and runs:
         for fix_name, hosts in runs:
             click.echo(f"  ods-fix {fix_name} on {', '.join(hosts)}", err=True)
         if not click.confirm("doctor: apply these fixes?", err=True):
@@ -101,8 +137,4 @@ def doctor_command(
         document["diagnose_after_run"] = str(after.result.run_dir)
     code = doctor.exit_code(plans, after_plans, applied)
     document.update(exit_code=int(code), exit_meaning=render.EXIT_MEANING[code])
-    if as_json:
-        render.print_json(document)
-    else:
-        render.print_doctor(document)
-    return int(code)
+    return document
