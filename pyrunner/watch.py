@@ -112,7 +112,7 @@ class WatcherLock:
         self.handle: TextIO | None = None
 
     def take(self, what: str) -> None:
-        handle = self.path.open("a+")
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -75,6 +75,7 @@ def test_each_decision_is_posted_and_a_dead_endpoint_blocks_nothing(tmp_path: Pa
 def test_one_watcher_per_project(tmp_path: Path) -> None:
     first = watch.WatcherLock(tmp_path, "/srv/ods|")
     first.take("the project in /srv/ods")
+    assert first.path.stat().st_mode & 0o777 == 0o600
     second = watch.WatcherLock(tmp_path, "/srv/ods|")
     with pytest.raises(OdsFixError, match=r"another ods-fix watch \(pid [0-9]+\) follows the project in /srv/ods"):
         second.take("the project in /srv/ods")
