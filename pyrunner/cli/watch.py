@@ -66,12 +66,10 @@ def watch_command(
     """
     if notify is not None:
         check_notify_url(notify)
-    limit = None
-    where.pop("limit", None)
-    where.pop("forks", None)
-    chosen = pop_target(where).resolve()
-    if chosen.how == "-i":
+    if where.pop("limit", None) or where.pop("inventory", None):
         raise OdsFixError("watch follows one stack on this machine: use --project-dir, --project-name or --sandbox")
+    where.pop("forks", None)  # one stack: one host
+    chosen = pop_target(dict(where, inventory=None)).resolve()
     lock = WatcherLock(paths.state_home() / "watch", f"{chosen.project_dir}|{chosen.project_name}")
     lock.take(chosen.describe())
     journal = Journal(paths.state_home() / "watch.jsonl")
@@ -84,7 +82,7 @@ def watch_command(
     def run_pass(cause: str) -> dict[str, Any]:
         document = doctor_pass(
             chosen,
-            limit=limit,
+            limit=None,
             apply=not dry_run,
             yes=True,  # doctor never runs a fix that needs --yes: this only spares the question
             max_repeats=max_repeats,

@@ -422,6 +422,17 @@ def cases(f: dict[str, Path]) -> list[Case]:
             cwd=f["directory"],
         ),
         Case("doctor max repeats 0", ["doctor", "--max-repeats", "0"], 2, "'--max-repeats'"),
+        Case("watch interval 0", ["watch", "--interval", "0"], 2, "'--interval'"),
+        Case("watch max repeats negative", ["watch", "--max-repeats", "-1"], 2, "'--max-repeats'"),
+        Case("watch notify not http", ["watch", "--notify", "ftp://hooks.example/x"], 1, "not an http(s) URL"),
+        Case("watch over an inventory", ["watch"], 1, "watch follows one stack on this machine"),
+        Case(
+            "watch project unknown",
+            ["watch", "--project-name", "no-such-project"],
+            1,
+            "matches no Compose project",
+            inventory=False,
+        ),
         Case(
             "discover write into a file that is a directory's child of a file",
             ["discover", "--write", str(f["png"]) + "/x"],
