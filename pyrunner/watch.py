@@ -68,20 +68,19 @@ class Notifier:
         self.url = url
         self.journal = journal
         self.pending: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.sender = threading.Thread(target=self._send_all, daemon=True)
         if url:
-            threading.Thread(target=self._send_all, daemon=True).start()
+            self.sender.start()
 
     def send(self, record: dict[str, Any]) -> None:
         if self.url:
             self.pending.put(record)
 
     def close(self, wait_s: float = 5.0) -> None:
-        """Let what is queued go out, for at most wait_s."""
+        """Let what is queued (and the one being sent) go out, for at most wait_s."""
         if self.url:
             self.pending.put(None)
-            deadline = time.monotonic() + wait_s
-            while not self.pending.empty() and time.monotonic() < deadline:
-                time.sleep(0.05)
+            self.sender.join(wait_s)
 
     def _send_all(self) -> None:
         assert self.url is not None
