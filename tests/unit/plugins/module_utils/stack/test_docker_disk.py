@@ -60,3 +60,8 @@ def test_usage_is_what_statvfs_says_of_the_filesystem(tmp_path: Path) -> None:
     assert found is not None and found["path"] == str(tmp_path)
     assert 0 < found["free_mb"] <= found["total_mb"] and 0 <= found["free_percent"] <= 100
     assert docker_disk.usage(str(tmp_path / "not-here")) is None
+
+
+def test_only_an_engine_on_this_host_has_its_disk_measured_here() -> None:
+    assert docker_disk.local_engine("") and docker_disk.local_engine("unix:///var/run/docker.sock")
+    assert not docker_disk.local_engine("tcp://10.0.0.5:2376") and not docker_disk.local_engine("ssh://dev@box")

@@ -246,7 +246,9 @@ def engine_disk(api, params):
     """{disk, reclaimable, low, summary}: Docker's own disk as `df` says, and when it is low, what `docker system
     df` counts as reclaimable (which sizes every volume: only worth its time then)."""
     root = api.info().get("DockerRootDir") or ""
-    disk = docker_disk.usage(root) if root else None
+    # An engine reached over the network keeps its root directory on its own host: nothing here to measure.
+    local = docker_disk.local_engine(params.get("docker_host") or os.environ.get("DOCKER_HOST", ""))
+    disk = docker_disk.usage(root) if root and local else None
     low = docker_disk.low(disk, params["docker_min_free_mb"], params["docker_min_free_percent"])
     if not low:
         return {"disk": disk or {}, "reclaimable": {}, "low": False, "summary": ""}

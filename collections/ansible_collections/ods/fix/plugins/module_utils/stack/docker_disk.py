@@ -20,6 +20,11 @@ MIN_FREE_PERCENT = 5.0
 PRUNE = "docker builder prune && docker image prune"  # the build cache no build uses, and dangling images only
 
 
+def local_engine(docker_host):
+    """Whether the engine runs on this host (its root directory is then this host's to measure)."""
+    return not docker_host or docker_host.startswith("unix://")
+
+
 def usage(path):
     """{path, free_mb, total_mb, free_percent} of the filesystem holding path (as `df` says), or None if it is
     not on this host (an engine reached over the network)."""
