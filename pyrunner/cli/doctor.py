@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -14,6 +15,22 @@ from pyrunner.errors import ExitCode, OdsFixError
 from pyrunner.execution import execute_fix
 from pyrunner.runner import RunResult
 from pyrunner.target import Target
+
+
+def loop_guard_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--max-repeats and --window-minutes: doctor's loop guard, which watch runs too."""
+    func = click.option(
+        "--window-minutes", type=click.IntRange(1), default=60, show_default=True, help="The loop guard's window."
+    )(func)
+    return click.option(
+        "--max-repeats",
+        type=click.IntRange(1),
+        default=3,
+        show_default=True,
+        help="Loop guard: a fix already applied to a host this many times within the window is refused there "
+        "(watch escalates it instead).",
+    )(func)
+
 
 # --- doctor -----------------------------------------------------------------------------------------
 
@@ -28,16 +45,7 @@ from pyrunner.target import Target
     "Fixes that change data (restores, key rotation, incident isolation) are never run by doctor, --yes or "
     "not: the plan gives their command, to run by hand with their own flags.",
 )
-@click.option(
-    "--max-repeats",
-    type=click.IntRange(1),
-    default=3,
-    show_default=True,
-    help="Loop guard: a fix doctor already applied to a host this many times within the window is refused there.",
-)
-@click.option(
-    "--window-minutes", type=click.IntRange(1), default=60, show_default=True, help="The loop guard's window."
-)
+@loop_guard_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout instead of text.")
 @click.option("-v", "--verbose", count=True, help="More detail: -v lists every task.")
 def doctor_command(

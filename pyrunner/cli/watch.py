@@ -15,7 +15,7 @@ import click
 
 from pyrunner import paths, runner
 from pyrunner.cli.app import CONTEXT, EXIT_CODES_HELP, cli
-from pyrunner.cli.doctor import doctor_pass
+from pyrunner.cli.doctor import doctor_pass, loop_guard_options
 from pyrunner.cli.fixes import pop_target, target_options
 from pyrunner.errors import OdsFixError
 from pyrunner.target import Target
@@ -36,16 +36,7 @@ SOURCE_RETRY_S = 5.0
 )
 @click.option("--dry-run", is_flag=True, help="Decide and notify; change nothing.")
 @click.option("--once", is_flag=True, help="Handle what is wrong now, then exit with doctor's exit code.")
-@click.option(
-    "--max-repeats",
-    type=click.IntRange(1),
-    default=3,
-    show_default=True,
-    help="Loop guard: a fix applied this many times within the window is not applied again; it is escalated.",
-)
-@click.option(
-    "--window-minutes", type=click.IntRange(1), default=60, show_default=True, help="The loop guard's window."
-)
+@loop_guard_options
 @click.option("--notify", metavar="URL", help="POST each decision as JSON to this http(s) URL (3 s timeout, 3 tries).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line on stdout for each event and decision.")
 def watch_command(

@@ -18,7 +18,6 @@ ROLE = "cache"
 SECTION = "内存不足被杀 (killed for lack of memory, or restarting in a loop)"
 DESCRIPTION = "redis given `mem_limit: 24m` in the compose file, then filled past it: killed (exit 137, OOMKilled)"
 
-ANCHOR = "  redis:\n    image: ods-sandbox/redis:latest\n"  # both layouts' redis service
 LIMIT = "    mem_limit: 24m\n"
 
 
@@ -29,16 +28,7 @@ def password(container: Any) -> str:
 
 
 def inject(container: Any) -> str:
-    instance = stack.require_instance()
-    compose = instance.compose_dir / "docker-compose.yml"
-    text = compose.read_text()
-    if ANCHOR not in text:
-        raise OdsFixError(f"{NAME}: {compose} has not the redis lines this fault edits")
-    compose.write_text(text.replace(ANCHOR, ANCHOR + LIMIT, 1))
-    service = instance.spec.service(ROLE)
-    faults.recreate(instance, service)
-    client = stack.docker_client()
-    redis = stack.project_containers(client, instance.project)[service]
+    compose, redis = faults.edit_cache(stack.require_instance(), NAME, LIMIT)
     auth = password(redis)
     # Its connection is cut when the server is killed: the exit code of this command says nothing.
     redis.exec_run(

@@ -13,7 +13,6 @@ from typing import Any
 
 from pyrunner.errors import OdsFixError
 from pyrunner.sandbox import faults, stack
-from pyrunner.sandbox.fault_memory_killed import ANCHOR
 
 NAME = "restart-loop"
 ROLE = "cache"
@@ -25,15 +24,7 @@ LOOP = 3  # restarts: what diagnose calls a loop (module_utils/stack/restarts.py
 
 
 def inject(container: Any) -> str:
-    instance = stack.require_instance()
-    compose = instance.compose_dir / "docker-compose.yml"
-    text = compose.read_text()
-    if ANCHOR not in text:
-        raise OdsFixError(f"{NAME}: {compose} has not the redis lines this fault edits")
-    compose.write_text(text.replace(ANCHOR, ANCHOR + LOOP_LINES, 1))
-    service = instance.spec.service(ROLE)
-    faults.recreate(instance, service)
-    redis = stack.project_containers(stack.docker_client(), instance.project)[service]
+    compose, redis = faults.edit_cache(stack.require_instance(), NAME, LOOP_LINES)
     deadline = time.monotonic() + 60
     while True:
         redis.reload()

@@ -52,6 +52,22 @@ def recreate(instance: stack.Instance, *services: str) -> None:
         raise OdsFixError(f"compose up failed: {stack._last_line(result.stderr)}")
 
 
+CACHE_ANCHOR = "  redis:\n    image: ods-sandbox/redis:latest\n"  # both layouts' redis service
+
+
+def edit_cache(instance: stack.Instance, fault: str, lines: str) -> tuple[Path, Any]:
+    """A user's own edit: `lines` added to the redis service in the compose file, redis recreated with them.
+    (The compose file, the new redis container.)"""
+    compose = instance.compose_dir / "docker-compose.yml"
+    text = compose.read_text()
+    if CACHE_ANCHOR not in text:
+        raise OdsFixError(f"{fault}: {compose} has not the redis lines this fault edits")
+    compose.write_text(text.replace(CACHE_ANCHOR, CACHE_ANCHOR + lines, 1))
+    service = instance.spec.service("cache")
+    recreate(instance, service)
+    return compose, stack.project_containers(stack.docker_client(), instance.project)[service]
+
+
 def set_setting(instance: stack.Instance, key: str, value: str | None) -> None:
     """Set (or, with None, remove) KEY in the layout's settings file, as a person editing it would."""
     lines = instance.env_file.read_text().splitlines(keepends=True)
